@@ -1,0 +1,27 @@
+#pragma once
+// Checkpoints as safetensors files (readable by PyTorch's `safetensors.torch.load_file`):
+// the model's parameters and buffers under their own names, the optimizer's moments under
+// "optim.<param>.exp_avg", and free-form string metadata (epoch, step, config, RNG offsets).
+// Files are written atomically (temp + rename), so a kill never leaves half a checkpoint.
+#include <map>
+#include <string>
+
+#include "sdkd/nn.hpp"
+#include "sdkd/optim.hpp"
+
+namespace sdkd {
+
+using TensorMap = std::map<std::string, Tensor>;
+using Metadata = std::map<std::string, std::string>;
+
+void save_tensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
+// Loads every tensor (F32 or F64) of a safetensors file; metadata into *metadata if given.
+TensorMap load_tensors(const std::string& path, Metadata* metadata = nullptr);
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Adam* optimizer,
+                     const Metadata& metadata);
+// Restores the model (strict names and shapes) and, if given, the optimizer; returns metadata.
+// Errors name the file and the entry that does not fit.
+Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Adam* optimizer = nullptr);
+
+}  // namespace sdkd

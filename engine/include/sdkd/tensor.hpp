@@ -1,0 +1,112 @@
+#pragma once
+// Tensor: a strided view of a reference-counted buffer, with the autograd fields.
+// Copying a Tensor copies the handle (like torch.Tensor), not the data.
+#include <memory>
+#include <vector>
+
+#include "sdkd/dtype.hpp"
+#include "sdkd/rng.hpp"
+
+namespace sdkd {
+
+struct Node;
+
+// A raw buffer. CPU buffers are 64-byte aligned so loops vectorise.
+struct Storage {
+  void* data = nullptr;
+  size_t nbytes = 0;
+  Device device;
+  Storage(size_t bytes, Device dev);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // in elements
+  Shape shape, strides;
+  DType dtype = DType::f32;
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // accumulated gradient of a leaf
+  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (null for leaves)
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- creation (CPU) ----
+  static Tensor empty(const Shape& shape, DType dtype = DType::f32);
+  static Tensor zeros(const Shape& shape, DType dtype = DType::f32);
+  static Tensor ones(const Shape& shape, DType dtype = DType::f32);
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::f32);
+  static Tensor scalar(double value, DType dtype = DType::f32);
+  static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
+  static Tensor from_vector(const std::vector<double>& values, const Shape& shape);
+  // Standard normal / uniform [0,1) numbers from a counter-based generator: element i of the
+  // result is number (gen.offset + i) of the sequence, whatever the thread count.
+  static Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32);
+  static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32);
+
+  // ---- metadata ----
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl_->shape; }
+  const Shape& strides() const { return impl_->strides; }
+  int64_t dim() const { return int64_t(impl_->shape.size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const { return shape_numel(impl_->shape); }
+  DType dtype() const { return impl_->dtype; }
+  Device device() const { return impl_->storage->device; }
+  bool is_contiguous() const;
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  std::string str() const;  // "float32[2, 3]"
+
+  // Pointer to element 0 of the view. T must match dtype.
+  template <class T> T* data() const;
+  double item() const;                       // a one-element tensor's value
+  std::vector<float> to_float_vector() const;   // contiguous copy, converted
+  std::vector<double> to_double_vector() const;
+
+  // ---- copies and conversions (record autograd where meaningful) ----
+  Tensor contiguous() const;  // itself if already contiguous
+  Tensor clone() const;
+  Tensor to(DType dtype) const;
+  Tensor detach() const;  // same data, no grad history
+
+  // ---- views (share storage; differentiable) ----
+  Tensor reshape(const Shape& shape) const;  // one dim may be -1; copies if not viewable
+  Tensor view(const Shape& shape) const { return reshape(shape); }
+  Tensor permute(const std::vector<int64_t>& dims) const;
+  Tensor transpose(int64_t a, int64_t b) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
+  Tensor select(int64_t dim, int64_t index) const;  // slice + squeeze
+  Tensor squeeze(int64_t dim) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+
+  // ---- autograd ----
+  bool requires_grad() const { return impl_->requires_grad; }
+  Tensor& set_requires_grad(bool r);
+  Tensor grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
+  void zero_grad() { impl_->grad.reset(); }
+  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  // Reverse-mode pass from this tensor; grad defaults to 1 for a one-element tensor.
+  void backward(const Tensor& grad = Tensor()) const;
+
+  // ---- in-place (no autograd; for optimizers, initialisers and buffers) ----
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);  // same shape; converts dtype
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+Shape contiguous_strides(const Shape& shape);
+// Makes a tensor over a fresh contiguous buffer.
+Tensor make_tensor(const Shape& shape, DType dtype, Device device = Device{});
+
+}  // namespace sdkd

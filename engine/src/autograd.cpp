@@ -1,0 +1,99 @@
+#include "sdkd/autograd.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "dispatch.hpp"
+#include "sdkd/ops.hpp"
+
+namespace sdkd {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+
+// Sums gradients meeting at a tensor. Leaf gradients get their own buffer (a backward may
+// return one tensor for two inputs, and optimizers scale .grad in place); intermediate ones
+// may alias, since nothing mutates them.
+void accumulate(std::shared_ptr<TensorImpl>& slot, const Tensor& g, bool own_buffer) {
+  if (!slot) {
+    slot = own_buffer ? g.clone().impl_ptr() : g.impl_ptr();
+    return;
+  }
+  slot = add(Tensor(slot), g).impl_ptr();
+}
+}  // namespace
+
+bool GradMode::enabled() { return g_grad_enabled; }
+void GradMode::set_enabled(bool on) { g_grad_enabled = on; }
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+Tensor record(Tensor out, std::shared_ptr<Node> node) {
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+void Tensor::backward(const Tensor& grad) const {
+  SDKD_CHECK(requires_grad(), "backward() on a tensor that does not require grad (", str(), ")");
+  Tensor seed = grad;
+  if (!seed.defined()) {
+    SDKD_CHECK(numel() == 1, "backward() without a gradient needs a one-element tensor, got ", str());
+    seed = Tensor::ones(shape(), dtype());
+  }
+  SDKD_CHECK(seed.shape() == shape(), "backward(): gradient shape ", shape_str(seed.shape()),
+             " does not match tensor shape ", shape_str(shape()));
+
+  // Post-order DFS over the producing ops gives a topological order; reversed, every node
+  // runs after all nodes that consume its output.
+  std::vector<TensorImpl*> order;
+  std::unordered_set<TensorImpl*> seen;
+  std::vector<std::pair<TensorImpl*, size_t>> stack{{impl(), 0}};
+  seen.insert(impl());
+  while (!stack.empty()) {
+    auto& [t, next] = stack.back();
+    if (t->grad_fn && next < t->grad_fn->inputs.size()) {
+      TensorImpl* in = t->grad_fn->inputs[next++].impl();
+      if (in && in->grad_fn && seen.insert(in).second) stack.push_back({in, 0});
+      continue;
+    }
+    order.push_back(t);
+    stack.pop_back();
+  }
+
+  NoGradGuard ng;  // backward functions are not themselves recorded
+  std::unordered_map<TensorImpl*, std::shared_ptr<TensorImpl>> grads;
+  if (grad_fn()) {
+    grads[impl()] = seed.impl_ptr();
+  } else {
+    accumulate(impl()->grad, seed, true);
+    return;
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* t = *it;
+    auto found = grads.find(t);
+    if (found == grads.end()) continue;
+    Tensor g(found->second);
+    grads.erase(found);
+    Node& node = *t->grad_fn;
+    std::vector<Tensor> in_grads = node.backward(g);
+    SDKD_CHECK(in_grads.size() == node.inputs.size(), node.name(), " returned ", in_grads.size(),
+               " gradients for ", node.inputs.size(), " inputs");
+    for (size_t i = 0; i < in_grads.size(); ++i) {
+      const Tensor& in = node.inputs[i];
+      const Tensor& gi = in_grads[i];
+      if (!in.defined() || !in.requires_grad() || !gi.defined()) continue;
+      SDKD_CHECK(gi.shape() == in.shape(), node.name(), ": gradient ", shape_str(gi.shape()),
+                 " for input ", i, " of shape ", shape_str(in.shape()));
+      if (in.grad_fn()) accumulate(grads[in.impl()], gi, false);
+      else accumulate(in.impl()->grad, gi, true);
+    }
+  }
+}
+
+}  // namespace sdkd

@@ -1,0 +1,165 @@
+// Sum/mean over dimensions (double accumulators) and the pointwise losses.
+#include <algorithm>
+#include <numeric>
+
+#include "elementwise.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/ops.hpp"
+
+namespace sdkd {
+
+namespace {
+
+struct SumBackward : Node {
+  Shape in_shape, kept_shape;  // kept_shape: output with reduced dims as 1
+  double scale = 1.0;
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor gk = g.reshape(kept_shape);
+    if (scale != 1.0) gk = mul_scalar(gk, scale);
+    return {expand(gk, in_shape)};
+  }
+  const char* name() const override { return "SumBackward"; }
+};
+
+// Row sums of `a` viewed as (rows, cols) after moving the reduced dims last.
+Tensor reduce_sum(const Tensor& a, std::vector<int64_t> dims, bool keepdim, double scale) {
+  detail::require_cpu(a, "sum");
+  for (auto& d : dims) d = detail::wrap_dim(d, a.dim(), "sum");
+  std::sort(dims.begin(), dims.end());
+  dims.erase(std::unique(dims.begin(), dims.end()), dims.end());
+  std::vector<int64_t> perm, kept;
+  Shape out_shape, kept_shape;
+  for (int64_t d = 0; d < a.dim(); ++d) {
+    const bool red = std::binary_search(dims.begin(), dims.end(), d);
+    if (!red) {
+      perm.push_back(d);
+      out_shape.push_back(a.size(d));
+    } else if (keepdim) {
+      out_shape.push_back(1);
+    }
+    kept_shape.push_back(red ? 1 : a.size(d));
+  }
+  perm.insert(perm.end(), dims.begin(), dims.end());
+  Tensor src;
+  {
+    NoGradGuard ng;
+    src = a.detach().permute(perm).contiguous();
+  }
+  const int64_t cols = std::accumulate(dims.begin(), dims.end(), int64_t(1),
+                                       [&](int64_t m, int64_t d) { return m * a.size(d); });
+  const int64_t rows = cols ? a.numel() / cols : shape_numel(out_shape);
+  Tensor out = make_tensor(out_shape, a.dtype());
+  SDKD_DISPATCH(a.dtype(), T, {
+    const T* p = src.data<T>();
+    T* o = out.data<T>();
+_Pragma("omp parallel for schedule(static) if (rows > 64)")
+    for (int64_t r = 0; r < rows; ++r) {
+      double acc = 0;
+      for (int64_t c = 0; c < cols; ++c) acc += double(p[r * cols + c]);
+      o[r] = T(acc * scale);
+    }
+  });
+  if (needs_grad({&a})) {
+    auto node = std::make_shared<SumBackward>();
+    node->inputs = {a};
+    node->in_shape = a.shape();
+    node->kept_shape = kept_shape;
+    node->scale = scale;
+    record(out, node);
+  }
+  return out;
+}
+
+std::vector<int64_t> all_dims(const Tensor& a) {
+  std::vector<int64_t> d(size_t(a.dim()));
+  std::iota(d.begin(), d.end(), 0);
+  return d;
+}
+
+int64_t count_over(const Tensor& a, const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (auto d : dims) n *= a.size(d);
+  return n;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& a) { return reduce_sum(a, all_dims(a), false, 1.0); }
+Tensor mean(const Tensor& a) {
+  SDKD_CHECK(a.numel() > 0, "mean of an empty tensor ", a.str());
+  return reduce_sum(a, all_dims(a), false, 1.0 / double(a.numel()));
+}
+Tensor sum(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
+  return reduce_sum(a, dims, keepdim, 1.0);
+}
+Tensor mean(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
+  const int64_t n = count_over(a, dims);
+  SDKD_CHECK(n > 0, "mean over an empty dimension of ", a.str());
+  return reduce_sum(a, dims, keepdim, 1.0 / double(n));
+}
+
+namespace {
+
+// Fused pointwise loss: one pass, saves only the two inputs, gradient computed directly.
+enum class LossKind { mse, l1 };
+
+struct LossBackward : Node {
+  LossKind kind;
+  Tensor pred, target;
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const int64_t n = pred.numel();
+    const double gs = g.item() / double(n);
+    Tensor d = make_tensor(pred.shape(), pred.dtype());
+    SDKD_DISPATCH(pred.dtype(), T, {
+      const T* p = pred.data<T>();
+      const T* t = target.data<T>();
+      T* o = d.data<T>();
+_Pragma("omp parallel for schedule(static) if (n > 32768)")
+      for (int64_t i = 0; i < n; ++i) {
+        const double e = double(p[i]) - double(t[i]);
+        o[i] = kind == LossKind::mse ? T(2 * e * gs) : T((e > 0 ? 1 : e < 0 ? -1 : 0) * gs);
+      }
+    });
+    Tensor dp = inputs[0].requires_grad() ? d : Tensor();
+    Tensor dt = inputs[1].requires_grad() ? neg(d) : Tensor();
+    return {dp, dt};
+  }
+  const char* name() const override { return "LossBackward"; }
+};
+
+Tensor pointwise_loss(const Tensor& pred, const Tensor& target, LossKind kind, const char* op) {
+  detail::require_cpu(pred, op);
+  detail::require_cpu(target, op);
+  detail::require_same_dtype(pred, target, op);
+  SDKD_CHECK(pred.shape() == target.shape(), op, ": prediction ", shape_str(pred.shape()),
+             " and target ", shape_str(target.shape()), " must have the same shape");
+  SDKD_CHECK(pred.numel() > 0, op, ": empty tensors");
+  const Tensor p = pred.contiguous().detach(), t = target.contiguous().detach();
+  const int64_t n = p.numel();
+  double acc = 0;
+  SDKD_DISPATCH(p.dtype(), T, {
+    const T* a = p.data<T>();
+    const T* b = t.data<T>();
+    acc = detail::blocked_sum(n, [&](int64_t i) {
+      const double e = double(a[i]) - double(b[i]);
+      return kind == LossKind::mse ? e * e : std::fabs(e);
+    });
+  });
+  Tensor out = Tensor::scalar(acc / double(n), pred.dtype());
+  if (needs_grad({&pred, &target})) {
+    auto node = std::make_shared<LossBackward>();
+    node->inputs = {pred, target};
+    node->kind = kind;
+    node->pred = p;
+    node->target = t;
+    record(out, node);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& pred, const Tensor& target) { return pointwise_loss(pred, target, LossKind::mse, "mse_loss"); }
+Tensor l1_loss(const Tensor& pred, const Tensor& target) { return pointwise_loss(pred, target, LossKind::l1, "l1_loss"); }
+
+}  // namespace sdkd

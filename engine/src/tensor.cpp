@@ -1,0 +1,264 @@
+#include "sdkd/tensor.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "dispatch.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/ops.hpp"
+
+namespace sdkd {
+
+Device parse_device(const std::string& text) {
+  if (text == "cpu") return Device{};
+  if (text == "cuda") return Device{DeviceType::cuda, 0};
+  if (text.rfind("cuda:", 0) == 0) {
+    const std::string idx = text.substr(5);
+    SDKD_CHECK(!idx.empty() && idx.find_first_not_of("0123456789") == std::string::npos,
+               "device '", text, "': expected cpu, cuda or cuda:N");
+    return Device{DeviceType::cuda, std::stoi(idx)};
+  }
+  throw Error(str_cat("device '", text, "': expected cpu, cuda or cuda:N"));
+}
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << ']';
+  return os.str();
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape st(shape.size());
+  int64_t acc = 1;
+  for (int64_t i = int64_t(shape.size()) - 1; i >= 0; --i) {
+    st[size_t(i)] = acc;
+    acc *= std::max<int64_t>(shape[size_t(i)], 1);
+  }
+  return st;
+}
+
+Storage::Storage(size_t bytes, Device dev) : nbytes(bytes), device(dev) {
+  SDKD_CHECK(dev.is_cpu(), "allocating on ", dev.str(), ": this build has no CUDA allocator");
+  const size_t rounded = ((bytes + 63) / 64) * 64;
+  data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+  SDKD_CHECK(data || !rounded, "out of host memory allocating ", bytes, " bytes");
+}
+
+Storage::~Storage() { std::free(data); }
+
+Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+  for (auto d : shape) SDKD_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(size_t(shape_numel(shape)) * dtype_size(dtype), device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return make_tensor(shape, dtype); }
+Tensor Tensor::zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
+Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
+  Tensor t = make_tensor(shape, dtype);
+  t.fill_(value);
+  return t;
+}
+Tensor Tensor::scalar(double value, DType dtype) { return full({}, value, dtype); }
+
+Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) {
+  SDKD_CHECK(int64_t(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
+             " values do not fill shape ", shape_str(shape));
+  Tensor t = make_tensor(shape, DType::f32);
+  if (!values.empty()) std::memcpy(t.data<float>(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape) {
+  SDKD_CHECK(int64_t(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
+             " values do not fill shape ", shape_str(shape));
+  Tensor t = make_tensor(shape, DType::f64);
+  if (!values.empty()) std::memcpy(t.data<double>(), values.data(), values.size() * sizeof(double));
+  return t;
+}
+
+Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype) {
+  Tensor t = make_tensor(shape, dtype);
+  const int64_t n = t.numel();
+  const uint64_t base = gen.reserve(uint64_t(n));
+  SDKD_DISPATCH(dtype, T, {
+    T* p = t.data<T>();
+_Pragma("omp parallel for schedule(static)")
+    for (int64_t i = 0; i < n; ++i) p[i] = T(Philox::normal(gen.seed, 0, base + uint64_t(i)));
+  });
+  return t;
+}
+
+Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype) {
+  Tensor t = make_tensor(shape, dtype);
+  const int64_t n = t.numel();
+  const uint64_t base = gen.reserve(uint64_t(n));
+  SDKD_DISPATCH(dtype, T, {
+    T* p = t.data<T>();
+    // to_unit gives (0, 1]; 1 - u maps it onto [0, 1) as documented.
+_Pragma("omp parallel for schedule(static)")
+    for (int64_t i = 0; i < n; ++i) p[i] = T(1.0 - Philox::uniform(gen.seed, 1, base + uint64_t(i)));
+  });
+  return t;
+}
+
+int64_t Tensor::size(int64_t d) const { return shape()[size_t(detail::wrap_dim(d, dim(), "size"))]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int64_t i = dim() - 1; i >= 0; --i) {
+    const int64_t n = impl_->shape[size_t(i)];
+    if (n == 1) continue;
+    if (impl_->strides[size_t(i)] != expected) return false;
+    expected *= n;
+  }
+  return true;
+}
+
+std::string Tensor::str() const {
+  if (!defined()) return "undefined";
+  return std::string(dtype_name(dtype())) + shape_str(shape());
+}
+
+template <class T>
+T* Tensor::data() const {
+  constexpr DType want = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+  SDKD_CHECK(impl_->dtype == want, "data<", dtype_name(want), ">() on a ", str(), " tensor");
+  return static_cast<T*>(impl_->storage->data) + impl_->offset;
+}
+template float* Tensor::data<float>() const;
+template double* Tensor::data<double>() const;
+
+double Tensor::item() const {
+  SDKD_CHECK(numel() == 1, "item() needs a one-element tensor, got ", str());
+  double v = 0;
+  SDKD_DISPATCH(dtype(), T, v = double(*data<T>()));
+  return v;
+}
+
+// Visits every element of a strided view in row-major order.
+template <class T, class F>
+static void for_each_strided(const Tensor& t, F&& f) {
+  const auto& shape = t.shape();
+  const auto& st = t.strides();
+  const int64_t nd = t.dim(), n = t.numel();
+  const T* base = t.data<T>();
+  if (t.is_contiguous()) {
+    for (int64_t i = 0; i < n; ++i) f(i, base[i]);
+    return;
+  }
+  std::vector<int64_t> idx(size_t(nd), 0);
+  int64_t off = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    f(i, base[off]);
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      if (++idx[size_t(d)] < shape[size_t(d)]) {
+        off += st[size_t(d)];
+        break;
+      }
+      off -= st[size_t(d)] * (shape[size_t(d)] - 1);
+      idx[size_t(d)] = 0;
+    }
+  }
+}
+
+std::vector<float> Tensor::to_float_vector() const {
+  detail::require_cpu(*this, "to_float_vector");
+  std::vector<float> out(static_cast<size_t>(numel()));
+  SDKD_DISPATCH(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = float(v); }));
+  return out;
+}
+
+std::vector<double> Tensor::to_double_vector() const {
+  detail::require_cpu(*this, "to_double_vector");
+  std::vector<double> out(static_cast<size_t>(numel()));
+  SDKD_DISPATCH(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = double(v); }));
+  return out;
+}
+
+namespace {
+
+// Gradient of a copy-like op (contiguous, clone, dtype conversion): the gradient itself,
+// converted back to the input's dtype.
+struct CopyBackward : Node {
+  DType in_dtype;
+  std::vector<Tensor> backward(const Tensor& g) override { return {g.to(in_dtype)}; }
+  const char* name() const override { return "CopyBackward"; }
+};
+
+Tensor raw_copy(const Tensor& src, DType dtype) {
+  detail::require_cpu(src, "copy");
+  Tensor out = make_tensor(src.shape(), dtype);
+  SDKD_DISPATCH(dtype, D, {
+    D* dst = out.data<D>();
+    SDKD_DISPATCH(src.dtype(), S, for_each_strided<S>(src, [&](int64_t i, S v) { dst[i] = D(v); }));
+  });
+  return out;
+}
+
+Tensor copy_with_grad(const Tensor& src, DType dtype) {
+  Tensor out = raw_copy(src, dtype);
+  if (needs_grad({&src})) {
+    auto node = std::make_shared<CopyBackward>();
+    node->inputs = {src};
+    node->in_dtype = src.dtype();
+    record(out, node);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : copy_with_grad(*this, dtype()); }
+Tensor Tensor::clone() const { return copy_with_grad(*this, dtype()); }
+Tensor Tensor::to(DType d) const { return d == dtype() ? *this : copy_with_grad(*this, d); }
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<TensorImpl>(*impl_);
+  impl->requires_grad = false;
+  impl->grad.reset();
+  impl->grad_fn.reset();
+  return Tensor(std::move(impl));
+}
+
+Tensor& Tensor::set_requires_grad(bool r) {
+  SDKD_CHECK(!r || is_leaf(), "set_requires_grad: only leaf tensors can be made to require grad");
+  impl_->requires_grad = r;
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  detail::require_cpu(*this, "fill_");
+  SDKD_CHECK(is_contiguous(), "fill_: needs a contiguous tensor, got strides ", shape_str(strides()));
+  const int64_t n = numel();
+  SDKD_DISPATCH(dtype(), T, {
+    T* p = data<T>();
+    for (int64_t i = 0; i < n; ++i) p[i] = T(value);
+  });
+  return *this;
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  SDKD_CHECK(src.shape() == shape(), "copy_: shape ", shape_str(src.shape()), " into ", shape_str(shape()));
+  SDKD_CHECK(is_contiguous(), "copy_: destination must be contiguous");
+  if (numel() == 0) return *this;
+  Tensor c = raw_copy(src, dtype());
+  SDKD_DISPATCH(dtype(), T, std::memcpy(data<T>(), c.data<T>(), size_t(numel()) * sizeof(T)));
+  return *this;
+}
+
+}  // namespace sdkd

@@ -1,0 +1,176 @@
+// Finite-difference checks for every differentiable op of the engine (float64).
+#include <catch2/catch.hpp>
+
+#include "gradcheck.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/ops.hpp"
+
+using namespace sdkd;
+using sdkd::test::gradcheck;
+using sdkd::test::randn64;
+
+TEST_CASE("broadcast binary ops have correct gradients", "[autograd]") {
+  const Tensor a = randn64({2, 3, 4}, 1), b = randn64({3, 1}, 2);
+  gradcheck([](const std::vector<Tensor>& x) { return add(x[0], x[1]); }, {a.clone(), b.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return sub(x[0], x[1]); }, {a.clone(), b.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return mul(x[0], x[1]); }, {a.clone(), b.clone()});
+  const Tensor c = add_scalar(abs(randn64({3, 1}, 3)), 0.5);
+  gradcheck([](const std::vector<Tensor>& x) { return div(x[0], x[1]); }, {a.clone(), c.clone()});
+}
+
+TEST_CASE("pointwise ops have correct gradients", "[autograd]") {
+  const Tensor a = randn64({3, 5}, 7);
+  const Tensor pos = add_scalar(abs(a), 0.3);
+  using F = std::function<Tensor(const Tensor&)>;
+  const std::vector<std::pair<const char*, F>> fs = {
+      {"exp", [](const Tensor& x) { return exp(x); }},
+      {"tanh", [](const Tensor& x) { return tanh(x); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.1); }},
+      {"silu", [](const Tensor& x) { return silu(x); }},
+      {"gelu", [](const Tensor& x) { return gelu(x); }},
+      {"square", [](const Tensor& x) { return square(x); }},
+      {"neg", [](const Tensor& x) { return neg(x); }},
+  };
+  for (auto& [name, f] : fs) {
+    INFO(name);
+    gradcheck([&](const std::vector<Tensor>& x) { return f(x[0]); }, {a.clone()});
+  }
+  gradcheck([](const std::vector<Tensor>& x) { return log(x[0]); }, {pos.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return sqrt(x[0]); }, {pos.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return pow_scalar(x[0], 1.7); }, {pos.clone()});
+}
+
+TEST_CASE("pointwise ops match their closed forms", "[ops]") {
+  const Tensor x = Tensor::from_vector(std::vector<double>{-2.0, -0.5, 0.0, 0.5, 2.0}, {5});
+  const auto gl = gelu(x).to_double_vector();
+  const auto lr = leaky_relu(x, 0.1).to_double_vector();
+  const auto si = silu(x).to_double_vector();
+  const double xs[5] = {-2.0, -0.5, 0.0, 0.5, 2.0};
+  for (int i = 0; i < 5; ++i) {
+    CHECK(gl[size_t(i)] == Approx(0.5 * xs[i] * (1 + std::erf(xs[i] / std::sqrt(2.0)))).margin(1e-14));
+    CHECK(lr[size_t(i)] == Approx(xs[i] > 0 ? xs[i] : 0.1 * xs[i]).margin(1e-14));
+    CHECK(si[size_t(i)] == Approx(xs[i] / (1 + std::exp(-xs[i]))).margin(1e-14));
+  }
+}
+
+TEST_CASE("reductions have correct values and gradients", "[autograd]") {
+  const Tensor a = randn64({2, 3, 4}, 11);
+  const auto v = a.to_double_vector();
+  // sum over dim 1 by hand
+  const Tensor s = sum(a, {1});
+  REQUIRE(s.shape() == Shape{2, 4});
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 4; ++k) {
+      double acc = 0;
+      for (int j = 0; j < 3; ++j) acc += v[size_t(i * 12 + j * 4 + k)];
+      CHECK(s.to_double_vector()[size_t(i * 4 + k)] == Approx(acc).margin(1e-12));
+    }
+  CHECK(mean(a, {0, 2}, true).shape() == Shape{1, 3, 1});
+  gradcheck([](const std::vector<Tensor>& x) { return sum(x[0], {1}); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return mean(x[0], {0, 2}, true); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return mean(x[0]); }, {a.clone()});
+}
+
+TEST_CASE("views and joins have correct gradients", "[autograd]") {
+  const Tensor a = randn64({2, 3, 4}, 21), b = randn64({2, 2, 4}, 22);
+  gradcheck([](const std::vector<Tensor>& x) { return x[0].permute({2, 0, 1}).reshape({4, 6}); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return x[0].slice(2, 1, 4, 2); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return x[0].transpose(0, 2).contiguous(); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return cat({x[0], x[1]}, 1); }, {a.clone(), b.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return stack({x[0], x[0]}, 0); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return x[0].select(1, -1); }, {a.clone()});
+}
+
+TEST_CASE("views share storage and index like row-major arrays", "[ops]") {
+  std::vector<double> v(24);
+  for (int i = 0; i < 24; ++i) v[size_t(i)] = i;
+  const Tensor a = Tensor::from_vector(v, {2, 3, 4});
+  const Tensor p = a.permute({2, 0, 1});  // p[k][i][j] = a[i][j][k]
+  const auto pv = p.to_double_vector();
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j) CHECK(pv[size_t(k * 6 + i * 3 + j)] == v[size_t(i * 12 + j * 4 + k)]);
+  CHECK(!p.is_contiguous());
+  const Tensor r = a.reshape({6, 4});
+  CHECK(r.impl()->storage == a.impl()->storage);  // a view, not a copy
+  const Tensor s = a.slice(1, 1, 3).reshape({-1});  // not viewable: must copy correctly
+  const auto sv = s.to_double_vector();
+  REQUIRE(sv.size() == 16);
+  CHECK(sv[0] == 4);
+  CHECK(sv[8] == 16);
+  const Tensor c = cat({a, a}, 2);
+  CHECK(c.shape() == Shape{2, 3, 8});
+  CHECK(c.to_double_vector()[4] == 0);
+  CHECK_THROWS_WITH(a.reshape({5, 5}), Catch::Contains("24 elements"));
+  CHECK_THROWS_WITH(add(a, Tensor::zeros({2, 4}, DType::f64)), Catch::Contains("cannot be broadcast"));
+}
+
+TEST_CASE("matmul and linear match naive products and have correct gradients", "[autograd]") {
+  const Tensor a = randn64({2, 3, 5}, 31), b = randn64({2, 5, 4}, 32), w = randn64({5, 4}, 33);
+  const auto C = matmul(a, b).to_double_vector();
+  const auto av = a.to_double_vector(), bv = b.to_double_vector();
+  for (int n = 0; n < 2; ++n)
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 4; ++j) {
+        double acc = 0;
+        for (int k = 0; k < 5; ++k) acc += av[size_t(n * 15 + i * 5 + k)] * bv[size_t(n * 20 + k * 4 + j)];
+        CHECK(C[size_t(n * 12 + i * 4 + j)] == Approx(acc).margin(1e-12));
+      }
+  gradcheck([](const std::vector<Tensor>& x) { return matmul(x[0], x[1]); }, {a.clone(), b.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return matmul(x[0], x[1]); }, {a.clone(), w.clone()});
+  const Tensor W = randn64({6, 5}, 34), bias = randn64({6}, 35);
+  gradcheck([](const std::vector<Tensor>& x) { return linear(x[0], x[1], x[2]); }, {a.clone(), W.clone(), bias.clone()});
+}
+
+TEST_CASE("losses equal their definitions and have correct gradients", "[autograd]") {
+  const Tensor p = randn64({3, 4}, 41), t = randn64({3, 4}, 42);
+  const auto pv = p.to_double_vector(), tv = t.to_double_vector();
+  double se = 0, ae = 0;
+  for (size_t i = 0; i < pv.size(); ++i) {
+    se += (pv[i] - tv[i]) * (pv[i] - tv[i]);
+    ae += std::fabs(pv[i] - tv[i]);
+  }
+  CHECK(mse_loss(p, t).item() == Approx(se / 12).epsilon(1e-14));
+  CHECK(l1_loss(p, t).item() == Approx(ae / 12).epsilon(1e-14));
+  gradcheck([](const std::vector<Tensor>& x) { return mse_loss(x[0], x[1]); }, {p.clone(), t.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return l1_loss(x[0], x[1]); }, {p.clone(), t.clone()});
+  CHECK_THROWS_WITH(mse_loss(p, randn64({4, 3}, 1)), Catch::Contains("same shape"));
+}
+
+TEST_CASE("gradients accumulate across backward calls and no_grad records nothing", "[autograd]") {
+  Tensor x = randn64({4}, 51);
+  x.set_requires_grad(true);
+  sum(mul(x, x)).backward();
+  sum(mul(x, x)).backward();
+  const auto g = x.grad().to_double_vector(), xv = x.to_double_vector();
+  for (size_t i = 0; i < 4; ++i) CHECK(g[i] == Approx(4 * xv[i]));  // 2 * 2x
+  {
+    NoGradGuard ng;
+    Tensor y = mul(x, x);
+    CHECK(!y.requires_grad());
+  }
+  // A tensor used twice in one graph gets the sum of both paths.
+  x.zero_grad();
+  Tensor y = add(mul(x, x), x);
+  sum(y).backward();
+  const auto g2 = x.grad().to_double_vector();
+  for (size_t i = 0; i < 4; ++i) CHECK(g2[i] == Approx(2 * xv[i] + 1));
+}
+
+TEST_CASE("float32 and float64 agree and the counter RNG is thread-count free", "[ops]") {
+  Generator g1(7), g2(7);
+  const Tensor a = Tensor::randn({1000}, g1), b = Tensor::randn({1000}, g2, DType::f64);
+  const auto av = a.to_double_vector(), bv = b.to_double_vector();
+  for (size_t i = 0; i < av.size(); ++i) CHECK(av[i] == Approx(bv[i]).epsilon(1e-6));
+  double m = 0, s = 0;
+  for (double v : bv) m += v / 1000;
+  for (double v : bv) s += (v - m) * (v - m) / 999;
+  CHECK(std::fabs(m) < 0.1);
+  CHECK(std::sqrt(s) == Approx(1.0).epsilon(0.08));
+  // Two draws from one generator do not overlap; the same offset gives the same numbers.
+  Generator g3(7);
+  const Tensor c = Tensor::randn({500}, g3), d = Tensor::randn({500}, g3);
+  CHECK(c.to_double_vector()[0] == Approx(av[0]));
+  CHECK(d.to_double_vector()[0] == Approx(av[500]));
+}
