@@ -174,3 +174,45 @@ TEST_CASE("float32 and float64 agree and the counter RNG is thread-count free", 
   CHECK(c.to_double_vector()[0] == Approx(av[0]));
   CHECK(d.to_double_vector()[0] == Approx(av[500]));
 }
+
+TEST_CASE("conv2d and conv_transpose2d ops have correct gradients", "[autograd][conv]") {
+  const Tensor x = randn64({2, 4, 5, 6}, 61), w = randn64({6, 2, 3, 3}, 62), b = randn64({6}, 63);
+  const auto o = Conv2dOptions::make(2, 1, 1, 2);
+  gradcheck([&](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2], o); }, {x.clone(), w.clone(), b.clone()});
+  const Tensor wt = randn64({4, 3, 4, 4}, 64), bt = randn64({3}, 65);
+  const auto ot = Conv2dOptions::make(2, 1, 1, 1, 1);
+  gradcheck([&](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], v[2], ot); },
+            {x.clone(), wt.clone(), bt.clone()});
+  CHECK(conv_transpose2d(x, wt, bt, ot).shape() == Shape{2, 3, 11, 13});
+  // <conv(x), y> == <x, convT(y)> with the same weight (no bias): the adjoint identity.
+  const Tensor w2 = randn64({3, 4, 3, 3}, 66);
+  const auto o2 = Conv2dOptions::make(2, 1);
+  const Tensor cx = conv2d(x, w2, Tensor(), o2);
+  const Tensor y = randn64(cx.shape(), 67);
+  auto o2t = o2;
+  o2t.out_pad_h = 0;  // H: (3-1)*2 - 2 + 3 = 5 = x's H
+  o2t.out_pad_w = 1;  // W: (3-1)*2 - 2 + 3 + 1 = 6 = x's W
+  const Tensor ty = conv_transpose2d(y, w2, Tensor(), o2t);
+  REQUIRE(ty.shape() == x.shape());
+  CHECK(sum(mul(cx, y)).item() == Approx(sum(mul(x, ty)).item()).epsilon(1e-12));
+  CHECK_THROWS_WITH(conv2d(x, randn64({6, 3, 3, 3}, 1), Tensor(), Conv2dOptions::make(1, 1)),
+                    Catch::Contains("expects 3"));
+}
+
+TEST_CASE("norm ops have correct gradients and running statistics", "[autograd][norm]") {
+  const Tensor x = randn64({3, 4, 2, 3}, 71), g = randn64({4}, 72), b = randn64({4}, 73);
+  Tensor rm = Tensor::zeros({4}, DType::f64), rv = Tensor::ones({4}, DType::f64);
+  gradcheck([&](const std::vector<Tensor>& v) { Tensor m = rm.clone(), s = rv.clone(); return batch_norm2d(v[0], v[1], v[2], m, s, true); },
+            {x.clone(), g.clone(), b.clone()});
+  gradcheck([&](const std::vector<Tensor>& v) { return batch_norm2d(v[0], v[1], v[2], rm, rv, false); },
+            {x.clone(), g.clone(), b.clone()});
+  gradcheck([&](const std::vector<Tensor>& v) { return group_norm(v[0], 2, v[1], v[2]); }, {x.clone(), g.clone(), b.clone()});
+  const Tensor g3 = randn64({3}, 74), b3 = randn64({3}, 75);
+  gradcheck([&](const std::vector<Tensor>& v) { return layer_norm(v[0], v[1], v[2]); }, {x.clone(), g3.clone(), b3.clone()});
+  // Training mode moves the running mean toward the batch mean by the momentum.
+  Tensor m = Tensor::zeros({4}, DType::f64), s = Tensor::ones({4}, DType::f64);
+  batch_norm2d(x, g, b, m, s, true, 0.1);
+  const Tensor batch_mean = mean(x, {0, 2, 3});
+  const auto mv = m.to_double_vector(), bm = batch_mean.to_double_vector();
+  for (int c = 0; c < 4; ++c) CHECK(mv[size_t(c)] == Approx(0.1 * bm[size_t(c)]).margin(1e-12));
+}
