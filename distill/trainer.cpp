@@ -1,0 +1,168 @@
+#include "distill/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "distill/metrics.hpp"
+#include "sdkd/atomic_file.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/checkpoint.hpp"
+#include "sdkd/error.hpp"
+#include "sdkd/optim.hpp"
+#include "sdkd/progress.hpp"
+
+namespace sdkd::train {
+
+namespace fs = std::filesystem;
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    try {
+      if (k == "epochs") c.epochs = it->get<int64_t>();
+      else if (k == "batch_size") c.batch_size = it->get<int64_t>();
+      else if (k == "lr") c.lr = it->get<double>();
+      else if (k == "weight_decay") c.weight_decay = it->get<double>();
+      else if (k == "adamw") c.adamw = it->get<bool>();
+      else if (k == "grad_clip") c.grad_clip = it->get<double>();
+      else if (k == "patience") c.patience = it->get<int64_t>();
+      else if (k == "seed") c.seed = it->get<uint64_t>();
+      else throw Error(str_cat("train config: unknown key '", k,
+                               "' (known: epochs, batch_size, lr, weight_decay, adamw, grad_clip, patience, seed)"));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(str_cat("train config: key '", k, "' has the wrong type: ", e.what()));
+    }
+  }
+  return c;
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"epochs", epochs}, {"batch_size", batch_size}, {"lr", lr},           {"weight_decay", weight_decay},
+          {"adamw", adamw},   {"grad_clip", grad_clip},   {"patience", patience}, {"seed", seed}};
+}
+
+namespace {
+
+std::string fmt(double v, const char* f = "%.5g") {
+  char b[32];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+nlohmann::json history_json(const std::vector<EpochRecord>& h) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& r : h)
+    a.push_back({{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"val_mse", r.val_mse}, {"seconds", r.seconds}});
+  return a;
+}
+
+std::vector<EpochRecord> history_from_json(const nlohmann::json& a) {
+  std::vector<EpochRecord> h;
+  for (const auto& r : a)
+    h.push_back({r.at("epoch").get<int64_t>(), r.at("train_loss").get<double>(), r.at("val_mse").get<double>(),
+                 r.at("seconds").get<double>()});
+  return h;
+}
+
+}  // namespace
+
+TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
+                             const TrainConfig& cfg) {
+  SDKD_CHECK(cfg.epochs >= 1, "--epochs must be >= 1, got ", cfg.epochs);
+  SDKD_CHECK(cfg.lr > 0, "--lr must be > 0, got ", cfg.lr);
+  SDKD_CHECK(!cfg.out_dir.empty(), "training needs an output folder (--out)");
+  fs::create_directories(cfg.out_dir);
+  const std::string last_path = (fs::path(cfg.out_dir) / "last.safetensors").string();
+  const std::string best_path = (fs::path(cfg.out_dir) / "best.safetensors").string();
+
+  optim::AdamOptions ao;
+  ao.lr = cfg.lr;
+  ao.weight_decay = cfg.weight_decay;
+  ao.decoupled = cfg.adamw;
+  optim::Adam opt(model.named_parameters(), ao);
+
+  TrainResult res;
+  int64_t start_epoch = 0;
+  if (cfg.resume && fs::exists(last_path)) {
+    const Metadata meta = load_checkpoint(last_path, model, &opt);
+    start_epoch = std::stoll(meta.at("epoch")) + 1;
+    res.best_val_mse = std::stod(meta.at("best_val_mse"));
+    res.best_epoch = std::stoll(meta.at("best_epoch"));
+    res.train_seconds = std::stod(meta.at("train_seconds"));
+    res.history = history_from_json(nlohmann::json::parse(meta.at("history")));
+    if (!cfg.quiet) std::fprintf(stderr, "resuming %s at epoch %lld\n", last_path.c_str(), (long long)start_epoch);
+  }
+
+  const auto train_windows = data.windows(split.train), val_windows = data.windows(split.val);
+  SDKD_CHECK(!train_windows.empty() && !val_windows.empty(), data.name(), ": no training or validation windows");
+  const nlohmann::json model_json = model.config().to_json();
+  int64_t steps = opt.steps();
+  int64_t since_best = res.best_epoch >= 0 ? int64_t(res.history.size()) - 1 - res.best_epoch : 0;
+
+  for (int64_t epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    model.train();
+    data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch);
+    ProgressBar bar(str_cat("epoch ", epoch + 1, "/", cfg.epochs), it.num_batches() * cfg.batch_size, "samples");
+    Tensor x, y;
+    double loss_sum = 0;
+    int64_t batches = 0, seen = 0;
+    while (it.next(x, y)) {
+      Tensor loss = mse_loss(model.forward(x).pred, y);
+      const double lv = loss.item();
+      SDKD_CHECK(std::isfinite(lv), "non-finite training loss (", lv, ") at epoch ", epoch + 1, " step ", steps + 1,
+                 "; the last good checkpoint is ", last_path, " (try a lower --lr or --grad-clip)");
+      opt.zero_grad();
+      loss.backward();
+      if (cfg.grad_clip > 0) optim::clip_grad_norm(model.parameters(), cfg.grad_clip);
+      opt.step();
+      ++steps;
+      res.step_losses.push_back(lv);
+      loss_sum += lv;
+      ++batches;
+      seen += x.size(0);
+      if (!cfg.quiet) bar.update(seen, "loss " + fmt(loss_sum / double(batches)));
+    }
+    model.eval();
+    const auto val = eval::evaluate([&](const Tensor& xb) { return model.forward(xb).pred; }, data, val_windows,
+                                    cfg.batch_size);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res.train_seconds += secs;
+    res.history.push_back({epoch, loss_sum / double(std::max<int64_t>(batches, 1)), val.mse, secs});
+    const bool improved = res.best_epoch < 0 || val.mse < res.best_val_mse;
+    if (improved) {
+      res.best_val_mse = val.mse;
+      res.best_epoch = epoch;
+      since_best = 0;
+      save_checkpoint(best_path, model, nullptr,
+                      {{"model", model_json.dump()}, {"epoch", std::to_string(epoch)},
+                       {"val_mse", fmt(val.mse, "%.17g")}, {"data", data.name()}});
+    } else {
+      ++since_best;
+    }
+    if (!cfg.quiet) {
+      bar.finish("train loss " + fmt(res.history.back().train_loss) + ", val mse " + fmt(val.mse) +
+                 (improved ? " (best)" : ""));
+    }
+    save_checkpoint(last_path, model, &opt,
+                    {{"model", model_json.dump()},
+                     {"train", cfg.to_json().dump()},
+                     {"epoch", std::to_string(epoch)},
+                     {"best_val_mse", fmt(res.best_val_mse, "%.17g")},
+                     {"best_epoch", std::to_string(res.best_epoch)},
+                     {"train_seconds", fmt(res.train_seconds, "%.17g")},
+                     {"history", history_json(res.history).dump()}});
+    if (cfg.patience > 0 && since_best >= cfg.patience) {
+      res.stopped_early = true;
+      if (!cfg.quiet) std::fprintf(stderr, "early stop: no improvement for %lld epochs\n", (long long)cfg.patience);
+      break;
+    }
+  }
+  write_text_atomic((fs::path(cfg.out_dir) / "history.json").string(), history_json(res.history).dump(2) + "\n");
+  return res;
+}
+
+}  // namespace sdkd::train

@@ -1,0 +1,50 @@
+#pragma once
+// Supervised training of a forecaster with MSE and Adam/AdamW: per-epoch shuffles fixed by
+// (seed, epoch), validation MSE each epoch, the best model kept as best.safetensors, the full
+// state (model, optimizer, epoch, history) as last.safetensors after every epoch, so a killed
+// run resumes where it stopped and reproduces the same losses bit for bit on the CPU.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/sequence_dataset.hpp"
+#include "models/forecaster.hpp"
+
+namespace sdkd::train {
+
+struct TrainConfig {
+  int64_t epochs = 10;
+  int64_t batch_size = 10;
+  double lr = 1e-3;
+  double weight_decay = 0;
+  bool adamw = false;
+  double grad_clip = 0;       // 0: off
+  int64_t patience = 0;       // early stop after this many epochs without improvement; 0: off
+  uint64_t seed = 0;
+  std::string out_dir;        // where last/best checkpoints and history.json go
+  bool resume = false;        // continue from out_dir/last.safetensors if present
+  bool quiet = false;
+
+  static TrainConfig from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+};
+
+struct EpochRecord {
+  int64_t epoch;
+  double train_loss, val_mse, seconds;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  std::vector<double> step_losses;  // every optimizer step of this process
+  double best_val_mse = 0;
+  int64_t best_epoch = -1;
+  double train_seconds = 0;         // summed over all sessions of a resumed run
+  bool stopped_early = false;
+};
+
+TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
+                             const TrainConfig& cfg);
+
+}  // namespace sdkd::train

@@ -1,0 +1,28 @@
+#pragma once
+// A progress bar with rate and ETA on a terminal; on a pipe or file it prints a plain line
+// every few seconds instead, so logs stay readable.
+#include <chrono>
+#include <string>
+
+namespace sdkd {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, int64_t total, std::string unit = "it");
+  ~ProgressBar();
+  // Reports `done` of `total` finished, with a short status text (loss parts, ...).
+  void update(int64_t done, const std::string& status = "");
+  void finish(const std::string& status = "");
+
+ private:
+  void draw(bool final_line);
+  std::string label_, unit_, status_;
+  int64_t total_, done_ = 0;
+  bool tty_, finished_ = false;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+// "1m23s" / "4.2s"
+std::string format_duration(double seconds);
+
+}  // namespace sdkd

@@ -1,0 +1,434 @@
+// Normalisation kernels (CPU). Every op works on "segments": a contiguous run of values that
+// share one statistic and one affine parameter, i.e. one (n, c) plane of HW values for
+// BatchNorm / GroupNorm and one row for LayerNorm. Per-segment partials are computed in
+// parallel and then combined serially in index order, so no result depends on the thread count.
+#include "kernels/cpu/norm.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "sdkd/error.hpp"
+
+namespace sdkd::cpu {
+namespace {
+
+// Below this many elements a loop stays on one thread: forking costs more than it saves.
+// Only the speed depends on it; the summation order is fixed either way.
+constexpr int64_t kParallelMinWork = int64_t(1) << 15;
+
+// Count, mean and sum of squared deviations. Two sets merge exactly (Chan, Golub & LeVeque),
+// so partial statistics can be combined in a fixed order without losing accuracy.
+struct Moments {
+  double count = 0, mean = 0, m2 = 0;
+  void merge(const Moments& o) {
+    if (o.count == 0) return;
+    const double n = count + o.count;
+    const double delta = o.mean - mean;
+    mean += delta * (o.count / n);
+    m2 += o.m2 + delta * delta * (count * o.count / n);
+    count = n;
+  }
+};
+
+// Chunks small enough to stay in L1: a two-pass mean / deviation sum per chunk reads memory
+// only once, and the chunks merge exactly. This avoids the cancellation of E[x^2] - E[x]^2
+// when |mean| >> std (e.g. float data around 1e4 with unit spread).
+constexpr int64_t kChunk = 512;
+
+template <class T>
+Moments segment_moments(const T* p, int64_t len) {
+  Moments acc;
+  for (int64_t start = 0; start < len; start += kChunk) {
+    const T* q = p + start;
+    const int64_t n = std::min(kChunk, len - start);
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; ++i) sum += double(q[i]);
+    const double rough_mean = sum / double(n);
+    // Corrected two-pass: the deviations' own sum removes the rounding left in rough_mean.
+    double dev = 0, dev2 = 0;
+#pragma omp simd reduction(+ : dev, dev2)
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = double(q[i]) - rough_mean;
+      dev += d;
+      dev2 += d * d;
+    }
+    acc.merge({double(n), rough_mean + dev / double(n), dev2 - dev * dev / double(n)});
+  }
+  return acc;
+}
+
+// Subtracting the mean before scaling (rather than x * scale + precomputed shift) keeps float
+// outputs accurate when |mean| >> std.
+template <class T>
+void normalise_segment(const T* x, T* y, int64_t len, double mean, double scale, double shift) {
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) y[i] = T((double(x[i]) - mean) * scale + shift);
+}
+
+// The two sums every normalisation backward needs: sum dy and sum dy * (x - mean).
+struct GradSums {
+  double dy = 0, dy_xc = 0;
+  void add(const GradSums& o, double weight = 1.0) {
+    dy += weight * o.dy;
+    dy_xc += weight * o.dy_xc;
+  }
+};
+
+template <class T>
+GradSums segment_grad_sums(const T* dy, const T* x, int64_t len, double mean) {
+  double s = 0, sx = 0;
+#pragma omp simd reduction(+ : s, sx)
+  for (int64_t i = 0; i < len; ++i) {
+    s += double(dy[i]);
+    sx += double(dy[i]) * (double(x[i]) - mean);
+  }
+  return {s, sx};
+}
+
+// dx = k * dy + c1 * (x - mean) + c0: the backward of normalisation through its statistics,
+// with the per-segment constants folded in by the caller.
+template <class T>
+void input_grad_segment(const T* dy, const T* x, T* dx, int64_t len, double mean, double k,
+                        double c1, double c0) {
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) dx[i] = T(k * double(dy[i]) + c1 * (double(x[i]) - mean) + c0);
+}
+
+template <class T>
+double value_or(const T* p, int64_t i, double fallback) {
+  return p ? double(p[i]) : fallback;
+}
+
+// Accumulates in double so that repeated += on a float gradient loses nothing extra.
+template <class T>
+void accumulate(T* dst, int64_t i, double v) {
+  dst[i] = T(double(dst[i]) + v);
+}
+
+void check_sizes(const char* fn, int64_t a, const char* an, int64_t b, const char* bn, int64_t c,
+                 const char* cn) {
+  SDKD_CHECK(a >= 0 && b >= 0 && c >= 0, fn, ": sizes must be non-negative, got ", an, "=", a, " ",
+             bn, "=", b, " ", cn, "=", c);
+}
+
+void check_eps(const char* fn, double eps) {
+  SDKD_CHECK(eps >= 0.0 && std::isfinite(eps), fn, ": eps must be finite and >= 0, got ", eps);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- BatchNorm2d
+
+template <class T>
+void batch_norm_forward_train(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
+                              int64_t HW, double eps, T* save_mean, T* save_invstd, T* running_mean,
+                              T* running_var, double momentum) {
+  const char* fn = "batch_norm_forward_train";
+  check_sizes(fn, N, "N", C, "C", HW, "HW");
+  check_eps(fn, eps);
+  SDKD_CHECK(N * HW > 1, fn, ": expected more than one value per channel (N * HW > 1), got N=", N,
+             " HW=", HW);
+  SDKD_CHECK(x && y && save_mean && save_invstd, fn,
+             ": x, y, save_mean and save_invstd must be non-null");
+  SDKD_CHECK((running_mean == nullptr) == (running_var == nullptr), fn,
+             ": running_mean and running_var must both be given or both be null");
+  const int64_t segments = N * C;
+  const bool parallel = segments * HW >= kParallelMinWork;
+
+  std::vector<Moments> part(static_cast<size_t>(segments));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s) part[s] = segment_moments(x + s * HW, HW);
+
+  std::vector<double> mean(static_cast<size_t>(C)), invstd(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    Moments m;
+    for (int64_t n = 0; n < N; ++n) m.merge(part[n * C + c]);
+    mean[c] = m.mean;
+    invstd[c] = 1.0 / std::sqrt(m.m2 / m.count + eps);
+    save_mean[c] = T(mean[c]);
+    save_invstd[c] = T(invstd[c]);
+    if (running_mean) {
+      const double unbiased_var = m.m2 / (m.count - 1.0);
+      running_mean[c] = T((1.0 - momentum) * double(running_mean[c]) + momentum * m.mean);
+      running_var[c] = T((1.0 - momentum) * double(running_var[c]) + momentum * unbiased_var);
+    }
+  }
+
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s) {
+    const int64_t c = s % C;
+    normalise_segment(x + s * HW, y + s * HW, HW, mean[c], value_or(gamma, c, 1.0) * invstd[c],
+                      value_or(beta, c, 0.0));
+  }
+}
+
+template <class T>
+void batch_norm_forward_eval(const T* x, const T* gamma, const T* beta, const T* running_mean,
+                             const T* running_var, T* y, int64_t N, int64_t C, int64_t HW,
+                             double eps) {
+  const char* fn = "batch_norm_forward_eval";
+  check_sizes(fn, N, "N", C, "C", HW, "HW");
+  check_eps(fn, eps);
+  SDKD_CHECK(x && y && running_mean && running_var, fn,
+             ": x, y, running_mean and running_var must be non-null");
+  std::vector<double> scale(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c)
+    scale[c] = value_or(gamma, c, 1.0) / std::sqrt(double(running_var[c]) + eps);
+
+  const int64_t segments = N * C;
+#pragma omp parallel for schedule(static) if (segments * HW >= kParallelMinWork)
+  for (int64_t s = 0; s < segments; ++s) {
+    const int64_t c = s % C;
+    normalise_segment(x + s * HW, y + s * HW, HW, double(running_mean[c]), scale[c],
+                      value_or(beta, c, 0.0));
+  }
+}
+
+template <class T>
+void batch_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+                         int64_t HW) {
+  const char* fn = "batch_norm_backward";
+  check_sizes(fn, N, "N", C, "C", HW, "HW");
+  SDKD_CHECK(dy && x && save_mean && save_invstd, fn,
+             ": dy, x, save_mean and save_invstd must be non-null");
+  if (!dx && !dgamma && !dbeta) return;
+  const int64_t segments = N * C;
+  const bool parallel = segments * HW >= kParallelMinWork;
+
+  std::vector<GradSums> part(static_cast<size_t>(segments));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s)
+    part[s] = segment_grad_sums(dy + s * HW, x + s * HW, HW, double(save_mean[s % C]));
+
+  std::vector<GradSums> total(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t n = 0; n < N; ++n) total[c].add(part[n * C + c]);
+    if (dgamma) accumulate(dgamma, c, total[c].dy_xc * double(save_invstd[c]));
+    if (dbeta) accumulate(dbeta, c, total[c].dy);
+  }
+  if (!dx) return;
+
+  const double count = double(N * HW);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s) {
+    const int64_t c = s % C;
+    const double invstd = double(save_invstd[c]);
+    const double k = value_or(gamma, c, 1.0) * invstd;
+    const double c1 = -k * invstd * invstd * total[c].dy_xc / count;
+    const double c0 = -k * total[c].dy / count;
+    input_grad_segment(dy + s * HW, x + s * HW, dx + s * HW, HW, double(save_mean[c]), k, c1, c0);
+  }
+}
+
+// ---------------------------------------------------------------- GroupNorm
+
+template <class T>
+void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
+                        int64_t HW, int64_t G, double eps, T* save_mean, T* save_invstd) {
+  const char* fn = "group_norm_forward";
+  check_sizes(fn, N, "N", C, "C", HW, "HW");
+  check_eps(fn, eps);
+  SDKD_CHECK(G >= 1 && C % G == 0, fn, ": groups G must be >= 1 and divide C, got C=", C, " G=", G);
+  if (N * C * HW == 0) return;
+  SDKD_CHECK(x && y && save_mean && save_invstd, fn,
+             ": x, y, save_mean and save_invstd must be non-null");
+  const int64_t per_group = C / G, segments = N * C;
+  const bool parallel = segments * HW >= kParallelMinWork;
+
+  std::vector<Moments> part(static_cast<size_t>(segments));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s) part[s] = segment_moments(x + s * HW, HW);
+
+  std::vector<double> mean(static_cast<size_t>(N * G)), invstd(static_cast<size_t>(N * G));
+  for (int64_t ng = 0; ng < N * G; ++ng) {
+    Moments m;
+    for (int64_t j = 0; j < per_group; ++j) m.merge(part[ng * per_group + j]);
+    mean[ng] = m.mean;
+    invstd[ng] = 1.0 / std::sqrt(m.m2 / m.count + eps);
+    save_mean[ng] = T(mean[ng]);
+    save_invstd[ng] = T(invstd[ng]);
+  }
+
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s) {
+    const int64_t c = s % C, ng = s / per_group;
+    normalise_segment(x + s * HW, y + s * HW, HW, mean[ng], value_or(gamma, c, 1.0) * invstd[ng],
+                      value_or(beta, c, 0.0));
+  }
+}
+
+template <class T>
+void group_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+                         int64_t HW, int64_t G) {
+  const char* fn = "group_norm_backward";
+  check_sizes(fn, N, "N", C, "C", HW, "HW");
+  SDKD_CHECK(G >= 1 && C % G == 0, fn, ": groups G must be >= 1 and divide C, got C=", C, " G=", G);
+  if (N * C * HW == 0 || (!dx && !dgamma && !dbeta)) return;
+  SDKD_CHECK(dy && x && save_mean && save_invstd, fn,
+             ": dy, x, save_mean and save_invstd must be non-null");
+  const int64_t per_group = C / G, segments = N * C;
+  const bool parallel = segments * HW >= kParallelMinWork;
+
+  // Segment s = n * C + c belongs to group ng = s / per_group (channels of a group are adjacent).
+  std::vector<GradSums> part(static_cast<size_t>(segments));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s)
+    part[s] = segment_grad_sums(dy + s * HW, x + s * HW, HW, double(save_mean[s / per_group]));
+
+  if (dgamma || dbeta) {
+    for (int64_t c = 0; c < C; ++c) {
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t s = n * C + c;
+        sum_dy += part[s].dy;
+        sum_dy_xhat += part[s].dy_xc * double(save_invstd[s / per_group]);
+      }
+      if (dgamma) accumulate(dgamma, c, sum_dy_xhat);
+      if (dbeta) accumulate(dbeta, c, sum_dy);
+    }
+  }
+  if (!dx) return;
+
+  // Gradient w.r.t. the normalised value is gamma_c * dy, so the group sums weight by gamma.
+  std::vector<GradSums> group(static_cast<size_t>(N * G));
+  for (int64_t s = 0; s < segments; ++s)
+    group[s / per_group].add(part[s], value_or(gamma, s % C, 1.0));
+
+  const double count = double(per_group * HW);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t s = 0; s < segments; ++s) {
+    const int64_t ng = s / per_group;
+    const double invstd = double(save_invstd[ng]);
+    const double k = value_or(gamma, s % C, 1.0) * invstd;
+    const double c1 = -invstd * invstd * invstd * group[ng].dy_xc / count;
+    const double c0 = -invstd * group[ng].dy / count;
+    input_grad_segment(dy + s * HW, x + s * HW, dx + s * HW, HW, double(save_mean[ng]), k, c1, c0);
+  }
+}
+
+// ---------------------------------------------------------------- LayerNorm
+
+template <class T>
+void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t D,
+                        double eps, T* save_mean, T* save_invstd) {
+  const char* fn = "layer_norm_forward";
+  check_eps(fn, eps);
+  SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
+  if (rows == 0) return;
+  SDKD_CHECK(x && y && save_mean && save_invstd, fn,
+             ": x, y, save_mean and save_invstd must be non-null");
+  std::vector<double> g(static_cast<size_t>(D)), b(static_cast<size_t>(D));
+  for (int64_t d = 0; d < D; ++d) {
+    g[d] = value_or(gamma, d, 1.0);
+    b[d] = value_or(beta, d, 0.0);
+  }
+
+#pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * D;
+    T* yr = y + r * D;
+    const Moments m = segment_moments(xr, D);
+    const double invstd = 1.0 / std::sqrt(m.m2 / m.count + eps);
+    save_mean[r] = T(m.mean);
+    save_invstd[r] = T(invstd);
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) yr[d] = T((double(xr[d]) - m.mean) * invstd * g[d] + b[d]);
+  }
+}
+
+template <class T>
+void layer_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t rows,
+                         int64_t D) {
+  const char* fn = "layer_norm_backward";
+  SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
+  if (rows == 0 || (!dx && !dgamma && !dbeta)) return;
+  SDKD_CHECK(dy && x && save_mean && save_invstd, fn,
+             ": dy, x, save_mean and save_invstd must be non-null");
+  std::vector<double> g(static_cast<size_t>(D));
+  for (int64_t d = 0; d < D; ++d) g[d] = value_or(gamma, d, 1.0);
+
+  // dgamma / dbeta are column sums over rows. Rows go in blocks whose size depends only on
+  // `rows` (never on the thread count); each block keeps its own partial sums, which are then
+  // added in block order. One sweep over dy and x serves dx and the parameter partials.
+  const bool want_params = dgamma || dbeta;
+  const int64_t block = std::max<int64_t>(16, (rows + 255) / 256);
+  const int64_t blocks = (rows + block - 1) / block;
+  std::vector<double> part_g(want_params ? size_t(blocks * D) : 0);
+  std::vector<double> part_b(want_params ? size_t(blocks * D) : 0);
+  const double count = double(D);
+
+#pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t r_end = std::min(rows, (blk + 1) * block);
+    for (int64_t r = blk * block; r < r_end; ++r) {
+      const T* dyr = dy + r * D;
+      const T* xr = x + r * D;
+      const double mean = double(save_mean[r]), invstd = double(save_invstd[r]);
+      if (dx) {
+        double sum_gdy = 0, sum_gdy_xc = 0;
+#pragma omp simd reduction(+ : sum_gdy, sum_gdy_xc)
+        for (int64_t d = 0; d < D; ++d) {
+          const double gdy = g[d] * double(dyr[d]);
+          sum_gdy += gdy;
+          sum_gdy_xc += gdy * (double(xr[d]) - mean);
+        }
+        const double c1 = -invstd * invstd * invstd * sum_gdy_xc / count;
+        const double c0 = -invstd * sum_gdy / count;
+        T* dxr = dx + r * D;
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d)
+          dxr[d] = T(invstd * g[d] * double(dyr[d]) + c1 * (double(xr[d]) - mean) + c0);
+      }
+      if (want_params) {
+        double* pg = part_g.data() + blk * D;
+        double* pb = part_b.data() + blk * D;
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) {
+          pg[d] += double(dyr[d]) * (double(xr[d]) - mean) * invstd;
+          pb[d] += double(dyr[d]);
+        }
+      }
+    }
+  }
+  if (!want_params) return;
+
+#pragma omp parallel for schedule(static) if (blocks * D >= kParallelMinWork)
+  for (int64_t d = 0; d < D; ++d) {
+    double sum_g = 0, sum_b = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      sum_g += part_g[blk * D + d];
+      sum_b += part_b[blk * D + d];
+    }
+    if (dgamma) accumulate(dgamma, d, sum_g);
+    if (dbeta) accumulate(dbeta, d, sum_b);
+  }
+}
+
+// ---------------------------------------------------------------- instantiations
+
+#define SDKD_NORM_INSTANTIATE(T)                                                                   \
+  template void batch_norm_forward_train<T>(const T*, const T*, const T*, T*, int64_t, int64_t,    \
+                                            int64_t, double, T*, T*, T*, T*, double);              \
+  template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*,   \
+                                           int64_t, int64_t, int64_t, double);                     \
+  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*,   \
+                                       T*, int64_t, int64_t, int64_t);                             \
+  template void group_norm_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, \
+                                      int64_t, double, T*, T*);                                    \
+  template void group_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*,   \
+                                       T*, int64_t, int64_t, int64_t, int64_t);                    \
+  template void layer_norm_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, double,  \
+                                      T*, T*);                                                     \
+  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*,   \
+                                       T*, int64_t, int64_t);
+
+SDKD_NORM_INSTANTIATE(float)
+SDKD_NORM_INSTANTIATE(double)
+#undef SDKD_NORM_INSTANTIATE
+
+}  // namespace sdkd::cpu

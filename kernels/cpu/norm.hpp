@@ -1,0 +1,57 @@
+#pragma once
+// Normalisation kernels on raw pointers (CPU): BatchNorm2d, GroupNorm and LayerNorm, forward
+// and backward, for T = float or double. Layouts: NCHW with the spatial dims flattened to HW;
+// LayerNorm normalises the last dimension D of a (rows, D) array.
+//
+// Conventions shared by every function:
+// - gamma / beta may be null (meaning 1 / 0). save_mean / save_invstd are required outputs of
+//   the forward pass and inputs of the backward pass (invstd = 1 / sqrt(biased var + eps)).
+// - Backward: dx may be null (not computed) and is overwritten; dgamma / dbeta may be null and
+//   are ACCUMULATED into (+=), so gradients of a shared parameter add up.
+// - Statistics and gradient sums accumulate in double. Every reduction has a fixed order that
+//   does not depend on the number of OpenMP threads, so results are bitwise reproducible.
+#include <cstdint>
+
+namespace sdkd::cpu {
+
+// BatchNorm2d, training mode: statistics per channel over (N, HW). Normalises with the biased
+// variance; the running update uses the unbiased one (PyTorch): r = (1 - m) * r + m * batch.
+// Needs N * HW > 1 (one value per channel has no variance, as in PyTorch).
+template <class T>
+void batch_norm_forward_train(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
+                              int64_t HW, double eps, T* save_mean, T* save_invstd, T* running_mean,
+                              T* running_var, double momentum);
+
+// BatchNorm2d, evaluation mode: normalises with the running statistics.
+template <class T>
+void batch_norm_forward_eval(const T* x, const T* gamma, const T* beta, const T* running_mean,
+                             const T* running_var, T* y, int64_t N, int64_t C, int64_t HW,
+                             double eps);
+
+// Training-mode backward: the gradient flows through the batch mean and variance too.
+template <class T>
+void batch_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+                         int64_t HW);
+
+// GroupNorm: channels split into G groups of C / G; statistics per (n, g) over (C / G) * HW,
+// affine per channel. save_mean / save_invstd hold N * G values, index n * G + g.
+template <class T>
+void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
+                        int64_t HW, int64_t G, double eps, T* save_mean, T* save_invstd);
+
+template <class T>
+void group_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+                         int64_t HW, int64_t G);
+
+// LayerNorm over the last dimension: statistics per row, affine per column (gamma, beta: D).
+template <class T>
+void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t D,
+                        double eps, T* save_mean, T* save_invstd);
+
+template <class T>
+void layer_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t rows, int64_t D);
+
+}  // namespace sdkd::cpu
