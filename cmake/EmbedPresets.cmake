@@ -1,0 +1,11 @@
+# Writes a C++ file holding every configs/*.json as a string, keyed by file stem.
+string(REPLACE " " ";" FILES "${FILES}")
+set(body "#include <map>\n#include <string>\nnamespace sdkd::tools {\nconst std::map<std::string, std::string>& embedded_presets() {\n  static const std::map<std::string, std::string> presets = {\n")
+foreach(f ${FILES})
+  get_filename_component(stem ${f} NAME_WE)
+  file(READ ${f} content)
+  string(APPEND body "    {\"${stem}\", R\"sdkdjson(${content})sdkdjson\"},\n")
+endforeach()
+string(APPEND body "  };\n  return presets;\n}\n}  // namespace sdkd::tools\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(RENAME ${OUT}.tmp ${OUT})

@@ -1,0 +1,15 @@
+#pragma once
+// The public API of the sdkd engine in one include (CUDA-free).
+#include "sdkd/autograd.hpp"
+#include "sdkd/checkpoint.hpp"
+#include "sdkd/dtype.hpp"
+#include "sdkd/error.hpp"
+#include "sdkd/nn.hpp"
+#include "sdkd/npy.hpp"
+#include "sdkd/ops.hpp"
+#include "sdkd/optim.hpp"
+#include "sdkd/progress.hpp"
+#include "sdkd/rng.hpp"
+#include "sdkd/safetensors.hpp"
+#include "sdkd/tensor.hpp"
+#include "sdkd/threads.hpp"

@@ -1,0 +1,74 @@
+#pragma once
+// Shared pieces of the `sdkd` subcommands: presets, option parsing, the pipeline steps that
+// both the single-purpose commands and `sdkd demo` run.
+#include <cxxopts.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/navier_stokes.hpp"
+#include "datasets/sequence_dataset.hpp"
+#include "distill/metrics.hpp"
+#include "distill/trainer.hpp"
+#include "models/forecaster.hpp"
+
+namespace sdkd::tools {
+
+const std::map<std::string, std::string>& embedded_presets();  // generated from configs/*.json
+
+// A preset by name (embedded) or a path to a JSON file of the same layout.
+nlohmann::json load_preset(const std::string& name_or_path);
+
+// Parses argv with the given options; unknown options and missing values become sdkd::Error
+// naming the option. Adds --help; returns false (after printing help) if it was asked for.
+bool parse_options(cxxopts::Options& opts, int argc, char** argv, cxxopts::ParseResult& out);
+
+// Applies --threads (default: all cores).
+void apply_threads(const cxxopts::ParseResult& r);
+
+// ---- pipeline steps ----
+// Generates the Navier-Stokes data of cfg into path (.npy + .json side file) unless an
+// identical file (same parameters in the side file) is already there.
+void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool quiet);
+nlohmann::json ns_config_json(const data::NSConfig& cfg);
+
+struct TrainedModel {
+  std::shared_ptr<models::Forecaster> model;
+  train::TrainResult result;
+};
+
+models::ModelConfig model_config_for(const nlohmann::json& model_json, const data::SequenceDataset& data);
+// Loads best.safetensors (or any checkpoint with "model" metadata) into a fresh model.
+std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint);
+
+struct EvalRow {
+  std::string model;
+  eval::ForecastMetrics metrics;
+  int64_t params = 0;
+  double train_seconds = 0;
+};
+void print_table(const std::vector<EvalRow>& rows, std::ostream& os);
+nlohmann::json rows_json(const std::vector<EvalRow>& rows);
+
+// ---- shared by train and demo ----
+void add_train_options(cxxopts::Options& opts);
+void apply_train_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset);
+data::WindowSpec window_from(const nlohmann::json& preset);
+TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
+                               bool resume);
+// Scores the model and the persistence baseline on the preset's test split.
+std::vector<EvalRow> evaluate_on_test(const nlohmann::json& preset, const data::SequenceDataset& ds,
+                                      models::Forecaster& model, const std::string& model_name, double train_seconds);
+// Truth / prediction / error panels of one test sample, and the error per lead time.
+void write_figures(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
+                   const std::vector<EvalRow>& rows, const std::string& out_dir);
+
+int cmd_generate(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+int cmd_demo(int argc, char** argv);
+
+}  // namespace sdkd::tools

@@ -1,0 +1,45 @@
+// The `sdkd` command-line tool: one subcommand per pipeline step. Every failure ends in one
+// line "sdkd: error: ..." and exit status 2 (1 for internal errors).
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "sdkd/error.hpp"
+#include "tools/cli.hpp"
+
+namespace {
+void usage() {
+  std::printf(
+      "usage: sdkd <command> [options]   (sdkd <command> --help for its options)\n\n"
+      "commands:\n"
+      "  generate ns   simulate 2-D Navier-Stokes vorticity into a .npy file (presets smoke, demo, fno-1e-5, ...)\n"
+      "  train         train a forecaster on a .npy file (MSE, Adam), keep the best checkpoint\n"
+      "  eval          score a checkpoint against the persistence baseline\n"
+      "  info          parameter count of a model\n"
+      "  demo          the whole pipeline on a preset: generate -> train -> evaluate -> report\n");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "generate") return sdkd::tools::cmd_generate(argc - 1, argv + 1);
+    if (cmd == "train") return sdkd::tools::cmd_train(argc - 1, argv + 1);
+    if (cmd == "eval") return sdkd::tools::cmd_eval(argc - 1, argv + 1);
+    if (cmd == "info") return sdkd::tools::cmd_info(argc - 1, argv + 1);
+    if (cmd == "demo") return sdkd::tools::cmd_demo(argc - 1, argv + 1);
+    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, eval, info or demo)\n",
+                 cmd.c_str());
+    return 2;
+  } catch (const sdkd::Error& e) {
+    std::fprintf(stderr, "sdkd: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sdkd: internal error: %s\n", e.what());
+    return 1;
+  }
+}
