@@ -1,0 +1,44 @@
+# The two commands a newcomer needs:
+#   make demo   install what is missing, build, run the whole pipeline on the demo preset
+#   make test   install what is missing, build, run every test
+# Everything else here is a helper for those two.
+
+BUILD      ?= build
+BUILD_TYPE ?= Release
+CUDA       ?= AUTO
+JOBS       ?= $(shell nproc)
+PRESET     ?= demo
+# Debian packages the build needs (see docs/ARCHITECTURE.md for what each is for).
+PACKAGES   := cmake ninja-build g++ catch2 libcxxopts-dev nlohmann-json3-dev libstb-dev \
+              libopenblas-dev libkissfft-dev zlib1g-dev
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test deps configure build smoke clean
+
+demo: build
+	./$(BUILD)/sdkd demo --preset $(PRESET)
+
+test: build
+	cd $(BUILD) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j1
+	./$(BUILD)/examples/sdkd_example_embed
+
+smoke: build
+	./$(BUILD)/sdkd demo --preset smoke --out $(BUILD)/runs/smoke
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+configure: deps
+	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSDKD_CUDA=$(CUDA)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Bad input to the sdkd binary gets exactly one clear error line naming what was expected,
+# a non-zero exit status, and no half-written output. Usage: cli_errors.sh path/to/sdkd
+set -u
+SDKD=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fails=0
+
+# expect_error "<substring of the message>" command...
+expect_error() {
+  local want=$1; shift
+  local out rc
+  out=$("$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -eq 0 ]; then echo "FAIL: '$*' succeeded, expected an error containing: $want"; fails=$((fails+1)); return; fi
+  if [ "$(printf '%s\n' "$out" | grep -c .)" -ne 1 ]; then echo "FAIL: '$*' printed more than one line:"; echo "$out"; fails=$((fails+1)); return; fi
+  case "$out" in
+    *"$want"*) echo "ok: $*  ->  $out" ;;
+    *) echo "FAIL: '$*' said: $out"; echo "      expected it to contain: $want"; fails=$((fails+1)) ;;
+  esac
+}
+
+# A valid tiny dataset to corrupt.
+"$SDKD" generate ns --preset smoke --trajectories 3 --out good.npy --threads 1 2>/dev/null || { echo "FAIL: generate"; exit 1; }
+test -s good.npy && test -s good.npy.json || { echo "FAIL: generate wrote nothing"; exit 1; }
+size=$(stat -c %s good.npy)
+head -c $((size - 100)) good.npy > truncated.npy
+# Same header with the dtype changed to int32 (same item size, so only the dtype is wrong).
+sed '1s/<f4/<i4/' good.npy > wrong_dtype.npy
+# 4x4 frames: a U-Net needs sizes divisible by 4, this one is fine; 6x6 is not.
+"$SDKD" generate ns --preset smoke --trajectories 3 --resolution 6 --solve-resolution 6 --out six.npy --threads 1 2>/dev/null
+
+expect_error "truncated" "$SDKD" train --data truncated.npy --preset smoke --out run1
+expect_error "expected float32" "$SDKD" train --data wrong_dtype.npy --preset smoke --out run1
+expect_error "missing.npy: data file not found" "$SDKD" train --data missing.npy --preset smoke --out run1
+expect_error "--data FILE is required" "$SDKD" train --preset smoke
+expect_error "no-such-option" "$SDKD" train --data good.npy --no-such-option 3
+expect_error "unknown preset 'huge'" "$SDKD" demo --preset huge
+expect_error "unknown Navier-Stokes preset \"galactic\"" "$SDKD" generate ns --preset galactic
+expect_error "expected a generator name" "$SDKD" generate turbulence
+expect_error "unknown command 'trian'" "$SDKD" trian
+expect_error "divisible by 4" "$SDKD" train --data six.npy --preset smoke --out run2
+expect_error "unknown model 'vit'" "$SDKD" train --data good.npy --preset smoke --model vit --out run3
+expect_error "expected a path ending in .npy" "$SDKD" generate ns --preset smoke --out data.bin
+expect_error "checkpoint not found" "$SDKD" eval --data good.npy --checkpoint nope.safetensors --preset smoke
+expect_error "--threads must be >= 1" "$SDKD" train --data good.npy --preset smoke --threads 0 --out run1
+
+# A checkpoint for 32x32 frames evaluated on 6x6 frames: a shape error naming both.
+"$SDKD" train --data good.npy --preset smoke --out run4 --epochs 1 --threads 1 >/dev/null 2>&1 || { echo "FAIL: train"; fails=$((fails+1)); }
+expect_error "expected input (B, 10, 1, 32, 32), got [" "$SDKD" eval --data six.npy --checkpoint run4/best.safetensors --preset smoke
+
+# Nothing half-written: no temp files anywhere.
+if find . -name '*.tmp*' | grep -q .; then echo "FAIL: temp files left:"; find . -name '*.tmp*'; fails=$((fails+1)); fi
+[ -e run1 ] && [ -n "$(ls run1 2>/dev/null)" ] && { echo "FAIL: a failed run wrote files into run1"; fails=$((fails+1)); }
+
+echo "$fails failure(s)"
+[ $fails -eq 0 ]
