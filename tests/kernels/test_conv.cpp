@@ -1,0 +1,508 @@
+// conv2d / conv_transpose2d against direct loops written from the definitions, central finite
+// differences (double), and the adjoint identity <conv(x), y> = <x, convT(y)>.
+// Float results are compared element-wise with the bound gamma * (the same loops run on |x|,
+// |w|), gamma = (taps + 2) * eps; the worst ratio error / bound is printed.
+#include <omp.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/conv.hpp"
+#include "sdkd/error.hpp"
+#include "sdkd/rng.hpp"
+
+using namespace sdkd::cpu;
+using Vec = std::vector<double>;
+
+namespace {
+
+Vec random_vec(size_t n, uint64_t stream) {
+  Vec v(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double hi = sdkd::Philox::uniform(23, stream, 2 * i);
+    const double lo = sdkd::Philox::uniform(23, stream, 2 * i + 1);
+    v[i] = 2 * (hi + lo * 0x1p-24) - 1;
+  }
+  return v;
+}
+
+Vec abs_of(Vec v) {
+  for (double& x : v) x = std::abs(x);
+  return v;
+}
+
+double dot(const Vec& a, const Vec& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+template <class T>
+std::vector<T> cast(const Vec& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+// ---- oracles written from the definitions ------------------------------------------------
+
+size_t x_size(const Conv2dParams& p) { return size_t(p.N * p.C_in * p.H * p.W); }
+size_t w_size(const Conv2dParams& p) { return size_t(p.C_out * (p.C_in / p.groups) * p.kH * p.kW); }
+size_t y_size(const Conv2dParams& p) { return size_t(p.N * p.C_out * p.H_out() * p.W_out()); }
+
+// Visits every (input element, weight element, output element) triple that conv2d multiplies:
+// the seven loops n, co, oh, ow, ci (within the group), ki, kj.
+template <class F>
+void for_each_tap(const Conv2dParams& p, F&& f) {
+  const int64_t Ho = p.H_out(), Wo = p.W_out(), cig = p.C_in / p.groups, cog = p.C_out / p.groups;
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t co = 0; co < p.C_out; ++co)
+      for (int64_t oh = 0; oh < Ho; ++oh)
+        for (int64_t ow = 0; ow < Wo; ++ow)
+          for (int64_t c = 0; c < cig; ++c)
+            for (int64_t ki = 0; ki < p.kH; ++ki)
+              for (int64_t kj = 0; kj < p.kW; ++kj) {
+                const int64_t ih = oh * p.stride_h - p.pad_h + ki * p.dil_h;
+                const int64_t iw = ow * p.stride_w - p.pad_w + kj * p.dil_w;
+                if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) continue;
+                const int64_t ci = (co / cog) * cig + c;
+                f(((n * p.C_in + ci) * p.H + ih) * p.W + iw,
+                  ((co * cig + c) * p.kH + ki) * p.kW + kj,
+                  ((n * p.C_out + co) * Ho + oh) * Wo + ow);
+              }
+}
+
+Vec naive_forward(const Conv2dParams& p, const Vec& x, const Vec& w, const Vec* b) {
+  Vec y(y_size(p), 0.0);
+  const int64_t plane = p.H_out() * p.W_out();
+  if (b)
+    for (size_t i = 0; i < y.size(); ++i) y[i] = (*b)[size_t(int64_t(i) / plane % p.C_out)];
+  for_each_tap(p, [&](int64_t xi, int64_t wi, int64_t yi) { y[yi] += x[xi] * w[wi]; });
+  return y;
+}
+
+Vec naive_backward_data(const Conv2dParams& p, const Vec& dy, const Vec& w) {
+  Vec dx(x_size(p), 0.0);
+  for_each_tap(p, [&](int64_t xi, int64_t wi, int64_t yi) { dx[xi] += dy[yi] * w[wi]; });
+  return dx;
+}
+
+Vec naive_backward_weight(const Conv2dParams& p, const Vec& x, const Vec& dy) {
+  Vec dw(w_size(p), 0.0);
+  for_each_tap(p, [&](int64_t xi, int64_t wi, int64_t yi) { dw[wi] += x[xi] * dy[yi]; });
+  return dw;
+}
+
+Vec naive_bias_grad(int64_t N, int64_t C, int64_t plane, const Vec& dy) {
+  Vec db(size_t(C), 0.0);
+  for (int64_t i = 0; i < N * C * plane; ++i) db[size_t(i / plane % C)] += dy[size_t(i)];
+  return db;
+}
+
+// conv_transpose2d by its own definition: every input pixel scatters the kernel, scaled,
+// onto the output at stride spacing (PyTorch's documentation of ConvTranspose2d). Visits the
+// (input, weight, output) index triples of that scatter.
+template <class F>
+void for_each_transpose_tap(const ConvT2dParams& p, F&& f) {
+  const int64_t Ho = p.H_out(), Wo = p.W_out(), cig = p.C_in / p.groups, cog = p.C_out / p.groups;
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t ci = 0; ci < p.C_in; ++ci)
+      for (int64_t ih = 0; ih < p.H; ++ih)
+        for (int64_t iw = 0; iw < p.W; ++iw)
+          for (int64_t c = 0; c < cog; ++c)
+            for (int64_t ki = 0; ki < p.kH; ++ki)
+              for (int64_t kj = 0; kj < p.kW; ++kj) {
+                const int64_t oh = ih * p.stride_h - p.pad_h + ki * p.dil_h;
+                const int64_t ow = iw * p.stride_w - p.pad_w + kj * p.dil_w;
+                if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+                const int64_t co = (ci / cig) * cog + c;
+                f(((n * p.C_in + ci) * p.H + ih) * p.W + iw,
+                  ((ci * cog + c) * p.kH + ki) * p.kW + kj,
+                  ((n * p.C_out + co) * Ho + oh) * Wo + ow);
+              }
+}
+
+size_t x_size(const ConvT2dParams& p) { return size_t(p.N * p.C_in * p.H * p.W); }
+size_t w_size(const ConvT2dParams& p) {
+  return size_t(p.C_in * (p.C_out / p.groups) * p.kH * p.kW);
+}
+size_t y_size(const ConvT2dParams& p) { return size_t(p.N * p.C_out * p.H_out() * p.W_out()); }
+
+Vec naive_transpose_forward(const ConvT2dParams& p, const Vec& x, const Vec& w, const Vec* b) {
+  Vec y(y_size(p), 0.0);
+  const int64_t plane = p.H_out() * p.W_out();
+  if (b)
+    for (size_t i = 0; i < y.size(); ++i) y[i] = (*b)[size_t(int64_t(i) / plane % p.C_out)];
+  for_each_transpose_tap(p, [&](int64_t xi, int64_t wi, int64_t yi) { y[yi] += x[xi] * w[wi]; });
+  return y;
+}
+
+Vec naive_transpose_backward_data(const ConvT2dParams& p, const Vec& dy, const Vec& w) {
+  Vec dx(x_size(p), 0.0);
+  for_each_transpose_tap(p, [&](int64_t xi, int64_t wi, int64_t yi) { dx[xi] += dy[yi] * w[wi]; });
+  return dx;
+}
+
+Vec naive_transpose_backward_weight(const ConvT2dParams& p, const Vec& x, const Vec& dy) {
+  Vec dw(w_size(p), 0.0);
+  for_each_transpose_tap(p, [&](int64_t xi, int64_t wi, int64_t yi) { dw[wi] += x[xi] * dy[yi]; });
+  return dw;
+}
+
+// ---- element-wise comparison with a rounding bound ----------------------------------------
+
+template <class T>
+double worst_ratio(const std::vector<T>& got, const Vec& ref, const Vec& abs_ref, int64_t taps) {
+  REQUIRE(got.size() == ref.size());
+  const double gamma = double(taps + 2) * std::numeric_limits<T>::epsilon();
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::abs(double(got[i]) - ref[i]);
+    worst = std::max(worst, err / (gamma * abs_ref[i] + 1e-300));
+  }
+  return worst;
+}
+
+// The shapes every kernel is tested on: odd sizes, batch 1, stride 2, padding, dilation 2,
+// groups 2, depthwise (with and without a channel multiplier), the 1x1 fast path and 1x1 with
+// stride, non-square kernels and asymmetric hyper-parameters.
+std::vector<Conv2dParams> test_shapes() {
+  std::vector<Conv2dParams> s;
+  auto add = [&](int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t kH, int64_t kW,
+                 int sh, int sw, int ph, int pw, int dh, int dw, int g) {
+    Conv2dParams p;
+    p.N = N, p.C_in = Ci, p.H = H, p.W = W, p.C_out = Co, p.kH = kH, p.kW = kW;
+    p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw;
+    p.groups = g;
+    s.push_back(p);
+  };
+  add(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1);      // smallest
+  add(2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1);      // odd sizes, same padding
+  add(1, 4, 11, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1);    // batch 1, stride 2
+  add(3, 2, 9, 8, 3, 3, 3, 1, 1, 2, 2, 2, 2, 1);      // dilation 2
+  add(2, 4, 8, 7, 6, 3, 3, 1, 2, 1, 0, 1, 1, 2);      // groups 2, asymmetric stride/pad
+  add(2, 5, 9, 9, 5, 5, 5, 1, 1, 2, 2, 1, 1, 5);      // depthwise 5x5
+  add(1, 3, 12, 11, 6, 3, 3, 1, 1, 3, 3, 3, 3, 3);    // dilated depthwise, multiplier 2
+  add(2, 4, 9, 10, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4);     // depthwise stride 2
+  add(1, 2, 21, 37, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2);    // depthwise, wider than one register tile
+  add(1, 3, 19, 35, 3, 5, 5, 2, 2, 2, 2, 1, 1, 3);    // depthwise, wide, stride 2
+  add(2, 1, 7, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1);      // one input channel (direct path)
+  add(4, 6, 5, 7, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1);      // 1x1 fast path
+  add(2, 6, 5, 6, 4, 1, 1, 1, 1, 0, 0, 1, 1, 2);      // 1x1 fast path with groups
+  add(2, 3, 9, 8, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1);      // 1x1 stride 2 (not the fast path)
+  add(3, 2, 6, 10, 3, 3, 1, 1, 2, 0, 1, 1, 2, 1);     // 3x1 kernel
+  add(2, 3, 16, 16, 8, 4, 4, 2, 2, 1, 1, 1, 1, 1);    // k4 s2 (the U-Net's down/up pair)
+  add(1, 2, 4, 4, 2, 5, 5, 1, 1, 2, 2, 1, 1, 1);      // kernel larger than the image
+  add(5, 16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1);  // enough work for several GEMM panels
+  add(1, 64, 8, 64, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1);    // im2col in several row bands
+  add(2, 96, 12, 96, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1);   // row bands with stride 2
+  return s;
+}
+
+std::string describe(const Conv2dParams& p) {
+  return sdkd::str_cat("N=", p.N, " Cin=", p.C_in, " H=", p.H, " W=", p.W, " Cout=", p.C_out,
+                       " k=", p.kH, "x", p.kW, " s=", p.stride_h, "x", p.stride_w, " p=", p.pad_h,
+                       "x", p.pad_w, " d=", p.dil_h, "x", p.dil_w, " g=", p.groups);
+}
+
+// conv_transpose2d whose output has x's shape for conv p: same weight tensor, channels
+// swapped, output_padding chosen to recover H and W.
+ConvT2dParams transpose_of(const Conv2dParams& p) {
+  ConvT2dParams t;
+  t.N = p.N, t.C_in = p.C_out, t.H = p.H_out(), t.W = p.W_out(), t.C_out = p.C_in;
+  t.kH = p.kH, t.kW = p.kW, t.stride_h = p.stride_h, t.stride_w = p.stride_w;
+  t.pad_h = p.pad_h, t.pad_w = p.pad_w, t.dil_h = p.dil_h, t.dil_w = p.dil_w, t.groups = p.groups;
+  t.output_padding_h = int(p.H - t.H_out());
+  t.output_padding_w = int(p.W - t.W_out());
+  return t;
+}
+
+template <class T>
+void check_against_oracles(const char* type) {
+  double worst_fwd = 0, worst_bd = 0, worst_bw = 0, worst_bias = 0;
+  uint64_t stream = 1;
+  for (const Conv2dParams& p : test_shapes()) {
+    INFO(describe(p));
+    const Vec x = random_vec(x_size(p), stream++), w = random_vec(w_size(p), stream++);
+    const Vec b = random_vec(size_t(p.C_out), stream++), dy = random_vec(y_size(p), stream++);
+    const int64_t taps = (p.C_in / p.groups) * p.kH * p.kW;
+    const int64_t plane = p.H_out() * p.W_out();
+    const int64_t uses_per_weight = p.N * plane;
+    const int64_t uses_per_input = (p.C_out / p.groups) * p.kH * p.kW;
+
+    const auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), dyt = cast<T>(dy);
+    std::vector<T> y(y_size(p), T(7));  // forward overwrites
+    conv2d_forward(p, xt.data(), wt.data(), bt.data(), y.data());
+    const Vec ab = abs_of(b);
+    const double rf = worst_ratio(y, naive_forward(p, x, w, &b),
+                                  naive_forward(p, abs_of(x), abs_of(w), &ab), taps + 1);
+    CHECK(rf <= 1.0);
+
+    std::vector<T> dx(x_size(p), T(7));  // backward-data overwrites
+    conv2d_backward_data(p, dyt.data(), wt.data(), dx.data());
+    const double rd = worst_ratio(dx, naive_backward_data(p, dy, w),
+                                  naive_backward_data(p, abs_of(dy), abs_of(w)), uses_per_input);
+    CHECK(rd <= 1.0);
+
+    // Backward-weight accumulates: start from a known dw0, dbias0 and expect dw0 + grad.
+    const Vec dw0 = random_vec(w_size(p), stream++), db0 = random_vec(size_t(p.C_out), stream++);
+    std::vector<T> dw = cast<T>(dw0), db = cast<T>(db0);
+    conv2d_backward_weight(p, xt.data(), dyt.data(), dw.data(), db.data());
+    Vec dw_ref = naive_backward_weight(p, x, dy),
+        dw_abs = naive_backward_weight(p, abs_of(x), abs_of(dy));
+    Vec db_ref = naive_bias_grad(p.N, p.C_out, plane, dy),
+        db_abs = naive_bias_grad(p.N, p.C_out, plane, abs_of(dy));
+    for (size_t i = 0; i < dw_ref.size(); ++i) dw_ref[i] += dw0[i], dw_abs[i] += std::abs(dw0[i]);
+    for (size_t i = 0; i < db_ref.size(); ++i) db_ref[i] += db0[i], db_abs[i] += std::abs(db0[i]);
+    const double rw = worst_ratio(dw, dw_ref, dw_abs, uses_per_weight + 1);
+    const double rb = worst_ratio(db, db_ref, db_abs, uses_per_weight + 1);
+    CHECK(rw <= 1.0);
+    CHECK(rb <= 1.0);
+    worst_fwd = std::max(worst_fwd, rf), worst_bd = std::max(worst_bd, rd);
+    worst_bw = std::max(worst_bw, rw), worst_bias = std::max(worst_bias, rb);
+  }
+  std::printf(
+      "conv2d<%s> worst error / bound: forward %.3g, backward_data %.3g, "
+      "backward_weight %.3g, bias %.3g\n",
+      type, worst_fwd, worst_bd, worst_bw, worst_bias);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d forward and both backwards match the direct loops", "[conv]") {
+  check_against_oracles<float>("float");
+  check_against_oracles<double>("double");
+}
+
+// Compares grad with central differences of loss() in every coordinate of param; returns the
+// worst |fd - grad| / (1e-6 * (1 + |grad|)).
+template <class Loss>
+double finite_difference_check(Vec& param, const Vec& grad, Loss&& loss) {
+  const double h = 1e-5;
+  double worst = 0;
+  for (size_t i = 0; i < param.size(); ++i) {
+    const double keep = param[i];
+    param[i] = keep + h;
+    const double up = loss();
+    param[i] = keep - h;
+    const double down = loss();
+    param[i] = keep;
+    const double fd = (up - down) / (2 * h);
+    const double err = std::abs(fd - grad[i]) / (1e-6 * (1 + std::abs(grad[i])));
+    CHECK(err <= 1.0);
+    worst = std::max(worst, err);
+  }
+  return worst;
+}
+
+// L = 0.5 * |y|^2 + <r, y>, so dL/dy = y + r; the quadratic term makes the check sensitive to
+// a wrong bias or to a gradient that is off by a transposition.
+double quadratic_loss(const Vec& y, const Vec& r) { return 0.5 * dot(y, y) + dot(r, y); }
+
+TEST_CASE("conv2d gradients match central finite differences (double)", "[conv]") {
+  std::vector<Conv2dParams> shapes(3);
+  shapes[0].N = 2, shapes[0].C_in = 2, shapes[0].H = 5, shapes[0].W = 4, shapes[0].C_out = 3;
+  shapes[0].kH = shapes[0].kW = 3, shapes[0].stride_h = shapes[0].stride_w = 2;
+  shapes[0].pad_h = shapes[0].pad_w = 1;
+  shapes[1] = shapes[0], shapes[1].stride_h = shapes[1].stride_w = 1, shapes[1].dil_h = 2;
+  shapes[1].pad_w = 2, shapes[1].H = 6;
+  shapes[2] = shapes[0], shapes[2].C_in = 4, shapes[2].C_out = 4, shapes[2].groups = 2;
+  shapes[2].stride_w = 1;
+  double worst = 0;
+  uint64_t stream = 500;
+  for (const Conv2dParams& p : shapes) {
+    INFO(describe(p));
+    Vec x = random_vec(x_size(p), stream++), w = random_vec(w_size(p), stream++);
+    Vec b = random_vec(size_t(p.C_out), stream++);
+    const Vec r = random_vec(y_size(p), stream++);
+    Vec y(y_size(p));
+    auto loss = [&]() {
+      conv2d_forward(p, x.data(), w.data(), b.data(), y.data());
+      return quadratic_loss(y, r);
+    };
+    loss();
+    Vec dy(y.size());
+    for (size_t i = 0; i < y.size(); ++i) dy[i] = y[i] + r[i];
+    Vec dx(x.size()), dw(w.size(), 0.0), db(b.size(), 0.0);
+    conv2d_backward_data(p, dy.data(), w.data(), dx.data());
+    conv2d_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
+    worst = std::max({worst, finite_difference_check(x, dx, loss),
+                      finite_difference_check(w, dw, loss), finite_difference_check(b, db, loss)});
+  }
+  std::printf("conv2d finite differences: worst |fd - grad| / (1e-6 (1 + |grad|)) = %.3g\n", worst);
+}
+
+TEST_CASE("conv_transpose2d gradients match central finite differences (double)", "[conv]") {
+  ConvT2dParams q;
+  q.N = 2, q.C_in = 4, q.H = 3, q.W = 4, q.C_out = 2, q.kH = 4, q.kW = 3, q.groups = 2;
+  q.stride_h = 2, q.stride_w = 2, q.pad_h = 1, q.pad_w = 1, q.output_padding_w = 1;
+  uint64_t stream = 700;
+  Vec x = random_vec(x_size(q), stream++), w = random_vec(w_size(q), stream++);
+  Vec b = random_vec(size_t(q.C_out), stream++);
+  const Vec r = random_vec(y_size(q), stream++);
+  Vec y(y_size(q));
+  auto loss = [&]() {
+    conv_transpose2d_forward(q, x.data(), w.data(), b.data(), y.data());
+    return quadratic_loss(y, r);
+  };
+  loss();
+  Vec dy(y.size());
+  for (size_t i = 0; i < y.size(); ++i) dy[i] = y[i] + r[i];
+  Vec dx(x.size()), dw(w.size(), 0.0), db(b.size(), 0.0);
+  conv_transpose2d_backward_data(q, dy.data(), w.data(), dx.data());
+  conv_transpose2d_backward_weight(q, x.data(), dy.data(), dw.data(), db.data());
+  const double worst =
+      std::max({finite_difference_check(x, dx, loss), finite_difference_check(w, dw, loss),
+                finite_difference_check(b, db, loss)});
+  std::printf("conv_transpose2d finite differences: worst ratio = %.3g\n", worst);
+}
+
+TEST_CASE("conv_transpose2d is the adjoint of conv2d: <conv(x), y> = <x, convT(y)>", "[conv]") {
+  double worst = 0;
+  uint64_t stream = 900;
+  for (const Conv2dParams& p : test_shapes()) {
+    INFO(describe(p));
+    const ConvT2dParams t = transpose_of(p);
+    REQUIRE(t.H_out() == p.H);
+    REQUIRE(t.W_out() == p.W);
+    const Vec x = random_vec(x_size(p), stream++), w = random_vec(w_size(p), stream++);
+    const Vec y = random_vec(y_size(p), stream++);
+    Vec cx(y_size(p)), ty(x_size(p), 3.0);
+    conv2d_forward(p, x.data(), w.data(), static_cast<const double*>(nullptr), cx.data());
+    conv_transpose2d_forward(t, y.data(), w.data(), static_cast<const double*>(nullptr), ty.data());
+    const double lhs = dot(cx, y), rhs = dot(x, ty);
+    const double scale = dot(abs_of(cx), abs_of(y)) + dot(abs_of(x), abs_of(ty));
+    const double rel = std::abs(lhs - rhs) / (1e-13 * scale);
+    CHECK(rel <= 1.0);
+    worst = std::max(worst, rel);
+  }
+  std::printf("conv adjoint identity: worst |lhs - rhs| / (1e-13 * scale) = %.3g\n", worst);
+}
+
+TEST_CASE("conv_transpose2d matches its scatter definition, forward and backward", "[conv]") {
+  std::vector<ConvT2dParams> shapes;
+  for (const Conv2dParams& p : test_shapes()) shapes.push_back(transpose_of(p));
+  ConvT2dParams t;  // output_padding >= stride, allowed because dilation is larger
+  t.N = 2, t.C_in = 4, t.H = 5, t.W = 6, t.C_out = 2, t.kH = 3, t.kW = 2;
+  t.stride_h = 2, t.stride_w = 1, t.pad_h = 1, t.pad_w = 0, t.dil_h = 3, t.dil_w = 3;
+  t.output_padding_h = 2, t.output_padding_w = 2, t.groups = 2;
+  shapes.push_back(t);
+
+  double worst_fwd = 0, worst_bd = 0, worst_bw = 0;
+  uint64_t stream = 1300;
+  for (const ConvT2dParams& q : shapes) {
+    INFO("convT N=" << q.N << " Cin=" << q.C_in << " H=" << q.H << " W=" << q.W
+                    << " Cout=" << q.C_out << " k=" << q.kH << "x" << q.kW << " s=" << q.stride_h
+                    << "x" << q.stride_w << " op=" << q.output_padding_h << "x"
+                    << q.output_padding_w << " g=" << q.groups);
+    const Vec x = random_vec(x_size(q), stream++), w = random_vec(w_size(q), stream++);
+    const Vec b = random_vec(size_t(q.C_out), stream++), dy = random_vec(y_size(q), stream++);
+    const Vec ax = abs_of(x), aw = abs_of(w), ab = abs_of(b), ady = abs_of(dy);
+    const int64_t plane = q.H_out() * q.W_out();
+    const int64_t taps = (q.C_in / q.groups) * q.kH * q.kW + 1;
+
+    std::vector<float> y(y_size(q), 9.f);
+    conv_transpose2d_forward(q, cast<float>(x).data(), cast<float>(w).data(), cast<float>(b).data(),
+                             y.data());
+    const double rf = worst_ratio(y, naive_transpose_forward(q, x, w, &b),
+                                  naive_transpose_forward(q, ax, aw, &ab), taps);
+    CHECK(rf <= 1.0);
+
+    std::vector<float> dx(x_size(q), 5.f);
+    conv_transpose2d_backward_data(q, cast<float>(dy).data(), cast<float>(w).data(), dx.data());
+    const double rd =
+        worst_ratio(dx, naive_transpose_backward_data(q, dy, w),
+                    naive_transpose_backward_data(q, ady, aw), (q.C_out / q.groups) * q.kH * q.kW);
+    CHECK(rd <= 1.0);
+
+    std::vector<float> dw(w_size(q), 0.f), db(size_t(q.C_out), 0.f);
+    conv_transpose2d_backward_weight(q, cast<float>(x).data(), cast<float>(dy).data(), dw.data(),
+                                     db.data());
+    const double rw = worst_ratio(dw, naive_transpose_backward_weight(q, x, dy),
+                                  naive_transpose_backward_weight(q, ax, ady), q.N * q.H * q.W);
+    const double rb = worst_ratio(db, naive_bias_grad(q.N, q.C_out, plane, dy),
+                                  naive_bias_grad(q.N, q.C_out, plane, ady), q.N * plane);
+    CHECK(rw <= 1.0);
+    CHECK(rb <= 1.0);
+    worst_fwd = std::max(worst_fwd, rf), worst_bd = std::max(worst_bd, rd);
+    worst_bw = std::max(worst_bw, std::max(rw, rb));
+  }
+  std::printf(
+      "conv_transpose2d<float> worst error / bound: forward %.3g, backward_data %.3g, "
+      "backward_weight+bias %.3g\n",
+      worst_fwd, worst_bd, worst_bw);
+}
+
+TEST_CASE("conv_transpose2d output size follows the PyTorch formula", "[conv]") {
+  // (H-1)*stride - 2*pad + dil*(k-1) + output_padding + 1, worked out by hand.
+  struct Case {
+    int64_t H, k;
+    int s, pad, op, dil;
+    int64_t expect;
+  };
+  const Case cases[] = {
+      {16, 4, 2, 1, 0, 1, 32},                          // the U-Net upsampling: doubles the size
+      {5, 3, 2, 1, 1, 1, 10},                           // k3 s2 p1 needs output_padding 1 to double
+      {5, 3, 2, 1, 0, 1, 9},   {7, 3, 1, 0, 0, 2, 11},  // dilation: 6 + 4 + 1
+      {1, 1, 1, 0, 0, 1, 1},   {4, 5, 3, 2, 2, 1, 12},  // 9 - 4 + 4 + 2 + 1
+  };
+  for (const Case& c : cases) {
+    ConvT2dParams t;
+    t.H = c.H, t.W = c.H + 1, t.kH = t.kW = c.k, t.stride_h = t.stride_w = c.s;
+    t.pad_h = t.pad_w = c.pad, t.output_padding_h = t.output_padding_w = c.op;
+    t.dil_h = t.dil_w = c.dil;
+    CHECK_NOTHROW(t.validate());
+    CHECK(t.H_out() == c.expect);
+    CHECK(t.W_out() == c.expect + c.s);
+  }
+}
+
+TEST_CASE("conv2d backward_weight does not depend on scheduling", "[conv]") {
+  Conv2dParams p;
+  // Big enough (~1M multiply-adds) for the batch loop to go parallel.
+  p.N = 7, p.C_in = 8, p.H = 16, p.W = 15, p.C_out = 8, p.kH = p.kW = 3, p.pad_h = p.pad_w = 1;
+  const auto x = cast<float>(random_vec(x_size(p), 40)),
+             dy = cast<float>(random_vec(y_size(p), 41));
+  const int saved = omp_get_max_threads();
+  std::vector<std::vector<float>> results;
+  for (int threads : {2, 2, 2, 1}) {
+    omp_set_num_threads(threads);
+    std::vector<float> dw(w_size(p), 0.f), db(size_t(p.C_out), 0.f);
+    conv2d_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
+    dw.insert(dw.end(), db.begin(), db.end());
+    results.push_back(dw);
+  }
+  omp_set_num_threads(saved);
+  CHECK(results[0] == results[1]);  // same thread count: bitwise equal
+  CHECK(results[0] == results[2]);
+  for (size_t i = 0; i < results[0].size(); ++i)  // other thread count: same up to rounding
+    CHECK(results[3][i] == Approx(results[0][i]).epsilon(1e-5).margin(1e-5));
+}
+
+TEST_CASE("conv parameters are validated with clear messages", "[conv]") {
+  std::vector<float> buf(4096, 0.f);
+  Conv2dParams p;
+  p.N = 1, p.C_in = 3, p.H = 8, p.W = 8, p.C_out = 4, p.kH = p.kW = 3, p.groups = 2;
+  REQUIRE_THROWS_WITH(conv2d_forward(p, buf.data(), buf.data(), buf.data(), buf.data()),
+                      Catch::Contains("C_in=3 is not divisible by groups=2"));
+  p.C_in = 4, p.groups = 1, p.kH = 11;
+  REQUIRE_THROWS_WITH(conv2d_backward_data(p, buf.data(), buf.data(), buf.data()),
+                      Catch::Contains("output size would be < 1"));
+  p.kH = 3, p.stride_w = 0;
+  REQUIRE_THROWS_WITH(conv2d_backward_weight(p, buf.data(), buf.data(), buf.data(), buf.data()),
+                      Catch::Contains("stride must be >= 1"));
+  p.stride_w = 1, p.dil_h = 0;
+  REQUIRE_THROWS_WITH(p.validate(), Catch::Contains("dilation must be >= 1"));
+
+  ConvT2dParams t;
+  t.C_in = 4, t.C_out = 6, t.H = t.W = 5, t.kH = t.kW = 3, t.stride_h = t.stride_w = 2;
+  t.output_padding_h = 2;
+  REQUIRE_THROWS_WITH(conv_transpose2d_forward(t, buf.data(), buf.data(), buf.data(), buf.data()),
+                      Catch::Contains("must be smaller than stride"));
+  t.output_padding_h = 0, t.groups = 4;
+  REQUIRE_THROWS_WITH(t.validate(), Catch::Contains("C_out=6 is not divisible by groups=4"));
+  t.groups = 1, t.H = 1, t.pad_h = 3;
+  REQUIRE_THROWS_WITH(t.validate(), Catch::Contains("output size would be"));
+}

@@ -1,0 +1,179 @@
+// GEMM kernels against the naive triple loop. Each element's error is compared with the
+// classical rounding bound  gamma * (|alpha| * (|op(A)| |op(B)|)_ij + |beta * C_ij|),
+// gamma = (K + 2) * eps, and the worst ratio error / bound is printed (it must stay <= 1).
+#include <omp.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/gemm.hpp"
+#include "sdkd/error.hpp"
+#include "sdkd/rng.hpp"
+
+using namespace sdkd::cpu;
+
+namespace {
+
+// Uniform in [-1, 1) with a full double mantissa (one Philox draw has only 24 bits, and
+// products of such numbers would be exact in double, hiding rounding errors).
+template <class T>
+std::vector<T> random_vector(size_t n, uint64_t stream) {
+  std::vector<T> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double hi = sdkd::Philox::uniform(11, stream, 2 * i);
+    const double lo = sdkd::Philox::uniform(11, stream, 2 * i + 1);
+    v[i] = T(2 * (hi + lo * 0x1p-24) - 1);
+  }
+  return v;
+}
+
+struct Shape {
+  int64_t M, N, K;
+};
+
+template <class T>
+using GemmFn = void (*)(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,
+                        int64_t, T, T*, int64_t);
+
+// Runs `fn` and the naive oracle on the same operands (stored with lda/ldb/ldc larger than the
+// logical width, the padding filled with a sentinel that must not leak or be overwritten) and
+// returns the worst error / bound.
+template <class T>
+double check_against_naive(GemmFn<T> fn, bool ta, bool tb, Shape s, T alpha, T beta,
+                           uint64_t seed) {
+  const int64_t a_rows = ta ? s.K : s.M, a_cols = ta ? s.M : s.K;
+  const int64_t b_rows = tb ? s.N : s.K, b_cols = tb ? s.K : s.N;
+  const int64_t lda = a_cols + 3, ldb = b_cols + 2, ldc = s.N + 5;
+  const T sentinel = T(1e30);
+  std::vector<T> A = random_vector<T>(size_t(a_rows * lda), seed);
+  std::vector<T> B = random_vector<T>(size_t(b_rows * ldb), seed + 1);
+  std::vector<T> C0 = random_vector<T>(size_t(s.M * ldc), seed + 2);
+  for (int64_t i = 0; i < s.M; ++i)
+    for (int64_t j = s.N; j < ldc; ++j) C0[size_t(i * ldc + j)] = sentinel;
+
+  std::vector<T> C = C0, ref = C0, bound = C0;
+  fn(ta, tb, s.M, s.N, s.K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+  gemm_naive(ta, tb, s.M, s.N, s.K, alpha, A.data(), lda, B.data(), ldb, beta, ref.data(), ldc);
+  std::vector<T> absA(A), absB(B);
+  for (auto& v : absA) v = std::abs(v);
+  for (auto& v : absB) v = std::abs(v);
+  for (auto& v : bound) v = std::abs(v);
+  gemm_naive(ta, tb, s.M, s.N, s.K, std::abs(alpha), absA.data(), lda, absB.data(), ldb,
+             std::abs(beta), bound.data(), ldc);
+
+  const double gamma = double(s.K + 2) * std::numeric_limits<T>::epsilon();
+  double worst = 0;
+  for (int64_t i = 0; i < s.M; ++i) {
+    for (int64_t j = 0; j < ldc; ++j) {
+      const size_t k = size_t(i * ldc + j);
+      if (j >= s.N) {
+        REQUIRE(C[k] == sentinel);  // the padding of C is never written
+        continue;
+      }
+      const double err = std::abs(double(C[k]) - double(ref[k]));
+      const double tol = gamma * double(bound[k]) + std::numeric_limits<T>::min();
+      worst = std::max(worst, err / tol);
+    }
+  }
+  return worst;
+}
+
+const std::vector<Shape> kShapes = {{1, 1, 1},   {7, 13, 5},  {65, 33, 17},   {1, 40, 3},
+                                    {40, 1, 9},  {3, 5, 0},   {150, 70, 300}, {3, 2100, 5},
+                                    {17, 16, 1}, {9, 97, 129}};
+
+template <class T>
+void check_all(const char* name, GemmFn<T> fn) {
+  const T alphas[] = {T(1), T(-0.75)};
+  const T betas[] = {T(0), T(1), T(0.5)};
+  double worst = 0;
+  uint64_t seed = 100;
+  for (const Shape& s : kShapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (T alpha : alphas)
+          for (T beta : betas) {
+            INFO(name << " M=" << s.M << " N=" << s.N << " K=" << s.K << " transA=" << ta
+                      << " transB=" << tb << " alpha=" << alpha << " beta=" << beta);
+            const double r = check_against_naive<T>(fn, ta, tb, s, alpha, beta, seed += 3);
+            CHECK(r <= 1.0);
+            worst = std::max(worst, r);
+          }
+  std::printf("%s<%s>: worst error / bound = %.3g\n", name, sizeof(T) == 4 ? "float" : "double",
+              worst);
+}
+
+}  // namespace
+
+TEST_CASE("gemm matches the naive product for all transposes, odd sizes, alpha/beta", "[gemm]") {
+  check_all<float>("gemm", &gemm<float>);
+  check_all<double>("gemm", &gemm<double>);
+}
+
+TEST_CASE("gemm_blocked matches the naive product for all transposes, odd sizes, alpha/beta",
+          "[gemm]") {
+  check_all<float>("gemm_blocked", &gemm_blocked<float>);
+  check_all<double>("gemm_blocked", &gemm_blocked<double>);
+}
+
+TEST_CASE("gemm with beta = 0 ignores NaN already in C", "[gemm]") {
+  const int64_t M = 9, N = 20, K = 7;
+  auto A = random_vector<float>(M * K, 1), B = random_vector<float>(K * N, 2);
+  std::vector<float> ref(M * N, 0.f);
+  gemm_naive(false, false, M, N, K, 1.f, A.data(), K, B.data(), N, 0.f, ref.data(), N);
+  for (GemmFn<float> fn : {&gemm<float>, &gemm_blocked<float>}) {
+    std::vector<float> C(M * N, std::nanf(""));
+    fn(false, false, M, N, K, 1.f, A.data(), K, B.data(), N, 0.f, C.data(), N);
+    for (int64_t i = 0; i < M * N; ++i) REQUIRE(C[i] == Approx(ref[i]).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("gemm_blocked gives bitwise the same result on 1 and 3 threads", "[gemm]") {
+  const int64_t M = 131, N = 97, K = 300;
+  auto A = random_vector<float>(M * K, 5), B = random_vector<float>(N * K, 6);
+  std::vector<float> one(M * N, 0.f), three(M * N, 0.f);
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  gemm_blocked(false, true, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, one.data(), N);
+  omp_set_num_threads(3);
+  gemm_blocked(false, true, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, three.data(), N);
+  omp_set_num_threads(saved);
+  REQUIRE(one == three);
+}
+
+TEST_CASE("gemm_batched equals one naive product per matrix", "[gemm]") {
+  const int64_t M = 6, N = 11, K = 5, batch = 4;
+  const int64_t sA = M * K + 3, sB = K * N + 1, sC = M * N + 2;  // strides with gaps
+  auto A = random_vector<double>(batch * sA, 7), B = random_vector<double>(batch * sB, 8);
+  auto C = random_vector<double>(batch * sC, 9);
+  std::vector<double> ref = C;
+  for (int64_t b = 0; b < batch; ++b)
+    gemm_naive(true, false, M, N, K, 2.0, A.data() + b * sA, M, B.data() + b * sB, N, -1.0,
+               ref.data() + b * sC, N);
+  for (int threads : {1, 2}) {
+    std::vector<double> out = C;
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    gemm_batched(true, false, M, N, K, 2.0, A.data(), M, B.data(), N, -1.0, out.data(), N, batch,
+                 sA, sB, sC);
+    omp_set_num_threads(saved);
+    for (size_t i = 0; i < out.size(); ++i) REQUIRE(out[i] == Approx(ref[i]).epsilon(1e-13));
+  }
+}
+
+TEST_CASE("gemm rejects a leading dimension smaller than the row length", "[gemm]") {
+  std::vector<float> A(12), B(12), C(12);
+  REQUIRE_THROWS_AS(gemm(false, false, 3, 4, 3, 1.f, A.data(), 2, B.data(), 4, 0.f, C.data(), 4),
+                    sdkd::Error);
+  REQUIRE_THROWS_WITH(gemm(false, true, 3, 4, 3, 1.f, A.data(), 3, B.data(), 2, 0.f, C.data(), 4),
+                      Catch::Contains("ldb=2"));
+  REQUIRE_THROWS_WITH(
+      gemm_blocked(false, false, 3, 4, 3, 1.f, A.data(), 3, B.data(), 4, 0.f, C.data(), 3),
+      Catch::Contains("ldc=3"));
+  REQUIRE_THROWS_AS(gemm(false, false, -1, 4, 3, 1.f, A.data(), 3, B.data(), 4, 0.f, C.data(), 4),
+                    sdkd::Error);
+}
