@@ -35,7 +35,7 @@ deps:
 	fi
 
 configure: deps
-	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSDKD_CUDA=$(CUDA)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSDKD_CUDA=$(CUDA)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

@@ -64,6 +64,22 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
       SDKD_CHECK(used.count(name), "load_state_dict: unexpected entry '", name, "' ", t.str(), " not in the model");
 }
 
+void Module::to(DType dtype) {
+  NoGradGuard ng;
+  auto convert = [dtype](const Tensor& t) {
+    if (t.dtype() == dtype) return;
+    const Tensor c = t.detach().to(dtype).contiguous();
+    TensorImpl* impl = t.impl();
+    impl->storage = c.impl()->storage;
+    impl->offset = 0;
+    impl->strides = c.strides();
+    impl->dtype = dtype;
+    impl->grad.reset();
+  };
+  for (auto& [n, t] : named_parameters()) convert(t);
+  for (auto& [n, t] : named_buffers()) convert(t);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [n, m] : children_) m->train(on);

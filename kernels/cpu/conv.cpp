@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <vector>
 
 #include "kernels/cpu/conv_depthwise.hpp"
@@ -50,19 +51,37 @@ struct Lowered {
 };
 
 Lowered lower(const Conv2dParams& p) {
-  const ConvGeometry g{.channels = p.C_in / p.groups, .H = p.H, .W = p.W,
-                       .Ho = p.H_out(), .Wo = p.W_out(), .kH = p.kH, .kW = p.kW,
-                       .stride_h = p.stride_h, .stride_w = p.stride_w,
-                       .pad_h = p.pad_h, .pad_w = p.pad_w, .dil_h = p.dil_h, .dil_w = p.dil_w};
+  const ConvGeometry g{.channels = p.C_in / p.groups,
+                       .H = p.H,
+                       .W = p.W,
+                       .Ho = p.H_out(),
+                       .Wo = p.W_out(),
+                       .kH = p.kH,
+                       .kW = p.kW,
+                       .stride_h = p.stride_h,
+                       .stride_w = p.stride_w,
+                       .pad_h = p.pad_h,
+                       .pad_w = p.pad_w,
+                       .dil_h = p.dil_h,
+                       .dil_w = p.dil_w};
   return Lowered{p.N, p.groups, p.C_in, p.C_out, g};
 }
 
 // The transposed convolution's output is the image side, its input the column side.
 Lowered lower(const ConvT2dParams& p) {
-  const ConvGeometry g{.channels = p.C_out / p.groups, .H = p.H_out(), .W = p.W_out(),
-                       .Ho = p.H, .Wo = p.W, .kH = p.kH, .kW = p.kW,
-                       .stride_h = p.stride_h, .stride_w = p.stride_w,
-                       .pad_h = p.pad_h, .pad_w = p.pad_w, .dil_h = p.dil_h, .dil_w = p.dil_w};
+  const ConvGeometry g{.channels = p.C_out / p.groups,
+                       .H = p.H_out(),
+                       .W = p.W_out(),
+                       .Ho = p.H,
+                       .Wo = p.W,
+                       .kH = p.kH,
+                       .kW = p.kW,
+                       .stride_h = p.stride_h,
+                       .stride_w = p.stride_w,
+                       .pad_h = p.pad_h,
+                       .pad_w = p.pad_w,
+                       .dil_h = p.dil_h,
+                       .dil_w = p.dil_w};
   return Lowered{p.N, p.groups, p.C_out, p.C_in, g};
 }
 
@@ -249,6 +268,13 @@ void check_common(const char* op, int64_t N, int64_t C_in, int64_t C_out, int64_
   SDKD_CHECK(C_out % groups == 0, op, ": C_out=", C_out, " is not divisible by groups=", groups);
 }
 
+// Required tensors must exist unless the batch is empty.
+void check_pointers(const char* op, int64_t N, std::initializer_list<const void*> required) {
+  if (N == 0) return;
+  for (const void* ptr : required)
+    SDKD_CHECK(ptr != nullptr, op, ": a required input or output pointer is null");
+}
+
 }  // namespace
 
 int64_t Conv2dParams::H_out() const {
@@ -294,18 +320,21 @@ void ConvT2dParams::validate() const {
 template <class T>
 void conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y) {
   p.validate();
+  check_pointers("conv2d_forward", p.N, {x, w, y});
   lowered_forward(lower(p), x, w, bias, y);
 }
 
 template <class T>
 void conv2d_backward_data(const Conv2dParams& p, const T* dy, const T* w, T* dx) {
   p.validate();
+  check_pointers("conv2d_backward_data", p.N, {dy, w, dx});
   lowered_backward_data(lower(p), dy, w, dx);
 }
 
 template <class T>
 void conv2d_backward_weight(const Conv2dParams& p, const T* x, const T* dy, T* dw, T* dbias) {
   p.validate();
+  check_pointers("conv2d_backward_weight", p.N, {x, dy, dw});
   lowered_backward_weight(lower(p), x, dy, dw);
   if (dbias != nullptr) bias_gradient(dy, p.N, p.C_out, p.H_out() * p.W_out(), dbias);
 }
@@ -313,6 +342,7 @@ void conv2d_backward_weight(const Conv2dParams& p, const T* x, const T* dy, T* d
 template <class T>
 void conv_transpose2d_forward(const ConvT2dParams& p, const T* x, const T* w, const T* bias, T* y) {
   p.validate();
+  check_pointers("conv_transpose2d_forward", p.N, {x, w, y});
   lowered_backward_data(lower(p), x, w, y);
   if (bias != nullptr) add_bias(y, bias, p.N, p.C_out, p.H_out() * p.W_out());
 }
@@ -320,6 +350,7 @@ void conv_transpose2d_forward(const ConvT2dParams& p, const T* x, const T* w, co
 template <class T>
 void conv_transpose2d_backward_data(const ConvT2dParams& p, const T* dy, const T* w, T* dx) {
   p.validate();
+  check_pointers("conv_transpose2d_backward_data", p.N, {dy, w, dx});
   lowered_forward(lower(p), dy, w, static_cast<const T*>(nullptr), dx);
 }
 
@@ -327,6 +358,7 @@ template <class T>
 void conv_transpose2d_backward_weight(const ConvT2dParams& p, const T* x, const T* dy, T* dw,
                                       T* dbias) {
   p.validate();
+  check_pointers("conv_transpose2d_backward_weight", p.N, {x, dy, dw});
   lowered_backward_weight(lower(p), dy, x, dw);
   if (dbias != nullptr) bias_gradient(dy, p.N, p.C_out, p.H_out() * p.W_out(), dbias);
 }

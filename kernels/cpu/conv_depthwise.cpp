@@ -103,17 +103,35 @@ void gather_plane(const Gather& g, const T* in, const T* wt, T* out, bool accumu
 }
 
 Gather forward_gather(const ConvGeometry& g) {
-  return Gather{.in_H = g.H, .in_W = g.W, .out_H = g.Ho, .out_W = g.Wo, .kH = g.kH, .kW = g.kW,
-                .sh = g.stride_h, .sw = g.stride_w, .dh = g.dil_h, .dw = g.dil_w,
-                .off_h = -g.pad_h, .off_w = -g.pad_w};
+  return Gather{.in_H = g.H,
+                .in_W = g.W,
+                .out_H = g.Ho,
+                .out_W = g.Wo,
+                .kH = g.kH,
+                .kW = g.kW,
+                .sh = g.stride_h,
+                .sw = g.stride_w,
+                .dh = g.dil_h,
+                .dw = g.dil_w,
+                .off_h = -g.pad_h,
+                .off_w = -g.pad_w};
 }
 
 // At stride 1, img[ih][iw] = sum w[ki][kj] col[ih + pad_h - ki*dh][iw + pad_w - kj*dw]: a
 // gather from col with the kernel flipped.
 Gather flipped_gather(const ConvGeometry& g) {
-  return Gather{.in_H = g.Ho, .in_W = g.Wo, .out_H = g.H, .out_W = g.W, .kH = g.kH, .kW = g.kW,
-                .sh = 1, .sw = 1, .dh = g.dil_h, .dw = g.dil_w,
-                .off_h = g.pad_h - (g.kH - 1) * g.dil_h, .off_w = g.pad_w - (g.kW - 1) * g.dil_w};
+  return Gather{.in_H = g.Ho,
+                .in_W = g.Wo,
+                .out_H = g.H,
+                .out_W = g.W,
+                .kH = g.kH,
+                .kW = g.kW,
+                .sh = 1,
+                .sw = 1,
+                .dh = g.dil_h,
+                .dw = g.dil_w,
+                .off_h = g.pad_h - (g.kH - 1) * g.dil_h,
+                .off_w = g.pad_w - (g.kW - 1) * g.dil_w};
 }
 
 // img += adjoint of the forward gather applied to one col plane (any stride).

@@ -20,6 +20,17 @@ namespace {
 #ifdef SDKD_WITH_CBLAS
 bool fits_blas_int(int64_t v) { return v <= int64_t(INT_MAX); }
 
+// Inside someone's OpenMP loop a multi-threaded BLAS call would oversubscribe the cores (and
+// OpenBLAS serialises concurrent callers); the blocked kernel then runs serially instead.
+// SerialGemmScope makes BLAS single-threaded, so such loops can keep using it.
+bool blas_usable_here() {
+#if defined(OPENBLAS_VERSION)
+  return !omp_in_parallel() || openblas_get_num_threads() == 1;
+#else
+  return !omp_in_parallel();
+#endif
+}
+
 void blas_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                const float* B, int ldb, float beta, float* C, int ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
@@ -58,8 +69,8 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
   if (M == 0 || N == 0) return;
 #ifdef SDKD_WITH_CBLAS
   // K == 0 is left to the blocked path: it only scales C, and BLAS would reject lda = 0 there.
-  if (K > 0 && fits_blas_int(M) && fits_blas_int(N) && fits_blas_int(K) && fits_blas_int(lda) &&
-      fits_blas_int(ldb) && fits_blas_int(ldc)) {
+  if (K > 0 && blas_usable_here() && fits_blas_int(M) && fits_blas_int(N) && fits_blas_int(K) &&
+      fits_blas_int(lda) && fits_blas_int(ldb) && fits_blas_int(ldc)) {
     blas_gemm(transA, transB, int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C,
               int(ldc));
     return;

@@ -4,7 +4,9 @@
 // otherwise M x K (lda >= K); likewise for B. beta == 0 overwrites C (NaN in C is ignored).
 //
 // gemm() goes through CBLAS when the build has it (SDKD_WITH_CBLAS) and through the portable
-// cache-blocked kernel otherwise. Results do not depend on the thread count for a given backend.
+// cache-blocked kernel otherwise. Called inside an OpenMP parallel region it never starts more
+// threads: it uses BLAS only while a SerialGemmScope holds BLAS to one thread, and otherwise
+// the blocked kernel serially. All entry points throw sdkd::Error on bad sizes or strides.
 #include <cstdint>
 
 namespace sdkd::cpu {
@@ -14,7 +16,7 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // The portable kernel: packed panels, a register-tiled micro-kernel, OpenMP over tiles of C
-// (only when called outside a parallel region).
+// (only when called outside a parallel region). Bitwise the same result on any thread count.
 template <class T>
 void gemm_blocked(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                   int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);

@@ -188,8 +188,8 @@ void gemm_tile_serial(bool transA, bool transB, int64_t i0, int64_t m, int64_t j
           const T* bp = bpack + jr * kc;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int rows = int(std::min<int64_t>(MR, mc - ir));
-            micro_kernel(kc, apack + ir * kc, bp, alpha, C + (ic + ir) * ldc + jc + jr, ldc,
-                         rows, cols);
+            micro_kernel(kc, apack + ir * kc, bp, alpha, C + (ic + ir) * ldc + jc + jr, ldc, rows,
+                         cols);
           }
         }
       }

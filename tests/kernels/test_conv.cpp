@@ -495,6 +495,10 @@ TEST_CASE("conv parameters are validated with clear messages", "[conv]") {
                       Catch::Contains("stride must be >= 1"));
   p.stride_w = 1, p.dil_h = 0;
   REQUIRE_THROWS_WITH(p.validate(), Catch::Contains("dilation must be >= 1"));
+  p.dil_h = 1;
+  REQUIRE_THROWS_WITH(conv2d_forward(p, buf.data(), static_cast<const float*>(nullptr),
+                                     buf.data(), buf.data()),
+                      Catch::Contains("conv2d_forward: a required input or output pointer is null"));
 
   ConvT2dParams t;
   t.C_in = 4, t.C_out = 6, t.H = t.W = 5, t.kH = t.kW = 3, t.stride_h = t.stride_w = 2;

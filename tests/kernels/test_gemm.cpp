@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -176,4 +177,27 @@ TEST_CASE("gemm rejects a leading dimension smaller than the row length", "[gemm
       Catch::Contains("ldc=3"));
   REQUIRE_THROWS_AS(gemm(false, false, -1, 4, 3, 1.f, A.data(), 3, B.data(), 4, 0.f, C.data(), 4),
                     sdkd::Error);
+}
+
+TEST_CASE("gemm called from inside an OpenMP loop matches the naive product", "[gemm]") {
+  // Inside a parallel region gemm must not start BLAS threads; with or without a
+  // SerialGemmScope each call still computes its own product.
+  const int64_t M = 33, N = 40, K = 129, count = 4;
+  auto A = random_vector<float>(count * M * K, 12), B = random_vector<float>(K * N, 13);
+  std::vector<float> ref(count * M * N, 0.f);
+  for (int64_t b = 0; b < count; ++b)
+    gemm_naive(false, false, M, N, K, 1.f, A.data() + b * M * K, K, B.data(), N, 0.f,
+               ref.data() + b * M * N, N);
+  for (bool scoped : {false, true}) {
+    std::vector<float> out(count * M * N, 0.f);
+    {
+      std::unique_ptr<SerialGemmScope> scope;
+      if (scoped) scope = std::make_unique<SerialGemmScope>();
+#pragma omp parallel for num_threads(2)
+      for (int64_t b = 0; b < count; ++b)
+        gemm(false, false, M, N, K, 1.f, A.data() + b * M * K, K, B.data(), N, 0.f,
+             out.data() + b * M * N, N);
+    }
+    for (size_t i = 0; i < out.size(); ++i) REQUIRE(out[i] == Approx(ref[i]).margin(1e-4));
+  }
 }

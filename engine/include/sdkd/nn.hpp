@@ -27,6 +27,10 @@ class Module {
   // (strict) every entry of the module must be present. Errors name the offending entry.
   void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
 
+  // Converts every parameter and buffer in place (handles held elsewhere see the change);
+  // float64 models make finite-difference checks of whole networks meaningful.
+  void to(DType dtype);
+
   void train(bool on = true);
   void eval() { train(false); }
   bool training() const { return training_; }
