@@ -106,7 +106,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     const auto t0 = std::chrono::steady_clock::now();
     model.train();
     data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch);
-    ProgressBar bar(str_cat("epoch ", epoch + 1, "/", cfg.epochs), it.num_batches() * cfg.batch_size, "samples");
+    ProgressBar bar(str_cat("epoch ", epoch + 1, "/", cfg.epochs), int64_t(train_windows.size()), "samples");
     Tensor x, y;
     double loss_sum = 0;
     int64_t batches = 0, seen = 0;

@@ -1,6 +1,7 @@
 // sdkd info: what a model is made of.
 #include <cstdio>
 
+#include "sdkd/device.hpp"
 #include "tools/cli.hpp"
 
 namespace sdkd::tools {
@@ -12,9 +13,16 @@ int cmd_info(int argc, char** argv) {
     ("preset", "preset to take the model settings from", cxxopts::value<std::string>()->default_value("demo"))
     ("hidden", "base width", cxxopts::value<int64_t>())
     ("size", "grid size H = W", cxxopts::value<int64_t>()->default_value("64"))
-    ("v,verbose", "list every parameter tensor");
+    ("v,verbose", "list every parameter tensor")
+    ("devices", "list the CUDA devices this build can use");
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
+  if (r.count("devices")) {
+    const std::string why = cuda_unavailable_reason();
+    if (!why.empty()) std::printf("no CUDA device: %s\n", why.c_str());
+    for (int i = 0; i < cuda_device_count(); ++i) std::printf("cuda:%d %s\n", i, cuda_device_summary(i).c_str());
+    return 0;
+  }
   nlohmann::json mj = load_preset(r["preset"].as<std::string>()).at("model");
   mj["name"] = r["model"].as<std::string>();
   if (r.count("hidden")) mj["hidden"] = r["hidden"].as<int64_t>();

@@ -36,10 +36,12 @@ struct Lowered {
   int64_t k_group() const { return geo.col_rows(); }  // GEMM depth per group
   int64_t weight_group() const { return col_group() * k_group(); }
   bool is_depthwise() const { return img_group() == 1; }
-  // Placement rows per im2col band, so that a band's column matrix (k_group() rows) stays
-  // near kBandBytes and is still in L2 when the GEMM reads it.
-  int64_t band_rows(size_t elem_bytes) const {
+  // Placement rows per im2col band. A GEMM that runs on one thread gets bands whose column
+  // matrix (k_group() rows) stays near kBandBytes, still in L2 when the GEMM reads it; a GEMM
+  // that is itself parallel (the batch loop is serial) works best on the whole image.
+  int64_t band_rows(size_t elem_bytes, bool parallel_gemm) const {
     constexpr int64_t kBandBytes = 512 * 1024;
+    if (parallel_gemm) return geo.Ho;
     const int64_t row_bytes = k_group() * geo.Wo * int64_t(elem_bytes);
     return std::clamp<int64_t>(kBandBytes / row_bytes, 1, geo.Ho);
   }
@@ -104,11 +106,14 @@ int batch_workers(const Lowered& L) {
   return int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), L.N)));
 }
 
+// Whether the GEMMs of a batch loop run with `workers` images in flight are parallel.
+bool gemm_is_parallel(int workers) {
+  return workers <= 1 && !omp_in_parallel() && omp_get_max_threads() > 1;
+}
+
 // Runs body(n) for every image: in an OpenMP loop with serial GEMMs, or serially.
 template <class F>
-void for_each_image(const Lowered& L, F&& body) {
-  const int64_t N = L.N;
-  const int workers = batch_workers(L);
+void for_each_image(int64_t N, int workers, F&& body) {
   if (workers <= 1) {
     for (int64_t n = 0; n < N; ++n) body(n);
     return;
@@ -122,9 +127,10 @@ template <class T>
 void lowered_forward(const Lowered& L, const T* img, const T* w, const T* bias, T* col_out) {
   if (L.is_depthwise()) return depthwise_forward(L.depthwise(), img, w, bias, col_out);
   const int64_t M = L.col_group(), K = L.k_group(), P = L.col_plane(), Wo = L.geo.Wo;
-  const int64_t band = L.band_rows(sizeof(T));
+  const int workers = batch_workers(L);
+  const int64_t band = L.band_rows(sizeof(T), gemm_is_parallel(workers));
   const bool pointwise = L.is_pointwise();
-  for_each_image(L, [&](int64_t n) {
+  for_each_image(L.N, workers, [&](int64_t n) {
     for (int64_t g = 0; g < L.groups; ++g) {
       const T* img_g = img + (n * L.img_channels + g * L.img_group()) * L.img_plane();
       const T* w_g = w + g * L.weight_group();
@@ -152,9 +158,10 @@ template <class T>
 void lowered_backward_data(const Lowered& L, const T* col_in, const T* w, T* img_out) {
   if (L.is_depthwise()) return depthwise_backward_data(L.depthwise(), col_in, w, img_out);
   const int64_t M = L.col_group(), K = L.k_group(), P = L.col_plane(), Wo = L.geo.Wo;
-  const int64_t band = L.band_rows(sizeof(T));
+  const int workers = batch_workers(L);
+  const int64_t band = L.band_rows(sizeof(T), gemm_is_parallel(workers));
   const bool pointwise = L.is_pointwise();
-  for_each_image(L, [&](int64_t n) {
+  for_each_image(L.N, workers, [&](int64_t n) {
     for (int64_t g = 0; g < L.groups; ++g) {
       const T* in = col_in + (n * L.col_channels + g * M) * P;
       const T* w_g = w + g * L.weight_group();
@@ -181,7 +188,8 @@ void lowered_backward_weight(const Lowered& L, const T* img, const T* col_in, T*
   if (L.is_depthwise()) return depthwise_backward_weight(L.depthwise(), img, col_in, dw);
   const int64_t M = L.col_group(), K = L.k_group(), P = L.col_plane(), Wo = L.geo.Wo;
   const int64_t wsize = L.groups * L.weight_group();
-  const int64_t band = L.band_rows(sizeof(T));
+  const int workers = batch_workers(L);
+  const int64_t band = L.band_rows(sizeof(T), gemm_is_parallel(workers));
   const bool pointwise = L.is_pointwise();
   auto accumulate_image = [&](int64_t n, T* target) {
     for (int64_t g = 0; g < L.groups; ++g) {
@@ -201,7 +209,6 @@ void lowered_backward_weight(const Lowered& L, const T* img, const T* col_in, T*
     }
   };
 
-  const int workers = batch_workers(L);
   if (workers <= 1) {
     for (int64_t n = 0; n < L.N; ++n) accumulate_image(n, dw);
     return;
