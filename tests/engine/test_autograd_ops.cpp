@@ -31,6 +31,10 @@ TEST_CASE("pointwise ops have correct gradients", "[autograd]") {
       {"gelu", [](const Tensor& x) { return gelu(x); }},
       {"square", [](const Tensor& x) { return square(x); }},
       {"neg", [](const Tensor& x) { return neg(x); }},
+      {"abs", [](const Tensor& x) { return abs(x); }},
+      {"relu", [](const Tensor& x) { return relu(x); }},
+      {"add_scalar", [](const Tensor& x) { return add_scalar(x, 0.7); }},
+      {"mul_scalar", [](const Tensor& x) { return mul_scalar(x, -1.3); }},
   };
   for (auto& [name, f] : fs) {
     INFO(name);
@@ -80,6 +84,11 @@ TEST_CASE("views and joins have correct gradients", "[autograd]") {
   gradcheck([](const std::vector<Tensor>& x) { return cat({x[0], x[1]}, 1); }, {a.clone(), b.clone()});
   gradcheck([](const std::vector<Tensor>& x) { return stack({x[0], x[0]}, 0); }, {a.clone()});
   gradcheck([](const std::vector<Tensor>& x) { return x[0].select(1, -1); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return x[0].unsqueeze(1).flatten(2, 3).squeeze(1); }, {a.clone()});
+  gradcheck([](const std::vector<Tensor>& x) { return expand(x[0].slice(0, 0, 1), {3, 2, 3, 4}); }, {a.clone()});
+  // A float32 detour and back: the gradient passes through both conversions.
+  // The map is the identity up to rounding, so a large step keeps float32 rounding out of the quotient.
+  gradcheck([](const std::vector<Tensor>& x) { return x[0].to(DType::f32).clone().to(DType::f64); }, {a.clone()}, 1e-4, 1e-2);
 }
 
 TEST_CASE("views share storage and index like row-major arrays", "[ops]") {
