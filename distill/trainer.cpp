@@ -12,6 +12,7 @@
 #include "sdkd/error.hpp"
 #include "sdkd/optim.hpp"
 #include "sdkd/progress.hpp"
+#include "sdkd/schedule.hpp"
 
 namespace sdkd::train {
 
@@ -30,8 +31,12 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
       else if (k == "grad_clip") c.grad_clip = it->get<double>();
       else if (k == "patience") c.patience = it->get<int64_t>();
       else if (k == "seed") c.seed = it->get<uint64_t>();
+      else if (k == "schedule") c.schedule = it->get<std::string>();
+      else if (k == "warmup_steps") c.warmup_steps = it->get<int64_t>();
+      else if (k == "min_lr") c.min_lr = it->get<double>();
       else throw Error(str_cat("train config: unknown key '", k,
-                               "' (known: epochs, batch_size, lr, weight_decay, adamw, grad_clip, patience, seed)"));
+                               "' (known: epochs, batch_size, lr, weight_decay, adamw, grad_clip, patience, seed, "
+                               "schedule, warmup_steps, min_lr)"));
     } catch (const nlohmann::json::exception& e) {
       throw Error(str_cat("train config: key '", k, "' has the wrong type: ", e.what()));
     }
@@ -40,8 +45,9 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"epochs", epochs}, {"batch_size", batch_size}, {"lr", lr},           {"weight_decay", weight_decay},
-          {"adamw", adamw},   {"grad_clip", grad_clip},   {"patience", patience}, {"seed", seed}};
+  return {{"epochs", epochs},     {"batch_size", batch_size},     {"lr", lr},       {"weight_decay", weight_decay},
+          {"adamw", adamw},       {"grad_clip", grad_clip},       {"patience", patience}, {"seed", seed},
+          {"schedule", schedule}, {"warmup_steps", warmup_steps}, {"min_lr", min_lr}};
 }
 
 namespace {
@@ -98,6 +104,12 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
 
   const auto train_windows = data.windows(split.train), val_windows = data.windows(split.val);
   SDKD_CHECK(!train_windows.empty() && !val_windows.empty(), data.name(), ": no training or validation windows");
+  optim::LrSchedule sched;
+  sched.kind = optim::LrSchedule::parse_kind(cfg.schedule);
+  sched.base_lr = cfg.lr;
+  sched.total_steps = cfg.epochs * ((int64_t(train_windows.size()) + cfg.batch_size - 1) / cfg.batch_size);
+  sched.warmup_steps = cfg.warmup_steps;
+  sched.min_lr = cfg.min_lr;
   const nlohmann::json model_json = model.config().to_json();
   int64_t steps = opt.steps();
   int64_t since_best = res.best_epoch >= 0 ? int64_t(res.history.size()) - 1 - res.best_epoch : 0;
@@ -116,6 +128,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       SDKD_CHECK(std::isfinite(lv), "non-finite training loss (", lv, ") at epoch ", epoch + 1, " step ", steps + 1,
                  "; the last good checkpoint is ", last_path, " (try a lower --lr or --grad-clip)");
       opt.zero_grad();
+      opt.set_lr(sched.lr_at(steps));
       loss.backward();
       if (cfg.grad_clip > 0) optim::clip_grad_norm(model.parameters(), cfg.grad_clip);
       opt.step();

@@ -20,6 +20,9 @@ struct TrainConfig {
   double weight_decay = 0;
   bool adamw = false;
   double grad_clip = 0;       // 0: off
+  std::string schedule = "constant";  // constant, cosine or onecycle (over all epochs' steps)
+  int64_t warmup_steps = 0;   // cosine only
+  double min_lr = 0;          // cosine only
   int64_t patience = 0;       // early stop after this many epochs without improvement; 0: off
   uint64_t seed = 0;
   std::string out_dir;        // where last/best checkpoints and history.json go

@@ -22,6 +22,7 @@ void add_train_options(cxxopts::Options& opts) {
     ("weight-decay", "weight decay", cxxopts::value<double>())
     ("adamw", "decoupled weight decay (AdamW)")
     ("grad-clip", "clip the global gradient norm (0: off)", cxxopts::value<double>())
+    ("schedule", "learning-rate schedule: constant, cosine or onecycle", cxxopts::value<std::string>())
     ("patience", "early stop after this many epochs without a better validation MSE (0: off)", cxxopts::value<int64_t>())
     ("seed", "seed for initialisation and shuffling", cxxopts::value<uint64_t>())
     ("threads", "CPU threads (default: all cores)", cxxopts::value<int>());
@@ -38,6 +39,7 @@ void apply_train_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset
   if (r.count("weight-decay")) t["weight_decay"] = r["weight-decay"].as<double>();
   if (r.count("adamw")) t["adamw"] = true;
   if (r.count("grad-clip")) t["grad_clip"] = r["grad-clip"].as<double>();
+  if (r.count("schedule")) t["schedule"] = r["schedule"].as<std::string>();
   if (r.count("patience")) t["patience"] = r["patience"].as<int64_t>();
   if (r.count("seed")) t["seed"] = r["seed"].as<uint64_t>();
 }

@@ -3,6 +3,7 @@
 #include "kernels/cpu/conv.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
+#include "sdkd/profiling.hpp"
 
 namespace sdkd {
 
@@ -96,6 +97,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, const Con
   const Tensor x = x_in.contiguous(), w = w_in.contiguous();
   const Tensor bc = b.defined() ? b.contiguous() : Tensor();
   Tensor y = make_tensor({p.N, p.C_out, p.H_out(), p.W_out()}, x.dtype());
+  // 2 FLOPs per multiply-add: every output element sums C_in/groups * kH * kW products.
+  FlopCounter::add(2 * y.numel() * (p.C_in / p.groups) * p.kH * p.kW);
   SDKD_DISPATCH(x.dtype(), T,
                 cpu::conv2d_forward<T>(p, x.data<T>(), w.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>()));
   return finish<cpu::Conv2dParams, false>(y, p, x_in, w_in, b, x, w);
@@ -115,6 +118,8 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b,
   const Tensor x = x_in.contiguous(), w = w_in.contiguous();
   const Tensor bc = b.defined() ? b.contiguous() : Tensor();
   Tensor y = make_tensor({p.N, p.C_out, p.H_out(), p.W_out()}, x.dtype());
+  // Every input element scatters into C_out/groups * kH * kW outputs.
+  FlopCounter::add(2 * x.numel() * (p.C_out / p.groups) * p.kH * p.kW);
   SDKD_DISPATCH(x.dtype(), T,
                 cpu::conv_transpose2d_forward<T>(p, x.data<T>(), w.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
                                                  y.data<T>()));

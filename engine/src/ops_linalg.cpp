@@ -3,6 +3,7 @@
 #include "kernels/cpu/gemm.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
+#include "sdkd/profiling.hpp"
 
 namespace sdkd {
 
@@ -64,6 +65,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape out_shape = a.shape();
   out_shape.back() = N;
   Tensor out = make_tensor(out_shape, a.dtype());
+  FlopCounter::add(2 * batch * M * N * K);
   SDKD_DISPATCH(a.dtype(), T, {
     if (shared)  // one GEMM over all rows of the batch
       cpu::gemm<T>(false, false, batch * M, N, K, T(1), ac.data<T>(), K, bc.data<T>(), N, T(0), out.data<T>(), N);

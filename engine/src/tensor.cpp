@@ -7,6 +7,7 @@
 #include "dispatch.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
+#include "sdkd/profiling.hpp"
 
 namespace sdkd {
 
@@ -51,9 +52,13 @@ Storage::Storage(size_t bytes, Device dev) : nbytes(bytes), device(dev) {
   const size_t rounded = ((bytes + 63) / 64) * 64;
   data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
   SDKD_CHECK(data || !rounded, "out of host memory allocating ", bytes, " bytes");
+  note_host_alloc(int64_t(nbytes));
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+  std::free(data);
+  note_host_free(int64_t(nbytes));
+}
 
 Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
   for (auto d : shape) SDKD_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));

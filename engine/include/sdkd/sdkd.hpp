@@ -8,6 +8,7 @@
 #include "sdkd/npy.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/optim.hpp"
+#include "sdkd/profiling.hpp"
 #include "sdkd/progress.hpp"
 #include "sdkd/rng.hpp"
 #include "sdkd/safetensors.hpp"
