@@ -107,9 +107,9 @@ int64_t BatchIterator::num_batches() const { return (int64_t(windows_.size()) + 
 bool BatchIterator::next(Tensor& x, Tensor& y) {
   if (pos_ >= int64_t(windows_.size())) return false;
   const int64_t end = std::min<int64_t>(pos_ + batch_size_, int64_t(windows_.size()));
-  std::vector<std::pair<int64_t, int64_t>> ws(windows_.begin() + pos_, windows_.begin() + end);
+  batch_.assign(windows_.begin() + pos_, windows_.begin() + end);
   pos_ = end;
-  std::tie(x, y) = data_.batch(ws);
+  std::tie(x, y) = data_.batch(batch_);
   return true;
 }
 

@@ -54,10 +54,12 @@ class BatchIterator {
                 bool shuffle, uint64_t seed, int64_t epoch);
   int64_t num_batches() const;
   bool next(Tensor& x, Tensor& y);
+  // The windows of the batch last returned by next().
+  const std::vector<std::pair<int64_t, int64_t>>& batch_windows() const { return batch_; }
 
  private:
   const SequenceDataset& data_;
-  std::vector<std::pair<int64_t, int64_t>> windows_;
+  std::vector<std::pair<int64_t, int64_t>> windows_, batch_;
   int64_t batch_size_, pos_ = 0;
 };
 

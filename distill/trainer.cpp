@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 
@@ -73,10 +74,42 @@ std::vector<EpochRecord> history_from_json(const nlohmann::json& a) {
   return h;
 }
 
+constexpr const char* kExtraPrefix = "kd.";
+constexpr const char* kOptimPrefix = "optim.";
+
+// Model, extra module and optimizer state in one file (see TrainHooks).
+void save_run_state(const std::string& path, const nn::Module& model, const nn::Module* extra, const optim::Adam& opt,
+                    const Metadata& meta) {
+  TensorMap all = model.state_dict();
+  if (extra)
+    for (const auto& [n, t] : extra->state_dict()) all[kExtraPrefix + n] = t;
+  for (const auto& [n, t] : opt.state_dict()) all[kOptimPrefix + n] = t;
+  save_tensors(path, all, meta);
+}
+
+Metadata load_run_state(const std::string& path, nn::Module& model, nn::Module* extra, optim::Adam& opt) {
+  Metadata meta;
+  TensorMap model_part, extra_part, optim_part;
+  for (auto& [n, t] : load_tensors(path, &meta)) {
+    if (n.rfind(kOptimPrefix, 0) == 0) optim_part[n.substr(std::strlen(kOptimPrefix))] = t;
+    else if (n.rfind(kExtraPrefix, 0) == 0) extra_part[n.substr(std::strlen(kExtraPrefix))] = t;
+    else model_part[n] = t;
+  }
+  try {
+    model.load_state_dict(model_part);
+    if (extra) extra->load_state_dict(extra_part);
+    else SDKD_CHECK(extra_part.empty(), "holds distillation state ('kd.' entries) but this run has none");
+    opt.load_state_dict(optim_part);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what() + " (resume with the same model and distillation settings)");
+  }
+  return meta;
+}
+
 }  // namespace
 
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
-                             const TrainConfig& cfg) {
+                             const TrainConfig& cfg, const TrainHooks& hooks) {
   SDKD_CHECK(cfg.epochs >= 1, "--epochs must be >= 1, got ", cfg.epochs);
   SDKD_CHECK(cfg.lr > 0, "--lr must be > 0, got ", cfg.lr);
   SDKD_CHECK(!cfg.out_dir.empty(), "training needs an output folder (--out)");
@@ -88,12 +121,17 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   ao.lr = cfg.lr;
   ao.weight_decay = cfg.weight_decay;
   ao.decoupled = cfg.adamw;
-  optim::Adam opt(model.named_parameters(), ao);
+  auto named = model.named_parameters();
+  if (hooks.extra)
+    for (auto& [n, t] : hooks.extra->named_parameters()) named.emplace_back(kExtraPrefix + n, t);
+  std::vector<Tensor> trainable;
+  for (auto& [n, t] : named) trainable.push_back(t);
+  optim::Adam opt(named, ao);
 
   TrainResult res;
   int64_t start_epoch = 0;
   if (cfg.resume && fs::exists(last_path)) {
-    const Metadata meta = load_checkpoint(last_path, model, &opt);
+    const Metadata meta = load_run_state(last_path, model, hooks.extra, opt);
     start_epoch = std::stoll(meta.at("epoch")) + 1;
     res.best_val_mse = std::stod(meta.at("best_val_mse"));
     res.best_epoch = std::stoll(meta.at("best_epoch"));
@@ -117,27 +155,38 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   for (int64_t epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     model.train();
+    if (hooks.extra) hooks.extra->train();
     data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch);
     ProgressBar bar(str_cat("epoch ", epoch + 1, "/", cfg.epochs), int64_t(train_windows.size()), "samples");
     Tensor x, y;
     double loss_sum = 0;
+    std::vector<std::pair<std::string, double>> part_sums;
     int64_t batches = 0, seen = 0;
     while (it.next(x, y)) {
-      Tensor loss = mse_loss(model.forward(x).pred, y);
+      const models::ModelOutput out = model.forward(x);
+      LossParts lp = hooks.loss ? hooks.loss(x, y, out, it.batch_windows()) : LossParts{mse_loss(out.pred, y), {}};
+      Tensor loss = lp.total;
       const double lv = loss.item();
       SDKD_CHECK(std::isfinite(lv), "non-finite training loss (", lv, ") at epoch ", epoch + 1, " step ", steps + 1,
                  "; the last good checkpoint is ", last_path, " (try a lower --lr or --grad-clip)");
       opt.zero_grad();
       opt.set_lr(sched.lr_at(steps));
       loss.backward();
-      if (cfg.grad_clip > 0) optim::clip_grad_norm(model.parameters(), cfg.grad_clip);
+      if (cfg.grad_clip > 0) optim::clip_grad_norm(trainable, cfg.grad_clip);
       opt.step();
       ++steps;
       res.step_losses.push_back(lv);
       loss_sum += lv;
       ++batches;
       seen += x.size(0);
-      if (!cfg.quiet) bar.update(seen, "loss " + fmt(loss_sum / double(batches)));
+      if (part_sums.empty()) part_sums.assign(lp.parts.size(), {"", 0.0});
+      std::string status = "loss " + fmt(loss_sum / double(batches));
+      for (size_t i = 0; i < lp.parts.size() && i < part_sums.size(); ++i) {
+        part_sums[i].first = lp.parts[i].first;
+        part_sums[i].second += lp.parts[i].second;
+        status += ", " + lp.parts[i].first + " " + fmt(part_sums[i].second / double(batches));
+      }
+      if (!cfg.quiet) bar.update(seen, status);
     }
     model.eval();
     const auto val = eval::evaluate([&](const Tensor& xb) { return model.forward(xb).pred; }, data, val_windows,
@@ -160,8 +209,8 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       bar.finish("train loss " + fmt(res.history.back().train_loss) + ", val mse " + fmt(val.mse) +
                  (improved ? " (best)" : ""));
     }
-    save_checkpoint(last_path, model, &opt,
-                    {{"model", model_json.dump()},
+    save_run_state(last_path, model, hooks.extra, opt,
+                   {{"model", model_json.dump()},
                      {"train", cfg.to_json().dump()},
                      {"epoch", std::to_string(epoch)},
                      {"best_val_mse", fmt(res.best_val_mse, "%.17g")},

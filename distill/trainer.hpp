@@ -3,6 +3,7 @@
 // (seed, epoch), validation MSE each epoch, the best model kept as best.safetensors, the full
 // state (model, optimizer, epoch, history) as last.safetensors after every epoch, so a killed
 // run resumes where it stopped and reproduces the same losses bit for bit on the CPU.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,25 @@ struct TrainResult {
   bool stopped_early = false;
 };
 
+// The loss of one batch and its named parts for the log line.
+struct LossParts {
+  Tensor total;
+  std::vector<std::pair<std::string, double>> parts;
+};
+using Window = std::pair<int64_t, int64_t>;
+using BatchLoss = std::function<LossParts(const Tensor& x, const Tensor& y, const models::ModelOutput& out,
+                                          const std::vector<Window>& windows)>;
+
+// What distillation adds to plain training: a loss over the model's output and features, and
+// an extra trainable module (feature adapters) optimised with the model and kept in
+// last.safetensors under "kd." so a resumed run continues exactly. best.safetensors holds
+// the model alone.
+struct TrainHooks {
+  BatchLoss loss;                 // default: MSE(pred, y)
+  nn::Module* extra = nullptr;
+};
+
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
-                             const TrainConfig& cfg);
+                             const TrainConfig& cfg, const TrainHooks& hooks = {});
 
 }  // namespace sdkd::train

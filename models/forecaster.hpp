@@ -19,8 +19,14 @@ struct ModelOutput {
 struct ModelConfig {
   std::string name = "unet";
   int64_t in_frames = 10, out_frames = 10, channels = 1, height = 64, width = 64;
-  int64_t hidden = 16;        // base width
+  int64_t hidden = 16;        // student base width (U-Net, ResNet, MLP-Mixer)
   bool residual = true;       // predict the change from the last input frame (ours)
+  // Teachers (SimVP, ST-AlterNet), in the paper's notation: per-frame encoder width hid_S,
+  // latent-evolution width hid_T, N_S encoder (and decoder) blocks, N_T latent blocks.
+  int64_t hid_S = 16, hid_T = 128, N_S = 4, N_T = 4;
+  int64_t heads = 4;          // AlterNet attention heads (hid_T % heads == 0)
+  int64_t blocks = 4;         // student depth: ResNet residual blocks, Mixer blocks
+  int64_t mlp_ratio = 2;      // hidden/width of every channel MLP (SimVP, AlterNet, Mixer)
 
   static ModelConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
@@ -38,7 +44,12 @@ class Forecaster : public nn::Module {
   ModelConfig cfg_;
 };
 
-// Builds a model by name ("unet"); throws naming the valid names otherwise.
+// Builds a model by name ("unet", "resnet", "mixer", "simvp", "alternet"); throws naming
+// the valid names otherwise.
 std::shared_ptr<Forecaster> make_model(const ModelConfig& cfg, Generator& gen);
+
+// Channels of the model's "latent" feature tap (at H/4), without building it; distillation
+// sizes the student's FeatureAdapter (models/adapter.hpp) from the two configs.
+int64_t latent_channels(const ModelConfig& cfg);
 
 }  // namespace sdkd::models

@@ -1,0 +1,222 @@
+#include "distill/distiller.hpp"
+
+#include "distill/kd_losses.hpp"
+#include "distill/multi_teacher.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/error.hpp"
+
+namespace sdkd::distill {
+
+namespace {
+
+const char* kMethods = "none, sdkd, feature, ab, output";
+
+bool uses_features(const std::string& m) { return m == "sdkd" || m == "feature" || m == "ab"; }
+
+}  // namespace
+
+KDConfig KDConfig::from_json(const nlohmann::json& j) {
+  KDConfig c;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    try {
+      if (k == "method") c.method = it->get<std::string>();
+      else if (k == "lambda") c.lambda = it->get<double>();
+      else if (k == "beta") c.beta = it->get<double>();
+      else if (k == "cutoffs") c.spectral.cutoffs = it->get<std::vector<double>>();
+      else if (k == "alpha") c.spectral.alpha = it->get<double>();
+      else if (k == "band_weights") c.spectral.band_weights = it->get<std::vector<double>>();
+      else if (k == "adaptive") c.spectral.adaptive = it->get<bool>();
+      else if (k == "gamma") c.spectral.gamma = it->get<double>();
+      else if (k == "taps") c.taps = it->get<std::vector<std::string>>();
+      else if (k == "weighting") c.weighting = it->get<std::string>();
+      else if (k == "aekd_c") c.aekd_c = it->get<double>();
+      else if (k == "ab_margin") c.ab_margin = it->get<double>();
+      else throw Error(str_cat("kd config: unknown key '", k, "' (known: method, lambda, beta, cutoffs, alpha, ",
+                               "band_weights, adaptive, gamma, taps, weighting, aekd_c, ab_margin)"));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(str_cat("kd config: key '", k, "' has the wrong type: ", e.what()));
+    }
+  }
+  SDKD_CHECK(c.method == "none" || c.method == "output" || uses_features(c.method), "kd method '", c.method,
+             "' is unknown (expected ", kMethods, ")");
+  SDKD_CHECK(c.weighting == "aver" || c.weighting == "aekd", "kd weighting '", c.weighting,
+             "' is unknown (expected aver or aekd)");
+  SDKD_CHECK(c.lambda >= 0 && c.beta >= 0, "kd lambda and beta must be >= 0");
+  SDKD_CHECK(!uses_features(c.method) || !c.taps.empty(), "kd method '", c.method, "' needs at least one tap");
+  return c;
+}
+
+nlohmann::json KDConfig::to_json() const {
+  return {{"method", method},
+          {"lambda", lambda},
+          {"beta", beta},
+          {"cutoffs", spectral.cutoffs},
+          {"alpha", spectral.alpha},
+          {"band_weights", spectral.band_weights},
+          {"adaptive", spectral.adaptive},
+          {"gamma", spectral.gamma},
+          {"taps", taps},
+          {"weighting", weighting},
+          {"aekd_c", aekd_c},
+          {"ab_margin", ab_margin}};
+}
+
+Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<TeacherModel> teachers, Generator& gen)
+    : cfg_(std::move(cfg)), teachers_(std::move(teachers)) {
+  SDKD_CHECK(cfg_.method == "none" || !teachers_.empty(), "kd method '", cfg_.method, "' needs at least one teacher");
+  adapters_.resize(teachers_.size());
+  cache_.resize(teachers_.size());
+  // Probe one zero sample to learn every tap's channels and size (shapes are validated here,
+  // before any training time is spent).
+  const auto& sc = student.config();
+  const Tensor probe = Tensor::zeros({1, sc.in_frames, sc.channels, sc.height, sc.width});
+  models::ModelOutput s_out;
+  {
+    NoGradGuard ng;
+    const bool was_training = student.training();
+    student.eval();
+    s_out = student.forward(probe);
+    student.train(was_training);
+  }
+  for (size_t m = 0; m < teachers_.size(); ++m) {
+    auto& t = *teachers_[m].model;
+    const auto& tc = t.config();
+    SDKD_CHECK(tc.in_frames == sc.in_frames && tc.out_frames == sc.out_frames && tc.channels == sc.channels &&
+                   tc.height == sc.height && tc.width == sc.width,
+               "teacher '", teachers_[m].name, "' maps (", tc.in_frames, ", ", tc.channels, ", ", tc.height, ", ",
+               tc.width, ") but the student maps (", sc.in_frames, ", ", sc.channels, ", ", sc.height, ", ", sc.width,
+               ")");
+    t.eval();
+    for (auto& p : t.parameters()) p.set_requires_grad(false);
+    if (!uses_features(cfg_.method)) continue;
+    models::ModelOutput t_out;
+    {
+      NoGradGuard ng;
+      t_out = t.forward(probe);
+    }
+    for (const auto& tap : cfg_.taps) {
+      SDKD_CHECK(s_out.features.count(tap), "the student (", sc.name, ") has no feature tap '", tap, "'");
+      SDKD_CHECK(t_out.features.count(tap), "teacher '", teachers_[m].name, "' (", tc.name, ") has no feature tap '",
+                 tap, "'");
+      const Tensor& sf = s_out.features.at(tap);
+      const Tensor& tf = t_out.features.at(tap);
+      SDKD_CHECK(sf.size(2) == tf.size(2) && sf.size(3) == tf.size(3), "tap '", tap, "': student feature ",
+                 shape_str(sf.shape()), " and teacher feature ", shape_str(tf.shape()), " differ in H, W");
+      adapters_[m][tap] = register_module(teachers_[m].name + "." + tap,
+                                          std::make_shared<models::FeatureAdapter>(sf.size(1), tf.size(1), gen));
+    }
+  }
+}
+
+std::vector<Distiller::Cached> Distiller::teacher_batch(const Tensor& x, const std::vector<train::Window>& windows) {
+  SDKD_CHECK(int64_t(windows.size()) == x.size(0), "distiller: ", windows.size(), " window ids for a batch of ",
+             x.size(0));
+  std::vector<Cached> out(teachers_.size());
+  NoGradGuard ng;
+  for (size_t m = 0; m < teachers_.size(); ++m) {
+    auto& cache = cache_[m];
+    std::vector<int64_t> missing;
+    for (size_t b = 0; b < windows.size(); ++b)
+      if (!cache.count(windows[b])) missing.push_back(int64_t(b));
+    if (!missing.empty()) {
+      std::vector<Tensor> xs;
+      for (auto b : missing) xs.push_back(x.select(0, b));
+      const auto t_out = teachers_[m].model->forward(stack(xs, 0));
+      for (size_t i = 0; i < missing.size(); ++i) {
+        Cached c;
+        c.pred = t_out.pred.select(0, int64_t(i)).contiguous();
+        for (const auto& tap : cfg_.taps)
+          if (t_out.features.count(tap)) c.features[tap] = t_out.features.at(tap).select(0, int64_t(i)).contiguous();
+        cache[windows[size_t(missing[i])]] = std::move(c);
+      }
+    }
+    std::vector<Tensor> preds;
+    std::map<std::string, std::vector<Tensor>> feats;
+    for (const auto& w : windows) {
+      const Cached& c = cache.at(w);
+      preds.push_back(c.pred);
+      for (const auto& [tap, f] : c.features) feats[tap].push_back(f);
+    }
+    out[m].pred = stack(preds, 0);
+    for (auto& [tap, fs] : feats) out[m].features[tap] = stack(fs, 0);
+  }
+  return out;
+}
+
+Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student_feats, const Tensor& student_pred,
+                          const Cached& teacher, double* spectral_low) {
+  Tensor total;
+  auto acc = [&](const Tensor& t) { total = total.defined() ? add(total, t) : t; };
+  if (uses_features(cfg_.method)) {
+    for (const auto& tap : cfg_.taps) {
+      const Tensor s = adapters_[m].at(tap)->forward(student_feats.at(tap));
+      const Tensor& t = teacher.features.at(tap);
+      Tensor term;
+      if (cfg_.method == "sdkd") {
+        auto r = spectral_kd_loss(s, t, cfg_.spectral);
+        term = r.loss;
+        if (spectral_low && !r.band_losses.empty()) *spectral_low += r.band_losses.front();
+      } else if (cfg_.method == "feature") {
+        term = feature_mse_loss(s, t);
+      } else {
+        term = ab_loss(s, t, cfg_.ab_margin);
+      }
+      acc(mul_scalar(term, cfg_.lambda));
+    }
+  }
+  const double beta = cfg_.method == "output" && cfg_.beta == 0 ? 1.0 : cfg_.beta;
+  if (beta > 0) acc(mul_scalar(output_kd_loss(student_pred, teacher.pred), beta));
+  return total;
+}
+
+train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models::ModelOutput& out,
+                                 const std::vector<train::Window>& windows) {
+  const Tensor mse = mse_loss(out.pred, y);
+  if (cfg_.method == "none" || teachers_.empty()) return {mse, {{"mse", mse.item()}}};
+  const auto teach = teacher_batch(x, windows);
+  const size_t M = teachers_.size();
+  std::vector<double> w(M, 1.0 / double(M));
+  if (M > 1 && cfg_.weighting == "aekd") {
+    // g_m = d L_KD,m / d (student features, output): computed on detached copies so the
+    // weights themselves carry no gradient, then the QP of SPEC §3 picks the weights.
+    std::vector<Tensor> grads;
+    for (size_t m = 0; m < M; ++m) {
+      std::map<std::string, Tensor> leaf_feats;
+      std::vector<Tensor> leaves;
+      for (const auto& [tap, f] : out.features) {
+        leaf_feats[tap] = f.detach().clone().set_requires_grad(true);
+        leaves.push_back(leaf_feats[tap]);
+      }
+      Tensor pred_leaf = out.pred.detach().clone().set_requires_grad(true);
+      leaves.push_back(pred_leaf);
+      kd_term(m, leaf_feats, pred_leaf, teach[m]).backward();
+      std::vector<Tensor> flat;
+      for (auto& l : leaves)
+        if (l.grad().defined()) flat.push_back(l.grad().reshape({-1}));
+      grads.push_back(cat(flat, 0));
+    }
+    w = aekd_weights(gram_matrix(grads), cfg_.aekd_c);
+  }
+  last_weights_ = w;
+  Tensor kd;
+  double low = 0;
+  for (size_t m = 0; m < M; ++m) {
+    const Tensor term = mul_scalar(kd_term(m, out.features, out.pred, teach[m], &low), w[m]);
+    kd = kd.defined() ? add(kd, term) : term;
+  }
+  train::LossParts parts{add(mse, kd), {{"mse", mse.item()}, {"kd", kd.item()}}};
+  if (cfg_.method == "sdkd") parts.parts.emplace_back("kd_low", low / double(M));
+  if (M > 1) parts.parts.emplace_back("w0", w[0]);
+  return parts;
+}
+
+train::TrainHooks Distiller::hooks() {
+  train::TrainHooks h;
+  h.loss = [this](const Tensor& x, const Tensor& y, const models::ModelOutput& out,
+                  const std::vector<train::Window>& windows) { return loss(x, y, out, windows); };
+  h.extra = this;
+  return h;
+}
+
+}  // namespace sdkd::distill

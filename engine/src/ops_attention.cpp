@@ -1,0 +1,176 @@
+// The transformer-block ops: softmax, fused multi-head attention and stochastic depth.
+#include <algorithm>
+#include <cmath>
+
+#include "dispatch.hpp"
+#include "kernels/cpu/attention.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/ops.hpp"
+#include "sdkd/ops_nn.hpp"
+#include "sdkd/profiling.hpp"
+
+namespace sdkd {
+
+namespace {
+
+// A tensor seen as (outer, D, inner) around the softmax dimension.
+struct Lanes {
+  int64_t outer = 1, D = 1, inner = 1;
+};
+
+Lanes lanes_of(const Shape& s, int64_t dim) {
+  Lanes l;
+  for (int64_t i = 0; i < dim; ++i) l.outer *= s[size_t(i)];
+  l.D = s[size_t(dim)];
+  for (size_t i = size_t(dim) + 1; i < s.size(); ++i) l.inner *= s[i];
+  return l;
+}
+
+// Sums run in double so that float rows of thousands of entries stay accurate.
+template <class T>
+void softmax_forward(const T* x, T* y, const Lanes& l) {
+  const int64_t lanes = l.outer * l.inner;
+#pragma omp parallel for schedule(static) if (lanes * l.D > 32768)
+  for (int64_t lane = 0; lane < lanes; ++lane) {
+    const int64_t base = (lane / l.inner) * l.D * l.inner + lane % l.inner;
+    const T* xs = x + base;
+    T* ys = y + base;
+    T mx = xs[0];
+    for (int64_t j = 1; j < l.D; ++j) mx = std::max(mx, xs[j * l.inner]);
+    double sum = 0;
+    for (int64_t j = 0; j < l.D; ++j) {
+      const T e = std::exp(xs[j * l.inner] - mx);
+      ys[j * l.inner] = e;
+      sum += double(e);
+    }
+    const T inv = T(1.0 / sum);
+    for (int64_t j = 0; j < l.D; ++j) ys[j * l.inner] *= inv;
+  }
+}
+
+// dx = y * (g - sum(g * y)) along the softmax dimension.
+template <class T>
+void softmax_backward(const T* y, const T* g, T* dx, const Lanes& l) {
+  const int64_t lanes = l.outer * l.inner;
+#pragma omp parallel for schedule(static) if (lanes * l.D > 32768)
+  for (int64_t lane = 0; lane < lanes; ++lane) {
+    const int64_t base = (lane / l.inner) * l.D * l.inner + lane % l.inner;
+    double dotp = 0;
+    for (int64_t j = 0; j < l.D; ++j) dotp += double(g[base + j * l.inner]) * double(y[base + j * l.inner]);
+    const T s = T(dotp);
+    for (int64_t j = 0; j < l.D; ++j) {
+      const int64_t at = base + j * l.inner;
+      dx[at] = y[at] * (g[at] - s);
+    }
+  }
+}
+
+struct SoftmaxBackward : Node {
+  Tensor y;  // the output, detached (holding it attached would make a reference cycle)
+  Lanes lanes;
+  std::vector<Tensor> backward(const Tensor& gout) override {
+    const Tensor g = gout.contiguous();
+    Tensor dx = make_tensor(y.shape(), y.dtype());
+    SDKD_DISPATCH(y.dtype(), T, softmax_backward<T>(y.data<T>(), g.data<T>(), dx.data<T>(), lanes));
+    return {dx};
+  }
+  const char* name() const override { return "SoftmaxBackward"; }
+};
+
+struct AttentionBackward : Node {
+  cpu::AttentionShape shape;
+  Tensor q, k, v, o, lse;  // contiguous, detached
+  std::vector<Tensor> backward(const Tensor& gout) override {
+    const Tensor g = gout.contiguous();
+    Tensor dq = make_tensor(q.shape(), q.dtype()), dk = make_tensor(k.shape(), k.dtype()),
+           dv = make_tensor(v.shape(), v.dtype());
+    SDKD_DISPATCH(q.dtype(), T,
+                  cpu::attention_backward<T>(shape, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(), lse.data<T>(),
+                                             g.data<T>(), dq.data<T>(), dk.data<T>(), dv.data<T>()));
+    return {dq, dk, dv};
+  }
+  const char* name() const override { return "AttentionBackward"; }
+};
+
+}  // namespace
+
+Tensor softmax(const Tensor& x_in, int64_t dim) {
+  const char* op = "softmax";
+  detail::require_cpu(x_in, op);
+  SDKD_CHECK(x_in.dim() >= 1, op, ": expected at least a 1-d tensor, got ", x_in.str());
+  const int64_t d = detail::wrap_dim(dim, x_in.dim(), op);
+  const Tensor x = x_in.contiguous();
+  const Lanes lanes = lanes_of(x.shape(), d);
+  Tensor y = make_tensor(x.shape(), x.dtype());
+  if (lanes.D > 0) SDKD_DISPATCH(x.dtype(), T, softmax_forward<T>(x.data<T>(), y.data<T>(), lanes));
+  if (needs_grad({&x_in})) {
+    auto node = std::make_shared<SoftmaxBackward>();
+    node->inputs = {x_in};
+    node->y = y.detach();
+    node->lanes = lanes;
+    record(y, node);
+  }
+  return y;
+}
+
+Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in) {
+  const char* op = "multi_head_attention";
+  for (const Tensor* t : {&q_in, &k_in, &v_in}) detail::require_cpu(*t, op);
+  detail::require_same_dtype(q_in, k_in, op);
+  detail::require_same_dtype(q_in, v_in, op);
+  SDKD_CHECK(q_in.dim() == 4 && k_in.dim() == 4 && v_in.dim() == 4, op,
+             ": expected q (B, heads, N, d), k and v (B, heads, M, d), got q ", shape_str(q_in.shape()), ", k ",
+             shape_str(k_in.shape()), ", v ", shape_str(v_in.shape()));
+  SDKD_CHECK(k_in.shape() == v_in.shape(), op, ": k and v must have the same shape, got k ", shape_str(k_in.shape()),
+             ", v ", shape_str(v_in.shape()));
+  SDKD_CHECK(q_in.size(0) == k_in.size(0) && q_in.size(1) == k_in.size(1) && q_in.size(3) == k_in.size(3), op,
+             ": q ", shape_str(q_in.shape()), " and k ", shape_str(k_in.shape()),
+             " must agree in batch, heads and head dimension");
+  cpu::AttentionShape s;
+  s.BH = q_in.size(0) * q_in.size(1);
+  s.N = q_in.size(2);
+  s.M = k_in.size(2);
+  s.d = q_in.size(3);
+  SDKD_CHECK(s.N >= 1 && s.M >= 1 && s.d >= 1, op, ": empty sequence or head dimension, q ",
+             shape_str(q_in.shape()), ", k ", shape_str(k_in.shape()));
+  const Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
+  Tensor o = make_tensor(q.shape(), q.dtype());
+  Tensor lse = make_tensor({q.size(0), q.size(1), s.N}, q.dtype());
+  // Two products of N x M x d multiply-adds per (batch, head): Q K^T and P V.
+  FlopCounter::add(2 * 2 * s.BH * s.N * s.M * s.d);
+  SDKD_DISPATCH(q.dtype(), T,
+                cpu::attention_forward<T>(s, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(), lse.data<T>()));
+  if (needs_grad({&q_in, &k_in, &v_in})) {
+    auto node = std::make_shared<AttentionBackward>();
+    node->inputs = {q_in, k_in, v_in};
+    node->shape = s;
+    node->q = q.detach();
+    node->k = k.detach();
+    node->v = v.detach();
+    node->o = o.detach();
+    node->lse = lse;
+    record(o, node);
+  }
+  return o;
+}
+
+Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) {
+  const char* op = "drop_path";
+  detail::require_cpu(x, op);
+  SDKD_CHECK(p >= 0 && p < 1, op, ": probability must be in [0, 1), got ", p);
+  SDKD_CHECK(x.dim() >= 1, op, ": expected (N, ...) input, got ", x.str());
+  if (!training || p == 0) return x;
+  const int64_t n = x.size(0);
+  Shape mask_shape(size_t(x.dim()), 1);
+  mask_shape[0] = n;
+  Tensor mask = make_tensor(mask_shape, x.dtype());
+  const uint64_t base = gen.reserve(uint64_t(n));
+  const double scale = 1.0 / (1.0 - p);
+  SDKD_DISPATCH(x.dtype(), T, {
+    T* m = mask.data<T>();
+    for (int64_t b = 0; b < n; ++b) m[b] = Philox::uniform(gen.seed, 3, base + uint64_t(b)) > p ? T(scale) : T(0);
+  });
+  return mul(x, mask);  // broadcasting; mul's backward gives the masked, scaled gradient
+}
+
+}  // namespace sdkd
