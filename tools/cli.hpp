@@ -10,6 +10,8 @@
 
 #include "datasets/navier_stokes.hpp"
 #include "datasets/sequence_dataset.hpp"
+#include "distill/distiller.hpp"
+#include "distill/image_metrics.hpp"
 #include "distill/metrics.hpp"
 #include "distill/trainer.hpp"
 #include "models/forecaster.hpp"
@@ -43,11 +45,15 @@ models::ModelConfig model_config_for(const nlohmann::json& model_json, const dat
 // Loads best.safetensors (or any checkpoint with "model" metadata) into a fresh model.
 std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint);
 
+// One scored model: accuracy on the test split and its cost.
 struct EvalRow {
-  std::string model;
+  std::string model, role = "student", kd = "none";
+  int64_t seed = 0;
   eval::ForecastMetrics metrics;
-  int64_t params = 0;
-  double train_seconds = 0;
+  eval::ExtraMetrics extra;
+  int64_t params = 0, flops = 0;       // flops: forward, per sample
+  double train_seconds = 0, infer_ms = 0;
+  int64_t peak_mem_bytes = 0;          // one training step at the preset's batch size (weights, grads, activations)
 };
 void print_table(const std::vector<EvalRow>& rows, std::ostream& os);
 nlohmann::json rows_json(const std::vector<EvalRow>& rows);
@@ -58,14 +64,31 @@ void apply_train_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset
 data::WindowSpec window_from(const nlohmann::json& preset);
 TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
                                bool resume);
-// Scores the model and the persistence baseline on the preset's test split.
-std::vector<EvalRow> evaluate_on_test(const nlohmann::json& preset, const data::SequenceDataset& ds,
-                                      models::Forecaster& model, const std::string& model_name, double train_seconds);
+// The test windows of the preset's split and the SSIM/PSNR data range computed from them.
+struct TestSet {
+  std::vector<std::pair<int64_t, int64_t>> windows;
+  double data_range = 1;
+  int64_t batch = 20;
+};
+TestSet test_set(const nlohmann::json& preset, const data::SequenceDataset& ds);
+// Scores a model (accuracy, latency, training-step memory) or persistence on the test set.
+EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& ds, const TestSet& ts,
+                       int64_t train_batch);
+EvalRow evaluate_persistence(const data::SequenceDataset& ds, const TestSet& ts);
 // Truth / prediction / error panels of one test sample, and the error per lead time.
 void write_figures(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
                    const std::vector<EvalRow>& rows, const std::string& out_dir);
 
+void add_kd_options(cxxopts::Options& opts);
+void apply_kd_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset);
+TrainedModel distill_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds,
+                                 const std::vector<distill::TeacherModel>& teachers, const std::string& out_dir,
+                                 bool resume);
+// FLOPs of one forward pass per sample (batch of one, counted by the engine's ops).
+int64_t flops_per_sample(models::Forecaster& model);
+
 int cmd_generate(int argc, char** argv);
+int cmd_distill(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_info(int argc, char** argv);

@@ -14,20 +14,6 @@ namespace sdkd::tools {
 
 namespace fs = std::filesystem;
 
-std::vector<EvalRow> evaluate_on_test(const nlohmann::json& preset, const data::SequenceDataset& ds,
-                                      models::Forecaster& model, const std::string& model_name, double train_seconds) {
-  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
-  const auto windows = ds.windows(split.test);
-  const int64_t batch = preset.contains("eval") ? preset["eval"].value("batch_size", int64_t(20)) : 20;
-  const int64_t T_out = ds.spec().output_frames;
-  model.eval();
-  EvalRow m{model_name, eval::evaluate([&](const Tensor& x) { return model.forward(x).pred; }, ds, windows, batch),
-            model.num_parameters(), train_seconds};
-  EvalRow p{"persistence", eval::evaluate([&](const Tensor& x) { return eval::persistence(x, T_out); }, ds, windows, batch),
-            0, 0.0};
-  return {m, p};
-}
-
 void write_figures(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
                    const std::vector<EvalRow>& rows, const std::string& out_dir) {
   const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
@@ -86,7 +72,9 @@ int cmd_eval(int argc, char** argv) {
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
   const data::SequenceDataset ds(data_path, window_from(preset));
   auto model = load_model(r["checkpoint"].as<std::string>());
-  const auto rows = evaluate_on_test(preset, ds, *model, model->config().name, 0.0);
+  const TestSet ts = test_set(preset, ds);
+  const int64_t train_batch = preset.contains("train") ? preset["train"].value("batch_size", int64_t(10)) : 10;
+  const std::vector<EvalRow> rows = {evaluate_model(*model, ds, ts, train_batch), evaluate_persistence(ds, ts)};
   print_table(rows, std::cout);
   std::printf("\nrelative L2 per lead time:\n");
   for (const auto& row : rows) {

@@ -1,15 +1,28 @@
 // sdkd info: what a model is made of.
 #include <cstdio>
 
+#include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
+#include "sdkd/profiling.hpp"
 #include "tools/cli.hpp"
 
 namespace sdkd::tools {
 
+int64_t flops_per_sample(models::Forecaster& model) {
+  const auto& c = model.config();
+  const bool was_training = model.training();
+  model.eval();
+  NoGradGuard ng;
+  FlopCounter counter;
+  model.forward(Tensor::zeros({1, c.in_frames, c.channels, c.height, c.width}));
+  model.train(was_training);
+  return counter.flops();
+}
+
 int cmd_info(int argc, char** argv) {
   cxxopts::Options opts("sdkd info", "Parameter count (per named tensor with --verbose) of a model");
   opts.add_options()
-    ("model", "model name", cxxopts::value<std::string>()->default_value("unet"))
+    ("model", "model name: unet, resnet, mixer, simvp, alternet (default: the preset's)", cxxopts::value<std::string>())
     ("preset", "preset to take the model settings from", cxxopts::value<std::string>()->default_value("demo"))
     ("hidden", "base width", cxxopts::value<int64_t>())
     ("size", "grid size H = W", cxxopts::value<int64_t>()->default_value("64"))
@@ -24,14 +37,15 @@ int cmd_info(int argc, char** argv) {
     return 0;
   }
   nlohmann::json mj = load_preset(r["preset"].as<std::string>()).at("model");
-  mj["name"] = r["model"].as<std::string>();
+  if (r.count("model")) mj["name"] = r["model"].as<std::string>();
   if (r.count("hidden")) mj["hidden"] = r["hidden"].as<int64_t>();
   mj["height"] = mj["width"] = r["size"].as<int64_t>();
   const auto cfg = models::ModelConfig::from_json(mj);
   Generator g(0);
   auto model = models::make_model(cfg, g);
   const std::string settings = cfg.to_json().dump();
-  std::printf("%s: %lld parameters (%s)\n", cfg.name.c_str(), (long long)model->num_parameters(), settings.c_str());
+  std::printf("%s: %lld parameters, %.4g GFLOPs per sample forward (%s)\n", cfg.name.c_str(),
+              (long long)model->num_parameters(), double(flops_per_sample(*model)) * 1e-9, settings.c_str());
   if (r.count("verbose"))
     for (const auto& [n, t] : model->named_parameters()) std::printf("  %-28s %s\n", n.c_str(), t.str().c_str());
   return 0;

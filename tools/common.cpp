@@ -163,27 +163,4 @@ std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint) {
   return model;
 }
 
-void print_table(const std::vector<EvalRow>& rows, std::ostream& os) {
-  os << std::left << std::setw(14) << "model" << std::right << std::setw(12) << "MSE" << std::setw(12) << "MAE"
-     << std::setw(10) << "rel L2" << std::setw(10) << "params" << std::setw(10) << "train s" << "\n";
-  for (const auto& r : rows) {
-    os << std::left << std::setw(14) << r.model << std::right << std::fixed << std::setprecision(5) << std::setw(12)
-       << r.metrics.mse << std::setw(12) << r.metrics.mae << std::setprecision(4) << std::setw(10) << r.metrics.rel_l2
-       << std::setw(10) << r.params << std::setprecision(1) << std::setw(10) << r.train_seconds << "\n";
-  }
-  os.unsetf(std::ios::fixed);
-}
-
-nlohmann::json rows_json(const std::vector<EvalRow>& rows) {
-  nlohmann::json a = nlohmann::json::array();
-  for (const auto& r : rows) {
-    nlohmann::json j = r.metrics.to_json();
-    j["model"] = r.model;
-    j["params"] = r.params;
-    j["train_seconds"] = r.train_seconds;
-    a.push_back(j);
-  }
-  return {{"rows", a}};
-}
-
 }  // namespace sdkd::tools

@@ -14,6 +14,7 @@ void usage() {
       "commands:\n"
       "  generate ns   simulate 2-D Navier-Stokes vorticity into a .npy file (presets smoke, demo, fno-1e-5, ...)\n"
       "  train         train a forecaster on a .npy file (MSE, Adam), keep the best checkpoint\n"
+      "  distill       train a student from frozen teachers (sdkd, feature, ab, output KD; aver/aekd)\n"
       "  eval          score a checkpoint against the persistence baseline\n"
       "  info          parameter count of a model\n"
       "  demo          the whole pipeline on a preset: generate -> train -> evaluate -> report\n");
@@ -29,10 +30,11 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "generate") return sdkd::tools::cmd_generate(argc - 1, argv + 1);
     if (cmd == "train") return sdkd::tools::cmd_train(argc - 1, argv + 1);
+    if (cmd == "distill") return sdkd::tools::cmd_distill(argc - 1, argv + 1);
     if (cmd == "eval") return sdkd::tools::cmd_eval(argc - 1, argv + 1);
     if (cmd == "info") return sdkd::tools::cmd_info(argc - 1, argv + 1);
     if (cmd == "demo") return sdkd::tools::cmd_demo(argc - 1, argv + 1);
-    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, eval, info or demo)\n",
+    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, distill, eval, info or demo)\n",
                  cmd.c_str());
     return 2;
   } catch (const sdkd::Error& e) {

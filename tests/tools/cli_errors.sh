@@ -50,6 +50,10 @@ expect_error "--threads must be >= 1" "$SDKD" train --data good.npy --preset smo
 "$SDKD" train --data good.npy --preset smoke --out run4 --epochs 1 --threads 1 >/dev/null 2>&1 || { echo "FAIL: train"; fails=$((fails+1)); }
 expect_error "expected input (B, 10, 1, 32, 32), got [" "$SDKD" eval --data six.npy --checkpoint run4/best.safetensors --preset smoke
 
+expect_error "needs at least one --teacher" "$SDKD" distill --data good.npy --preset smoke --kd sdkd --out run5
+expect_error "kd method 'magic' is unknown" "$SDKD" distill --data good.npy --preset smoke --kd magic --teacher run4/best.safetensors --out run5
+expect_error "--cutoffs 'low'" "$SDKD" distill --data good.npy --preset smoke --cutoffs low --teacher run4/best.safetensors --out run5
+
 # Nothing half-written: no temp files anywhere.
 if find . -name '*.tmp*' | grep -q .; then echo "FAIL: temp files left:"; find . -name '*.tmp*'; fails=$((fails+1)); fi
 [ -e run1 ] && [ -n "$(ls run1 2>/dev/null)" ] && { echo "FAIL: a failed run wrote files into run1"; fails=$((fails+1)); }
