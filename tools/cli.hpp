@@ -79,6 +79,8 @@ EvalRow evaluate_persistence(const data::SequenceDataset& ds, const TestSet& ts)
 void write_figures(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
                    const std::vector<EvalRow>& rows, const std::string& out_dir);
 
+// Writes <out>/train.json and prints the best validation MSE of a finished run.
+void report_run(const TrainedModel& tm, const nlohmann::json& preset, const std::string& out);
 void add_kd_options(cxxopts::Options& opts);
 void apply_kd_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset);
 TrainedModel distill_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds,

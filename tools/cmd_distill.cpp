@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "distill/distiller.hpp"
-#include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "tools/cli.hpp"
 
@@ -119,13 +118,7 @@ int cmd_distill(int argc, char** argv) {
   SDKD_CHECK(method == "none" || !teachers.empty(), "sdkd distill: --kd ", method, " needs at least one --teacher CHECKPOINT");
   const data::SequenceDataset ds(data_path, window_from(preset));
   const std::string out = r["out"].as<std::string>();
-  const auto tm = distill_from_preset(preset, ds, teachers, out, r.count("resume") > 0);
-  nlohmann::json summary = {{"best_val_mse", tm.result.best_val_mse}, {"best_epoch", tm.result.best_epoch},
-                            {"train_seconds", tm.result.train_seconds}, {"params", tm.model->num_parameters()},
-                            {"preset", preset}};
-  write_text_atomic((fs::path(out) / "train.json").string(), summary.dump(2) + "\n");
-  std::printf("best validation MSE %.6g at epoch %lld; checkpoint %s/best.safetensors\n", tm.result.best_val_mse,
-              (long long)tm.result.best_epoch + 1, out.c_str());
+  report_run(distill_from_preset(preset, ds, teachers, out, r.count("resume") > 0), preset, out);
   return 0;
 }
 

@@ -72,6 +72,17 @@ TrainedModel train_from_preset(const nlohmann::json& preset, const data::Sequenc
   return tm;
 }
 
+void report_run(const TrainedModel& tm, const nlohmann::json& preset, const std::string& out) {
+  const nlohmann::json summary = {{"best_val_mse", tm.result.best_val_mse},
+                                  {"best_epoch", tm.result.best_epoch},
+                                  {"train_seconds", tm.result.train_seconds},
+                                  {"params", tm.model->num_parameters()},
+                                  {"preset", preset}};
+  write_text_atomic((fs::path(out) / "train.json").string(), summary.dump(2) + "\n");
+  std::printf("best validation MSE %.6g at epoch %lld; checkpoint %s/best.safetensors\n", tm.result.best_val_mse,
+              (long long)tm.result.best_epoch + 1, out.c_str());
+}
+
 int cmd_train(int argc, char** argv) {
   cxxopts::Options opts("sdkd train", "Train a forecaster with MSE and Adam; keeps best.safetensors and last.safetensors");
   opts.add_options()
@@ -90,15 +101,7 @@ int cmd_train(int argc, char** argv) {
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found (create one with `sdkd generate ns`)");
   const data::SequenceDataset ds(data_path, window_from(preset));
   const std::string out = r["out"].as<std::string>();
-  const auto tm = train_from_preset(preset, ds, out, r.count("resume") > 0);
-  nlohmann::json summary = {{"best_val_mse", tm.result.best_val_mse},
-                            {"best_epoch", tm.result.best_epoch},
-                            {"train_seconds", tm.result.train_seconds},
-                            {"params", tm.model->num_parameters()},
-                            {"preset", preset}};
-  write_text_atomic((fs::path(out) / "train.json").string(), summary.dump(2) + "\n");
-  std::printf("best validation MSE %.6g at epoch %lld; checkpoint %s/best.safetensors\n", tm.result.best_val_mse,
-              (long long)tm.result.best_epoch + 1, out.c_str());
+  report_run(train_from_preset(preset, ds, out, r.count("resume") > 0), preset, out);
   return 0;
 }
 
