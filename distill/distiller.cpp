@@ -207,7 +207,8 @@ train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models:
   }
   train::LossParts parts{add(mse, kd), {{"mse", mse.item()}, {"kd", kd.item()}}};
   if (cfg_.method == "sdkd") parts.parts.emplace_back("kd_low", low / double(M));
-  if (M > 1) parts.parts.emplace_back("w0", w[0]);
+  if (M > 1)  // the teacher weights of this batch (AEKD changes them every batch)
+    for (size_t m = 0; m < M; ++m) parts.parts.emplace_back("w_" + teachers_[m].name, w[m]);
   return parts;
 }
 

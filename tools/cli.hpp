@@ -75,9 +75,12 @@ TestSet test_set(const nlohmann::json& preset, const data::SequenceDataset& ds);
 EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& ds, const TestSet& ts,
                        int64_t train_batch);
 EvalRow evaluate_persistence(const data::SequenceDataset& ds, const TestSet& ts);
-// Truth / prediction / error panels of one test sample, and the error per lead time.
-void write_figures(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
-                   const std::vector<EvalRow>& rows, const std::string& out_dir);
+// Truth / prediction / error panels of one test sample (panels.png).
+void write_panels(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
+                  const std::string& out_dir);
+// report.md, lead_time.svg and spectrum.svg of a run folder from its metrics.json content
+// (rows, summary_lines, description); `sdkd report` re-runs this on a finished run.
+void write_study_report(const std::string& out_dir, const nlohmann::json& metrics);
 
 // Writes <out>/train.json and prints the best validation MSE of a finished run.
 void report_run(const TrainedModel& tm, const nlohmann::json& preset, const std::string& out);
@@ -91,6 +94,7 @@ int64_t flops_per_sample(models::Forecaster& model);
 
 int cmd_generate(int argc, char** argv);
 int cmd_distill(int argc, char** argv);
+int cmd_report(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_info(int argc, char** argv);

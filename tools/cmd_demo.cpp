@@ -9,7 +9,6 @@
 #include <iostream>
 #include <sstream>
 
-#include "distill/report.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
@@ -218,42 +217,19 @@ int cmd_demo(int argc, char** argv) {
   for (const auto& l : summary) std::printf("%s\n", l.c_str());
   nlohmann::json metrics = rows_json(rows);
   metrics["summary"] = summary_json;
+  metrics["summary_lines"] = summary;
+  metrics["description"] = str_cat("Preset `", name, "`, data `", data_path, "` (", ds.trajectories(),
+                                   " trajectories, ", ds.height(), "x", ds.width(), "), test split of ",
+                                   ts.windows.size(), " windows, ", num_threads(), " CPU threads. ",
+                                   preset.value("about", std::string()));
   metrics["preset"] = preset;
   metrics["data"] = data_path;
   metrics["threads"] = num_threads();
   write_text_atomic((fs::path(out) / "metrics.json").string(), metrics.dump(2) + "\n");
-  if (shown_none) write_figures(preset, ds, shown_kd ? *shown_kd : *shown_none, rows, out);
-
-  report::ReportInput rep;
-  rep.title = "sdkd demo: " + name;
-  rep.description = str_cat("Preset `", name, "`, data `", data_path, "` (", ds.trajectories(), " trajectories, ",
-                            ds.height(), "x", ds.width(), "), test split of ", ts.windows.size(), " windows, ",
-                            num_threads(), " CPU threads. ", preset.value("about", std::string()));
-  for (const auto& row : rows) {
-    report::ReportRow rr;
-    rr.model = row.model;
-    rr.role = row.role;
-    rr.kd = row.kd;
-    if (row.role == "student") rr.seed = row.seed;
-    rr.mse = row.metrics.mse;
-    rr.mae = row.metrics.mae;
-    rr.rel_l2 = row.metrics.rel_l2;
-    rr.ssim = row.extra.ssim;
-    rr.psnr = row.extra.psnr;
-    if (row.role != "baseline") {
-      rr.params = row.params;
-      rr.flops = double(row.flops);
-      rr.train_seconds = row.train_seconds;
-      rr.infer_ms = row.infer_ms;
-      rr.peak_mem_bytes = row.peak_mem_bytes;
-    }
-    rep.rows.push_back(rr);
-  }
-  rep.summary = summary;
-  rep.images = {{"panels.png", "truth, prediction, error and persistence error for one test trajectory"},
-                {"lead_time.svg", "relative L2 error per lead time"}};
-  report::write_report_md((fs::path(out) / "report.md").string(), rep);
-  std::printf("wrote %s/metrics.json, %s/report.md, panels.png, lead_time.svg\n", out.c_str(), out.c_str());
+  if (shown_none) write_panels(preset, ds, shown_kd ? *shown_kd : *shown_none, out);
+  write_study_report(out, metrics);
+  std::printf("wrote %s/metrics.json, %s/report.md, panels.png, lead_time.svg, spectrum.svg\n", out.c_str(),
+              out.c_str());
   return 0;
 }
 

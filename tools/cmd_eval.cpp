@@ -14,8 +14,8 @@ namespace sdkd::tools {
 
 namespace fs = std::filesystem;
 
-void write_figures(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
-                   const std::vector<EvalRow>& rows, const std::string& out_dir) {
+void write_panels(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
+                  const std::string& out_dir) {
   const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
   const auto windows = ds.windows(split.test);
   auto [x, y] = ds.batch({windows.front()});
@@ -44,14 +44,6 @@ void write_figures(const nlohmann::json& preset, const data::SequenceDataset& ds
   for (float v : pc.to_float_vector()) emax = std::max(emax, std::fabs(v));
   style.row_vmax = {vmax, vmax, emax, emax};
   report::write_png_panels((fs::path(out_dir) / "panels.png").string(), panel, int(H), int(W), style);
-  std::vector<report::LineSeries> series;
-  for (const auto& r : rows) {
-    report::LineSeries s{r.model, {}, r.metrics.rel_l2_per_lead};
-    for (size_t k = 0; k < s.ys.size(); ++k) s.xs.push_back(double(k + 1));
-    series.push_back(s);
-  }
-  report::write_svg_lines((fs::path(out_dir) / "lead_time.svg").string(), "relative L2 error per lead time",
-                          "lead time (frames)", "relative L2", series);
 }
 
 int cmd_eval(int argc, char** argv) {

@@ -16,7 +16,8 @@ void usage() {
       "  train         train a forecaster on a .npy file (MSE, Adam), keep the best checkpoint\n"
       "  distill       train a student from frozen teachers (sdkd, feature, ab, output KD; aver/aekd)\n"
       "  eval          score a checkpoint against the persistence baseline\n"
-      "  info          parameter count of a model\n"
+      "  report        rewrite report.md and the plots of a finished demo run from its metrics.json\n"
+      "  info          parameter count and FLOPs of a model; CUDA devices\n"
       "  demo          the whole pipeline on a preset: generate -> train -> evaluate -> report\n");
 }
 }  // namespace
@@ -32,9 +33,10 @@ int main(int argc, char** argv) {
     if (cmd == "train") return sdkd::tools::cmd_train(argc - 1, argv + 1);
     if (cmd == "distill") return sdkd::tools::cmd_distill(argc - 1, argv + 1);
     if (cmd == "eval") return sdkd::tools::cmd_eval(argc - 1, argv + 1);
+    if (cmd == "report") return sdkd::tools::cmd_report(argc - 1, argv + 1);
     if (cmd == "info") return sdkd::tools::cmd_info(argc - 1, argv + 1);
     if (cmd == "demo") return sdkd::tools::cmd_demo(argc - 1, argv + 1);
-    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, distill, eval, info or demo)\n",
+    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, distill, eval, report, info or demo)\n",
                  cmd.c_str());
     return 2;
   } catch (const sdkd::Error& e) {
