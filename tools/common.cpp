@@ -2,9 +2,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iomanip>
-#include <sstream>
 #include <thread>
 
 #include "sdkd/atomic_file.hpp"
