@@ -1,6 +1,5 @@
 #include "models/alternet.hpp"
 
-#include "models/simvp.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/ops_nn.hpp"
 
@@ -51,27 +50,9 @@ Tensor AlterBlock::forward(const Tensor& z) {
   return from_tokens(out, h, w);
 }
 
-AlterNet::AlterNet(const ModelConfig& cfg, Generator& gen) : Forecaster(cfg) {
-  check_teacher_config(cfg);
-  const int64_t lat = cfg.in_frames * cfg.hid_S, positions = (cfg.height / 4) * (cfg.width / 4);
-  enc_ = register_module("enc", std::make_shared<FrameEncoder>(cfg.channels, cfg.hid_S, cfg.N_S, gen));
-  in_ = register_module("hid.in", std::make_shared<nn::Conv2d>(lat, cfg.hid_T, 1, gen));
-  for (int64_t i = 0; i < cfg.N_T; ++i)
-    blocks_.push_back(register_module(
-        str_cat("hid.blocks.", i), std::make_shared<AlterBlock>(cfg.hid_T, cfg.heads, positions, cfg.mlp_ratio, gen)));
-  out_ = register_module("hid.out", std::make_shared<nn::Conv2d>(cfg.hid_T, lat, 1, gen));
-  dec_ = register_module("dec", std::make_shared<FrameDecoder>(cfg.hid_S, cfg.channels, cfg.N_S, gen));
-}
-
-ModelOutput AlterNet::forward(const Tensor& x) {
-  check_input(x);
-  const int64_t B = x.size(0), T = cfg_.in_frames;
-  const EncodedFrames e = enc_->forward(x.reshape({B * T, cfg_.channels, cfg_.height, cfg_.width}));
-  const Tensor z = e.latent.reshape({B, T * cfg_.hid_S, e.latent.size(2), e.latent.size(3)});
-  Tensor h = in_->forward(z);
-  for (auto& b : blocks_) h = b->forward(h);
-  const Tensor latent = out_->forward(h);
-  return {decode_frames(cfg_, *dec_, latent, e.skip, x), {{"encoder", z}, {"latent", latent}}};
-}
+AlterNet::AlterNet(const ModelConfig& cfg, Generator& gen)
+    : LatentTeacher(cfg, gen, [](const ModelConfig& c, Generator& g) {
+        return std::make_shared<AlterBlock>(c.hid_T, c.heads, (c.height / 4) * (c.width / 4), c.mlp_ratio, g);
+      }) {}
 
 }  // namespace sdkd::models

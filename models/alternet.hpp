@@ -5,8 +5,7 @@
 // "encoder" (before) and "latent" (after), both (B, T*hid_S, H/4, W/4).
 #include <vector>
 
-#include "models/encoder.hpp"
-#include "models/forecaster.hpp"
+#include "models/latent_teacher.hpp"
 
 namespace sdkd::models {
 
@@ -17,10 +16,10 @@ namespace sdkd::models {
 // fused as U = Z + LayerNorm(Z_h + Z_l) (over channels), then U + MLP(LayerNorm(U)) with a
 // linear-GELU-linear MLP of width mlp_ratio * dim. The pre-norm before the MLP is ours (the
 // usual Transformer placement; it keeps the MLP's input scale fixed as blocks stack).
-class AlterBlock : public nn::Module {
+class AlterBlock : public TranslatorBlock {
  public:
   AlterBlock(int64_t dim, int64_t heads, int64_t positions, int64_t mlp_ratio, Generator& gen);
-  Tensor forward(const Tensor& z);
+  Tensor forward(const Tensor& z) override;
 
  private:
   int64_t heads_;
@@ -30,16 +29,9 @@ class AlterBlock : public nn::Module {
   std::shared_ptr<nn::LayerNorm> fuse_norm_, mlp_norm_;
 };
 
-class AlterNet : public Forecaster {
+class AlterNet : public LatentTeacher {
  public:
   AlterNet(const ModelConfig& cfg, Generator& gen);
-  ModelOutput forward(const Tensor& x) override;
-
- private:
-  std::shared_ptr<FrameEncoder> enc_;
-  std::shared_ptr<nn::Conv2d> in_, out_;
-  std::vector<std::shared_ptr<AlterBlock>> blocks_;
-  std::shared_ptr<FrameDecoder> dec_;
 };
 
 }  // namespace sdkd::models

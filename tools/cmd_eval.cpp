@@ -66,7 +66,10 @@ int cmd_eval(int argc, char** argv) {
   auto model = load_model(r["checkpoint"].as<std::string>());
   const TestSet ts = test_set(preset, ds);
   const int64_t train_batch = preset.contains("train") ? preset["train"].value("batch_size", int64_t(10)) : 10;
-  const std::vector<EvalRow> rows = {evaluate_model(*model, ds, ts, train_batch), evaluate_persistence(ds, ts)};
+  EvalRow scored = evaluate_model(*model, ds, ts, train_batch);
+  scored.role = "model";  // a lone checkpoint: neither teacher nor student of a study
+  scored.kd = "-";
+  const std::vector<EvalRow> rows = {scored, evaluate_persistence(ds, ts)};
   print_table(rows, std::cout);
   std::printf("\nrelative L2 per lead time:\n");
   for (const auto& row : rows) {
