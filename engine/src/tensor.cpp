@@ -80,45 +80,47 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
 }
 Tensor Tensor::scalar(double value, DType dtype) { return full({}, value, dtype); }
 
-Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) {
+namespace {
+
+template <class T>
+Tensor tensor_from(const std::vector<T>& values, const Shape& shape) {
   SDKD_CHECK(int64_t(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
              " values do not fill shape ", shape_str(shape));
-  Tensor t = make_tensor(shape, DType::f32);
-  if (!values.empty()) std::memcpy(t.data<float>(), values.data(), values.size() * sizeof(float));
+  Tensor t = make_tensor(shape, std::is_same_v<T, float> ? DType::f32 : DType::f64);
+  if (!values.empty()) std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
   return t;
 }
 
-Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape) {
-  SDKD_CHECK(int64_t(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
-             " values do not fill shape ", shape_str(shape));
-  Tensor t = make_tensor(shape, DType::f64);
-  if (!values.empty()) std::memcpy(t.data<double>(), values.data(), values.size() * sizeof(double));
-  return t;
-}
-
-Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype) {
+// Fills a new tensor with draw(i) for element i; the draws are counter-based, so the
+// parallel loop gives the same numbers for any thread count.
+template <class Draw>
+Tensor tensor_drawn(const Shape& shape, DType dtype, Draw draw) {
   Tensor t = make_tensor(shape, dtype);
   const int64_t n = t.numel();
-  const uint64_t base = gen.reserve(uint64_t(n));
   SDKD_DISPATCH(dtype, T, {
     T* p = t.data<T>();
 _Pragma("omp parallel for schedule(static)")
-    for (int64_t i = 0; i < n; ++i) p[i] = T(Philox::normal(gen.seed, 0, base + uint64_t(i)));
+    for (int64_t i = 0; i < n; ++i) p[i] = T(draw(i));
   });
   return t;
+}
+
+}  // namespace
+
+Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) { return tensor_from(values, shape); }
+Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape) { return tensor_from(values, shape); }
+
+Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype) {
+  for (auto d : shape) SDKD_CHECK(d >= 0, "randn: negative dimension in shape ", shape_str(shape));
+  const uint64_t base = gen.reserve(uint64_t(shape_numel(shape)));
+  return tensor_drawn(shape, dtype, [&](int64_t i) { return Philox::normal(gen.seed, 0, base + uint64_t(i)); });
 }
 
 Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype) {
-  Tensor t = make_tensor(shape, dtype);
-  const int64_t n = t.numel();
-  const uint64_t base = gen.reserve(uint64_t(n));
-  SDKD_DISPATCH(dtype, T, {
-    T* p = t.data<T>();
-    // to_unit gives (0, 1]; 1 - u maps it onto [0, 1) as documented.
-_Pragma("omp parallel for schedule(static)")
-    for (int64_t i = 0; i < n; ++i) p[i] = T(1.0 - Philox::uniform(gen.seed, 1, base + uint64_t(i)));
-  });
-  return t;
+  for (auto d : shape) SDKD_CHECK(d >= 0, "rand: negative dimension in shape ", shape_str(shape));
+  const uint64_t base = gen.reserve(uint64_t(shape_numel(shape)));
+  // to_unit gives (0, 1]; 1 - u maps it onto [0, 1) as documented.
+  return tensor_drawn(shape, dtype, [&](int64_t i) { return 1.0 - Philox::uniform(gen.seed, 1, base + uint64_t(i)); });
 }
 
 int64_t Tensor::size(int64_t d) const { return shape()[size_t(detail::wrap_dim(d, dim(), "size"))]; }
