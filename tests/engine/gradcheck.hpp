@@ -16,8 +16,15 @@ inline Tensor randn64(const Shape& shape, uint64_t seed) {
   return Tensor::randn(shape, g, DType::f64);
 }
 
-// Returns the largest relative error seen; REQUIREs it below tol.
-inline double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, std::vector<Tensor> inputs,
+// Outcome of a gradient check: the largest relative error seen and the bound it was held to.
+struct GradcheckResult {
+  double worst = 0, tol = 0;
+  bool passed() const { return worst < tol; }
+};
+
+// Compares every element (REQUIRE with the element named, so a failure says where) and
+// returns the worst error; callers assert CHECK(gradcheck(...).passed()).
+inline GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, std::vector<Tensor> inputs,
                         double tol = 1e-6, double h = 1e-6) {
   for (auto& x : inputs) x.set_requires_grad(true);
   Tensor out = f(inputs);
@@ -46,7 +53,7 @@ inline double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>&
       REQUIRE(err < tol);
     }
   }
-  return worst;
+  return {worst, tol};
 }
 
 }  // namespace sdkd::test

@@ -76,10 +76,10 @@ TEST_CASE("softmax has correct gradients", "[autograd]") {
   const Tensor x = randn64({3, 4, 5}, 2);
   for (int64_t dim : {0, 1, -1}) {
     INFO("dim " << dim);
-    gradcheck([dim](const std::vector<Tensor>& in) { return softmax(in[0], dim); }, {x.clone()});
+    CHECK(gradcheck([dim](const std::vector<Tensor>& in) { return softmax(in[0], dim); }, {x.clone()}).passed());
   }
   // A non-contiguous input goes through the same path.
-  gradcheck([](const std::vector<Tensor>& in) { return softmax(in[0].transpose(0, 2), 1); }, {x.clone()});
+  CHECK(gradcheck([](const std::vector<Tensor>& in) { return softmax(in[0].transpose(0, 2), 1); }, {x.clone()}).passed());
 }
 
 TEST_CASE("fused attention matches matmul-softmax-matmul in values and gradients", "[ops][attention]") {
@@ -128,17 +128,17 @@ TEST_CASE("fused attention rescales correctly when a later key tile holds the ro
 }
 
 TEST_CASE("fused attention passes a float64 gradient check", "[autograd][attention]") {
-  gradcheck([](const std::vector<Tensor>& x) { return multi_head_attention(x[0], x[1], x[2]); },
-            {randn64({1, 2, 3, 3}, 20), randn64({1, 2, 4, 3}, 21), randn64({1, 2, 4, 3}, 22)});
-  gradcheck([](const std::vector<Tensor>& x) { return multi_head_attention(x[0], x[1], x[2]); },
-            {randn64({2, 1, 1, 2}, 23), randn64({2, 1, 2, 2}, 24), randn64({2, 1, 2, 2}, 25)});
+  CHECK(gradcheck([](const std::vector<Tensor>& x) { return multi_head_attention(x[0], x[1], x[2]); },
+            {randn64({1, 2, 3, 3}, 20), randn64({1, 2, 4, 3}, 21), randn64({1, 2, 4, 3}, 22)}).passed());
+  CHECK(gradcheck([](const std::vector<Tensor>& x) { return multi_head_attention(x[0], x[1], x[2]); },
+            {randn64({2, 1, 1, 2}, 23), randn64({2, 1, 2, 2}, 24), randn64({2, 1, 2, 2}, 25)}).passed());
   // Strided views as inputs (a head split by permute, as the models do).
-  gradcheck(
+  CHECK(gradcheck(
       [](const std::vector<Tensor>& x) {
         const Tensor q = x[0].permute({0, 2, 1, 3});
         return multi_head_attention(q, q, q);
       },
-      {randn64({1, 3, 2, 2}, 26)});
+      {randn64({1, 3, 2, 2}, 26)}).passed());
 }
 
 TEST_CASE("fused attention does not depend on the thread count", "[attention]") {

@@ -46,7 +46,7 @@ TEST_CASE("pixel_shuffle follows PyTorch's channel order", "[ops][resample]") {
           REQUIRE(yv[size_t(((n * 2 + c) * 2 * r + oh) * 3 * r + ow)] ==
                   xv[size_t(((n * 2 * r * r + ch) * 2 + h) * 3 + w)]);
         }
-  gradcheck([](const std::vector<Tensor>& in) { return pixel_shuffle(in[0], 2); }, {randn64({1, 8, 2, 3}, 1)});
+  CHECK(gradcheck([](const std::vector<Tensor>& in) { return pixel_shuffle(in[0], 2); }, {randn64({1, 8, 2, 3}, 1)}).passed());
   CHECK_THROWS_WITH(pixel_shuffle(iota({1, 6, 2, 2}), 2), Catch::Contains("not divisible by r*r"));
 }
 
@@ -67,9 +67,9 @@ TEST_CASE("upsample_bilinear2d matches hand-computed align_corners=false cases",
 }
 
 TEST_CASE("upsample_bilinear2d has correct gradients", "[autograd][resample]") {
-  gradcheck([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0], 5, 7); }, {randn64({1, 2, 3, 4}, 3)});
-  gradcheck([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0], 2, 3); }, {randn64({2, 1, 4, 5}, 4)});
+  CHECK(gradcheck([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0], 5, 7); }, {randn64({1, 2, 3, 4}, 3)}).passed());
+  CHECK(gradcheck([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0], 2, 3); }, {randn64({2, 1, 4, 5}, 4)}).passed());
   // A non-contiguous input.
-  gradcheck([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0].transpose(2, 3), 6, 6); },
-            {randn64({1, 1, 3, 2}, 5)});
+  CHECK(gradcheck([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0].transpose(2, 3), 6, 6); },
+            {randn64({1, 1, 3, 2}, 5)}).passed());
 }

@@ -332,6 +332,7 @@ TEST_CASE("conv2d gradients match central finite differences (double)", "[conv]"
                       finite_difference_check(w, dw, loss), finite_difference_check(b, db, loss)});
   }
   std::printf("conv2d finite differences: worst |fd - grad| / (1e-6 (1 + |grad|)) = %.3g\n", worst);
+  CHECK(worst <= 1.0);
 }
 
 TEST_CASE("conv_transpose2d gradients match central finite differences (double)", "[conv]") {
@@ -357,6 +358,7 @@ TEST_CASE("conv_transpose2d gradients match central finite differences (double)"
       std::max({finite_difference_check(x, dx, loss), finite_difference_check(w, dw, loss),
                 finite_difference_check(b, db, loss)});
   std::printf("conv_transpose2d finite differences: worst ratio = %.3g\n", worst);
+  CHECK(worst <= 1.0);
 }
 
 TEST_CASE("conv_transpose2d is the adjoint of conv2d: <conv(x), y> = <x, convT(y)>", "[conv]") {

@@ -3,21 +3,17 @@
 // float64 finite differences. The "[.timing]" case (hidden) reports demo-scale sizes and speed.
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 
 #include "models/adapter.hpp"
 #include "models/forecaster.hpp"
+#include "model_checks.hpp"
 #include "models/resnet.hpp"
 #include "sdkd/autograd.hpp"
 
 using namespace sdkd;
 
-namespace model_checks {  // defined in test_teachers.cpp
-void check_directional_derivatives(models::Forecaster& m, const Tensor& x, const Tensor& y,
-                                   const std::vector<std::string>& names, Generator& gen);
-}
 
 namespace {
 models::ModelConfig student_cfg(const std::string& name) {
@@ -150,16 +146,16 @@ TEST_CASE("ResNet and Mixer gradients agree with finite differences in float64",
   const Tensor x = Tensor::randn({2, 3, 1, 8, 12}, gx, DType::f64), y = Tensor::randn({2, 2, 1, 8, 12}, gx, DType::f64);
   auto r = models::make_model(student_cfg("resnet"), g);
   r->to(DType::f64);
-  model_checks::check_directional_derivatives(
+  CHECK(model_checks::check_directional_derivatives(
       *r, x, y, {"stem.conv.weight", "blocks.0.conv1.bn.weight", "blocks.1.conv2.weight", "blocks.1.bn2.bias", "out.weight"},
-      gx);
+      gx));
   auto m = models::make_model(student_cfg("mixer"), g);
   m->to(DType::f64);
-  model_checks::check_directional_derivatives(*m, x, y,
+  CHECK(model_checks::check_directional_derivatives(*m, x, y,
                                               {"embed.weight", "blocks.0.norm1.weight", "blocks.0.token_fc1.weight",
                                                "blocks.1.token_fc2.bias", "blocks.1.channel_fc1.weight",
                                                "blocks.0.channel_fc2.weight", "norm.bias", "head.weight"},
-                                              gx);
+                                              gx));
 }
 
 TEST_CASE("latent_channels matches every model's latent tap and sizes the adapter", "[models][adapter]") {
@@ -242,25 +238,4 @@ TEST_CASE("model config JSON round-trips every field and rejects unknown keys", 
   CHECK_THROWS_WITH(models::ModelConfig::from_json({{"hid_s", 3}}),
                     Catch::Contains("unknown key 'hid_s'") && Catch::Contains("hid_S"));
   CHECK_THROWS_WITH(models::ModelConfig::from_json({{"heads", "four"}}), Catch::Contains("key 'heads' has the wrong type"));
-}
-
-TEST_CASE("demo-scale parameter counts and forward+backward times", "[.timing]") {
-  // Not a check: prints what the report quotes. Run with OMP_NUM_THREADS=2.
-  for (const char* name : {"simvp", "alternet", "unet", "resnet", "mixer"}) {
-    models::ModelConfig c;
-    c.name = name;
-    Generator g(1), gx(2);
-    auto m = models::make_model(c, g);
-    const Tensor x = Tensor::randn({10, 10, 1, 64, 64}, gx), y = Tensor::randn({10, 10, 1, 64, 64}, gx);
-    double best = 1e30;
-    for (int rep = 0; rep < 3; ++rep) {
-      const auto t0 = std::chrono::steady_clock::now();
-      m->zero_grad();
-      mse_loss(m->forward(x).pred, y).backward();
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::printf("%-9s params %9lld  latent %s  fwd+bwd (B=10, 64x64) %.3f s\n", name,
-                static_cast<long long>(m->num_parameters()),
-                shape_str(m->forward(x).features.at("latent").shape()).c_str(), best);
-  }
 }
