@@ -44,7 +44,7 @@ void Tensor::backward(const Tensor& grad) const {
   Tensor seed = grad;
   if (!seed.defined()) {
     SDKD_CHECK(numel() == 1, "backward() without a gradient needs a one-element tensor, got ", str());
-    seed = Tensor::ones(shape(), dtype());
+    seed = Tensor::ones(shape(), dtype(), device());
   }
   SDKD_CHECK(seed.shape() == shape(), "backward(): gradient shape ", shape_str(seed.shape()),
              " does not match tensor shape ", shape_str(shape()));

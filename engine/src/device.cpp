@@ -1,12 +1,11 @@
 #include "sdkd/device.hpp"
 
+#include <atomic>
+
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CUDA
-namespace sdkd::cuda_rt {
-int device_count();
-std::string device_summary(int index);
-}  // namespace sdkd::cuda_rt
+#include "cuda_runtime.hpp"
 #endif
 
 namespace sdkd {
@@ -19,18 +18,55 @@ std::string cuda_device_summary(int index) {
              " available)");
   return cuda_rt::device_summary(index);
 }
+CudaMemoryStats cuda_memory_stats(int index) { return cuda_rt::memory_stats(index); }
+void cuda_reset_peak(int index) { cuda_rt::reset_peak(index); }
+void cuda_empty_cache(int index) {
+  require_cuda("cuda_empty_cache", index);
+  cuda_rt::empty_cache(index);
+}
+void cuda_synchronize(int index) {
+  require_cuda("cuda_synchronize", index);
+  cuda_rt::synchronize(index);
+}
 #else
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
 std::string cuda_device_summary(int index) {
   throw Error(str_cat("no CUDA device ", index, ": this build has no CUDA backend (configure with -DSDKD_CUDA=ON)"));
 }
+CudaMemoryStats cuda_memory_stats(int) { return {}; }
+void cuda_reset_peak(int) {}
+void cuda_empty_cache(int index) { require_cuda("cuda_empty_cache", index); }
+void cuda_synchronize(int index) { require_cuda("cuda_synchronize", index); }
 #endif
 
 std::string cuda_unavailable_reason() {
   if (!cuda_built()) return "this build has no CUDA backend (nvcc not found or SDKD_CUDA=OFF)";
   if (cuda_device_count() == 0) return "no CUDA device visible to this process";
   return "";
+}
+
+void require_cuda(const std::string& what, int index) {
+  const std::string why = cuda_unavailable_reason();
+  SDKD_CHECK(why.empty(), what, ": cannot use cuda:", index, ": ", why);
+  SDKD_CHECK(index >= 0 && index < cuda_device_count(), what, ": no CUDA device ", index, " (",
+             cuda_device_count(), " visible to this process)");
+}
+
+namespace {
+std::atomic<bool> g_deterministic{false};
+std::atomic<GemmBackend> g_gemm{GemmBackend::simt};
+}  // namespace
+
+void set_deterministic(bool on) { g_deterministic = on; }
+bool deterministic() { return g_deterministic; }
+void set_gemm_backend(GemmBackend b) { g_gemm = b; }
+GemmBackend gemm_backend() { return g_gemm; }
+GemmBackend parse_gemm_backend(const std::string& text) {
+  if (text == "simt") return GemmBackend::simt;
+  if (text == "tf32") return GemmBackend::tf32;
+  if (text == "cublas") return GemmBackend::cublas;
+  throw Error(str_cat("gemm backend '", text, "': expected simt, tf32 or cublas"));
 }
 
 }  // namespace sdkd

@@ -18,17 +18,49 @@
     }                                                      \
   }
 
+// SDKD_CUDA_ONLY(stmt) runs a call into the CUDA backend. In a CPU-only build the call is
+// compiled out (so nothing needs linking) and reaching it throws; it cannot be reached in
+// practice, because no tensor can be allocated on a CUDA device in such a build.
+#ifdef SDKD_WITH_CUDA
+#define SDKD_CUDA_ONLY(...) __VA_ARGS__
+#else
+#define SDKD_CUDA_ONLY(...) ::sdkd::detail::throw_no_cuda()
+#endif
+
 namespace sdkd::detail {
 
-// Ops of this release run on the CPU; the CUDA backend plugs in at the same dispatch points.
-inline void require_cpu(const Tensor& t, const char* op) {
+[[noreturn]] inline void throw_no_cuda() {
+  throw Error("this build has no CUDA backend (configure with -DSDKD_CUDA=ON)");
+}
+
+inline void require_defined(const Tensor& t, const char* op) {
   SDKD_CHECK(t.defined(), op, ": got an undefined tensor");
+}
+
+// Ops without a CUDA kernel use this; the error names the op and the device.
+inline void require_cpu(const Tensor& t, const char* op) {
+  require_defined(t, op);
   SDKD_CHECK(t.device().is_cpu(), op, ": tensor on ", t.device().str(),
              " but this op has no kernel for that device in this build");
 }
 
+inline bool on_cuda(const Tensor& t) { return t.defined() && !t.device().is_cpu(); }
+
+// Every defined tensor among the op's inputs must be on `a`'s device.
+inline void require_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  if (!a.defined() || !b.defined()) return;
+  SDKD_CHECK(a.device() == b.device(), op, ": tensors on different devices, ", a.device().str(), " and ",
+             b.device().str(), " (move them with .to(device) first)");
+}
+
 inline void require_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   SDKD_CHECK(a.dtype() == b.dtype(), op, ": dtype mismatch, ", a.str(), " vs ", b.str());
+}
+
+// CUDA kernels are float32 only; float64 stays a CPU feature (for finite-difference checks).
+inline void require_f32_on_cuda(const Tensor& t, const char* op) {
+  SDKD_CHECK(t.dtype() == DType::f32, op, ": CUDA kernels take float32, got ", t.str(),
+             " (convert with .to(DType::f32) or run float64 on the CPU)");
 }
 
 inline int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {

@@ -5,9 +5,15 @@
 #include <sstream>
 
 #include "dispatch.hpp"
+#include "kernels/cuda/copy.hpp"
 #include "sdkd/autograd.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/profiling.hpp"
+
+#ifdef SDKD_WITH_CUDA
+#include "cuda_runtime.hpp"
+#endif
 
 namespace sdkd {
 
@@ -48,7 +54,11 @@ Shape contiguous_strides(const Shape& shape) {
 }
 
 Storage::Storage(size_t bytes, Device dev) : nbytes(bytes), device(dev) {
-  SDKD_CHECK(dev.is_cpu(), "allocating on ", dev.str(), ": this build has no CUDA allocator");
+  if (dev.is_cuda()) {
+    require_cuda("allocating a tensor", dev.index);
+    SDKD_CUDA_ONLY(data = cuda_rt::alloc(bytes, dev.index));
+    return;
+  }
   const size_t rounded = ((bytes + 63) / 64) * 64;
   data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
   SDKD_CHECK(data || !rounded, "out of host memory allocating ", bytes, " bytes");
@@ -56,6 +66,10 @@ Storage::Storage(size_t bytes, Device dev) : nbytes(bytes), device(dev) {
 }
 
 Storage::~Storage() {
+  if (device.is_cuda()) {
+    SDKD_CUDA_ONLY(cuda_rt::free(data, nbytes, device.index));
+    return;
+  }
   std::free(data);
   note_host_free(int64_t(nbytes));
 }
@@ -70,15 +84,15 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) { return make_tensor(shape, dtype); }
-Tensor Tensor::zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
-Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
-Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
-  Tensor t = make_tensor(shape, dtype);
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return make_tensor(shape, dtype, device); }
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
+Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = make_tensor(shape, dtype, device);
   t.fill_(value);
   return t;
 }
-Tensor Tensor::scalar(double value, DType dtype) { return full({}, value, dtype); }
+Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
 
 namespace {
 
@@ -110,15 +124,25 @@ _Pragma("omp parallel for schedule(static)")
 Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) { return tensor_from(values, shape); }
 Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape) { return tensor_from(values, shape); }
 
-Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype) {
+Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, Device device) {
   for (auto d : shape) SDKD_CHECK(d >= 0, "randn: negative dimension in shape ", shape_str(shape));
   const uint64_t base = gen.reserve(uint64_t(shape_numel(shape)));
+  if (device.is_cuda()) {
+    Tensor t = make_tensor(shape, dtype, device);
+    SDKD_CUDA_ONLY(gpu::fill_random(t.impl()->storage->data, dtype, t.numel(), gen.seed, 0, base, gpu::RandomKind::normal));
+    return t;
+  }
   return tensor_drawn(shape, dtype, [&](int64_t i) { return Philox::normal(gen.seed, 0, base + uint64_t(i)); });
 }
 
-Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype) {
+Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, Device device) {
   for (auto d : shape) SDKD_CHECK(d >= 0, "rand: negative dimension in shape ", shape_str(shape));
   const uint64_t base = gen.reserve(uint64_t(shape_numel(shape)));
+  if (device.is_cuda()) {
+    Tensor t = make_tensor(shape, dtype, device);
+    SDKD_CUDA_ONLY(gpu::fill_random(t.impl()->storage->data, dtype, t.numel(), gen.seed, 1, base, gpu::RandomKind::uniform_01));
+    return t;
+  }
   // to_unit gives (0, 1]; 1 - u maps it onto [0, 1) as documented.
   return tensor_drawn(shape, dtype, [&](int64_t i) { return 1.0 - Philox::uniform(gen.seed, 1, base + uint64_t(i)); });
 }
@@ -152,6 +176,7 @@ template double* Tensor::data<double>() const;
 
 double Tensor::item() const {
   SDKD_CHECK(numel() == 1, "item() needs a one-element tensor, got ", str());
+  if (device().is_cuda()) return to(Device{}).item();
   double v = 0;
   SDKD_DISPATCH(dtype(), T, v = double(*data<T>()));
   return v;
@@ -184,14 +209,14 @@ static void for_each_strided(const Tensor& t, F&& f) {
 }
 
 std::vector<float> Tensor::to_float_vector() const {
-  detail::require_cpu(*this, "to_float_vector");
+  if (device().is_cuda()) return to(Device{}).to_float_vector();
   std::vector<float> out(static_cast<size_t>(numel()));
   SDKD_DISPATCH(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = float(v); }));
   return out;
 }
 
 std::vector<double> Tensor::to_double_vector() const {
-  detail::require_cpu(*this, "to_double_vector");
+  if (device().is_cuda()) return to(Device{}).to_double_vector();
   std::vector<double> out(static_cast<size_t>(numel()));
   SDKD_DISPATCH(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = double(v); }));
   return out;
@@ -208,14 +233,46 @@ struct CopyBackward : Node {
 };
 
 Tensor raw_copy(const Tensor& src, DType dtype) {
-  detail::require_cpu(src, "copy");
-  Tensor out = make_tensor(src.shape(), dtype);
+  Tensor out = make_tensor(src.shape(), dtype, src.device());
+  if (src.device().is_cuda()) {
+    SDKD_CUDA_ONLY(gpu::copy_strided(out.impl()->storage->data, dtype,
+                                     static_cast<const char*>(src.impl()->storage->data) +
+                                         src.impl()->offset * int64_t(dtype_size(src.dtype())),
+                                     src.dtype(), gpu::make_view(src.shape(), src.strides(), "copy"), src.numel()));
+    return out;
+  }
   SDKD_DISPATCH(dtype, D, {
     D* dst = out.data<D>();
     SDKD_DISPATCH(src.dtype(), S, for_each_strided<S>(src, [&](int64_t i, S v) { dst[i] = D(v); }));
   });
   return out;
 }
+
+// Copies a tensor between devices: made contiguous on its own device first, then moved as bytes.
+Tensor raw_transfer(const Tensor& src, Device to) {
+  const Tensor c = src.device().is_cuda() ? raw_copy(src, src.dtype()) : src.contiguous();
+  Tensor out = make_tensor(src.shape(), src.dtype(), to);
+  const size_t bytes = size_t(src.numel()) * dtype_size(src.dtype());
+  const void* from = static_cast<const char*>(c.impl()->storage->data) + c.impl()->offset * int64_t(dtype_size(c.dtype()));
+  void* dst = out.impl()->storage->data;
+  if (to.is_cuda() && src.device().is_cuda()) {
+    SDKD_CHECK(to == src.device(), "copy from ", src.device().str(), " to ", to.str(),
+               ": copies between two GPUs go through the host in this release");
+  }
+  SDKD_CUDA_ONLY({
+    if (to.is_cuda())
+      cuda_rt::copy_h2d(dst, from, bytes, to.index);
+    else
+      cuda_rt::copy_d2h(dst, from, bytes, src.device().index);
+  });
+  return out;
+}
+
+struct TransferBackward : Node {
+  Device from;
+  std::vector<Tensor> backward(const Tensor& g) override { return {g.to(from)}; }
+  const char* name() const override { return "TransferBackward"; }
+};
 
 Tensor copy_with_grad(const Tensor& src, DType dtype) {
   Tensor out = raw_copy(src, dtype);
@@ -234,6 +291,19 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : copy_with_g
 Tensor Tensor::clone() const { return copy_with_grad(*this, dtype()); }
 Tensor Tensor::to(DType d) const { return d == dtype() ? *this : copy_with_grad(*this, d); }
 
+Tensor Tensor::to(Device d) const {
+  if (d == device()) return *this;
+  if (d.is_cuda()) require_cuda("moving a tensor", d.index);
+  Tensor out = raw_transfer(*this, d);
+  if (needs_grad({this})) {
+    auto node = std::make_shared<TransferBackward>();
+    node->inputs = {*this};
+    node->from = device();
+    record(out, node);
+  }
+  return out;
+}
+
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>(*impl_);
   impl->requires_grad = false;
@@ -249,9 +319,13 @@ Tensor& Tensor::set_requires_grad(bool r) {
 }
 
 Tensor& Tensor::fill_(double value) {
-  detail::require_cpu(*this, "fill_");
   SDKD_CHECK(is_contiguous(), "fill_: needs a contiguous tensor, got strides ", shape_str(strides()));
   const int64_t n = numel();
+  if (device().is_cuda()) {
+    SDKD_CUDA_ONLY(gpu::fill(static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(dtype_size(dtype())),
+                             dtype(), n, value));
+    return *this;
+  }
   SDKD_DISPATCH(dtype(), T, {
     T* p = data<T>();
     for (int64_t i = 0; i < n; ++i) p[i] = T(value);
@@ -263,8 +337,15 @@ Tensor& Tensor::copy_(const Tensor& src) {
   SDKD_CHECK(src.shape() == shape(), "copy_: shape ", shape_str(src.shape()), " into ", shape_str(shape()));
   SDKD_CHECK(is_contiguous(), "copy_: destination must be contiguous");
   if (numel() == 0) return *this;
-  Tensor c = raw_copy(src, dtype());
-  SDKD_DISPATCH(dtype(), T, std::memcpy(data<T>(), c.data<T>(), size_t(numel()) * sizeof(T)));
+  const Tensor moved = src.device() == device() ? src : raw_transfer(src, device());
+  Tensor c = raw_copy(moved, dtype());
+  const size_t bytes = size_t(numel()) * dtype_size(dtype());
+  if (device().is_cuda()) {
+    SDKD_CUDA_ONLY(cuda_rt::copy_d2d(static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(dtype_size(dtype())),
+                                     c.impl()->storage->data, bytes, device().index));
+    return *this;
+  }
+  SDKD_DISPATCH(dtype(), T, std::memcpy(data<T>(), c.data<T>(), bytes));
   return *this;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// What accelerators this process can use. Safe to call on machines without a GPU or driver:
-// they report zero devices (the CUDA runtime's "no device" errors are not failures here).
+// What accelerators this process can use, and the CUDA backend's process-wide settings.
+// Safe to call on machines without a GPU or driver: they report zero devices (the CUDA
+// runtime's "no device" errors are not failures here). CUDA-free: a plain C++ compiler reads it.
+#include <cstdint>
 #include <string>
 
 namespace sdkd {
@@ -10,5 +12,33 @@ int cuda_device_count();    // 0 without a usable GPU
 std::string cuda_device_summary(int index);  // "NVIDIA H100 (sm_90, 79.6 GiB)"
 // Why CUDA tests and --device cuda cannot run here, or "" when they can.
 std::string cuda_unavailable_reason();
+// Throws sdkd::Error naming `what` (an option, a test) and the reason when CUDA cannot run.
+void require_cuda(const std::string& what, int index = 0);
+
+// The caching allocator's counters for one device (bytes). `allocated` is what live tensors
+// hold, `reserved` what the allocator holds from the driver (allocated + cached free blocks);
+// `driver_allocs` counts cudaMalloc calls, so a steady training step shows it not moving.
+struct CudaMemoryStats {
+  int64_t allocated = 0, peak_allocated = 0, reserved = 0, peak_reserved = 0;
+  int64_t driver_allocs = 0, driver_frees = 0;
+};
+CudaMemoryStats cuda_memory_stats(int index = 0);
+void cuda_reset_peak(int index = 0);
+void cuda_empty_cache(int index = 0);  // returns cached free blocks to the driver
+void cuda_synchronize(int index = 0);  // waits for the device's stream
+
+// Deterministic mode: kernels that would accumulate with atomics (conv weight gradients,
+// attention backward, reductions) take their fixed-order path, so the same seed gives the
+// same numbers run to run. Off by default on the GPU; the CPU is always deterministic.
+void set_deterministic(bool on);
+bool deterministic();
+
+// Which GEMM the CUDA backend uses for matmul and conv: our tiled SIMT fp32 kernel, our
+// tensor-core TF32 kernel (mma.sync), or cuBLAS (the yardstick). fp32 is the default because
+// it matches the CPU twin to fp32 rounding; TF32 trades ~1e-3 relative error for speed.
+enum class GemmBackend : uint8_t { simt, tf32, cublas };
+void set_gemm_backend(GemmBackend b);
+GemmBackend gemm_backend();
+GemmBackend parse_gemm_backend(const std::string& text);  // "simt" | "tf32" | "cublas"
 
 }  // namespace sdkd

@@ -19,7 +19,9 @@ struct Device {
   DeviceType type = DeviceType::cpu;
   int index = 0;
   bool is_cpu() const { return type == DeviceType::cpu; }
-  bool operator==(const Device&) const = default;
+  bool is_cuda() const { return type == DeviceType::cuda; }
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
   std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 };
 

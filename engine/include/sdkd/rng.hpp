@@ -7,6 +7,14 @@
 #include <cmath>
 #include <cstdint>
 
+// The same functions compile for the GPU (nvcc defines __CUDACC__), so both backends draw
+// from literally the same code.
+#if defined(__CUDACC__)
+#define SDKD_HD __host__ __device__
+#else
+#define SDKD_HD
+#endif
+
 namespace sdkd {
 
 struct Philox {
@@ -15,6 +23,12 @@ struct Philox {
 
   // 4 x 32 random bits for counter (c0..c3) and key (k0, k1).
   static std::array<uint32_t, 4> block(uint64_t counter_lo, uint64_t counter_hi, uint64_t key) {
+    std::array<uint32_t, 4> out{};
+    block_into(counter_lo, counter_hi, key, out.data());
+    return out;
+  }
+
+  SDKD_HD static void block_into(uint64_t counter_lo, uint64_t counter_hi, uint64_t key, uint32_t out[4]) {
     uint32_t c0 = uint32_t(counter_lo), c1 = uint32_t(counter_lo >> 32);
     uint32_t c2 = uint32_t(counter_hi), c3 = uint32_t(counter_hi >> 32);
     uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
@@ -26,16 +40,20 @@ struct Philox {
       c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
       k0 += kKey0; k1 += kKey1;
     }
-    return {c0, c1, c2, c3};
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
   }
 
   // Uniform in (0, 1], 24 bits of mantissa (never 0, so log() is safe).
-  static double to_unit(uint32_t bits) { return (double(bits >> 8) + 1.0) * (1.0 / 16777216.0); }
+  SDKD_HD static double to_unit(uint32_t bits) { return (double(bits >> 8) + 1.0) * (1.0 / 16777216.0); }
 
   // Standard normal number i of the sequence (seed, stream): Box-Muller on one Philox block,
   // so draws i = 2j and 2j+1 share the block j.
-  static double normal(uint64_t seed, uint64_t stream, uint64_t index) {
-    const auto b = block(index >> 1, stream, seed);
+  SDKD_HD static double normal(uint64_t seed, uint64_t stream, uint64_t index) {
+    uint32_t b[4];
+    block_into(index >> 1, stream, seed, b);
     const double u1 = to_unit(b[0]), u2 = to_unit(b[1]);
     const double r = std::sqrt(-2.0 * std::log(u1));
     const double th = 6.283185307179586 * u2;
@@ -43,8 +61,9 @@ struct Philox {
   }
 
   // Uniform in (0, 1] number i of the sequence (seed, stream).
-  static double uniform(uint64_t seed, uint64_t stream, uint64_t index) {
-    const auto b = block(index >> 2, stream, seed);
+  SDKD_HD static double uniform(uint64_t seed, uint64_t stream, uint64_t index) {
+    uint32_t b[4];
+    block_into(index >> 2, stream, seed, b);
     return to_unit(b[index & 3]);
   }
 };

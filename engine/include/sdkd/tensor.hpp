@@ -37,18 +37,19 @@ class Tensor {
   Tensor() = default;
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // ---- creation (CPU) ----
-  static Tensor empty(const Shape& shape, DType dtype = DType::f32);
-  static Tensor zeros(const Shape& shape, DType dtype = DType::f32);
-  static Tensor ones(const Shape& shape, DType dtype = DType::f32);
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::f32);
-  static Tensor scalar(double value, DType dtype = DType::f32);
+  // ---- creation (on the CPU unless a device is given) ----
+  static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device{});
+  static Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device{});
+  static Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device{});
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device device = Device{});
+  static Tensor scalar(double value, DType dtype = DType::f32, Device device = Device{});
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
   static Tensor from_vector(const std::vector<double>& values, const Shape& shape);
   // Standard normal / uniform [0,1) numbers from a counter-based generator: element i of the
   // result is number (gen.offset + i) of the sequence, whatever the thread count.
-  static Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32);
-  static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32);
+  // The CUDA twin draws the same numbers from the same Philox code.
+  static Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device{});
+  static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device{});
 
   // ---- metadata ----
   bool defined() const { return impl_ != nullptr; }
@@ -64,16 +65,17 @@ class Tensor {
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   std::string str() const;  // "float32[2, 3]"
 
-  // Pointer to element 0 of the view. T must match dtype.
+  // Pointer to element 0 of the view (a device pointer for CUDA tensors). T must match dtype.
   template <class T> T* data() const;
-  double item() const;                       // a one-element tensor's value
-  std::vector<float> to_float_vector() const;   // contiguous copy, converted
+  double item() const;                       // a one-element tensor's value (waits for the device)
+  std::vector<float> to_float_vector() const;   // contiguous host copy, converted
   std::vector<double> to_double_vector() const;
 
   // ---- copies and conversions (record autograd where meaningful) ----
   Tensor contiguous() const;  // itself if already contiguous
   Tensor clone() const;
   Tensor to(DType dtype) const;
+  Tensor to(Device device) const;  // itself if already there; the gradient flows back
   Tensor detach() const;  // same data, no grad history
 
   // ---- views (share storage; differentiable) ----
@@ -99,7 +101,7 @@ class Tensor {
 
   // ---- in-place (no autograd; for optimizers, initialisers and buffers) ----
   Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);  // same shape; converts dtype
+  Tensor& copy_(const Tensor& src);  // same shape; converts dtype; src may be on another device
 
  private:
   std::shared_ptr<TensorImpl> impl_;
