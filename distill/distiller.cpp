@@ -70,7 +70,7 @@ Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<Teac
   // Probe one zero sample to learn every tap's channels and size (shapes are validated here,
   // before any training time is spent).
   const auto& sc = student.config();
-  const Tensor probe = Tensor::zeros({1, sc.in_frames, sc.channels, sc.height, sc.width});
+  const Tensor probe = Tensor::zeros({1, sc.in_frames, sc.channels, sc.height, sc.width}, DType::f32, student.device());
   models::ModelOutput s_out;
   {
     NoGradGuard ng;

@@ -27,7 +27,8 @@ std::array<double, kSsimWindow> gaussian_taps() {
   return g;
 }
 
-Tensor as_f32(const Tensor& x) { return x.to(DType::f32).contiguous(); }
+// Scores are computed on the host; a prediction from a GPU comes over once here.
+Tensor as_f32(const Tensor& x) { return x.to(Device{}).to(DType::f32).contiguous(); }
 
 }  // namespace
 

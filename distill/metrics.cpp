@@ -21,7 +21,9 @@ nlohmann::json ForecastMetrics::to_json() const {
 void MetricAccumulator::add(const Tensor& pred_in, const Tensor& truth_in) {
   SDKD_CHECK(pred_in.shape() == truth_in.shape() && pred_in.dim() == 5, "metrics: prediction ",
              shape_str(pred_in.shape()), " and truth ", shape_str(truth_in.shape()), " must both be (B, T, C, H, W)");
-  const Tensor pred = pred_in.to(DType::f32).contiguous(), truth = truth_in.to(DType::f32).contiguous();
+  // Scores accumulate on the host in double; predictions from a GPU come over once here.
+  const Tensor pred = pred_in.to(Device{}).to(DType::f32).contiguous();
+  const Tensor truth = truth_in.to(Device{}).to(DType::f32).contiguous();
   const int64_t B = pred.size(0), T = pred.size(1), F = pred.numel() / (B * T);
   if (se_.empty()) {
     se_.assign(size_t(T), 0);

@@ -5,11 +5,14 @@
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "distill/metrics.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/checkpoint.hpp"
+#include "sdkd/cuda_graph.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/optim.hpp"
 #include "sdkd/progress.hpp"
@@ -35,9 +38,10 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
       else if (k == "schedule") c.schedule = it->get<std::string>();
       else if (k == "warmup_steps") c.warmup_steps = it->get<int64_t>();
       else if (k == "min_lr") c.min_lr = it->get<double>();
+      else if (k == "cuda_graph") c.cuda_graph = it->get<bool>();
       else throw Error(str_cat("train config: unknown key '", k,
                                "' (known: epochs, batch_size, lr, weight_decay, adamw, grad_clip, patience, seed, "
-                               "schedule, warmup_steps, min_lr)"));
+                               "schedule, warmup_steps, min_lr, cuda_graph)"));
     } catch (const nlohmann::json::exception& e) {
       throw Error(str_cat("train config: key '", k, "' has the wrong type: ", e.what()));
     }
@@ -73,6 +77,47 @@ std::vector<EpochRecord> history_from_json(const nlohmann::json& a) {
                  r.at("seconds").get<double>()});
   return h;
 }
+
+// The CUDA-graph path of the training step: after two eager full-size steps (so cuBLAS, cuFFT
+// plans and allocator blocks exist), forward + MSE + backward are captured once with static
+// input buffers; each later full-size batch is copied into those buffers and the graph is
+// replayed. The gradients the captured backward wrote are re-attached to the parameters
+// (zero_grad detaches them), and the optimizer runs eagerly (its learning rate changes).
+class GraphedStep {
+ public:
+  GraphedStep(Device dev, int64_t batch) : dev_(dev), batch_(batch) {}
+  bool fits(const Tensor& x) const { return dev_.is_cuda() && x.size(0) == batch_ && eager_full_ >= 2; }
+  void note_eager_step(const Tensor& x) {
+    if (x.size(0) == batch_) ++eager_full_;
+  }
+  Tensor run(models::Forecaster& model, const std::vector<Tensor>& params, const Tensor& x, const Tensor& y) {
+    if (!graph_) {
+      gx_ = Tensor::zeros(x.shape(), x.dtype(), dev_);
+      gy_ = Tensor::zeros(y.shape(), y.dtype(), dev_);
+      graph_ = std::make_unique<CudaGraph>(dev_);
+      graph_->capture([&] {
+        for (auto p : params) p.zero_grad();
+        Tensor l = mse_loss(model.forward(gx_).pred, gy_);
+        l.backward();
+        loss_ = l.detach();
+      });
+      for (const auto& p : params) grads_.push_back(p.grad().impl_ptr());
+    }
+    gx_.copy_(x);
+    gy_.copy_(y);
+    graph_->replay();
+    for (size_t k = 0; k < params.size(); ++k) params[k].impl()->grad = grads_[k];
+    return loss_;
+  }
+
+ private:
+  Device dev_;
+  int64_t batch_;
+  int64_t eager_full_ = 0;
+  std::unique_ptr<CudaGraph> graph_;
+  Tensor gx_, gy_, loss_;
+  std::vector<std::shared_ptr<TensorImpl>> grads_;
+};
 
 constexpr const char* kExtraPrefix = "kd.";
 constexpr const char* kOptimPrefix = "optim.";
@@ -149,6 +194,10 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   sched.warmup_steps = cfg.warmup_steps;
   sched.min_lr = cfg.min_lr;
   const nlohmann::json model_json = model.config().to_json();
+  const Device dev = model.device();
+  SDKD_CHECK(!cfg.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
+  SDKD_CHECK(!cfg.cuda_graph || !hooks.loss, "--cuda-graph covers plain training; distillation runs eagerly (drop --cuda-graph)");
+  GraphedStep graphed(dev, cfg.batch_size);
   int64_t steps = opt.steps();
   int64_t since_best = res.best_epoch >= 0 ? int64_t(res.history.size()) - 1 - res.best_epoch : 0;
 
@@ -163,15 +212,22 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     std::vector<std::pair<std::string, double>> part_sums;
     int64_t batches = 0, seen = 0;
     while (it.next(x, y)) {
-      const models::ModelOutput out = model.forward(x);
-      LossParts lp = hooks.loss ? hooks.loss(x, y, out, it.batch_windows()) : LossParts{mse_loss(out.pred, y), {}};
+      LossParts lp;
+      if (cfg.cuda_graph && graphed.fits(x)) {
+        lp.total = graphed.run(model, trainable, x, y);  // forward + backward already done
+      } else {
+        const Tensor xd = x.to(dev), yd = y.to(dev);
+        const models::ModelOutput out = model.forward(xd);
+        lp = hooks.loss ? hooks.loss(xd, yd, out, it.batch_windows()) : LossParts{mse_loss(out.pred, yd), {}};
+        opt.zero_grad();
+        lp.total.backward();
+        graphed.note_eager_step(x);
+      }
       Tensor loss = lp.total;
       const double lv = loss.item();
       SDKD_CHECK(std::isfinite(lv), "non-finite training loss (", lv, ") at epoch ", epoch + 1, " step ", steps + 1,
                  "; the last good checkpoint is ", last_path, " (try a lower --lr or --grad-clip)");
-      opt.zero_grad();
       opt.set_lr(sched.lr_at(steps));
-      loss.backward();
       if (cfg.grad_clip > 0) optim::clip_grad_norm(trainable, cfg.grad_clip);
       opt.step();
       ++steps;
@@ -181,6 +237,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       seen += x.size(0);
       if (part_sums.empty()) part_sums.assign(lp.parts.size(), {"", 0.0});
       std::string status = "loss " + fmt(loss_sum / double(batches));
+      if (dev.is_cuda()) status += ", peak " + fmt(double(cuda_memory_stats(dev.index).peak_allocated) / 1048576.0, "%.0f") + " MiB";
       for (size_t i = 0; i < lp.parts.size() && i < part_sums.size(); ++i) {
         part_sums[i].first = lp.parts[i].first;
         part_sums[i].second += lp.parts[i].second;
@@ -189,7 +246,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       if (!cfg.quiet) bar.update(seen, status);
     }
     model.eval();
-    const auto val = eval::evaluate([&](const Tensor& xb) { return model.forward(xb).pred; }, data, val_windows,
+    const auto val = eval::evaluate([&](const Tensor& xb) { return model.forward(xb.to(dev)).pred; }, data, val_windows,
                                     cfg.batch_size);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.train_seconds += secs;

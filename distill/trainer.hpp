@@ -1,5 +1,6 @@
 #pragma once
-// Supervised training of a forecaster with MSE and Adam/AdamW: per-epoch shuffles fixed by
+// Supervised training of a forecaster with MSE and Adam/AdamW, on the device the model lives on
+// (batches are copied there): per-epoch shuffles fixed by
 // (seed, epoch), validation MSE each epoch, the best model kept as best.safetensors, the full
 // state (model, optimizer, epoch, history) as last.safetensors after every epoch, so a killed
 // run resumes where it stopped and reproduces the same losses bit for bit on the CPU.
@@ -29,6 +30,9 @@ struct TrainConfig {
   std::string out_dir;        // where last/best checkpoints and history.json go
   bool resume = false;        // continue from out_dir/last.safetensors if present
   bool quiet = false;
+  // CUDA only: capture forward + loss + backward of a full batch in a CUDA graph after two
+  // eager steps and replay it (plain MSE training; distillation hooks run eagerly).
+  bool cuda_graph = false;
 
   static TrainConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;

@@ -27,8 +27,15 @@ nlohmann::json load_preset(const std::string& name_or_path);
 // naming the option. Adds --help; returns false (after printing help) if it was asked for.
 bool parse_options(cxxopts::Options& opts, int argc, char** argv, cxxopts::ParseResult& out);
 
-// Applies --threads (default: all cores).
-void apply_threads(const cxxopts::ParseResult& r);
+// --device, --deterministic, --gemm (every command that computes takes them).
+void add_device_options(cxxopts::Options& opts);
+// Applies --threads (default: all cores) and the device options when the command has them:
+// checks that a requested CUDA device exists (one clear error otherwise) and makes it the
+// device that compute_device() returns.
+void apply_runtime(const cxxopts::ParseResult& r);
+Device compute_device();
+// Moves a model to compute_device() (a no-op on the CPU).
+void place(models::Forecaster& model);
 
 // ---- pipeline steps ----
 // Generates the Navier-Stokes data of cfg into path (.npy + .json side file) unless an

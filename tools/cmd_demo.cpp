@@ -85,7 +85,7 @@ int cmd_demo(int argc, char** argv) {
   add_kd_options(opts);
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
-  apply_threads(r);
+  apply_runtime(r);
   nlohmann::json preset = load_preset(r["preset"].as<std::string>());
   apply_train_overrides(r, preset);
   apply_kd_overrides(r, preset);

@@ -77,6 +77,7 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   Generator g(tcfg.seed);
   TrainedModel tm;
   tm.model = models::make_model(mcfg, g);
+  place(*tm.model);
   // Adapters draw from their own stream so the student's initialisation is the same with
   // and without distillation (paired comparisons per seed).
   Generator ga(tcfg.seed ^ 0xADA7u);
@@ -103,7 +104,7 @@ int cmd_distill(int argc, char** argv) {
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
   SDKD_CHECK(r.count("data"), "sdkd distill: --data FILE is required");
-  apply_threads(r);
+  apply_runtime(r);
   nlohmann::json preset = load_preset(r["preset"].as<std::string>());
   apply_train_overrides(r, preset);
   apply_kd_overrides(r, preset);

@@ -23,7 +23,7 @@ void write_panels(const nlohmann::json& preset, const data::SequenceDataset& ds,
   Tensor pred;
   {
     NoGradGuard ng;
-    pred = model.forward(x).pred.contiguous();
+    pred = model.forward(x.to(model.device())).pred.to(Device{}).contiguous();
   }
   const Tensor err = sub(pred, y), pers = sub(eval::persistence(x, y.size(1)), y);
   const int64_t T = y.size(1), H = ds.height(), W = ds.width(), frame = ds.channels() * H * W;
@@ -54,11 +54,12 @@ int cmd_eval(int argc, char** argv) {
     ("preset", "preset for the window and split: smoke, demo, paper or a JSON file", cxxopts::value<std::string>()->default_value("demo"))
     ("json", "write the metrics to this JSON file", cxxopts::value<std::string>())
     ("threads", "CPU threads (default: all cores)", cxxopts::value<int>());
+  add_device_options(opts);
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
   SDKD_CHECK(r.count("data"), "sdkd eval: --data FILE is required");
   SDKD_CHECK(r.count("checkpoint"), "sdkd eval: --checkpoint FILE is required");
-  apply_threads(r);
+  apply_runtime(r);
   const nlohmann::json preset = load_preset(r["preset"].as<std::string>());
   const std::string data_path = r["data"].as<std::string>();
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");

@@ -31,9 +31,10 @@ int cmd_generate(int argc, char** argv) {
     ("seed", "random seed (trajectory i uses the stream (seed, i))", cxxopts::value<uint64_t>())
     ("threads", "CPU threads (default: all cores)", cxxopts::value<int>())
     ("force", "regenerate even if an identical file exists");
+  add_device_options(opts);
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc - 1, argv + 1, r)) return 0;
-  apply_threads(r);
+  apply_runtime(r);
   const std::string preset = r["preset"].as<std::string>();
   data::NSConfig cfg = data::ns_preset(preset);
   if (r.count("viscosity")) cfg.viscosity = r["viscosity"].as<double>();

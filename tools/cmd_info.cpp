@@ -14,7 +14,7 @@ int64_t flops_per_sample(models::Forecaster& model) {
   model.eval();
   NoGradGuard ng;
   FlopCounter counter;
-  model.forward(Tensor::zeros({1, c.in_frames, c.channels, c.height, c.width}));
+  model.forward(Tensor::zeros({1, c.in_frames, c.channels, c.height, c.width}, DType::f32, model.device()));
   model.train(was_training);
   return counter.flops();
 }

@@ -25,7 +25,9 @@ void add_train_options(cxxopts::Options& opts) {
     ("schedule", "learning-rate schedule: constant, cosine or onecycle", cxxopts::value<std::string>())
     ("patience", "early stop after this many epochs without a better validation MSE (0: off)", cxxopts::value<int64_t>())
     ("seed", "seed for initialisation and shuffling", cxxopts::value<uint64_t>())
-    ("threads", "CPU threads (default: all cores)", cxxopts::value<int>());
+    ("threads", "CPU threads (default: all cores)", cxxopts::value<int>())
+    ("cuda-graph", "CUDA: capture the training step (forward + backward) in a CUDA graph and replay it");
+  add_device_options(opts);
 }
 
 void apply_train_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset) {
@@ -42,6 +44,7 @@ void apply_train_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset
   if (r.count("schedule")) t["schedule"] = r["schedule"].as<std::string>();
   if (r.count("patience")) t["patience"] = r["patience"].as<int64_t>();
   if (r.count("seed")) t["seed"] = r["seed"].as<uint64_t>();
+  if (r.count("cuda-graph")) t["cuda_graph"] = true;
 }
 
 data::WindowSpec window_from(const nlohmann::json& preset) {
@@ -65,9 +68,10 @@ TrainedModel train_from_preset(const nlohmann::json& preset, const data::Sequenc
   Generator g(tcfg.seed);
   TrainedModel tm;
   tm.model = models::make_model(mcfg, g);
-  std::fprintf(stderr, "training %s (%lld parameters) on %s: %zu train / %zu val windows\n", mcfg.name.c_str(),
+  place(*tm.model);
+  std::fprintf(stderr, "training %s (%lld parameters) on %s: %zu train / %zu val windows, %s\n", mcfg.name.c_str(),
                (long long)tm.model->num_parameters(), ds.name().c_str(), ds.windows(split.train).size(),
-               ds.windows(split.val).size());
+               ds.windows(split.val).size(), compute_device().str().c_str());
   tm.result = train::train_forecaster(*tm.model, ds, split, tcfg);
   return tm;
 }
@@ -94,7 +98,7 @@ int cmd_train(int argc, char** argv) {
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
   SDKD_CHECK(r.count("data"), "sdkd train: --data FILE is required (a .npy of shape (N, T, C, H, W))");
-  apply_threads(r);
+  apply_runtime(r);
   nlohmann::json preset = load_preset(r["preset"].as<std::string>());
   apply_train_overrides(r, preset);
   const std::string data_path = r["data"].as<std::string>();

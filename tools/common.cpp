@@ -6,6 +6,7 @@
 
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/checkpoint.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/npy.hpp"
 #include "sdkd/progress.hpp"
@@ -53,12 +54,49 @@ bool parse_options(cxxopts::Options& opts, int argc, char** argv, cxxopts::Parse
   return true;
 }
 
-void apply_threads(const cxxopts::ParseResult& r) {
+namespace {
+Device g_device;
+}
+
+void add_device_options(cxxopts::Options& opts) {
+  opts.add_options()
+    ("device", "where to compute: cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
+    ("deterministic", "CUDA: fixed-order kernels, so the same seed gives the same numbers run to run")
+    ("gemm", "CUDA GEMM: simt (fp32, default), tf32 (tensor cores) or cublas", cxxopts::value<std::string>());
+}
+
+void apply_runtime(const cxxopts::ParseResult& r) {
   int n = int(std::thread::hardware_concurrency());
   if (r.count("threads")) n = r["threads"].as<int>();
   SDKD_CHECK(n >= 1, "--threads must be >= 1, got ", n);
   set_num_threads(std::max(n, 1));
+  std::string text = "cpu";
+  try {
+    text = r["device"].as<std::string>();
+  } catch (const cxxopts::exceptions::exception&) {
+    // this command has no --device option: it computes on the CPU
+  }
+  Device d;
+  try {
+    d = parse_device(text);
+  } catch (const Error& e) {
+    throw Error(str_cat("--device: ", e.what()));
+  }
+  if (d.is_cuda()) require_cuda("--device " + text, d.index);
+  g_device = d;
+  if (r.count("deterministic")) set_deterministic(true);
+  if (r.count("gemm")) {
+    try {
+      set_gemm_backend(parse_gemm_backend(r["gemm"].as<std::string>()));
+    } catch (const Error& e) {
+      throw Error(str_cat("--gemm: ", e.what()));
+    }
+  }
 }
+
+Device compute_device() { return g_device; }
+
+void place(models::Forecaster& model) { model.to(g_device); }
 
 nlohmann::json ns_config_json(const data::NSConfig& c) {
   return {{"viscosity", c.viscosity},
@@ -157,6 +195,7 @@ std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint) {
     throw Error(checkpoint + ": " + e.what());
   }
   model->eval();
+  place(*model);
   return model;
 }
 

@@ -7,6 +7,7 @@
 
 #include "distill/image_metrics.hpp"
 #include "sdkd/autograd.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/profiling.hpp"
 #include "tools/cli.hpp"
 
@@ -41,38 +42,51 @@ void score(EvalRow& row, const data::SequenceDataset& ds, const TestSet& ts, Pre
 
 // Latency of a batch-1 forward pass in eval mode: the fastest of 7 after a warm-up, the
 // figure least disturbed by other work on the machine.
-double inference_ms(models::Forecaster& model, const Tensor& x1) {
+double inference_ms(models::Forecaster& model, const Tensor& x_host) {
   NoGradGuard ng;
+  const Device dev = model.device();
+  const Tensor x1 = x_host.to(dev);
+  // On a GPU the clock stops when the device has finished, not when the launches return.
+  auto sync = [&] {
+    if (dev.is_cuda()) cuda_synchronize(dev.index);
+  };
   model.forward(x1);
+  sync();
   std::vector<double> ms;
   for (int i = 0; i < 7; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     model.forward(x1);
+    sync();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   return *std::min_element(ms.begin(), ms.end());
 }
 
-// Peak host bytes of one training step (forward + backward) at the given batch size, the
+// Peak bytes (host, or the CUDA allocator's for a model on a GPU) of one training step (forward + backward) at the given batch size, the
 // weights included; the running statistics of BatchNorm are restored afterwards.
 int64_t train_step_bytes(models::Forecaster& model, const data::SequenceDataset& ds, const TestSet& ts,
                          int64_t batch) {
   std::vector<std::pair<int64_t, int64_t>> ws;
   for (int64_t i = 0; i < batch; ++i) ws.push_back(ts.windows[size_t(i) % ts.windows.size()]);
-  auto [x, y] = ds.batch(ws);
+  auto [xh, yh] = ds.batch(ws);
+  const Device dev = model.device();
+  const Tensor x = xh.to(dev), y = yh.to(dev);
   const auto saved = model.state_dict();
   std::map<std::string, Tensor> copy;
   for (const auto& [n, t] : saved) copy[n] = t.clone().detach();
   int64_t weights = 0;
   for (const auto& p : model.parameters()) weights += p.numel() * int64_t(dtype_size(p.dtype()));
   model.train();
-  const int64_t before = host_memory_stats().current_bytes;
-  reset_peak_host_memory();
+  auto current = [&] { return dev.is_cuda() ? cuda_memory_stats(dev.index).allocated : host_memory_stats().current_bytes; };
+  auto peak_now = [&] { return dev.is_cuda() ? cuda_memory_stats(dev.index).peak_allocated : host_memory_stats().peak_bytes; };
+  const int64_t before = current();
+  if (dev.is_cuda()) cuda_reset_peak(dev.index);
+  else reset_peak_host_memory();
   {
     Tensor loss = mse_loss(model.forward(x).pred, y);
     loss.backward();
   }
-  const int64_t peak = host_memory_stats().peak_bytes - before;
+  const int64_t peak = peak_now() - before;
   model.zero_grad();
   model.load_state_dict(copy);
   model.eval();
@@ -87,7 +101,7 @@ EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& d
   row.model = model.config().name;
   row.params = model.num_parameters();
   model.eval();
-  score(row, ds, ts, [&](const Tensor& x) { return model.forward(x).pred; });
+  score(row, ds, ts, [&](const Tensor& x) { return model.forward(x.to(model.device())).pred; });
   row.flops = flops_per_sample(model);
   row.infer_ms = inference_ms(model, ds.batch({ts.windows.front()}).first);
   row.peak_mem_bytes = train_step_bytes(model, ds, ts, train_batch);

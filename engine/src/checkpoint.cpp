@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kOptimPrefix = "optim.";
 
 StTensor to_st(const Tensor& t) {
-  const Tensor c = t.detach().contiguous();
+  const Tensor c = t.detach().to(Device{}).contiguous();  // files hold host bytes
   StTensor s;
   s.dtype = t.dtype() == DType::f32 ? "F32" : "F64";
   s.shape = t.shape();

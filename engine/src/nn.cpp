@@ -80,6 +80,28 @@ void Module::to(DType dtype) {
   for (auto& [n, t] : named_buffers()) convert(t);
 }
 
+void Module::to(Device device) {
+  NoGradGuard ng;
+  auto move = [device](const Tensor& t) {
+    if (t.device() == device) return;
+    const Tensor c = t.detach().contiguous().to(device);
+    TensorImpl* impl = t.impl();
+    impl->storage = c.impl()->storage;
+    impl->offset = 0;
+    impl->strides = c.strides();
+    impl->grad.reset();
+  };
+  for (auto& [n, t] : named_parameters()) move(t);
+  for (auto& [n, t] : named_buffers()) move(t);
+}
+
+Device Module::device() const {
+  const auto params = named_parameters();
+  if (!params.empty()) return params.front().second.device();
+  const auto buffers = named_buffers();
+  return buffers.empty() ? Device{} : buffers.front().second.device();
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [n, m] : children_) m->train(on);

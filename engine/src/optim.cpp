@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "dispatch.hpp"
+#include "kernels/cuda/optim.hpp"
 
 namespace sdkd::optim {
 
@@ -11,11 +12,39 @@ Adam::Adam(std::vector<std::pair<std::string, Tensor>> params, AdamOptions opt) 
   SDKD_CHECK(opt.beta1 >= 0 && opt.beta1 < 1 && opt.beta2 >= 0 && opt.beta2 < 1, "Adam: betas must be in [0, 1), got ",
              opt.beta1, ", ", opt.beta2);
   for (auto& [n, p] : params_) {
-    detail::require_cpu(p, "Adam");
+    detail::require_defined(p, "Adam");
     SDKD_CHECK(p.is_contiguous(), "Adam: parameter '", n, "' is not contiguous");
-    m_.push_back(Tensor::zeros(p.shape(), p.dtype()));
-    v_.push_back(Tensor::zeros(p.shape(), p.dtype()));
+    SDKD_CHECK(p.device() == params_.front().second.device(), "Adam: parameter '", n, "' is on ",
+               p.device().str(), " but '", params_.front().first, "' is on ", params_.front().second.device().str());
+    if (detail::on_cuda(p)) detail::require_f32_on_cuda(p, "Adam");
+    m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
+    v_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
   }
+}
+
+// All parameters in one multi-tensor launch, with the CPU loop's arithmetic.
+void Adam::step_cuda(double step_size, double inv_sqrt_bc2) {
+  std::vector<gpu::AdamTensor> ts;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    Tensor& p = params_[k].second;
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    SDKD_CHECK(g.is_contiguous() && g.device() == p.device(), "Adam: gradient of '", params_[k].first,
+               "' must be contiguous on ", p.device().str());
+    ts.push_back({p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(), p.numel()});
+  }
+  gpu::AdamScalars s{};
+  s.beta1 = float(opt_.beta1);
+  s.beta2 = float(opt_.beta2);
+  s.one_minus_beta1 = float(1 - opt_.beta1);
+  s.one_minus_beta2 = float(1 - opt_.beta2);
+  s.step_size = float(step_size);
+  s.inv_sqrt_bc2 = float(inv_sqrt_bc2);
+  s.eps = float(opt_.eps);
+  s.lr_wd = float(opt_.lr * opt_.weight_decay);
+  s.wd = float(opt_.weight_decay);
+  s.decoupled = opt_.decoupled;
+  SDKD_CUDA_ONLY(gpu::adam_step(ts, s));
 }
 
 void Adam::step() {
@@ -23,6 +52,10 @@ void Adam::step() {
   const double b1 = opt_.beta1, b2 = opt_.beta2;
   const double bc1 = 1 - std::pow(b1, double(step_)), bc2 = 1 - std::pow(b2, double(step_));
   const double step_size = opt_.lr / bc1, inv_sqrt_bc2 = 1 / std::sqrt(bc2);
+  if (!params_.empty() && detail::on_cuda(params_.front().second)) {
+    step_cuda(step_size, inv_sqrt_bc2);
+    return;
+  }
   for (size_t k = 0; k < params_.size(); ++k) {
     Tensor& p = params_[k].second;
     const Tensor g = p.grad();
@@ -81,11 +114,34 @@ void Adam::load_state_dict(const std::map<std::string, Tensor>& state) {
   step_ = int64_t(it->second.item());
 }
 
-double grad_norm(const std::vector<Tensor>& params) {
-  double total = 0;
+namespace {
+// Gradients of CUDA parameters, as (pointer, size) pairs; empty when the parameters are on the CPU.
+std::vector<std::pair<const float*, int64_t>> cuda_grads(const std::vector<Tensor>& params) {
+  std::vector<std::pair<const float*, int64_t>> out;
   for (const auto& p : params) {
     const Tensor g = p.grad();
-    if (!g.defined()) continue;
+    if (!g.defined() || !detail::on_cuda(g)) continue;
+    SDKD_CHECK(g.is_contiguous(), "grad_norm: gradients must be contiguous");
+    out.emplace_back(g.data<float>(), g.numel());
+  }
+  return out;
+}
+}  // namespace
+
+double grad_norm(const std::vector<Tensor>& params) {
+  double total = 0;
+  if (const auto gs = cuda_grads(params); !gs.empty()) {
+    Device dev;
+    for (const auto& p : params)
+      if (p.grad().defined()) dev = p.grad().device();
+    SDKD_CUDA_ONLY({
+      Tensor ws = make_tensor({gpu::sq_norm_workspace(gs)}, DType::f64, dev);
+      total = gpu::sq_norm(gs, ws.data<double>());
+    });
+  }
+  for (const auto& p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined() || detail::on_cuda(g)) continue;
     SDKD_DISPATCH(g.dtype(), T, {
       const T* pg = g.data<T>();
       for (int64_t i = 0; i < g.numel(); ++i) total += double(pg[i]) * double(pg[i]);
@@ -102,6 +158,10 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     for (const auto& p : params) {
       const Tensor g = p.grad();
       if (!g.defined()) continue;
+      if (detail::on_cuda(g)) {
+        SDKD_CUDA_ONLY(gpu::scale_(g.data<float>(), g.numel(), float(scale)));
+        continue;
+      }
       SDKD_DISPATCH(g.dtype(), T, {
         T* pg = g.data<T>();
         for (int64_t i = 0; i < g.numel(); ++i) pg[i] = T(double(pg[i]) * scale);

@@ -9,7 +9,7 @@
 using namespace sdkd;
 using namespace sdkd::test;
 
-TEST_CASE("cuda: host -> device -> host round trip is exact, including strided views", "[cuda]") {
+TEST_CASE("host -> device -> host round trip is exact, including strided views", "[cuda]") {
   SDKD_CUDA_OR_SKIP();
   for (Shape shape : {Shape{1}, Shape{7}, Shape{3, 5, 2}, Shape{1, 1, 33, 17}}) {
     const Tensor x = cpu_randn(shape, 7);
@@ -22,7 +22,7 @@ TEST_CASE("cuda: host -> device -> host round trip is exact, including strided v
   REQUIRE(on_gpu.to_float_vector() == p.contiguous().to_float_vector());
 }
 
-TEST_CASE("cuda: dtype conversion and fill match the CPU", "[cuda]") {
+TEST_CASE("dtype conversion and fill match the CPU", "[cuda]") {
   SDKD_CUDA_OR_SKIP();
   const Tensor x = cpu_randn({5, 9}, 11);
   REQUIRE(x.to(kCuda).to(DType::f64).to(kCpu).to_double_vector() == x.to(DType::f64).to_double_vector());
@@ -33,7 +33,7 @@ TEST_CASE("cuda: dtype conversion and fill match the CPU", "[cuda]") {
   REQUIRE(d.to_float_vector() == x.slice(1, 0, 4).slice(0, 0, 3).contiguous().to_float_vector());
 }
 
-TEST_CASE("cuda: randn and rand draw the CPU's numbers", "[cuda]") {
+TEST_CASE("randn and rand draw the CPU's numbers", "[cuda]") {
   SDKD_CUDA_OR_SKIP();
   for (int64_t n : {1, 5, 4097}) {
     Generator gc(42), gg(42);
@@ -46,7 +46,7 @@ TEST_CASE("cuda: randn and rand draw the CPU's numbers", "[cuda]") {
   }
 }
 
-TEST_CASE("cuda: the caching allocator reuses freed blocks and counts bytes", "[cuda]") {
+TEST_CASE("the caching allocator reuses freed blocks and counts bytes", "[cuda]") {
   SDKD_CUDA_OR_SKIP();
   cuda_synchronize();
   const CudaMemoryStats before = cuda_memory_stats();
@@ -60,7 +60,7 @@ TEST_CASE("cuda: the caching allocator reuses freed blocks and counts bytes", "[
   REQUIRE(after.reserved >= 4000000);
 }
 
-TEST_CASE("cuda: out-of-memory and a missing device give one clear error", "[cuda]") {
+TEST_CASE("out-of-memory and a missing device give one clear error", "[cuda]") {
   SDKD_CUDA_OR_SKIP();
   try {
     Tensor huge = Tensor::empty({int64_t(1) << 46}, DType::f32, kCuda);  // 256 TiB
@@ -74,7 +74,7 @@ TEST_CASE("cuda: out-of-memory and a missing device give one clear error", "[cud
   REQUIRE_THROWS_WITH(Tensor::zeros({2}, DType::f32, missing), Catch::Contains("no CUDA device"));
 }
 
-TEST_CASE("cuda: tensors on different devices are refused with the devices named", "[cuda]") {
+TEST_CASE("tensors on different devices are refused with the devices named", "[cuda]") {
   SDKD_CUDA_OR_SKIP();
   const Tensor a = cpu_randn({3}, 1), b = a.to(kCuda);
   REQUIRE_THROWS_WITH(add(a, b), Catch::Contains("different devices"));

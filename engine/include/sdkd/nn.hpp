@@ -30,6 +30,9 @@ class Module {
   // Converts every parameter and buffer in place (handles held elsewhere see the change);
   // float64 models make finite-difference checks of whole networks meaningful.
   void to(DType dtype);
+  // Moves every parameter and buffer to `device` in place (handles held elsewhere follow).
+  void to(Device device);
+  Device device() const;  // where the first parameter lives (CPU for an empty module)
 
   void train(bool on = true);
   void eval() { train(false); }

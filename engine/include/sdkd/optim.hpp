@@ -1,5 +1,6 @@
 #pragma once
-// Optimizers over named parameters. Adam and AdamW share one implementation: AdamW decays
+// Optimizers over named parameters (on the CPU, or on one CUDA device: a fused multi-tensor
+// kernel updates them all in one launch). Adam and AdamW share one implementation: AdamW decays
 // weights directly (decoupled, Loshchilov & Hutter), Adam adds weight_decay * w to the gradient.
 #include <map>
 #include <string>
@@ -31,6 +32,7 @@ class Adam {
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
  private:
+  void step_cuda(double step_size, double inv_sqrt_bc2);
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<Tensor> m_, v_;
   AdamOptions opt_;

@@ -2,6 +2,8 @@
 // The public API of the sdkd engine in one include (CUDA-free).
 #include "sdkd/autograd.hpp"
 #include "sdkd/checkpoint.hpp"
+#include "sdkd/cuda_graph.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/dtype.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/fft.hpp"
