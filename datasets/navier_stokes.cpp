@@ -1,4 +1,5 @@
-// generate_ns: one solver per trajectory, trajectories spread over OpenMP threads.
+// generate_ns: one solver per trajectory, trajectories spread over OpenMP threads (or, on a
+// CUDA device, run one after another on the device's stream).
 #include "datasets/navier_stokes.hpp"
 
 #include <omp.h>
@@ -16,7 +17,7 @@ namespace {
 void run_trajectory(const NSConfig& cfg, const std::vector<double>& forcing, int64_t i, float* out) {
   const int n = cfg.solve_resolution, res = cfg.resolution, stride = n / res;
   const auto steps_per_frame = int64_t(std::llround(cfg.frame_interval / cfg.dt));
-  NSSolver solver(n, cfg.viscosity, cfg.dt, parse_ns_scheme(cfg.scheme), forcing);
+  NSSolver solver(n, cfg.viscosity, cfg.dt, parse_ns_scheme(cfg.scheme), forcing, cfg.device);
   const auto w0 = grf_sample(cfg, i, n);
   solver.set_vorticity(w0.data());
   std::vector<double> w(size_t(n) * n);
@@ -42,6 +43,14 @@ void generate_ns(const NSConfig& cfg, float* out, const std::function<void(int64
   SDKD_CHECK(out != nullptr, "generate_ns: output buffer is null");
   const auto forcing = ns_forcing(cfg.solve_resolution, cfg.forcing_amplitude);
   const size_t per_trajectory = size_t(cfg.frames) * cfg.resolution * cfg.resolution;
+  if (cfg.device.is_cuda()) {
+    // One stream per device: the trajectories run one after another, each step on the GPU.
+    for (int64_t i = 0; i < cfg.trajectories; ++i) {
+      run_trajectory(cfg, forcing, i, out + size_t(i) * per_trajectory);
+      if (progress) progress(i + 1, cfg.trajectories);
+    }
+    return;
+  }
   int64_t done = 0;
   std::exception_ptr failure;
   // Exceptions must not cross the parallel region: keep the first and rethrow after it.

@@ -6,8 +6,11 @@
 #include <complex>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "sdkd/dtype.hpp"
 
 namespace sdkd::data {
 
@@ -25,6 +28,7 @@ struct NSConfig {
   double grf_alpha = 2.5;       // initial field spectrum sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha)
   double grf_tau = 7.0;
   double grf_sigma = 18.520259177452136;  // 7^1.5, FNO's tau^(alpha - 1) for alpha 2.5
+  Device device{};              // where the solver runs; CUDA runs the trajectories one after another
 };
 
 // "smoke", "demo", "fno-1e-5", "fno-1e-4", "fno-1e-3"; anything else throws listing these.
@@ -36,7 +40,8 @@ void validate(const NSConfig& cfg);
 
 // Writes cfg.trajectories * cfg.frames * resolution^2 floats, laid out (N, T, 1, H, W), frames
 // at t = 1..T (the initial field is not stored), like the `u` array of FNO's data files.
-// Trajectories run in parallel over OpenMP threads; trajectory i depends only on (seed, i).
+// Trajectories run in parallel over OpenMP threads (on the CPU; on a CUDA device one after
+// another on its stream); trajectory i depends only on (seed, i) and the device.
 // progress(done, total) is called from one thread at a time after each trajectory.
 void generate_ns(const NSConfig& cfg, float* out,
                  const std::function<void(int64_t done, int64_t total)>& progress = {});
@@ -63,17 +68,27 @@ NSScheme parse_ns_scheme(const std::string& name);
 // grid and cut by FNO's square 2/3 mask |k_x|, |k_y| <= (2/3)(n/2). Derivatives use wavenumber
 // 0 for the Nyquist row/column (the usual choice; FNO uses -n/2 there, which only touches
 // modes that the mask removes and viscosity damps).
+//
+// With a CUDA device the state lives on the GPU and each step runs there in float64
+// (kernels/cuda/ns_solver.hpp); the initial spectrum and the coefficient tables are computed
+// on the CPU exactly as for the CPU solver, so the two differ only by FFT round-off.
+// spectrum() and vorticity() copy back to the host. The solver is move-only.
 class NSSolver {
  public:
-  NSSolver(int n, double viscosity, double dt, NSScheme scheme, const std::vector<double>& forcing);
+  NSSolver(int n, double viscosity, double dt, NSScheme scheme, const std::vector<double>& forcing,
+           Device device = Device{});
+  ~NSSolver();
+  NSSolver(NSSolver&&) noexcept;
+  NSSolver& operator=(NSSolver&&) noexcept;
 
   void set_vorticity(const double* w);  // n*n grid values
   void step();
   void advance(int64_t steps);
 
   void vorticity(double* w) const;  // n*n grid values
-  const std::vector<std::complex<double>>& spectrum() const { return w_h_; }
+  const std::vector<std::complex<double>>& spectrum() const;  // the host copy (fetched from the GPU)
   int n() const { return n_; }
+  Device device() const { return device_; }
   double time() const { return double(steps_) * dt_; }
   int64_t steps() const { return steps_; }
 
@@ -88,11 +103,17 @@ class NSSolver {
   void step_fno();
   void step_ifrk4();
 
+  struct GpuState;  // device buffers (ns_solver.cpp)
+  void init_gpu();
+
   int n_, nc_;
   double nu_, dt_;
   NSScheme scheme_;
+  Device device_;
+  std::unique_ptr<GpuState> gpu_;
   int64_t steps_ = 0;
-  std::vector<std::complex<double>> w_h_, f_h_;
+  mutable std::vector<std::complex<double>> w_h_;  // on a GPU solver, refreshed by spectrum()
+  std::vector<std::complex<double>> f_h_;
   std::vector<double> lam_, inv_lam_, dkx_, dky_, mask_;  // per half-spectrum entry
   std::vector<double> cn_keep_, cn_div_, ef_full_, ef_half_;
   // scratch

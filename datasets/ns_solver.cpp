@@ -1,11 +1,21 @@
 // The pseudo-spectral Navier-Stokes stepper (both schemes). Double precision throughout: our
 // double FFT is faster here than kissfft's float one (docs/ measure both), and double keeps
 // the physics checks (exact decay factors, budgets) at round-off level.
+//
+// On a CUDA device (NSSolver's last argument) the state and every step live on the GPU
+// (kernels/cuda/ns_solver.hpp); the tables below and the initial spectrum are still computed
+// here on the CPU and uploaded, so both devices start from identical numbers.
 #include <cmath>
+#include <cstring>
 
 #include "datasets/navier_stokes.hpp"
 #include "kernels/cpu/fft.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
+#include "sdkd/tensor.hpp"
+#ifdef SDKD_WITH_CUDA
+#include "kernels/cuda/ns_solver.hpp"
+#endif
 
 namespace sdkd::data {
 
@@ -18,8 +28,38 @@ NSScheme parse_ns_scheme(const std::string& name) {
   throw Error(str_cat("Navier-Stokes scheme: expected \"ifrk4\" or \"fno\", got \"", name, "\""));
 }
 
-NSSolver::NSSolver(int n, double viscosity, double dt, NSScheme scheme, const std::vector<double>& forcing)
-    : n_(n), nc_(n / 2 + 1), nu_(viscosity), dt_(dt), scheme_(scheme) {
+// Device copies of the state, the tables and the scratch of one GPU solver.
+struct NSSolver::GpuState {
+  Tensor tables, f_h, w_h, stage, k, deriv_h, deriv, product, product_h;
+#ifdef SDKD_WITH_CUDA
+  gpu::NSBuffers buf;
+#endif
+};
+
+namespace {
+
+Tensor upload(const double* p, size_t count, Device device) {
+  return Tensor::from_vector(std::vector<double>(p, p + count), {int64_t(count)}).to(device);
+}
+
+Tensor upload(const std::vector<cplx>& v, Device device) {
+  return upload(reinterpret_cast<const double*>(v.data()), 2 * v.size(), device);
+}
+
+void download(const Tensor& t, void* dst) {
+  const std::vector<double> host = t.to_double_vector();
+  std::memcpy(dst, host.data(), host.size() * sizeof(double));
+}
+
+}  // namespace
+
+NSSolver::~NSSolver() = default;
+NSSolver::NSSolver(NSSolver&&) noexcept = default;
+NSSolver& NSSolver::operator=(NSSolver&&) noexcept = default;
+
+NSSolver::NSSolver(int n, double viscosity, double dt, NSScheme scheme, const std::vector<double>& forcing,
+                   Device device)
+    : n_(n), nc_(n / 2 + 1), nu_(viscosity), dt_(dt), scheme_(scheme), device_(device) {
   SDKD_CHECK(n >= 4 && n % 2 == 0, "NSSolver: grid size must be even and >= 4, got ", n);
   SDKD_CHECK(viscosity >= 0 && std::isfinite(viscosity), "NSSolver: viscosity must be >= 0, got ", viscosity);
   SDKD_CHECK(dt > 0 && std::isfinite(dt), "NSSolver: dt must be > 0, got ", dt);
@@ -62,20 +102,98 @@ NSSolver::NSSolver(int n, double viscosity, double dt, NSScheme scheme, const st
       ef_half_[i] = std::exp(-0.5 * nu_ * lam_[i] * dt_);
     }
   }
+  if (device_.is_cuda()) {
+    init_gpu();
+    return;
+  }
   deriv_h_.resize(4 * S);
   deriv_.resize(4 * size_t(n_) * n_);
   product_.resize(size_t(n_) * n_);
   product_h_.resize(S);
 }
 
+void NSSolver::init_gpu() {
+#ifdef SDKD_WITH_CUDA
+  require_cuda("the Navier-Stokes solver", device_.index);
+  const size_t S = size_t(n_) * nc_, P = size_t(n_) * n_;
+  const bool rk = scheme_ == NSScheme::ifrk4;
+  const std::vector<double>* parts[6] = {&inv_lam_, &dkx_, &dky_, &mask_, rk ? &ef_full_ : &cn_keep_,
+                                         rk ? &ef_half_ : &cn_div_};
+  std::vector<double> tables;
+  tables.reserve(6 * S);
+  for (const auto* part : parts) tables.insert(tables.end(), part->begin(), part->end());
+  auto g = std::make_unique<GpuState>();
+  g->tables = upload(tables.data(), tables.size(), device_);
+  g->f_h = upload(f_h_, device_);
+  g->w_h = upload(w_h_, device_);
+  g->stage = make_tensor({int64_t(2 * S)}, DType::f64, device_);
+  g->k = make_tensor({int64_t(4 * 2 * S)}, DType::f64, device_);
+  g->deriv_h = make_tensor({int64_t(4 * 2 * S)}, DType::f64, device_);
+  g->deriv = make_tensor({int64_t(4 * P)}, DType::f64, device_);
+  g->product = make_tensor({int64_t(P)}, DType::f64, device_);
+  g->product_h = make_tensor({int64_t(2 * S)}, DType::f64, device_);
+  gpu::NSBuffers& b = g->buf;
+  b.n = n_;
+  b.batch = 1;
+  b.ifrk4 = rk;
+  b.dt = dt_;
+  const double* t = g->tables.data<double>();
+  b.inv_lam = t;
+  b.dkx = t + S;
+  b.dky = t + 2 * S;
+  b.mask = t + 3 * S;
+  b.c_full = t + 4 * S;
+  b.c_half = t + 5 * S;
+  b.f_h = g->f_h.data<double>();
+  b.w_h = g->w_h.data<double>();
+  b.stage = g->stage.data<double>();
+  b.k = g->k.data<double>();
+  b.deriv_h = g->deriv_h.data<double>();
+  b.deriv = g->deriv.data<double>();
+  b.product = g->product.data<double>();
+  b.product_h = g->product_h.data<double>();
+  gpu_ = std::move(g);
+#else
+  throw Error(str_cat("NSSolver: device ", device_.str(), " requested but this build has no CUDA backend"));
+#endif
+}
+
+const std::vector<cplx>& NSSolver::spectrum() const {
+  if (gpu_) download(gpu_->w_h, w_h_.data());
+  return w_h_;
+}
+
 void NSSolver::set_vorticity(const double* w) {
   cpu::rfft2(w, w_h_.data(), 1, n_, n_, FftNorm::backward);
+  if (gpu_) gpu_->w_h.copy_(upload(w_h_, Device{}));
   steps_ = 0;
 }
 
-void NSSolver::vorticity(double* w) const { cpu::irfft2(w_h_.data(), w, 1, n_, n_, FftNorm::backward); }
+void NSSolver::vorticity(double* w) const {
+  if (gpu_) {
+#ifdef SDKD_WITH_CUDA
+    Tensor grid = make_tensor({int64_t(n_) * n_}, DType::f64, device_);
+    gpu::ns_vorticity(gpu_->buf, grid.data<double>());
+    download(grid, w);
+#endif
+    return;
+  }
+  cpu::irfft2(w_h_.data(), w, 1, n_, n_, FftNorm::backward);
+}
 
 void NSSolver::tendency(const std::vector<cplx>& w_h, std::vector<cplx>& out) {
+  if (gpu_) {
+#ifdef SDKD_WITH_CUDA
+    const size_t S = size_t(n_) * nc_;
+    SDKD_CHECK(w_h.size() == S, "NSSolver::tendency: expected ", S, " half-spectrum values, got ", w_h.size());
+    gpu_->stage.copy_(upload(w_h, Device{}));
+    Tensor result = make_tensor({int64_t(2 * S)}, DType::f64, device_);
+    gpu::ns_tendency(gpu_->buf, gpu_->stage.data<double>(), result.data<double>());
+    out.resize(S);
+    download(result, out.data());
+#endif
+    return;
+  }
   const size_t S = size_t(n_) * nc_, P = size_t(n_) * n_;
   cplx* u_h = deriv_h_.data();
   cplx* v_h = u_h + S;
@@ -101,7 +219,11 @@ void NSSolver::tendency(const std::vector<cplx>& w_h, std::vector<cplx>& out) {
 }
 
 void NSSolver::step() {
-  if (scheme_ == NSScheme::fno) step_fno();
+  if (gpu_) {
+#ifdef SDKD_WITH_CUDA
+    gpu::ns_step(gpu_->buf);
+#endif
+  } else if (scheme_ == NSScheme::fno) step_fno();
   else step_ifrk4();
   ++steps_;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cuda/kd_losses.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/ops.hpp"
@@ -20,6 +21,14 @@ Tensor feature_mse_loss(const Tensor& student_feat, const Tensor& teacher_feat) 
 }
 
 namespace {
+
+// The engine's dispatch helpers are private to it, so the CUDA calls are guarded here: a
+// CPU-only build has no kernels to link, and no CUDA tensor can reach these lines there.
+#ifdef SDKD_WITH_CUDA
+#define SDKD_AB_CUDA(...) __VA_ARGS__
+#else
+#define SDKD_AB_CUDA(...) throw Error("ab_loss: this build has no CUDA backend (configure with -DSDKD_CUDA=ON)")
+#endif
 
 // Per element: the hinge h = relu(mu - s) where the teacher fires (t > 0), relu(mu + s)
 // otherwise; the loss term is h^2 and its derivative in s is -2h or +2h.
@@ -39,6 +48,14 @@ struct ABBackward : Node {
   Tensor s, t;
   double mu = 1;
   std::vector<Tensor> backward(const Tensor& g) override {
+    if (!s.device().is_cpu()) {
+      // g stays on the device: the kernel reads it, so the backward does not wait for the GPU.
+      const Tensor gc = g.contiguous();
+      Tensor d = make_tensor(s.shape(), s.dtype(), s.device());
+      SDKD_AB_CUDA(gpu::ab_loss_backward(d.data<float>(), s.data<float>(), t.data<float>(), s.numel(), mu,
+                                         gc.data<float>()));
+      return {d};
+    }
     Tensor d = make_tensor(s.shape(), s.dtype());
     const double scale = g.item() / double(s.numel());
     if (s.dtype() == DType::f32) ab_pass(s.data<float>(), t.data<float>(), d.data<float>(), s.numel(), mu, scale);
@@ -53,8 +70,11 @@ struct ABBackward : Node {
 Tensor ab_loss(const Tensor& student_feat, const Tensor& teacher_feat, double margin) {
   const char* op = "ab_loss";
   SDKD_CHECK(student_feat.defined() && teacher_feat.defined(), op, ": got an undefined tensor");
-  SDKD_CHECK(student_feat.device().is_cpu() && teacher_feat.device().is_cpu(), op,
-             ": this op has only a CPU kernel in this build");
+  SDKD_CHECK(student_feat.device() == teacher_feat.device(), op, ": tensors on different devices, ",
+             student_feat.device().str(), " and ", teacher_feat.device().str(), " (move them with .to(device) first)");
+  const bool on_gpu = !student_feat.device().is_cpu();
+  SDKD_CHECK(!on_gpu || student_feat.dtype() == DType::f32, op, ": CUDA kernels take float32, got ",
+             student_feat.str(), " (convert with .to(DType::f32) or run float64 on the CPU)");
   SDKD_CHECK(student_feat.dtype() == teacher_feat.dtype(), op, ": dtype mismatch, ", student_feat.str(), " vs ",
              teacher_feat.str());
   SDKD_CHECK(student_feat.shape() == teacher_feat.shape(), op, ": student ", shape_str(student_feat.shape()),
@@ -63,10 +83,19 @@ Tensor ab_loss(const Tensor& student_feat, const Tensor& teacher_feat, double ma
   SDKD_CHECK(std::isfinite(margin) && margin >= 0, op, ": margin ", margin, " must be finite and >= 0");
   const Tensor s = student_feat.contiguous().detach(), t = teacher_feat.contiguous().detach();
   const int64_t n = s.numel();
-  const double sum = s.dtype() == DType::f32
-                         ? ab_pass<float>(s.data<float>(), t.data<float>(), nullptr, n, margin, 0)
-                         : ab_pass<double>(s.data<double>(), t.data<double>(), nullptr, n, margin, 0);
-  Tensor out = Tensor::scalar(sum / double(n), s.dtype());
+  Tensor out;
+  if (on_gpu) {
+    out = make_tensor({}, s.dtype(), s.device());
+    SDKD_AB_CUDA({
+      const Tensor work = make_tensor({gpu::ab_loss_workspace(n)}, DType::f64, s.device());
+      gpu::ab_loss(out.data<float>(), s.data<float>(), t.data<float>(), n, margin, work.data<double>());
+    });
+  } else {
+    const double sum = s.dtype() == DType::f32
+                           ? ab_pass<float>(s.data<float>(), t.data<float>(), nullptr, n, margin, 0)
+                           : ab_pass<double>(s.data<double>(), t.data<double>(), nullptr, n, margin, 0);
+    out = Tensor::scalar(sum / double(n), s.dtype());
+  }
   if (needs_grad({&student_feat})) {
     auto node = std::make_shared<ABBackward>();
     node->inputs = {student_feat};

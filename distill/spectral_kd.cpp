@@ -3,10 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/spectral_loss.hpp"
+#ifdef SDKD_WITH_CUDA
+#include "kernels/cuda/fft.hpp"
+#include "kernels/cuda/spectral_loss.hpp"
+#endif
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 
@@ -20,6 +26,11 @@
 // the self-conjugate columns (weight 1), for any G, Hermitian or not. So the kernel writes
 // G = 2 c_b D (dL/dS_k / w_k) and the spatial gradient is irfft2_ortho(G). The tests check it
 // against central finite differences in float64.
+//
+// On CUDA (float32) the same steps run on the device: cuFFT for both spectra, the fused band
+// kernel (kernels/cuda/spectral_loss.hpp) for the band sums and G in one pass, and cuFFT's
+// inverse for the spatial gradient, with the upstream gradient read on the device (no sync in
+// the backward). The band sums come back to the host (the result reports them per band).
 
 namespace sdkd::distill {
 
@@ -184,13 +195,110 @@ SpectralKDResult spectral_kd_typed(const Tensor& student, const Tensor& s, const
   return res;
 }
 
+#ifdef SDKD_WITH_CUDA
+// A contiguous float32 tensor on the device with a 16-byte aligned first element (cuFFT).
+Tensor device_ready(const Tensor& t) {
+  Tensor c = t.contiguous();
+  if (reinterpret_cast<uintptr_t>(c.data<float>()) % 16 != 0) c = c.detach().clone();
+  return c;
+}
+
+// Copies raw bytes to the device inside a float32 tensor (the engine has no integer dtype;
+// a same-dtype transfer moves the bytes untouched).
+Tensor upload_bytes(const void* data, size_t bytes, Device device) {
+  Tensor host = make_tensor({int64_t((bytes + 3) / 4)}, DType::f32);
+  std::memcpy(host.data<float>(), data, bytes);
+  return host.to(device);
+}
+
+// Saves the gradient spectrum G on the device; dx = irfft2_ortho(G) * grad_out.
+struct SpectralKDBackwardCuda : Node {
+  Tensor grad_spectrum;
+  Shape shape;
+  int64_t maps = 0;
+  int H = 0, W = 0;
+
+  std::vector<Tensor> backward(const Tensor& grad_out) override {
+    const Device dev = grad_spectrum.device();
+    Tensor dx = make_tensor(shape, DType::f32, dev);
+    Tensor scratch = make_tensor(grad_spectrum.shape(), DType::f32, dev);
+    if (grad_out.device() == dev) {
+      const Tensor g = grad_out.to(DType::f32).contiguous();
+      gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H, W, false, 1.0,
+                        g.data<float>());
+    } else {
+      gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H, W, false,
+                        grad_out.item(), nullptr);
+    }
+    return {dx};
+  }
+  const char* name() const override { return "SpectralKDBackwardCuda"; }
+};
+
+SpectralKDResult spectral_kd_cuda(const Tensor& student, const Tensor& s, const Tensor& t, const SpectralKDOptions& o) {
+  const BandSpec spec{o.cutoffs};
+  const int K = band_count(spec);
+  SDKD_CHECK(K <= gpu::kMaxSpectralBands, "spectral_kd_loss: ", K, " bands, but the CUDA kernel takes at most ",
+             gpu::kMaxSpectralBands, " (use fewer cutoffs or run on the CPU)");
+  const Device dev = s.device();
+  const int64_t H = s.size(-2), W = s.size(-1), numel = s.numel(), maps = numel / (H * W);
+  const int64_t Wc = W / 2 + 1;
+  const std::vector<int32_t> band = band_index(spec, H, W);
+  const Tensor band_dev = upload_bytes(band.data(), band.size() * sizeof(int32_t), dev);
+  const auto* band_ptr = reinterpret_cast<const int32_t*>(band_dev.data<float>());
+  Tensor workspace =
+      make_tensor({gpu::spectral_loss_workspace_doubles(maps, int(H), int(W), K)}, DType::f64, dev);
+
+  SpectralKDResult res;
+  res.weights = base_weights(o, K);
+  Tensor S = make_tensor({maps, H, Wc, 2}, DType::f32, dev), Tt = make_tensor({maps, H, Wc, 2}, DType::f32, dev);
+  gpu::rfft2_ortho(s.data<float>(), S.data<float>(), maps, int(H), int(W), 0);
+  gpu::rfft2_ortho(t.data<float>(), Tt.data<float>(), maps, int(H), int(W), 0);
+
+  if (o.adaptive) {
+    std::vector<double> energy(static_cast<size_t>(K));
+    gpu::spectral_band_energy(Tt.data<float>(), maps, int(H), int(W), band_ptr, K, workspace.data<double>(),
+                              energy.data());
+    const auto a = adaptive_factors(energy, band_bin_counts(spec, H, W), maps, o.gamma);
+    for (int b = 0; b < K; ++b) res.weights[size_t(b)] *= a[size_t(b)];
+  }
+
+  const bool want_grad = needs_grad({&student});
+  std::vector<double> scale(static_cast<size_t>(K));
+  for (int b = 0; b < K; ++b) scale[size_t(b)] = 2.0 * res.weights[size_t(b)] / double(numel);
+  std::vector<double> sums(static_cast<size_t>(K));
+  // As on the CPU, the gradient spectrum overwrites the student's spectrum in place.
+  gpu::spectral_band_loss(S.data<float>(), Tt.data<float>(), want_grad ? S.data<float>() : nullptr, maps, int(H),
+                          int(W), band_ptr, K, scale.data(), workspace.data<double>(), sums.data());
+
+  double loss = 0;
+  res.band_losses.resize(size_t(K));
+  for (int b = 0; b < K; ++b) {
+    res.band_losses[size_t(b)] = sums[size_t(b)] / double(numel);
+    loss += res.weights[size_t(b)] * res.band_losses[size_t(b)];
+  }
+  res.loss = Tensor::scalar(loss, DType::f32, dev);
+  if (want_grad) {
+    auto node = std::make_shared<SpectralKDBackwardCuda>();
+    node->inputs = {student};
+    node->grad_spectrum = S;
+    node->shape = student.shape();
+    node->maps = maps;
+    node->H = int(H);
+    node->W = int(W);
+    record(res.loss, node);
+  }
+  return res;
+}
+#endif
+
 }  // namespace
 
 SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, const SpectralKDOptions& options) {
   const char* op = "spectral_kd_loss";
   SDKD_CHECK(student.defined() && teacher.defined(), op, ": got an undefined tensor");
-  SDKD_CHECK(student.device().is_cpu() && teacher.device().is_cpu(), op, ": student on ", student.device().str(),
-             ", teacher on ", teacher.device().str(), ", but this op has only a CPU kernel in this build");
+  SDKD_CHECK(student.device() == teacher.device(), op, ": student on ", student.device().str(), ", teacher on ",
+             teacher.device().str(), " (move them to one device with .to(device) first)");
   SDKD_CHECK(student.dtype() == teacher.dtype(), op, ": dtype mismatch, student ", student.str(), " vs teacher ",
              teacher.str());
   SDKD_CHECK(student.shape() == teacher.shape(), op, ": student ", shape_str(student.shape()), " and teacher ",
@@ -200,6 +308,16 @@ SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, 
   const int64_t H = student.size(-2), W = student.size(-1);
   SDKD_CHECK(H <= std::numeric_limits<int>::max() && W <= std::numeric_limits<int>::max(), op, ": map of ", H, " x ",
              W, " is too large for the FFT");
+  if (student.device().is_cuda()) {
+    SDKD_CHECK(student.dtype() == DType::f32, op, ": CUDA kernels take float32, got ", student.str(),
+               " (convert with .to(DType::f32) or run float64 on the CPU)");
+#ifdef SDKD_WITH_CUDA
+    SDKD_CHECK(W >= 2, op, ": maps of width 1 have no CUDA FFT, got ", student.str(), " (run it on the CPU)");
+    return spectral_kd_cuda(student, device_ready(student), device_ready(teacher), options);
+#else
+    throw Error(str_cat(op, ": tensors on ", student.device().str(), " but this build has no CUDA backend"));
+#endif
+  }
   const Tensor s = student.contiguous(), t = teacher.contiguous();
   if (s.dtype() == DType::f32) return spectral_kd_typed<float>(student, s, t, options);
   return spectral_kd_typed<double>(student, s, t, options);

@@ -137,7 +137,9 @@ void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool qui
   const auto t0 = std::chrono::steady_clock::now();
   {
     ProgressBar bar("generate ns", cfg.trajectories, "traj");
-    data::generate_ns(cfg, out.data(), [&](int64_t done, int64_t) {
+    data::NSConfig run_cfg = cfg;
+    run_cfg.device = compute_device();  // --device: where the solver runs (same numbers to ~1e-10)
+    data::generate_ns(run_cfg, out.data(), [&](int64_t done, int64_t) {
       if (!quiet) bar.update(done);
     });
     if (!quiet) bar.finish();

@@ -20,6 +20,7 @@ CudaGraph::~CudaGraph() {
 
 void CudaGraph::capture(const std::function<void()>& work) {
   SDKD_CHECK(!handle_, "CudaGraph: already captured");
+  (void)work;  // unused in a CPU-only build
   SDKD_CUDA_ONLY({
     cuda_rt::Graph* g = cuda_rt::graph_begin_capture(device_.index);
     try {

@@ -4,7 +4,11 @@
 
 #include "dispatch.hpp"
 #include "kernels/cpu/attention.hpp"
+#include "kernels/cuda/attention.hpp"
+#include "kernels/cuda/copy.hpp"
+#include "kernels/cuda/softmax.hpp"
 #include "sdkd/autograd.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/ops_nn.hpp"
 #include "sdkd/profiling.hpp"
@@ -70,20 +74,48 @@ struct SoftmaxBackward : Node {
   Lanes lanes;
   std::vector<Tensor> backward(const Tensor& gout) override {
     const Tensor g = gout.contiguous();
-    Tensor dx = make_tensor(y.shape(), y.dtype());
+    Tensor dx = make_tensor(y.shape(), y.dtype(), y.device());
+    if (detail::on_cuda(y)) {
+      detail::require_same_device(y, g, name());
+      detail::require_f32_on_cuda(g, name());
+      SDKD_CUDA_ONLY(gpu::softmax_backward(y.data<float>(), g.data<float>(), dx.data<float>(), lanes.outer, lanes.D,
+                                           lanes.inner));
+      return {dx};
+    }
     SDKD_DISPATCH(y.dtype(), T, softmax_backward<T>(y.data<T>(), g.data<T>(), dx.data<T>(), lanes));
     return {dx};
   }
   const char* name() const override { return "SoftmaxBackward"; }
 };
 
+// Unused in a CPU-only build, where the kernel calls compile out.
+[[maybe_unused]] gpu::AttentionDims gpu_dims(const cpu::AttentionShape& s) {
+  gpu::AttentionDims g;
+  g.BH = s.BH;
+  g.N = s.N;
+  g.M = s.M;
+  g.d = s.d;
+  return g;
+}
+
 struct AttentionBackward : Node {
   cpu::AttentionShape shape;
   Tensor q, k, v, o, lse;  // contiguous, detached
   std::vector<Tensor> backward(const Tensor& gout) override {
     const Tensor g = gout.contiguous();
-    Tensor dq = make_tensor(q.shape(), q.dtype()), dk = make_tensor(k.shape(), k.dtype()),
-           dv = make_tensor(v.shape(), v.dtype());
+    const Device dev = q.device();
+    Tensor dq = make_tensor(q.shape(), q.dtype(), dev), dk = make_tensor(k.shape(), k.dtype(), dev),
+           dv = make_tensor(v.shape(), v.dtype(), dev);
+    if (detail::on_cuda(q)) {
+      detail::require_same_device(q, g, "multi_head_attention backward");
+      detail::require_f32_on_cuda(g, "multi_head_attention backward");
+      // delta = rowsum(dO * O), (B, heads, N); deterministic mode avoids the dQ atomics.
+      Tensor delta = make_tensor(lse.shape(), lse.dtype(), dev);
+      SDKD_CUDA_ONLY(gpu::attention_backward(gpu_dims(shape), q.data<float>(), k.data<float>(), v.data<float>(),
+                                             o.data<float>(), lse.data<float>(), g.data<float>(), delta.data<float>(),
+                                             dq.data<float>(), dk.data<float>(), dv.data<float>(), deterministic()));
+      return {dq, dk, dv};
+    }
     SDKD_DISPATCH(q.dtype(), T,
                   cpu::attention_backward<T>(shape, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(), lse.data<T>(),
                                              g.data<T>(), dq.data<T>(), dk.data<T>(), dv.data<T>()));
@@ -96,13 +128,19 @@ struct AttentionBackward : Node {
 
 Tensor softmax(const Tensor& x_in, int64_t dim) {
   const char* op = "softmax";
-  detail::require_cpu(x_in, op);
+  detail::require_defined(x_in, op);
+  if (detail::on_cuda(x_in)) detail::require_f32_on_cuda(x_in, op);
   SDKD_CHECK(x_in.dim() >= 1, op, ": expected at least a 1-d tensor, got ", x_in.str());
   const int64_t d = detail::wrap_dim(dim, x_in.dim(), op);
   const Tensor x = x_in.contiguous();
   const Lanes lanes = lanes_of(x.shape(), d);
-  Tensor y = make_tensor(x.shape(), x.dtype());
-  if (lanes.D > 0) SDKD_DISPATCH(x.dtype(), T, softmax_forward<T>(x.data<T>(), y.data<T>(), lanes));
+  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+  if (lanes.D > 0) {
+    if (detail::on_cuda(x))  // one warp (or block, for long lanes) per softmax vector
+      SDKD_CUDA_ONLY(gpu::softmax_forward(x.data<float>(), y.data<float>(), lanes.outer, lanes.D, lanes.inner));
+    else
+      SDKD_DISPATCH(x.dtype(), T, softmax_forward<T>(x.data<T>(), y.data<T>(), lanes));
+  }
   if (needs_grad({&x_in})) {
     auto node = std::make_shared<SoftmaxBackward>();
     node->inputs = {x_in};
@@ -115,9 +153,13 @@ Tensor softmax(const Tensor& x_in, int64_t dim) {
 
 Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in) {
   const char* op = "multi_head_attention";
-  for (const Tensor* t : {&q_in, &k_in, &v_in}) detail::require_cpu(*t, op);
+  for (const Tensor* t : {&q_in, &k_in, &v_in}) detail::require_defined(*t, op);
+  detail::require_same_device(q_in, k_in, op);
+  detail::require_same_device(q_in, v_in, op);
+  const bool cuda = detail::on_cuda(q_in);
   detail::require_same_dtype(q_in, k_in, op);
   detail::require_same_dtype(q_in, v_in, op);
+  if (cuda) detail::require_f32_on_cuda(q_in, op);
   SDKD_CHECK(q_in.dim() == 4 && k_in.dim() == 4 && v_in.dim() == 4, op,
              ": expected q (B, heads, N, d), k and v (B, heads, M, d), got q ", shape_str(q_in.shape()), ", k ",
              shape_str(k_in.shape()), ", v ", shape_str(v_in.shape()));
@@ -133,13 +175,22 @@ Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor
   s.d = q_in.size(3);
   SDKD_CHECK(s.N >= 1 && s.M >= 1 && s.d >= 1, op, ": empty sequence or head dimension, q ",
              shape_str(q_in.shape()), ", k ", shape_str(k_in.shape()));
+  if (cuda)
+    SDKD_CHECK(s.d <= gpu::kAttentionMaxHeadDim, op, ": the CUDA kernel takes head dimensions up to ",
+               gpu::kAttentionMaxHeadDim, ", got q ", shape_str(q_in.shape()),
+               " (use more heads, or run this op on the CPU)");
   const Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
-  Tensor o = make_tensor(q.shape(), q.dtype());
-  Tensor lse = make_tensor({q.size(0), q.size(1), s.N}, q.dtype());
+  Tensor o = make_tensor(q.shape(), q.dtype(), q.device());
+  Tensor lse = make_tensor({q.size(0), q.size(1), s.N}, q.dtype(), q.device());
   // Two products of N x M x d multiply-adds per (batch, head): Q K^T and P V.
   FlopCounter::add(2 * 2 * s.BH * s.N * s.M * s.d);
-  SDKD_DISPATCH(q.dtype(), T,
-                cpu::attention_forward<T>(s, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(), lse.data<T>()));
+  if (cuda) {
+    SDKD_CUDA_ONLY(gpu::attention_forward(gpu_dims(s), q.data<float>(), k.data<float>(), v.data<float>(),
+                                          o.data<float>(), lse.data<float>()));
+  } else {
+    SDKD_DISPATCH(q.dtype(), T,
+                  cpu::attention_forward<T>(s, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(), lse.data<T>()));
+  }
   if (needs_grad({&q_in, &k_in, &v_in})) {
     auto node = std::make_shared<AttentionBackward>();
     node->inputs = {q_in, k_in, v_in};
@@ -154,13 +205,55 @@ Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor
   return o;
 }
 
+namespace {
+
+// drop_path on CUDA: the gradient is the incoming one scaled by the same per-sample mask.
+struct DropPathBackward : Node {
+  Tensor mask;  // (N) on the device: 0 or 1 / (1 - p) per sample
+  std::vector<Tensor> backward(const Tensor& gout) override {
+    const Tensor g = gout.contiguous();
+    detail::require_same_device(mask, g, name());
+    detail::require_f32_on_cuda(g, name());
+    Tensor dx = make_tensor(g.shape(), DType::f32, g.device());
+    SDKD_CUDA_ONLY({
+      const int64_t n = mask.numel(), per = n > 0 ? g.numel() / n : 0;
+      gpu::scale_samples(g.data<float>(), mask.data<float>(), dx.data<float>(), n, per);
+    });
+    return {dx};
+  }
+  const char* name() const override { return "DropPathBackward"; }
+};
+
+}  // namespace
+
 Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) {
   const char* op = "drop_path";
-  detail::require_cpu(x, op);
+  detail::require_defined(x, op);
+  if (detail::on_cuda(x)) detail::require_f32_on_cuda(x, op);
   SDKD_CHECK(p >= 0 && p < 1, op, ": probability must be in [0, 1), got ", p);
   SDKD_CHECK(x.dim() >= 1, op, ": expected (N, ...) input, got ", x.str());
   if (!training || p == 0) return x;
   const int64_t n = x.size(0);
+  if (detail::on_cuda(x)) {
+    const Tensor xc = x.contiguous();
+    Tensor mask = make_tensor({n}, DType::f32, x.device());
+    Tensor y = make_tensor(x.shape(), DType::f32, x.device());
+    SDKD_CUDA_ONLY({
+      // The same draws as the CPU below: Philox stream 3 at the reserved offsets, one per sample.
+      const uint64_t base = gen.reserve(uint64_t(n));
+      const double scale = 1.0 / (1.0 - p);
+      const int64_t per = n > 0 ? x.numel() / n : 0;
+      gpu::fill_bernoulli_mask(mask.data<float>(), n, gen.seed, 3, base, p, scale);
+      gpu::scale_samples(xc.data<float>(), mask.data<float>(), y.data<float>(), n, per);
+    });
+    if (needs_grad({&x})) {
+      auto node = std::make_shared<DropPathBackward>();
+      node->inputs = {x};
+      node->mask = mask;
+      record(y, node);
+    }
+    return y;
+  }
   Shape mask_shape(size_t(x.dim()), 1);
   mask_shape[0] = n;
   Tensor mask = make_tensor(mask_shape, x.dtype());

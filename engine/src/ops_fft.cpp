@@ -6,10 +6,17 @@
 // irfft2(Z) sums every kept column as Re(c_l(m) e^{2 pi i l n / W}) times w_l (a column and
 // its mirror give twice the real part), so irfft2(Y / w) = Re(U^H Y0) = rfft2^T(Y).
 // Differentiating irfft2(Z) = sum_l w_l Re(...) term by term gives irfft2^T(y) = w * rfft2(y).
+//
+// On CUDA (float32) the same expressions run through cuFFT (kernels/cuda/fft.hpp): the column
+// weights and the 1/sqrt(HW) factor are folded into the small kernels around the transforms.
 #include <complex>
+#include <cstdint>
 
 #include "dispatch.hpp"
 #include "kernels/cpu/fft.hpp"
+#ifdef SDKD_WITH_CUDA
+#include "kernels/cuda/fft.hpp"
+#endif
 #include "sdkd/autograd.hpp"
 #include "sdkd/fft.hpp"
 
@@ -36,8 +43,24 @@ void scale_paired_columns(T* spec, const Plane& p, T factor) {
   }
 }
 
+// A contiguous float32 CUDA tensor whose first element is 16-byte aligned (cuFFT wants its
+// complex data aligned; a view with an odd offset is copied into a fresh buffer).
+Tensor cufft_ready(const Tensor& t, const char* op) {
+  detail::require_f32_on_cuda(t, op);
+  Tensor c = t.contiguous();
+  if (reinterpret_cast<uintptr_t>(c.data<float>()) % 16 != 0) c = c.detach().clone();
+  return c;
+}
+
 // x (contiguous real planes) -> spectrum, then the column weights raised to `power` (0: none).
-Tensor forward_rfft2(const Tensor& x, const Plane& p, const Shape& out_shape, int power) {
+Tensor forward_rfft2(const Tensor& x_in, const Plane& p, const Shape& out_shape, int power) {
+  if (detail::on_cuda(x_in)) {
+    const Tensor x = cufft_ready(x_in, "rfft2");
+    Tensor X = make_tensor(out_shape, x.dtype(), x.device());
+    SDKD_CUDA_ONLY(gpu::rfft2_ortho(x.data<float>(), X.data<float>(), p.batch, p.H, p.W, power));
+    return X;
+  }
+  const Tensor& x = x_in;
   Tensor X = make_tensor(out_shape, x.dtype());
   SDKD_DISPATCH(x.dtype(), T, {
     if (p.batch > 0)
@@ -49,6 +72,15 @@ Tensor forward_rfft2(const Tensor& x, const Plane& p, const Shape& out_shape, in
 
 // Spectrum -> real planes; the spectrum is first divided by the column weights if asked.
 Tensor inverse_rfft2(const Tensor& X_in, const Plane& p, const Shape& out_shape, bool divide_by_weights) {
+  if (detail::on_cuda(X_in)) {
+    const Tensor X = cufft_ready(X_in, "irfft2");
+    Tensor x = make_tensor(out_shape, X.dtype(), X.device());
+    // cuFFT's complex-to-real transform destroys its input: it reads a prepared copy.
+    Tensor scratch = make_tensor(X.shape(), X.dtype(), X.device());
+    SDKD_CUDA_ONLY(gpu::irfft2_ortho(X.data<float>(), x.data<float>(), scratch.data<float>(), p.batch, p.H, p.W,
+                                     divide_by_weights, 1.0, nullptr));
+    return x;
+  }
   const Tensor X = divide_by_weights ? X_in.contiguous().clone() : X_in.contiguous();
   Tensor x = make_tensor(out_shape, X.dtype());
   SDKD_DISPATCH(X.dtype(), T, {
@@ -93,7 +125,8 @@ std::vector<double> rfft2_column_weights(int64_t W) {
 
 Tensor rfft2(const Tensor& x_in) {
   const char* op = "rfft2";
-  detail::require_cpu(x_in, op);
+  detail::require_defined(x_in, op);
+  if (detail::on_cuda(x_in)) detail::require_f32_on_cuda(x_in, op);
   SDKD_CHECK(x_in.dim() >= 2, op, ": expected a real (..., H, W) tensor, got ", shape_str(x_in.shape()));
   Plane p;
   p.H = checked_int(x_in.size(-2), op, "H");
@@ -115,7 +148,8 @@ Tensor rfft2(const Tensor& x_in) {
 
 Tensor irfft2(const Tensor& X_in, int64_t W) {
   const char* op = "irfft2";
-  detail::require_cpu(X_in, op);
+  detail::require_defined(X_in, op);
+  if (detail::on_cuda(X_in)) detail::require_f32_on_cuda(X_in, op);
   SDKD_CHECK(X_in.dim() >= 3 && X_in.size(-1) == 2, op, ": expected a spectrum (..., H, W/2+1, 2), got ",
              shape_str(X_in.shape()));
   Plane p;

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "elementwise.hpp"
+#include "kernels/cuda/reduce.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
 
@@ -21,9 +22,43 @@ struct SumBackward : Node {
   const char* name() const override { return "SumBackward"; }
 };
 
+// The CUDA sum: the kernel reduces the middle axis of a contiguous [outer, red, inner] array.
+// When the reduced dims (size-1 dims aside) are adjacent, `a` is read as it lies; otherwise
+// the reduced dims are first permuted together at the end (one strided copy), like the CPU.
+void sum_cuda(const Tensor& a, const std::vector<int64_t>& dims, const std::vector<int64_t>& perm,
+              [[maybe_unused]] Tensor& out, [[maybe_unused]] double scale) {
+  detail::require_f32_on_cuda(a, "sum");
+  int64_t outer = 1, red = 1, inner = 1;
+  int state = 0;  // 0: before the reduced block, 1: inside it, 2: after it
+  bool adjacent = true;
+  for (int64_t d = 0; d < a.dim(); ++d) {
+    if (a.size(d) == 1) continue;
+    const bool r = std::binary_search(dims.begin(), dims.end(), d);
+    if (r && state == 2) adjacent = false;
+    if (r) state = 1;
+    else if (state == 1) state = 2;
+    (r ? red : state == 0 ? outer : inner) *= a.size(d);
+  }
+  Tensor src;
+  {
+    NoGradGuard ng;
+    src = adjacent ? a.detach().contiguous() : a.detach().permute(perm).contiguous();
+  }
+  if (!adjacent) {
+    outer *= inner;
+    inner = 1;
+  }
+  SDKD_CUDA_ONLY({
+    const int64_t nws = gpu::sum_workspace(outer, red, inner);
+    const Tensor ws = nws > 0 ? make_tensor({nws}, DType::f64, a.device()) : Tensor();
+    double* work = ws.defined() ? ws.data<double>() : nullptr;
+    gpu::sum(out.data<float>(), src.data<float>(), outer, red, inner, scale, work);
+  });
+}
+
 // Row sums of `a` viewed as (rows, cols) after moving the reduced dims last.
 Tensor reduce_sum(const Tensor& a, std::vector<int64_t> dims, bool keepdim, double scale) {
-  detail::require_cpu(a, "sum");
+  detail::require_defined(a, "sum");
   for (auto& d : dims) d = detail::wrap_dim(d, a.dim(), "sum");
   std::sort(dims.begin(), dims.end());
   dims.erase(std::unique(dims.begin(), dims.end()), dims.end());
@@ -40,25 +75,29 @@ Tensor reduce_sum(const Tensor& a, std::vector<int64_t> dims, bool keepdim, doub
     kept_shape.push_back(red ? 1 : a.size(d));
   }
   perm.insert(perm.end(), dims.begin(), dims.end());
-  Tensor src;
-  {
-    NoGradGuard ng;
-    src = a.detach().permute(perm).contiguous();
-  }
-  const int64_t cols = std::accumulate(dims.begin(), dims.end(), int64_t(1),
-                                       [&](int64_t m, int64_t d) { return m * a.size(d); });
-  const int64_t rows = cols ? a.numel() / cols : shape_numel(out_shape);
-  Tensor out = make_tensor(out_shape, a.dtype());
-  SDKD_DISPATCH(a.dtype(), T, {
-    const T* p = src.data<T>();
-    T* o = out.data<T>();
-_Pragma("omp parallel for schedule(static) if (rows > 64)")
-    for (int64_t r = 0; r < rows; ++r) {
-      double acc = 0;
-      for (int64_t c = 0; c < cols; ++c) acc += double(p[r * cols + c]);
-      o[r] = T(acc * scale);
+  Tensor out = make_tensor(out_shape, a.dtype(), a.device());
+  if (detail::on_cuda(a)) {
+    sum_cuda(a, dims, perm, out, scale);
+  } else {
+    Tensor src;
+    {
+      NoGradGuard ng;
+      src = a.detach().permute(perm).contiguous();
     }
-  });
+    const int64_t cols = std::accumulate(dims.begin(), dims.end(), int64_t(1),
+                                         [&](int64_t m, int64_t d) { return m * a.size(d); });
+    const int64_t rows = cols ? a.numel() / cols : shape_numel(out_shape);
+    SDKD_DISPATCH(a.dtype(), T, {
+      const T* p = src.data<T>();
+      T* o = out.data<T>();
+_Pragma("omp parallel for schedule(static) if (rows > 64)")
+      for (int64_t r = 0; r < rows; ++r) {
+        double acc = 0;
+        for (int64_t c = 0; c < cols; ++c) acc += double(p[r * cols + c]);
+        o[r] = T(acc * scale);
+      }
+    });
+  }
   if (needs_grad({&a})) {
     auto node = std::make_shared<SumBackward>();
     node->inputs = {a};
@@ -103,11 +142,23 @@ namespace {
 // Fused pointwise loss: one pass, saves only the two inputs, gradient computed directly.
 enum class LossKind { mse, l1 };
 
+[[maybe_unused]] gpu::PointLoss gpu_kind(LossKind k) {
+  return k == LossKind::mse ? gpu::PointLoss::mse : gpu::PointLoss::l1;
+}
+
 struct LossBackward : Node {
   LossKind kind;
   Tensor pred, target;
   std::vector<Tensor> backward(const Tensor& g) override {
     const int64_t n = pred.numel();
+    if (detail::on_cuda(pred)) {
+      // g stays on the device: the kernel reads it, so the backward does not wait for the GPU.
+      const Tensor gc = g.contiguous();
+      Tensor d = make_tensor(pred.shape(), pred.dtype(), pred.device());
+      SDKD_CUDA_ONLY(gpu::pointwise_loss_backward(d.data<float>(), pred.data<float>(), target.data<float>(), n,
+                                                  gpu_kind(kind), gc.data<float>()));
+      return {inputs[0].requires_grad() ? d : Tensor(), inputs[1].requires_grad() ? neg(d) : Tensor()};
+    }
     const double gs = g.item() / double(n);
     Tensor d = make_tensor(pred.shape(), pred.dtype());
     SDKD_DISPATCH(pred.dtype(), T, {
@@ -128,24 +179,35 @@ _Pragma("omp parallel for schedule(static) if (n > 32768)")
 };
 
 Tensor pointwise_loss(const Tensor& pred, const Tensor& target, LossKind kind, const char* op) {
-  detail::require_cpu(pred, op);
-  detail::require_cpu(target, op);
+  detail::require_defined(pred, op);
+  detail::require_defined(target, op);
+  detail::require_same_device(pred, target, op);
   detail::require_same_dtype(pred, target, op);
   SDKD_CHECK(pred.shape() == target.shape(), op, ": prediction ", shape_str(pred.shape()),
              " and target ", shape_str(target.shape()), " must have the same shape");
   SDKD_CHECK(pred.numel() > 0, op, ": empty tensors");
   const Tensor p = pred.contiguous().detach(), t = target.contiguous().detach();
   const int64_t n = p.numel();
-  double acc = 0;
-  SDKD_DISPATCH(p.dtype(), T, {
-    const T* a = p.data<T>();
-    const T* b = t.data<T>();
-    acc = detail::blocked_sum(n, [&](int64_t i) {
-      const double e = double(a[i]) - double(b[i]);
-      return kind == LossKind::mse ? e * e : std::fabs(e);
+  Tensor out;
+  if (detail::on_cuda(pred)) {
+    detail::require_f32_on_cuda(pred, op);
+    out = make_tensor({}, pred.dtype(), pred.device());
+    SDKD_CUDA_ONLY({
+      const Tensor ws = make_tensor({gpu::loss_workspace(n)}, DType::f64, pred.device());
+      gpu::pointwise_loss(out.data<float>(), p.data<float>(), t.data<float>(), n, gpu_kind(kind), ws.data<double>());
     });
-  });
-  Tensor out = Tensor::scalar(acc / double(n), pred.dtype());
+  } else {
+    double acc = 0;
+    SDKD_DISPATCH(p.dtype(), T, {
+      const T* a = p.data<T>();
+      const T* b = t.data<T>();
+      acc = detail::blocked_sum(n, [&](int64_t i) {
+        const double e = double(a[i]) - double(b[i]);
+        return kind == LossKind::mse ? e * e : std::fabs(e);
+      });
+    });
+    out = Tensor::scalar(acc / double(n), pred.dtype());
+  }
   if (needs_grad({&pred, &target})) {
     auto node = std::make_shared<LossBackward>();
     node->inputs = {pred, target};

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "dispatch.hpp"
+#include "kernels/cuda/resample.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops_nn.hpp"
 
@@ -84,7 +85,14 @@ struct BilinearBackward : Node {
   DType dtype = DType::f32;
   std::vector<Tensor> backward(const Tensor& gout) override {
     const Tensor g = gout.contiguous();
-    Tensor dx = make_tensor(in_shape, dtype);
+    Tensor dx = make_tensor(in_shape, dtype, g.device());
+    if (detail::on_cuda(g)) {
+      // A gather over the outputs that read each input pixel: fixed order, no atomics, so it is
+      // deterministic whatever sdkd::deterministic() says.
+      SDKD_CUDA_ONLY(gpu::upsample_bilinear2d_backward(dx.data<float>(), g.data<float>(), plan.planes, plan.H, plan.W,
+                                                       plan.OH, plan.OW));
+      return {dx};
+    }
     SDKD_DISPATCH(dtype, T, bilinear_backward<T>(plan, g.data<T>(), dx.data<T>()));
     return {dx};
   }
@@ -94,10 +102,11 @@ struct BilinearBackward : Node {
 }  // namespace
 
 // A pure re-indexing, so it is composed from views: split the channels into (C, r, r),
-// interleave them with the rows and columns, and merge. The views carry the backward.
+// interleave them with the rows and columns, and merge. The views carry the backward, and the
+// one copy (the final reshape of the permuted view) is the strided copy kernel on the GPU.
 Tensor pixel_shuffle(const Tensor& x, int r) {
   const char* op = "pixel_shuffle";
-  detail::require_cpu(x, op);
+  detail::require_defined(x, op);
   SDKD_CHECK(r >= 1, op, ": upscale factor must be >= 1, got ", r);
   SDKD_CHECK(x.dim() == 4, op, ": expected input (N, C*r*r, H, W), got ", shape_str(x.shape()));
   const int64_t N = x.size(0), Cr = x.size(1), H = x.size(2), W = x.size(3), rr = int64_t(r) * r;
@@ -108,7 +117,8 @@ Tensor pixel_shuffle(const Tensor& x, int r) {
 
 Tensor upsample_bilinear2d(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   const char* op = "upsample_bilinear2d";
-  detail::require_cpu(x_in, op);
+  detail::require_defined(x_in, op);
+  if (detail::on_cuda(x_in)) detail::require_f32_on_cuda(x_in, op);
   SDKD_CHECK(x_in.dim() == 4, op, ": expected input (N, C, H, W), got ", shape_str(x_in.shape()));
   SDKD_CHECK(out_h >= 1 && out_w >= 1, op, ": output size must be positive, got ", out_h, "x", out_w);
   SDKD_CHECK(x_in.size(2) >= 1 && x_in.size(3) >= 1, op, ": empty spatial size in ", shape_str(x_in.shape()));
@@ -119,10 +129,15 @@ Tensor upsample_bilinear2d(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   p.W = x.size(3);
   p.OH = out_h;
   p.OW = out_w;
-  p.rows = bilinear_taps(p.H, out_h);
-  p.cols = bilinear_taps(p.W, out_w);
-  Tensor y = make_tensor({x.size(0), x.size(1), out_h, out_w}, x.dtype());
-  SDKD_DISPATCH(x.dtype(), T, bilinear_forward<T>(p, x.data<T>(), y.data<T>()));
+  Tensor y = make_tensor({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
+  if (detail::on_cuda(x)) {
+    // The kernels recompute the taps per thread with the same expressions as bilinear_taps.
+    SDKD_CUDA_ONLY(gpu::upsample_bilinear2d(y.data<float>(), x.data<float>(), p.planes, p.H, p.W, p.OH, p.OW));
+  } else {
+    p.rows = bilinear_taps(p.H, out_h);
+    p.cols = bilinear_taps(p.W, out_w);
+    SDKD_DISPATCH(x.dtype(), T, bilinear_forward<T>(p, x.data<T>(), y.data<T>()));
+  }
   if (needs_grad({&x_in})) {
     auto node = std::make_shared<BilinearBackward>();
     node->inputs = {x_in};

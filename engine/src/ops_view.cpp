@@ -4,12 +4,21 @@
 #include <numeric>
 
 #include "dispatch.hpp"
+#include "kernels/cuda/elementwise.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
 
 namespace sdkd {
 
 namespace {
+
+// dst <- src element for element on the GPU; both are views of the same shape (dst usually a
+// strided window into a larger tensor).
+void copy_into_view_cuda([[maybe_unused]] const Tensor& dst, const Tensor& src, const char* op) {
+  detail::require_f32_on_cuda(src, op);
+  SDKD_CUDA_ONLY(gpu::copy_view(dst.data<float>(), gpu::make_view(dst.shape(), dst.strides(), op), src.data<float>(),
+                                gpu::make_view(src.shape(), src.strides(), op), src.numel()));
+}
 
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
@@ -37,8 +46,12 @@ struct SliceBackward : Node {
   Shape in_shape;
   int64_t dim, start, step;
   std::vector<Tensor> backward(const Tensor& g) override {
-    Tensor gi = Tensor::zeros(in_shape, g.dtype());
+    Tensor gi = Tensor::zeros(in_shape, g.dtype(), g.device());
     Tensor window = gi.slice(dim, start, start + step * (g.size(dim) - 1) + 1, step);
+    if (detail::on_cuda(g)) {
+      copy_into_view_cuda(window, g, "slice backward");
+      return {gi};
+    }
     // Write g into the strided window of the zero gradient.
     const Tensor gc = g.contiguous();
     SDKD_DISPATCH(g.dtype(), T, {
@@ -247,24 +260,11 @@ struct CatBackward : Node {
   }
   const char* name() const override { return "CatBackward"; }
 };
-}  // namespace
 
-Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
-  SDKD_CHECK(!xs.empty(), "cat: no tensors given");
+// The CPU copy of cat: the row blocks of each (contiguous) input into the output rows.
+void cat_cpu(const std::vector<Tensor>& xs, int64_t dim, Tensor& out) {
   const Tensor& first = xs[0];
-  dim = detail::wrap_dim(dim, first.dim(), "cat");
-  Shape out_shape = first.shape();
-  out_shape[size_t(dim)] = 0;
-  for (const auto& x : xs) {
-    detail::require_cpu(x, "cat");
-    detail::require_same_dtype(first, x, "cat");
-    SDKD_CHECK(x.dim() == first.dim(), "cat: ", x.str(), " vs ", first.str());
-    for (int64_t d = 0; d < first.dim(); ++d)
-      SDKD_CHECK(d == dim || x.size(d) == first.size(d), "cat along dim ", dim, ": shapes ",
-                 shape_str(x.shape()), " and ", shape_str(first.shape()), " differ in dim ", d);
-    out_shape[size_t(dim)] += x.size(dim);
-  }
-  Tensor out = make_tensor(out_shape, first.dtype());
+  const Shape& out_shape = out.shape();
   int64_t outer = 1;
   for (int64_t d = 0; d < dim; ++d) outer *= out_shape[size_t(d)];
   int64_t inner = 1;
@@ -282,6 +282,37 @@ _Pragma("omp parallel for schedule(static) if (outer > 8)")
       at += row;
     }
   });
+}
+}  // namespace
+
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  SDKD_CHECK(!xs.empty(), "cat: no tensors given");
+  const Tensor& first = xs[0];
+  dim = detail::wrap_dim(dim, first.dim(), "cat");
+  Shape out_shape = first.shape();
+  out_shape[size_t(dim)] = 0;
+  for (const auto& x : xs) {
+    detail::require_defined(x, "cat");
+    detail::require_same_device(first, x, "cat");
+    detail::require_same_dtype(first, x, "cat");
+    SDKD_CHECK(x.dim() == first.dim(), "cat: ", x.str(), " vs ", first.str());
+    for (int64_t d = 0; d < first.dim(); ++d)
+      SDKD_CHECK(d == dim || x.size(d) == first.size(d), "cat along dim ", dim, ": shapes ",
+                 shape_str(x.shape()), " and ", shape_str(first.shape()), " differ in dim ", d);
+    out_shape[size_t(dim)] += x.size(dim);
+  }
+  Tensor out = make_tensor(out_shape, first.dtype(), first.device());
+  if (detail::on_cuda(first)) {
+    // Each input is copied into its slice of the output straight from its own strides.
+    int64_t at = 0;
+    for (const auto& x : xs) {
+      const int64_t s = x.size(dim);
+      if (s > 0) copy_into_view_cuda(out.slice(dim, at, at + s), x, "cat");
+      at += s;
+    }
+  } else {
+    cat_cpu(xs, dim, out);
+  }
   bool any = false;
   for (const auto& x : xs) any = any || needs_grad({&x});
   if (any) {

@@ -33,7 +33,7 @@ void Adam::step_cuda(double step_size, double inv_sqrt_bc2) {
                "' must be contiguous on ", p.device().str());
     ts.push_back({p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(), p.numel()});
   }
-  gpu::AdamScalars s{};
+  [[maybe_unused]] gpu::AdamScalars s{};
   s.beta1 = float(opt_.beta1);
   s.beta2 = float(opt_.beta2);
   s.one_minus_beta1 = float(1 - opt_.beta1);

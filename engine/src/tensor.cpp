@@ -252,9 +252,9 @@ Tensor raw_copy(const Tensor& src, DType dtype) {
 Tensor raw_transfer(const Tensor& src, Device to) {
   const Tensor c = src.device().is_cuda() ? raw_copy(src, src.dtype()) : src.contiguous();
   Tensor out = make_tensor(src.shape(), src.dtype(), to);
-  const size_t bytes = size_t(src.numel()) * dtype_size(src.dtype());
-  const void* from = static_cast<const char*>(c.impl()->storage->data) + c.impl()->offset * int64_t(dtype_size(c.dtype()));
-  void* dst = out.impl()->storage->data;
+  [[maybe_unused]] const size_t bytes = size_t(src.numel()) * dtype_size(src.dtype());
+  [[maybe_unused]] const void* from = static_cast<const char*>(c.impl()->storage->data) + c.impl()->offset * int64_t(dtype_size(c.dtype()));
+  [[maybe_unused]] void* dst = out.impl()->storage->data;
   if (to.is_cuda() && src.device().is_cuda()) {
     SDKD_CHECK(to == src.device(), "copy from ", src.device().str(), " to ", to.str(),
                ": copies between two GPUs go through the host in this release");

@@ -52,6 +52,10 @@ expect_error "expected input (B, 10, 1, 32, 32), got [" "$SDKD" eval --data six.
 
 expect_error "needs at least one --teacher" "$SDKD" distill --data good.npy --preset smoke --kd sdkd --out run5
 expect_error "kd method 'magic' is unknown" "$SDKD" distill --data good.npy --preset smoke --kd magic --teacher run4/best.safetensors --out run5
+expect_error "device 'gpu': expected cpu, cuda or cuda:N" "$SDKD" train --data good.npy --preset smoke --device gpu --out run1
+# cuda:7 exists nowhere we run: without CUDA the reason is the build or the driver, with one GPU the index.
+expect_error "--device cuda:7" "$SDKD" train --data good.npy --preset smoke --device cuda:7 --out run1
+expect_error "--gemm: gemm backend 'fast'" "$SDKD" train --data good.npy --preset smoke --gemm fast --out run1
 expect_error "--cutoffs 'low'" "$SDKD" distill --data good.npy --preset smoke --cutoffs low --teacher run4/best.safetensors --out run5
 
 # Nothing half-written: no temp files anywhere.

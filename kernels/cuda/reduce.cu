@@ -1,0 +1,230 @@
+// Deterministic reductions with double accumulators (see reduce.hpp for the contract).
+// Three shapes of work:
+//   rows  (inner == 1, short rows): one warp per row, lanes stride the row, warp shuffle sum;
+//   long  (inner == 1, long rows):  each row cut into chunks, one block per (row, chunk), then a
+//                                   warp per row adds its chunk partials in chunk order;
+//   cols  (inner > 1):              one thread per output element walks its slice of the
+//                                   reduced axis (reads coalesce along inner); the reduced
+//                                   axis is cut into chunks when there are few outputs.
+// The chunk counts depend only on the sizes, so the summation order is fixed.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/reduce.hpp"
+
+namespace sdkd::gpu {
+
+namespace {
+
+constexpr int64_t kWarpRowMax = 1024;   // rows up to this length take one warp each
+constexpr int64_t kChunk = 4096;        // elements per block in the long-row and loss passes
+constexpr int64_t kMaxChunks = 1024;    // partials per row at most
+constexpr int64_t kColsThreads = 131072;  // threads the cols kernel aims for
+
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+enum class Path { rows, long_rows, cols };
+
+struct Plan {
+  Path path = Path::rows;
+  int64_t chunks = 1, chunk_len = 0;
+};
+
+Plan plan_for(int64_t outer, int64_t red, int64_t inner) {
+  Plan p;
+  if (inner == 1 && red <= kWarpRowMax) {
+    p.path = Path::rows;
+  } else if (inner == 1) {
+    p.path = Path::long_rows;
+    // Enough blocks to fill the device when there are few rows; one block per row otherwise.
+    p.chunks = std::clamp<int64_t>(std::min(cdiv(red, kChunk), cdiv(2048, outer)), 1, kMaxChunks);
+  } else {
+    p.path = Path::cols;
+    p.chunks = std::clamp<int64_t>(std::min(cdiv(kColsThreads, outer * inner), cdiv(red, 16)), 1, kMaxChunks);
+  }
+  p.chunk_len = cdiv(std::max<int64_t>(red, 1), p.chunks);
+  return p;
+}
+
+__device__ __forceinline__ int64_t thread_index() { return blockIdx.x * int64_t(blockDim.x) + threadIdx.x; }
+
+// One warp per row: out[r] = scale * sum(in[r, :]).
+__global__ void rows_kernel(float* out, const float* in, int64_t rows, int64_t cols, double scale) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = int64_t(gridDim.x) * (blockDim.x >> 5);
+  for (int64_t r = thread_index() >> 5; r < rows; r += warps) {
+    const float* row = in + r * cols;
+    double acc = 0;
+    for (int64_t c = lane; c < cols; c += 32) acc += double(row[c]);
+    acc = warp_sum(acc);
+    if (lane == 0) out[r] = float(acc * scale);
+  }
+}
+
+// Block b sums chunk (b % chunks) of row (b / chunks); with one chunk it writes the result.
+__global__ void long_rows_kernel(float* out, double* partial, const float* in, int64_t rows, int64_t cols,
+                                 int64_t chunks, int64_t chunk_len, double scale) {
+  __shared__ double scratch[32];
+  for (int64_t b = blockIdx.x; b < rows * chunks; b += gridDim.x) {
+    const int64_t r = b / chunks, c = b % chunks;
+    const int64_t begin = c * chunk_len, end = min(cols, begin + chunk_len);
+    const float* row = in + r * cols;
+    double acc = 0;
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc += double(row[i]);
+    acc = block_sum(acc, scratch);
+    if (threadIdx.x == 0) {
+      if (chunks == 1) out[r] = float(acc * scale);
+      else partial[b] = acc;
+    }
+  }
+}
+
+// One warp per row adds that row's chunk partials.
+__global__ void finish_rows_kernel(float* out, const double* partial, int64_t rows, int64_t chunks, double scale) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = int64_t(gridDim.x) * (blockDim.x >> 5);
+  for (int64_t r = thread_index() >> 5; r < rows; r += warps) {
+    double acc = 0;
+    for (int64_t c = lane; c < chunks; c += 32) acc += partial[r * chunks + c];
+    acc = warp_sum(acc);
+    if (lane == 0) out[r] = float(acc * scale);
+  }
+}
+
+// Output element j = (o, i) of chunk blockIdx.y sums in[o, r, i] over its r range.
+__global__ void cols_kernel(float* out, double* partial, const float* in, int64_t outer, int64_t red, int64_t inner,
+                            int64_t chunks, int64_t chunk_len, double scale) {
+  const int64_t n_out = outer * inner, c = blockIdx.y;
+  const int64_t begin = c * chunk_len, end = min(red, begin + chunk_len);
+  for (int64_t j = thread_index(); j < n_out; j += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t o = j / inner, i = j % inner;
+    const float* p = in + o * red * inner + i;
+    double acc = 0;
+    for (int64_t r = begin; r < end; ++r) acc += double(p[r * inner]);
+    if (chunks == 1) out[j] = float(acc * scale);
+    else partial[c * n_out + j] = acc;
+  }
+}
+
+__global__ void finish_cols_kernel(float* out, const double* partial, int64_t n_out, int64_t chunks, double scale) {
+  for (int64_t j = thread_index(); j < n_out; j += int64_t(gridDim.x) * blockDim.x) {
+    double acc = 0;
+    for (int64_t c = 0; c < chunks; ++c) acc += partial[c * n_out + j];
+    out[j] = float(acc * scale);
+  }
+}
+
+// ---- pointwise losses ----
+
+template <PointLoss K>
+__device__ __forceinline__ double loss_term(float p, float t) {
+  const double e = double(p) - double(t);
+  if constexpr (K == PointLoss::mse) return e * e;
+  else return fabs(e);
+}
+
+template <PointLoss K>
+__global__ void loss_partial_kernel(double* partial, const float* pred, const float* target, int64_t n,
+                                    int64_t chunk_len) {
+  __shared__ double scratch[32];
+  const int64_t begin = blockIdx.x * chunk_len, end = min(n, begin + chunk_len);
+  double acc = 0;
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc += loss_term<K>(pred[i], target[i]);
+  acc = block_sum(acc, scratch);
+  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+}
+
+// One block adds the partials (thread-strided, then the block tree) and divides by n.
+__global__ void loss_finish_kernel(float* out, const double* partial, int64_t chunks, int64_t n) {
+  __shared__ double scratch[32];
+  double acc = 0;
+  for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc += partial[c];
+  acc = block_sum(acc, scratch);
+  if (threadIdx.x == 0) out[0] = float(acc / double(n));
+}
+
+// The same double expressions as the CPU twin (LossBackward), so the gradients agree exactly.
+template <PointLoss K>
+__global__ void loss_backward_kernel(float* d, const float* pred, const float* target, int64_t n, const float* g) {
+  const double gs = double(*g) / double(n);
+  for (int64_t i = thread_index(); i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const double e = double(pred[i]) - double(target[i]);
+    if constexpr (K == PointLoss::mse) d[i] = float(2 * e * gs);
+    else d[i] = float((e > 0 ? 1 : e < 0 ? -1 : 0) * gs);
+  }
+}
+
+int64_t loss_chunks(int64_t n) { return std::clamp<int64_t>(cdiv(n, kChunk), 1, kMaxChunks); }
+
+}  // namespace
+
+int64_t sum_workspace(int64_t outer, int64_t red, int64_t inner) {
+  const Plan p = plan_for(outer, red, inner);
+  if (p.chunks == 1) return 0;
+  return outer * inner * p.chunks;
+}
+
+void sum(float* out, const float* in, int64_t outer, int64_t red, int64_t inner, double scale, double* workspace) {
+  const int64_t n_out = outer * inner;
+  if (n_out == 0) return;
+  const Plan p = plan_for(outer, red, inner);
+  SDKD_CHECK(p.chunks == 1 || workspace != nullptr, "sum: a workspace of ", sum_workspace(outer, red, inner),
+             " doubles is needed for [", outer, ", ", red, ", ", inner, "]");
+  cudaStream_t s = cuda_rt::stream();
+  const int warps_per_block = kThreads / 32;
+  switch (p.path) {
+    case Path::rows:
+      rows_kernel<<<grid_for(outer, warps_per_block), kThreads, 0, s>>>(out, in, outer, red, scale);
+      SDKD_CUDA_LAUNCH_CHECK();
+      break;
+    case Path::long_rows:
+      long_rows_kernel<<<unsigned(std::min<int64_t>(outer * p.chunks, 65535LL * 8)), kThreads, 0, s>>>(
+          out, workspace, in, outer, red, p.chunks, p.chunk_len, scale);
+      SDKD_CUDA_LAUNCH_CHECK();
+      if (p.chunks > 1) {
+        finish_rows_kernel<<<grid_for(outer, warps_per_block), kThreads, 0, s>>>(out, workspace, outer, p.chunks,
+                                                                                  scale);
+        SDKD_CUDA_LAUNCH_CHECK();
+      }
+      break;
+    case Path::cols: {
+      const dim3 grid(grid_for(n_out), unsigned(p.chunks));
+      cols_kernel<<<grid, kThreads, 0, s>>>(out, workspace, in, outer, red, inner, p.chunks, p.chunk_len, scale);
+      SDKD_CUDA_LAUNCH_CHECK();
+      if (p.chunks > 1) {
+        finish_cols_kernel<<<grid_for(n_out), kThreads, 0, s>>>(out, workspace, n_out, p.chunks, scale);
+        SDKD_CUDA_LAUNCH_CHECK();
+      }
+      break;
+    }
+  }
+}
+
+int64_t loss_workspace(int64_t n) { return loss_chunks(n); }
+
+void pointwise_loss(float* out, const float* pred, const float* target, int64_t n, PointLoss kind, double* workspace) {
+  SDKD_CHECK(n > 0, "pointwise_loss: empty input");
+  const int64_t chunks = loss_chunks(n), len = cdiv(n, chunks);
+  cudaStream_t s = cuda_rt::stream();
+  if (kind == PointLoss::mse)
+    loss_partial_kernel<PointLoss::mse><<<unsigned(chunks), kThreads, 0, s>>>(workspace, pred, target, n, len);
+  else
+    loss_partial_kernel<PointLoss::l1><<<unsigned(chunks), kThreads, 0, s>>>(workspace, pred, target, n, len);
+  SDKD_CUDA_LAUNCH_CHECK();
+  loss_finish_kernel<<<1, kThreads, 0, s>>>(out, workspace, chunks, n);
+  SDKD_CUDA_LAUNCH_CHECK();
+}
+
+void pointwise_loss_backward(float* d, const float* pred, const float* target, int64_t n, PointLoss kind,
+                             const float* g) {
+  if (n == 0) return;
+  cudaStream_t s = cuda_rt::stream();
+  if (kind == PointLoss::mse)
+    loss_backward_kernel<PointLoss::mse><<<grid_for(n), kThreads, 0, s>>>(d, pred, target, n, g);
+  else
+    loss_backward_kernel<PointLoss::l1><<<grid_for(n), kThreads, 0, s>>>(d, pred, target, n, g);
+  SDKD_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace sdkd::gpu
