@@ -14,7 +14,7 @@ PACKAGES   := cmake ninja-build g++ catch2 libcxxopts-dev nlohmann-json3-dev lib
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps configure build smoke clean
+.PHONY: demo test deps configure build smoke clean crosscheck bench-step
 
 demo: build
 	./$(BUILD)/sdkd demo --preset $(PRESET)
@@ -39,6 +39,21 @@ configure: deps
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
+
+# PyTorch yardstick (bench/reference; installs Debian's python3-torch if no python3 has torch).
+# crosscheck: our outputs, losses and gradients against the PyTorch reference, every model and KD loss.
+crosscheck: configure
+	cmake --build $(BUILD) -j $(JOBS) --target sdkd-crosscheck-dump
+	@py=$$(bench/reference/python.sh --install) && rm -rf $(BUILD)/crosscheck && \
+	  $(BUILD)/sdkd-crosscheck-dump --out $(BUILD)/crosscheck && \
+	  $$py bench/reference/crosscheck.py $(BUILD)/crosscheck
+
+# bench-step: training step / inference / NS step times and peak memory, ours vs PyTorch on the CPU
+# (STEP_BENCH_ARGS: e.g. --threads 4 --config configs/paper.json).
+bench-step: configure
+	cmake --build $(BUILD) -j $(JOBS) --target sdkd-step-bench
+	@bench/reference/python.sh --install >/dev/null
+	BUILD=$(BUILD) bench/reference/run_step_bench.sh $(STEP_BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,501 @@
+// sdkd-step-bench: end-to-end timings of our engine on a preset's shapes (configs/demo.json by
+// default), the C++ half of bench/reference/run_step_bench.sh (PyTorch's half is
+// bench/reference/step_bench.py, which reads the shapes this program resolves, so both sides
+// run exactly the same models, batch and loss).
+//
+// Cases (--list):
+//   teacher_step       teacher (teachers[0]) training step: forward, MSE, backward, Adam
+//   student_step       student training step
+//   sdkd_step          student + KD training step with the teacher's forward in every step
+//                      (no-grad, eval mode), adapter, KD loss of the preset (SDKD), backward, Adam
+//                      over student + adapter: the cost of a step in the first epoch (the
+//                      Distiller caches teacher outputs per window afterwards)
+//   sdkd_step_cached   the same with the teacher's outputs computed once (later epochs)
+//   student_infer_b1   student forward, batch 1, eval mode, no grad
+//   teacher_infer_b1   teacher forward, batch 1
+//   ns_step            one Navier-Stokes solver step (datasets/navier_stokes.hpp) at the
+//                      preset's solve resolution, one trajectory
+//   ns_step_x8         8 trajectories stepped together (OpenMP over trajectories, as
+//                      generate_ns runs them); reported per step of all 8
+// Each case: warm-up, then repeats until --min-time seconds and --min-reps repeats; the median
+// and the 10th/90th percentiles of the per-repeat times are reported.
+//
+// Memory (CPU): "rss_peak_mib" is the growth of the process's peak resident set (VmHWM) over
+// the resident set right before the case is built, the high-water mark being reset there
+// through /proc/self/clear_refs: the whole footprint of the workload (weights, inputs,
+// optimizer state, activations, gradients, library workspaces; for the cached KD case also the
+// teacher's one forward), measured the same way as step_bench.py does for PyTorch. Run one
+// case per process (the runner does): memory an earlier case freed stays with malloc and
+// would hide a later case's growth. "tensor_peak_mib" is our allocator's own count
+// (sdkd::host_memory_stats: tensor storage only, reset before each case), which PyTorch has no
+// CPU counterpart for.
+// On CUDA: peak allocated bytes of our caching allocator (reset before each case).
+//
+// Output: a table, or --json (one JSON object per line, what the runner reads).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/navier_stokes.hpp"
+#include "distill/distiller.hpp"
+#include "distill/kd_losses.hpp"
+#include "distill/spectral_kd.hpp"
+#include "models/adapter.hpp"
+#include "models/forecaster.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/device.hpp"
+#include "sdkd/error.hpp"
+#include "sdkd/optim.hpp"
+#include "sdkd/profiling.hpp"
+#include "sdkd/threads.hpp"
+
+using namespace sdkd;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// ---------------------------------------------------------------- the resolved preset
+
+struct Setup {
+  std::string preset_path;
+  models::ModelConfig student, teacher;
+  std::string teacher_name;
+  distill::KDConfig kd;
+  int64_t batch = 10;
+  double student_lr = 1e-3, teacher_lr = 1e-3;
+  data::NSConfig ns;
+  std::string ns_preset;
+
+  json to_json() const {
+    return {{"preset", preset_path},
+            {"student", student.to_json()},
+            {"teacher", teacher.to_json()},
+            {"teacher_name", teacher_name},
+            {"kd", kd.to_json()},
+            {"batch", batch},
+            {"student_lr", student_lr},
+            {"teacher_lr", teacher_lr},
+            {"ns", {{"preset", ns_preset},
+                    {"n", ns.solve_resolution},
+                    {"viscosity", ns.viscosity},
+                    {"dt", ns.dt},
+                    {"scheme", ns.scheme},
+                    {"forcing_amplitude", ns.forcing_amplitude}}}};
+  }
+};
+
+// The shapes a preset trains on, as tools/ derives them: frames from "window", the grid from
+// the data preset, the channel count 1 (vorticity).
+Setup resolve(const std::string& path) {
+  std::ifstream f(path);
+  SDKD_CHECK(f.good(), "sdkd-step-bench: cannot read preset file '", path, "' (pass --config configs/demo.json)");
+  json j;
+  try {
+    j = json::parse(f);
+  } catch (const json::exception& e) {
+    throw Error(str_cat("sdkd-step-bench: ", path, " is not valid JSON: ", e.what()));
+  }
+  Setup s;
+  s.preset_path = path;
+  s.ns_preset = j.at("data").value("preset", "demo");
+  s.ns = data::ns_preset(s.ns_preset);
+  auto shape = [&](models::ModelConfig c) {
+    c.in_frames = j.at("window").at("input_frames").get<int64_t>();
+    c.out_frames = j.at("window").at("output_frames").get<int64_t>();
+    c.channels = 1;
+    c.height = c.width = s.ns.resolution;
+    return c;
+  };
+  s.student = shape(models::ModelConfig::from_json(j.at("model")));
+  SDKD_CHECK(j.contains("teachers") && !j["teachers"].empty(), "sdkd-step-bench: ", path, " has no teachers");
+  const json& t = j["teachers"][0];
+  s.teacher_name = t.value("name", "teacher");
+  s.teacher = shape(models::ModelConfig::from_json(t.at("model")));
+  s.batch = j.at("train").value("batch_size", int64_t(10));
+  s.student_lr = j.at("train").value("lr", 1e-3);
+  s.teacher_lr = t.contains("train") ? t["train"].value("lr", 1e-3) : 1e-3;
+  s.kd = distill::KDConfig::from_json(j.at("kd"));
+  return s;
+}
+
+// ---------------------------------------------------------------- device and memory helpers
+
+Device g_device;
+
+bool on_gpu() { return g_device.is_cuda(); }
+
+void sync() {
+  if (on_gpu()) cuda_synchronize(g_device.index);
+}
+
+// Moves every parameter and buffer of a module to the device in place (the module keeps its
+// handles; the engine's Module::to converts dtypes the same way).
+void module_to(nn::Module& m, Device dev) {
+  if (dev.is_cpu()) return;
+  NoGradGuard ng;
+  auto move = [dev](const Tensor& t) {
+    const Tensor c = t.detach().to(dev).contiguous();
+    TensorImpl* impl = t.impl();
+    impl->storage = c.impl()->storage;
+    impl->offset = 0;
+    impl->strides = c.strides();
+    impl->grad.reset();
+  };
+  for (auto& [n, t] : m.named_parameters()) move(t);
+  for (auto& [n, t] : m.named_buffers()) move(t);
+}
+
+Tensor randn_on(const Shape& shape, Generator& gen) { return Tensor::randn(shape, gen).to(g_device); }
+
+int64_t status_kib(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(key);
+  while (std::getline(f, line))
+    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') return std::stoll(line.substr(n + 1));
+  return -1;
+}
+
+// Resets VmHWM to the current RSS; false where the kernel does not allow it.
+bool reset_hwm() {
+  std::ofstream f("/proc/self/clear_refs");
+  if (!f) return false;
+  f << "5";
+  f.flush();
+  return bool(f);
+}
+
+// ---------------------------------------------------------------- cases
+
+struct Case {
+  std::function<void()> step;
+  std::string unit = "ms";  // what one repeat is
+  int warmup = 2;
+};
+
+struct Result {
+  std::string name, note;
+  double median_ms = 0, p10_ms = 0, p90_ms = 0;
+  int reps = 0;
+  double rss_peak_mib = -1, tensor_peak_mib = -1, gpu_peak_mib = -1;
+  double per_second = 0;  // repeats per second (steps/s for the NS cases)
+};
+
+struct Options {
+  double min_time = 2.0;
+  int min_reps = 5, max_reps = 200;
+};
+
+// A training step: forward, loss, backward, Adam (zero_grad first, as distill/trainer.cpp).
+struct Trainer {
+  std::shared_ptr<models::Forecaster> model;
+  std::unique_ptr<optim::Adam> opt;
+  Tensor x, y;
+};
+
+Case train_case(const models::ModelConfig& cfg, double lr, int64_t batch) {
+  auto t = std::make_shared<Trainer>();
+  Generator gen(0), data(1);
+  t->model = models::make_model(cfg, gen);
+  module_to(*t->model, g_device);
+  t->model->train();
+  optim::AdamOptions ao;
+  ao.lr = lr;
+  t->opt = std::make_unique<optim::Adam>(t->model->named_parameters(), ao);
+  t->x = randn_on({batch, cfg.in_frames, cfg.channels, cfg.height, cfg.width}, data);
+  t->y = randn_on({batch, cfg.out_frames, cfg.channels, cfg.height, cfg.width}, data);
+  return {[t] {
+    const models::ModelOutput out = t->model->forward(t->x);
+    const Tensor loss = mse_loss(out.pred, t->y);
+    (void)loss.item();
+    t->opt->zero_grad();
+    loss.backward();
+    t->opt->step();
+  }};
+}
+
+// Student + KD (Distiller::loss for one teacher, without its per-window cache unless `cached`).
+struct KDTrainer {
+  std::shared_ptr<models::Forecaster> student, teacher;
+  std::map<std::string, std::shared_ptr<models::FeatureAdapter>> adapters;
+  std::unique_ptr<optim::Adam> opt;
+  Tensor x, y;
+  models::ModelOutput cached;
+};
+
+Tensor kd_loss(const distill::KDConfig& kd, KDTrainer& t, const models::ModelOutput& s, const models::ModelOutput& te) {
+  Tensor total = mse_loss(s.pred, t.y);
+  const bool features = kd.method == "sdkd" || kd.method == "feature" || kd.method == "ab";
+  if (features)
+    for (const auto& tap : kd.taps) {
+      const Tensor a = t.adapters.at(tap)->forward(s.features.at(tap));
+      const Tensor& f = te.features.at(tap);
+      Tensor term = kd.method == "sdkd"      ? distill::spectral_kd_loss(a, f, kd.spectral).loss
+                    : kd.method == "feature" ? distill::feature_mse_loss(a, f)
+                                             : distill::ab_loss(a, f, kd.ab_margin);
+      total = add(total, mul_scalar(term, kd.lambda));
+    }
+  const double beta = kd.method == "output" && kd.beta == 0 ? 1.0 : kd.beta;
+  if (beta > 0) total = add(total, mul_scalar(distill::output_kd_loss(s.pred, te.pred), beta));
+  return total;
+}
+
+Case kd_case(const Setup& s, bool cached) {
+  auto t = std::make_shared<KDTrainer>();
+  Generator gs(0), gt(2), ga(3), data(1);
+  t->student = models::make_model(s.student, gs);
+  t->teacher = models::make_model(s.teacher, gt);
+  t->teacher->eval();
+  for (auto& p : t->teacher->parameters()) p.set_requires_grad(false);
+  auto named = t->student->named_parameters();
+  for (const auto& tap : s.kd.taps) {
+    auto a = std::make_shared<models::FeatureAdapter>(models::latent_channels(s.student),
+                                                      models::latent_channels(s.teacher), ga);
+    module_to(*a, g_device);
+    for (auto& [n, p] : a->named_parameters()) named.emplace_back("kd." + tap + "." + n, p);
+    t->adapters[tap] = a;
+  }
+  module_to(*t->student, g_device);
+  module_to(*t->teacher, g_device);
+  t->student->train();
+  optim::AdamOptions ao;
+  ao.lr = s.student_lr;
+  t->opt = std::make_unique<optim::Adam>(named, ao);
+  const auto& c = s.student;
+  t->x = randn_on({s.batch, c.in_frames, c.channels, c.height, c.width}, data);
+  t->y = randn_on({s.batch, c.out_frames, c.channels, c.height, c.width}, data);
+  if (cached) {
+    NoGradGuard ng;
+    t->cached = t->teacher->forward(t->x);
+  }
+  const distill::KDConfig kd = s.kd;
+  return {[t, kd, cached] {
+    models::ModelOutput te;
+    if (cached) {
+      te = t->cached;
+    } else {
+      NoGradGuard ng;
+      te = t->teacher->forward(t->x);
+    }
+    const models::ModelOutput out = t->student->forward(t->x);
+    const Tensor loss = kd_loss(kd, *t, out, te);
+    (void)loss.item();
+    t->opt->zero_grad();
+    loss.backward();
+    t->opt->step();
+  }};
+}
+
+Case infer_case(const models::ModelConfig& cfg) {
+  Generator gen(0), data(1);
+  auto m = std::shared_ptr<models::Forecaster>(models::make_model(cfg, gen));
+  module_to(*m, g_device);
+  m->eval();
+  const Tensor x = randn_on({1, cfg.in_frames, cfg.channels, cfg.height, cfg.width}, data);
+  Case c{[m, x] {
+    NoGradGuard ng;
+    const models::ModelOutput out = m->forward(x);  // run_case waits for the device after each repeat
+  }};
+  c.warmup = 5;
+  return c;
+}
+
+Case ns_case(const Setup& s, int trajectories) {
+  data::NSConfig cfg = s.ns;
+  const int n = cfg.solve_resolution;
+  const auto forcing = data::ns_forcing(n, cfg.forcing_amplitude);
+  auto solvers = std::make_shared<std::vector<data::NSSolver>>();
+  for (int i = 0; i < trajectories; ++i) {
+    solvers->emplace_back(n, cfg.viscosity, cfg.dt, data::parse_ns_scheme(cfg.scheme), forcing, g_device);
+    const auto w0 = data::grf_sample(cfg, i, n);
+    solvers->back().set_vorticity(w0.data());
+  }
+  Case c{[solvers] {
+    const int64_t m = int64_t(solvers->size());
+    if (on_gpu() || m == 1) {
+      for (auto& sv : *solvers) sv.step();
+    } else {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < m; ++i) (*solvers)[size_t(i)].step();
+    }
+  }};
+  c.warmup = 5;
+  return c;
+}
+
+const std::vector<std::string>& case_names() {
+  static const std::vector<std::string> names = {"teacher_step",     "student_step",     "sdkd_step",
+                                                 "sdkd_step_cached", "student_infer_b1", "teacher_infer_b1",
+                                                 "ns_step",          "ns_step_x8"};
+  return names;
+}
+
+Case make_case(const std::string& name, const Setup& s) {
+  if (name == "teacher_step") return train_case(s.teacher, s.teacher_lr, s.batch);
+  if (name == "student_step") return train_case(s.student, s.student_lr, s.batch);
+  if (name == "sdkd_step") return kd_case(s, false);
+  if (name == "sdkd_step_cached") return kd_case(s, true);
+  if (name == "student_infer_b1") return infer_case(s.student);
+  if (name == "teacher_infer_b1") return infer_case(s.teacher);
+  if (name == "ns_step") return ns_case(s, 1);
+  if (name == "ns_step_x8") return ns_case(s, 8);
+  std::string all;
+  for (const auto& n : case_names()) all += (all.empty() ? "" : ", ") + n;
+  throw Error(str_cat("sdkd-step-bench: unknown case '", name, "' (available: ", all, ", all)"));
+}
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * double(v.size() - 1);
+  const size_t i = size_t(pos);
+  const double f = pos - double(i);
+  return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
+}
+
+Result run_case(const std::string& name, const Setup& s, const Options& o) {
+  Result r;
+  r.name = name;
+  if (on_gpu()) cuda_reset_peak(g_device.index);
+  reset_peak_host_memory();
+  const int64_t tensors_before = host_memory_stats().current_bytes;
+  const bool hwm = reset_hwm();
+  const int64_t rss0 = status_kib("VmRSS");
+  Case c = make_case(name, s);
+  sync();
+  for (int i = 0; i < c.warmup; ++i) c.step();
+  sync();
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  while (int(ms.size()) < o.max_reps) {
+    const auto t0 = Clock::now();
+    c.step();
+    sync();
+    const auto t1 = Clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    const double elapsed = std::chrono::duration<double>(t1 - start).count();
+    if (int(ms.size()) >= o.min_reps && elapsed >= o.min_time) break;
+  }
+  r.reps = int(ms.size());
+  r.median_ms = percentile(ms, 0.5);
+  r.p10_ms = percentile(ms, 0.1);
+  r.p90_ms = percentile(ms, 0.9);
+  r.per_second = 1000.0 / r.median_ms;
+  const int64_t hwm_kib = status_kib("VmHWM");
+  if (hwm && rss0 >= 0 && hwm_kib >= 0) r.rss_peak_mib = double(hwm_kib - rss0) / 1024.0;
+  else r.note = "VmHWM reset unavailable";
+  // Setup tensors (weights, inputs) are part of the model's footprint: counted from before the
+  // case was built, as the RSS figure counts them only through what the step adds.
+  r.tensor_peak_mib = double(host_memory_stats().peak_bytes - tensors_before) / (1024.0 * 1024.0);
+  if (on_gpu()) r.gpu_peak_mib = double(cuda_memory_stats(g_device.index).peak_allocated) / (1024.0 * 1024.0);
+  return r;
+}
+
+json result_json(const Result& r, int threads) {
+  json j = {{"impl", "sdkd"},
+            {"case", r.name},
+            {"device", g_device.str()},
+            {"threads", threads},
+            {"median_ms", r.median_ms},
+            {"p10_ms", r.p10_ms},
+            {"p90_ms", r.p90_ms},
+            {"reps", r.reps},
+            {"per_second", r.per_second},
+            {"rss_peak_mib", r.rss_peak_mib},
+            {"tensor_peak_mib", r.tensor_peak_mib}};
+  if (r.gpu_peak_mib >= 0) j["gpu_peak_mib"] = r.gpu_peak_mib;
+  if (!r.note.empty()) j["note"] = r.note;
+  return j;
+}
+
+void usage() {
+  std::printf(
+      "usage: sdkd-step-bench [--config configs/demo.json] [--case NAME|all] [--threads N] [--device cpu|cuda]\n"
+      "                       [--min-time S] [--min-reps N] [--max-reps N] [--json] [--list] [--print-setup]\n"
+      "Times training steps, batch-1 inference and the NS solver on a preset's shapes (see the file header).\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string config = "configs/demo.json", which = "all", device = "cpu";
+    int threads = 2;
+    bool as_json = false, list = false, print_setup = false;
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      auto value = [&]() -> std::string {
+        SDKD_CHECK(i + 1 < argc, "sdkd-step-bench: ", a, " needs a value");
+        return argv[++i];
+      };
+      if (a == "--config") config = value();
+      else if (a == "--case") which = value();
+      else if (a == "--threads") threads = std::stoi(value());
+      else if (a == "--device") device = value();
+      else if (a == "--min-time") o.min_time = std::stod(value());
+      else if (a == "--min-reps") o.min_reps = std::stoi(value());
+      else if (a == "--max-reps") o.max_reps = std::stoi(value());
+      else if (a == "--json") as_json = true;
+      else if (a == "--list") list = true;
+      else if (a == "--print-setup") print_setup = true;
+      else if (a == "-h" || a == "--help") {
+        usage();
+        return 0;
+      } else {
+        throw Error(str_cat("sdkd-step-bench: unknown option '", a, "' (try --help)"));
+      }
+    }
+    SDKD_CHECK(threads >= 1, "sdkd-step-bench: --threads must be >= 1, got ", threads);
+    SDKD_CHECK(o.min_reps >= 1 && o.max_reps >= o.min_reps, "sdkd-step-bench: need 1 <= --min-reps <= --max-reps");
+    if (list) {
+      for (const auto& n : case_names()) std::printf("%s\n", n.c_str());
+      return 0;
+    }
+    g_device = parse_device(device);
+    if (g_device.is_cuda()) require_cuda("sdkd-step-bench --device " + device, g_device.index);
+    set_num_threads(threads);
+    const Setup s = resolve(config);
+    if (print_setup) {
+      std::printf("%s\n", s.to_json().dump(1).c_str());
+      return 0;
+    }
+    std::vector<std::string> names = which == "all" ? case_names() : std::vector<std::string>{which};
+    if (!as_json)
+      std::printf("%-18s %10s %10s %10s %6s %12s %12s\n", "case", "median_ms", "p10_ms", "p90_ms", "reps",
+                  "rss_peak_MiB", "tensor_MiB");
+    int failures = 0;
+    for (const auto& n : names) {
+      try {
+        const Result r = run_case(n, s, o);
+        if (as_json) std::printf("%s\n", result_json(r, threads).dump().c_str());
+        else
+          std::printf("%-18s %10.3f %10.3f %10.3f %6d %12.1f %12.1f\n", r.name.c_str(), r.median_ms, r.p10_ms,
+                      r.p90_ms, r.reps, r.rss_peak_mib, r.tensor_peak_mib);
+      } catch (const std::exception& e) {
+        // One case that cannot run (an op without a CUDA kernel, say) must not hide the others.
+        ++failures;
+        if (as_json)
+          std::printf("%s\n", json{{"impl", "sdkd"}, {"case", n}, {"device", g_device.str()}, {"error", e.what()}}
+                                  .dump()
+                                  .c_str());
+        else
+          std::printf("%-18s error: %s\n", n.c_str(), e.what());
+      }
+      std::fflush(stdout);
+    }
+    return failures ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sdkd-step-bench: %s\n", e.what());
+    return 1;
+  }
+}
