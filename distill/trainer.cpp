@@ -196,7 +196,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   const nlohmann::json model_json = model.config().to_json();
   const Device dev = model.device();
   SDKD_CHECK(!cfg.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
-  SDKD_CHECK(!cfg.cuda_graph || !hooks.loss, "--cuda-graph covers plain training; distillation runs eagerly (drop --cuda-graph)");
+  // Distillation hooks read losses back to the host inside the step: they run eagerly.
+  const bool use_graph = cfg.cuda_graph && !hooks.loss;
+  if (cfg.cuda_graph && hooks.loss && !cfg.quiet) std::fprintf(stderr, "cuda graph: distillation steps run eagerly\n");
   GraphedStep graphed(dev, cfg.batch_size);
   int64_t steps = opt.steps();
   int64_t since_best = res.best_epoch >= 0 ? int64_t(res.history.size()) - 1 - res.best_epoch : 0;
@@ -213,7 +215,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     int64_t batches = 0, seen = 0;
     while (it.next(x, y)) {
       LossParts lp;
-      if (cfg.cuda_graph && graphed.fits(x)) {
+      if (use_graph && graphed.fits(x)) {
         lp.total = graphed.run(model, trainable, x, y);  // forward + backward already done
       } else {
         const Tensor xd = x.to(dev), yd = y.to(dev);

@@ -31,7 +31,7 @@ struct TrainConfig {
   bool resume = false;        // continue from out_dir/last.safetensors if present
   bool quiet = false;
   // CUDA only: capture forward + loss + backward of a full batch in a CUDA graph after two
-  // eager steps and replay it (plain MSE training; distillation hooks run eagerly).
+  // eager steps and replay it (plain MSE training; runs with distillation hooks stay eager).
   bool cuda_graph = false;
 
   static TrainConfig from_json(const nlohmann::json& j);
