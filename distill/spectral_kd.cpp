@@ -143,6 +143,30 @@ struct SpectralKDBackward : Node {
   const char* name() const override { return "SpectralKDBackward"; }
 };
 
+// Band losses from the kernel's per-band sums, their weighted total (a scalar on `like`'s
+// device and dtype), and the backward node holding the gradient spectrum S: the same for the
+// CPU and the CUDA path.
+template <class Backward>
+void finish_loss(SpectralKDResult& res, const std::vector<double>& sums, int64_t numel, const Tensor& like,
+                 const Tensor& student, const Tensor& S, int64_t maps, int64_t H, int64_t W, bool want_grad) {
+  double loss = 0;
+  res.band_losses.resize(sums.size());
+  for (size_t b = 0; b < sums.size(); ++b) {
+    res.band_losses[b] = sums[b] / double(numel);
+    loss += res.weights[b] * res.band_losses[b];
+  }
+  res.loss = Tensor::scalar(loss, like.dtype(), like.device());
+  if (!want_grad) return;
+  auto node = std::make_shared<Backward>();
+  node->inputs = {student};
+  node->grad_spectrum = S;
+  node->shape = student.shape();
+  node->maps = maps;
+  node->H = int(H);
+  node->W = int(W);
+  record(res.loss, node);
+}
+
 template <class T>
 SpectralKDResult spectral_kd_typed(const Tensor& student, const Tensor& s, const Tensor& t,
                                    const SpectralKDOptions& o) {
@@ -175,23 +199,7 @@ SpectralKDResult spectral_kd_typed(const Tensor& student, const Tensor& s, const
   cpu::spectral_band_loss(ps, pt, want_grad ? ps : nullptr, maps, int(H), int(W), band.data(), K, scale.data(),
                           sums.data());
 
-  double loss = 0;
-  res.band_losses.resize(size_t(K));
-  for (int b = 0; b < K; ++b) {
-    res.band_losses[size_t(b)] = sums[size_t(b)] / double(numel);
-    loss += res.weights[size_t(b)] * res.band_losses[size_t(b)];
-  }
-  res.loss = Tensor::scalar(loss, s.dtype());
-  if (want_grad) {
-    auto node = std::make_shared<SpectralKDBackward>();
-    node->inputs = {student};
-    node->grad_spectrum = S;
-    node->shape = student.shape();
-    node->maps = maps;
-    node->H = int(H);
-    node->W = int(W);
-    record(res.loss, node);
-  }
+  finish_loss<SpectralKDBackward>(res, sums, numel, s, student, S, maps, H, W, want_grad);
   return res;
 }
 
@@ -271,23 +279,7 @@ SpectralKDResult spectral_kd_cuda(const Tensor& student, const Tensor& s, const 
   gpu::spectral_band_loss(S.data<float>(), Tt.data<float>(), want_grad ? S.data<float>() : nullptr, maps, int(H),
                           int(W), band_ptr, K, scale.data(), workspace.data<double>(), sums.data());
 
-  double loss = 0;
-  res.band_losses.resize(size_t(K));
-  for (int b = 0; b < K; ++b) {
-    res.band_losses[size_t(b)] = sums[size_t(b)] / double(numel);
-    loss += res.weights[size_t(b)] * res.band_losses[size_t(b)];
-  }
-  res.loss = Tensor::scalar(loss, DType::f32, dev);
-  if (want_grad) {
-    auto node = std::make_shared<SpectralKDBackwardCuda>();
-    node->inputs = {student};
-    node->grad_spectrum = S;
-    node->shape = student.shape();
-    node->maps = maps;
-    node->H = int(H);
-    node->W = int(W);
-    record(res.loss, node);
-  }
+  finish_loss<SpectralKDBackwardCuda>(res, sums, numel, s, student, S, maps, H, W, want_grad);
   return res;
 }
 #endif

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -53,7 +54,7 @@ struct DeviceContext {
 DeviceContext g_ctx[kMaxDevices];
 
 void check_index(int device) {
-  const int n = device_count();
+  static const int n = device_count();  // fixed for the process; queried on every launch otherwise
   SDKD_CHECK(device >= 0 && device < n && device < kMaxDevices, "no CUDA device ", device, " (",
              n, " visible to this process)");
 }
@@ -101,6 +102,16 @@ cublasHandle_t cublas_handle() {
   }
   SDKD_CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
   return c.cublas;
+}
+
+int device_attribute(cudaDeviceAttr attr) {
+  static std::mutex m;
+  static std::map<std::pair<int, int>, int> cache;
+  const int dev = current_device();
+  std::lock_guard<std::mutex> lock(m);
+  auto [it, fresh] = cache.try_emplace({dev, int(attr)}, 0);
+  if (fresh) SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&it->second, attr, dev));
+  return it->second;
 }
 
 const char* cufft_error_string(cufftResult r) {

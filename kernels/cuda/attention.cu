@@ -381,9 +381,7 @@ constexpr size_t backward_q_smem() {
 // kernel needs (consumer parts with ~99 KiB at d > 64) get a clear error instead of a failed launch.
 template <class Kernel>
 void allow_smem(Kernel* kernel, size_t bytes, const char* what, int64_t d) {
-  int dev = 0, optin = 0;
-  SDKD_CUDA_CHECK(cudaGetDevice(&dev));
-  SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  const int optin = cuda_rt::device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin);
   SDKD_CHECK(bytes <= size_t(optin), what, ": head dimension ", d, " needs ", bytes,
              " bytes of shared memory per block, the device allows ", optin);
   if (bytes > 48 * 1024)

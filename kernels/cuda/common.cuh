@@ -14,6 +14,9 @@ namespace sdkd::cuda_rt {
 // launchers take no stream argument: ordering is by this one stream per device.
 cudaStream_t stream();
 cublasHandle_t cublas_handle();
+// An attribute of the current device (SM count, compute capability, shared-memory limits),
+// queried once per device and cached: kernels pick tile shapes from these on every launch.
+int device_attribute(cudaDeviceAttr attr);
 const char* cufft_error_string(cufftResult r);
 const char* cublas_error_string(cublasStatus_t s);
 }  // namespace sdkd::cuda_rt

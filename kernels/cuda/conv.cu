@@ -10,7 +10,6 @@
 //   bwd-wght  m = k of forward (c_in, kh, kw), n = c_out in group, reduction over
 //             (n_img, oh, ow), optionally split over blocks (atomics, or fixed-order partials)
 #include <algorithm>
-#include <atomic>
 #include <climits>
 
 #include "kernels/cuda/common.cuh"
@@ -584,19 +583,7 @@ WgradPlan plan_wgrad(const ConvGeom& g) {
 
 }  // namespace
 
-int conv_sm_count() {
-  static std::atomic<int> cache[16];
-  int dev = 0;
-  SDKD_CUDA_CHECK(cudaGetDevice(&dev));
-  if (dev < 0 || dev >= 16) dev = 0;
-  int n = cache[dev].load(std::memory_order_relaxed);
-  if (n == 0) {
-    SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-    n = std::max(n, 1);
-    cache[dev].store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
+int conv_sm_count() { return std::max(cuda_rt::device_attribute(cudaDevAttrMultiProcessorCount), 1); }
 
 void conv_sum_splits(const float* parts, int splits, int size, float* out) {
   if (size <= 0) return;

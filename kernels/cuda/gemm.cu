@@ -7,7 +7,6 @@
 // give bitwise the same C run to run; the column sum reduces in a fixed order. (cuBLAS
 // documents bitwise reproducible GEMMs for one toolkit version, GPU model and stream.)
 #include <algorithm>
-#include <atomic>
 #include <climits>
 
 #include "kernels/cuda/common.cuh"
@@ -35,31 +34,8 @@ struct Problem {
   int64_t ldc, sC;
 };
 
-int current_device_sm_count() {
-  static std::atomic<int> cache[64] = {};
-  int dev = 0;
-  SDKD_CUDA_CHECK(cudaGetDevice(&dev));
-  if (dev < 0 || dev >= 64) dev = 0;
-  int n = cache[dev].load();
-  if (n == 0) {
-    SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-    cache[dev].store(n);
-  }
-  return n;
-}
-
-int current_device_cc_major() {
-  static std::atomic<int> cache[64] = {};
-  int dev = 0;
-  SDKD_CUDA_CHECK(cudaGetDevice(&dev));
-  if (dev < 0 || dev >= 64) dev = 0;
-  int n = cache[dev].load();
-  if (n == 0) {
-    SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrComputeCapabilityMajor, dev));
-    cache[dev].store(n);
-  }
-  return n;
-}
+int current_device_sm_count() { return std::max(cuda_rt::device_attribute(cudaDevAttrMultiProcessorCount), 1); }
+int current_device_cc_major() { return cuda_rt::device_attribute(cudaDevAttrComputeCapabilityMajor); }
 
 // Grid limits: y and z are at most 65535. Large M (tiles along y) or a large batch (z) are
 // split into several launches; pointers are advanced on the host, so kernels never see it.

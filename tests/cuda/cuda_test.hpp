@@ -36,6 +36,19 @@ inline Tensor cpu_randn(const Shape& shape, uint64_t seed, double scale = 1.0) {
   return t;
 }
 
+// The same values as a CPU leaf and a GPU leaf, both requiring grad (for gradient checks).
+struct LeafPair {
+  Tensor cpu, gpu;
+};
+
+inline LeafPair leaf_pair(const Tensor& host) {
+  Tensor c = host.clone();
+  c.set_requires_grad(true);
+  Tensor g = host.to(kCuda);
+  g.set_requires_grad(true);
+  return {c, g};
+}
+
 // Largest |gpu - cpu| / (atol + rtol * |cpu|) over all elements: <= 1 means within tolerance.
 inline double tolerance_ratio(const Tensor& gpu, const Tensor& cpu, double rtol, double atol) {
   const std::vector<double> a = gpu.to_double_vector(), b = cpu.to_double_vector();

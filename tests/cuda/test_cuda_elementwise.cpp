@@ -16,18 +16,6 @@ using namespace sdkd::test;
 
 namespace {
 
-// The same values as a CPU leaf and a GPU leaf, both requiring grad.
-struct Twin {
-  Tensor cpu, gpu;
-};
-
-Twin leaves(const Tensor& host) {
-  Tensor c = host.clone();
-  c.set_requires_grad(true);
-  Tensor g = host.to(kCuda);
-  g.set_requires_grad(true);
-  return {c, g};
-}
 
 // Normal numbers pushed away from zero (|v| >= 0.5), for divisors.
 Tensor away_from_zero(const Shape& shape, uint64_t seed) {
@@ -78,7 +66,7 @@ TEST_CASE("binary ops broadcast like the CPU, forward and gradients", "[cuda][el
   for (const auto& c : cases) {
     for (const auto& [name, fn] : ops) {
       const std::string what = std::string(name) + " " + c.what;
-      Twin a = leaves(cpu_randn(c.a, ++seed)), b = leaves(away_from_zero(c.b, ++seed));
+      LeafPair a = leaf_pair(cpu_randn(c.a, ++seed)), b = leaf_pair(away_from_zero(c.b, ++seed));
       const Tensor oc = fn(a.cpu, b.cpu), og = fn(a.gpu, b.gpu);
       // One IEEE operation per element on both devices: equal up to float rounding (exact in practice).
       check_close(og, oc, 1e-6, 1e-7, what + " forward");
@@ -94,14 +82,14 @@ TEST_CASE("binary ops on non-contiguous and unaligned views", "[cuda][elementwis
   SDKD_CUDA_OR_SKIP();
   for (BinaryFn fn : std::vector<BinaryFn>{&add, &sub, &mul, &div}) {
     // Transposed left operand: the strided path.
-    Twin a = leaves(cpu_randn({5, 6}, 1)), b = leaves(away_from_zero({6, 5}, 2));
+    LeafPair a = leaf_pair(cpu_randn({5, 6}, 1)), b = leaf_pair(away_from_zero({6, 5}, 2));
     Tensor oc = fn(a.cpu.transpose(0, 1), b.cpu), og = fn(a.gpu.transpose(0, 1), b.gpu);
     check_close(og, oc, 1e-6, 1e-7, "transposed operand forward");
     backward_both(oc, og, 3);
     check_close(a.gpu.grad(), a.cpu.grad(), 1e-5, 1e-6, "transposed operand grad a");
     check_close(b.gpu.grad(), b.cpu.grad(), 1e-5, 1e-6, "transposed operand grad b");
     // Offset by one element: the pointers are not 16-byte aligned, so no float4 loads.
-    Twin c = leaves(cpu_randn({33}, 4)), d = leaves(away_from_zero({34}, 5));
+    LeafPair c = leaf_pair(cpu_randn({33}, 4)), d = leaf_pair(away_from_zero({34}, 5));
     oc = fn(c.cpu.slice(0, 1, 33), d.cpu.slice(0, 2, 34));
     og = fn(c.gpu.slice(0, 1, 33), d.gpu.slice(0, 2, 34));
     check_close(og, oc, 1e-6, 1e-7, "unaligned operands forward");
@@ -113,7 +101,7 @@ TEST_CASE("binary ops on non-contiguous and unaligned views", "[cuda][elementwis
 
 TEST_CASE("scalar helpers and expand stay on the tensor's device", "[cuda][elementwise]") {
   SDKD_CUDA_OR_SKIP();
-  Twin a = leaves(cpu_randn({3, 1, 5}, 7));
+  LeafPair a = leaf_pair(cpu_randn({3, 1, 5}, 7));
   const Tensor oc = add(mul_scalar(neg(a.cpu), 2.5), add_scalar(expand(a.cpu, {2, 3, 4, 5}), -0.75));
   const Tensor og = add(mul_scalar(neg(a.gpu), 2.5), add_scalar(expand(a.gpu, {2, 3, 4, 5}), -0.75));
   check_close(og, oc, 1e-6, 1e-7, "scalar ops + expand forward");
@@ -155,7 +143,7 @@ TEST_CASE("pointwise ops and their fused backward match the CPU", "[cuda][elemen
                           : variant == 2 ? Shape{35}
                                          : Shape{1};
       Tensor host = op.positive_only ? positive(shape, ++seed) : cpu_randn(shape, ++seed, op.scale);
-      Twin x = leaves(host);
+      LeafPair x = leaf_pair(host);
       auto input = [&](const Tensor& t) {
         if (variant == 1) return t.transpose(0, 2);
         if (variant == 2) return t.slice(0, 1, 35);
@@ -182,7 +170,7 @@ TEST_CASE("pointwise ops and their fused backward match the CPU", "[cuda][elemen
 TEST_CASE("dropout draws the CPU's mask for the same generator state", "[cuda][elementwise]") {
   SDKD_CUDA_OR_SKIP();
   for (int64_t n : {1, 385, 4099}) {
-    Twin x = leaves(cpu_randn({n}, 9));
+    LeafPair x = leaf_pair(cpu_randn({n}, 9));
     Generator gc(1234), gg(1234);
     gc.offset = gg.offset = 17;
     const Tensor yc = dropout(x.cpu, 0.3, true, gc), yg = dropout(x.gpu, 0.3, true, gg);

@@ -13,17 +13,6 @@ using namespace sdkd::test;
 
 namespace {
 
-struct Twin {
-  Tensor cpu, gpu;
-};
-
-Twin leaves(const Tensor& host) {
-  Tensor c = host.clone();
-  c.set_requires_grad(true);
-  Tensor g = host.to(kCuda);
-  g.set_requires_grad(true);
-  return {c, g};
-}
 
 std::string dims_str(const std::vector<int64_t>& dims) {
   std::string s = "{";
@@ -47,7 +36,7 @@ TEST_CASE("sum and mean over dimension sets match the CPU, with keepdim and grad
         for (bool is_mean : {false, true}) {
           const std::string what = std::string(is_mean ? "mean" : "sum") + " over " + dims_str(dims) +
                                    (keepdim ? " keepdim" : "") + " of " + shape_str(shape);
-          Twin x = leaves(cpu_randn(shape, ++seed));
+          LeafPair x = leaf_pair(cpu_randn(shape, ++seed));
           const Tensor oc = is_mean ? mean(x.cpu, dims, keepdim) : sum(x.cpu, dims, keepdim);
           const Tensor og = is_mean ? mean(x.gpu, dims, keepdim) : sum(x.gpu, dims, keepdim);
           check_close(og, oc, kSumRtol, kSumAtol, what);
@@ -82,7 +71,7 @@ TEST_CASE("sum takes every kernel path on larger shapes", "[cuda][reduce]") {
   uint64_t seed = 900;
   for (const auto& c : cases) {
     const std::string what = std::string(c.path) + " " + shape_str(c.shape) + " over " + dims_str(c.dims);
-    Twin x = leaves(cpu_randn(c.shape, ++seed));
+    LeafPair x = leaf_pair(cpu_randn(c.shape, ++seed));
     const Tensor oc = sum(x.cpu, c.dims), og = sum(x.gpu, c.dims);
     check_close(og, oc, kSumRtol, kSumAtol, what);
     if (oc.numel() == 0 || x.cpu.numel() == 0) continue;
@@ -118,7 +107,7 @@ TEST_CASE("mse and l1 losses match the CPU in value and both gradients", "[cuda]
   for (const Shape& shape : {Shape{2, 3, 17, 5}, Shape{1, 100003}, Shape{1}}) {
     for (bool is_mse : {true, false}) {
       const std::string what = std::string(is_mse ? "mse" : "l1") + " " + shape_str(shape);
-      Twin p = leaves(cpu_randn(shape, ++seed)), t = leaves(cpu_randn(shape, ++seed));
+      LeafPair p = leaf_pair(cpu_randn(shape, ++seed)), t = leaf_pair(cpu_randn(shape, ++seed));
       const Tensor lc = is_mse ? mse_loss(p.cpu, t.cpu) : l1_loss(p.cpu, t.cpu);
       const Tensor lg = is_mse ? mse_loss(p.gpu, t.gpu) : l1_loss(p.gpu, t.gpu);
       // Double partial sums in a different order: the float means agree to ~1 rounding.
@@ -138,7 +127,7 @@ TEST_CASE("activation-boundary KD loss matches the CPU in value and gradient", "
   for (const Shape& shape : {Shape{2, 4, 9, 7}, Shape{1, 3, 5, 5}, Shape{1, 1, 1, 70001}}) {
     for (double margin : {1.0, 0.25, 0.0}) {
       const std::string what = "ab_loss " + shape_str(shape) + " margin " + std::to_string(margin);
-      Twin s = leaves(cpu_randn(shape, ++seed));
+      LeafPair s = leaf_pair(cpu_randn(shape, ++seed));
       const Tensor teacher = cpu_randn(shape, ++seed);
       // The teacher is read through a transposed view on both devices (made contiguous inside).
       const Tensor lc = distill::ab_loss(s.cpu, teacher.transpose(2, 3).contiguous().transpose(2, 3), margin);

@@ -14,17 +14,6 @@ using namespace sdkd::test;
 
 namespace {
 
-struct Twin {
-  Tensor cpu, gpu;
-};
-
-Twin leaves(const Tensor& host) {
-  Tensor c = host.clone();
-  c.set_requires_grad(true);
-  Tensor g = host.to(kCuda);
-  g.set_requires_grad(true);
-  return {c, g};
-}
 
 }  // namespace
 
@@ -46,7 +35,7 @@ TEST_CASE("upsample_bilinear2d matches the CPU forward and backward", "[cuda][re
   for (const auto& c : cases) {
     const std::string what = shape_str(c.in) + " -> " + std::to_string(c.oh) + "x" + std::to_string(c.ow);
     const Tensor host = cpu_randn(c.in, ++seed);
-    Twin x = leaves(host);
+    LeafPair x = leaf_pair(host);
     const Tensor yc = upsample_bilinear2d(x.cpu, c.oh, c.ow), yg = upsample_bilinear2d(x.gpu, c.oh, c.ow);
     // Same taps and the same double expression: equal up to the final float rounding.
     check_close(yg, yc, 1e-6, 1e-7, what + " forward");
@@ -63,7 +52,7 @@ TEST_CASE("upsample_bilinear2d matches the CPU forward and backward", "[cuda][re
     check_close(x.gpu.grad(), x64.grad().to(DType::f32), 1e-6, 1e-7, what + " grad vs CPU float64");
   }
   // A non-contiguous input is made contiguous first on both devices.
-  Twin x = leaves(cpu_randn({2, 3, 7, 6}, 99));
+  LeafPair x = leaf_pair(cpu_randn({2, 3, 7, 6}, 99));
   const Tensor yc = upsample_bilinear2d(x.cpu.transpose(2, 3), 9, 10);
   const Tensor yg = upsample_bilinear2d(x.gpu.transpose(2, 3), 9, 10);
   check_close(yg, yc, 1e-6, 1e-7, "transposed input forward");
@@ -76,7 +65,7 @@ TEST_CASE("upsample_bilinear2d matches the CPU forward and backward", "[cuda][re
 TEST_CASE("pixel_shuffle matches the CPU, forward and gradient", "[cuda][resample]") {
   SDKD_CUDA_OR_SKIP();
   for (auto [shape, r] : std::vector<std::pair<Shape, int>>{{{1, 8, 3, 5}, 2}, {{2, 9, 2, 3}, 3}, {{1, 4, 1, 1}, 2}}) {
-    Twin x = leaves(cpu_randn(shape, uint64_t(r) * 10));
+    LeafPair x = leaf_pair(cpu_randn(shape, uint64_t(r) * 10));
     const Tensor yc = pixel_shuffle(x.cpu, r), yg = pixel_shuffle(x.gpu, r);
     // A pure permutation of the elements: bitwise equal.
     REQUIRE(yg.shape() == yc.shape());
@@ -94,14 +83,14 @@ TEST_CASE("cat and stack along every dim match the CPU, with gradients", "[cuda]
   uint64_t seed = 200;
   for (int64_t dim = -1; dim < 3; ++dim) {
     const int64_t d = dim < 0 ? dim + 3 : dim;
-    std::vector<Twin> parts;
+    std::vector<LeafPair> parts;
     for (int64_t k : {1, 2, 3}) {
       Shape s = base;
       s[size_t(d)] = k;
-      parts.push_back(leaves(cpu_randn(s, ++seed)));
+      parts.push_back(leaf_pair(cpu_randn(s, ++seed)));
     }
     // The last input is a transposed view on both devices (cat reads it through its strides).
-    Twin t = leaves(cpu_randn({base[2], base[1], base[0]}, ++seed));
+    LeafPair t = leaf_pair(cpu_randn({base[2], base[1], base[0]}, ++seed));
     std::vector<Tensor> xc, xg;
     for (auto& p : parts) {
       xc.push_back(p.cpu);
@@ -123,8 +112,8 @@ TEST_CASE("cat and stack along every dim match the CPU, with gradients", "[cuda]
     REQUIRE(t.gpu.grad().to_float_vector() == t.cpu.grad().to_float_vector());
   }
   for (int64_t dim = 0; dim <= 3; ++dim) {
-    std::vector<Twin> parts;
-    for (int i = 0; i < 3; ++i) parts.push_back(leaves(cpu_randn(base, ++seed)));
+    std::vector<LeafPair> parts;
+    for (int i = 0; i < 3; ++i) parts.push_back(leaf_pair(cpu_randn(base, ++seed)));
     std::vector<Tensor> xc, xg;
     for (auto& p : parts) {
       xc.push_back(p.cpu);
@@ -140,13 +129,13 @@ TEST_CASE("cat and stack along every dim match the CPU, with gradients", "[cuda]
     for (auto& p : parts) REQUIRE(p.gpu.grad().to_float_vector() == p.cpu.grad().to_float_vector());
   }
   // Batch 1 and a single input.
-  Twin one = leaves(cpu_randn({1, 5}, 1));
+  LeafPair one = leaf_pair(cpu_randn({1, 5}, 1));
   REQUIRE(cat({one.gpu}, 0).to_float_vector() == cat({one.cpu}, 0).to_float_vector());
 }
 
 TEST_CASE("slice and select backward scatter into a zero gradient on the GPU", "[cuda][joining]") {
   SDKD_CUDA_OR_SKIP();
-  Twin x = leaves(cpu_randn({5, 7, 3}, 12));
+  LeafPair x = leaf_pair(cpu_randn({5, 7, 3}, 12));
   const Tensor yc = add(x.cpu.slice(1, 1, 6, 2), x.cpu.select(1, 4).unsqueeze(1));
   const Tensor yg = add(x.gpu.slice(1, 1, 6, 2), x.gpu.select(1, 4).unsqueeze(1));
   REQUIRE(yg.to_float_vector() == yc.to_float_vector());
