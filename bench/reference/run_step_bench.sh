@@ -56,6 +56,14 @@ for c in $cases; do
       torch-onednn | torch-eager) cmd=("$py" "$here/step_bench.py" --setup "$work/setup.json" --case "$c" --mkldnn on "${common[@]}") ;;
       torch-compile) cmd=("$py" "$here/step_bench.py" --setup "$work/setup.json" --case "$c" --compile "${common[@]}") ;;
     esac
+    # Ours is timed only after it matched its float64 CPU twin (sdkd-step-bench --validate);
+    # a mismatch becomes an error row instead of a time.
+    if [ "$r" = sdkd ] && ! "$ours" --config "$config" --case "$c" --threads "$threads" --device "$device" --validate \
+        >> "$work/validation.txt" 2>&1; then
+      echo "{\"run\": \"sdkd\", \"impl\": \"sdkd\", \"case\": \"$c\", \"device\": \"$device\", \"error\": \"validation against the float64 CPU twin failed (not timed)\"}" >> "$work/results.jsonl"
+      echo -n "x" >&2
+      continue
+    fi
     # A failing case still prints its JSON error line; keep going.
     "${cmd[@]}" 2>>"$work/stderr" | sed "s/^{/{\"run\": \"$r\", /" >> "$work/results.jsonl" || true
     echo -n "." >&2
@@ -67,4 +75,6 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 "$py" "$here/step_table.py" "$work/results.jsonl" --config "$config" --threads "$threads" --device "$device" \
   --env "OMP_WAIT_POLICY=$OMP_WAIT_POLICY MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX $(env | grep '^MALLOC_' | grep -v ARENA_MAX | tr '\n' ' ')" \
   --load "$load"
+echo "validation of our cases before timing (float32 on $device against float64 on the CPU):"
+sed 's/^/  /' "$work/validation.txt"
 if [ -s "$work/stderr" ]; then echo "stderr of the runs:"; sed 's/^/  /' "$work/stderr" | head -20; fi

@@ -34,6 +34,7 @@
 // Output: a table, or --json (one JSON object per line, what the runner reads).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -138,24 +139,11 @@ void sync() {
   if (on_gpu()) cuda_synchronize(g_device.index);
 }
 
-// Moves every parameter and buffer of a module to the device in place (the module keeps its
-// handles; the engine's Module::to converts dtypes the same way).
-void module_to(nn::Module& m, Device dev) {
-  if (dev.is_cpu()) return;
-  NoGradGuard ng;
-  auto move = [dev](const Tensor& t) {
-    const Tensor c = t.detach().to(dev).contiguous();
-    TensorImpl* impl = t.impl();
-    impl->storage = c.impl()->storage;
-    impl->offset = 0;
-    impl->strides = c.strides();
-    impl->grad.reset();
-  };
-  for (auto& [n, t] : m.named_parameters()) move(t);
-  for (auto& [n, t] : m.named_buffers()) move(t);
+// Inputs are drawn on the CPU in float32, so the timed run and its float64 CPU twin see the
+// same numbers.
+Tensor randn_on(const Shape& shape, Generator& gen, Device dev = g_device, DType dtype = DType::f32) {
+  return Tensor::randn(shape, gen).to(dtype).to(dev);
 }
-
-Tensor randn_on(const Shape& shape, Generator& gen) { return Tensor::randn(shape, gen).to(g_device); }
 
 int64_t status_kib(const char* key) {
   std::ifstream f("/proc/self/status");
@@ -203,17 +191,24 @@ struct Trainer {
   Tensor x, y;
 };
 
-Case train_case(const models::ModelConfig& cfg, double lr, int64_t batch) {
+std::shared_ptr<Trainer> make_trainer(const models::ModelConfig& cfg, double lr, int64_t batch, Device dev,
+                                      DType dtype) {
   auto t = std::make_shared<Trainer>();
   Generator gen(0), data(1);
   t->model = models::make_model(cfg, gen);
-  module_to(*t->model, g_device);
+  t->model->to(dtype);
+  t->model->to(dev);
   t->model->train();
   optim::AdamOptions ao;
   ao.lr = lr;
   t->opt = std::make_unique<optim::Adam>(t->model->named_parameters(), ao);
-  t->x = randn_on({batch, cfg.in_frames, cfg.channels, cfg.height, cfg.width}, data);
-  t->y = randn_on({batch, cfg.out_frames, cfg.channels, cfg.height, cfg.width}, data);
+  t->x = randn_on({batch, cfg.in_frames, cfg.channels, cfg.height, cfg.width}, data, dev, dtype);
+  t->y = randn_on({batch, cfg.out_frames, cfg.channels, cfg.height, cfg.width}, data, dev, dtype);
+  return t;
+}
+
+Case train_case(const models::ModelConfig& cfg, double lr, int64_t batch) {
+  auto t = make_trainer(cfg, lr, batch, g_device, DType::f32);
   return {[t] {
     const models::ModelOutput out = t->model->forward(t->x);
     const Tensor loss = mse_loss(out.pred, t->y);
@@ -250,30 +245,38 @@ Tensor kd_loss(const distill::KDConfig& kd, KDTrainer& t, const models::ModelOut
   return total;
 }
 
-Case kd_case(const Setup& s, bool cached) {
+std::shared_ptr<KDTrainer> make_kd(const Setup& s, Device dev, DType dtype) {
   auto t = std::make_shared<KDTrainer>();
   Generator gs(0), gt(2), ga(3), data(1);
   t->student = models::make_model(s.student, gs);
   t->teacher = models::make_model(s.teacher, gt);
+  t->student->to(dtype);
+  t->teacher->to(dtype);
   t->teacher->eval();
   for (auto& p : t->teacher->parameters()) p.set_requires_grad(false);
   auto named = t->student->named_parameters();
   for (const auto& tap : s.kd.taps) {
     auto a = std::make_shared<models::FeatureAdapter>(models::latent_channels(s.student),
                                                       models::latent_channels(s.teacher), ga);
-    module_to(*a, g_device);
+    a->to(dtype);
+    a->to(dev);
     for (auto& [n, p] : a->named_parameters()) named.emplace_back("kd." + tap + "." + n, p);
     t->adapters[tap] = a;
   }
-  module_to(*t->student, g_device);
-  module_to(*t->teacher, g_device);
+  t->student->to(dev);
+  t->teacher->to(dev);
   t->student->train();
   optim::AdamOptions ao;
   ao.lr = s.student_lr;
   t->opt = std::make_unique<optim::Adam>(named, ao);
   const auto& c = s.student;
-  t->x = randn_on({s.batch, c.in_frames, c.channels, c.height, c.width}, data);
-  t->y = randn_on({s.batch, c.out_frames, c.channels, c.height, c.width}, data);
+  t->x = randn_on({s.batch, c.in_frames, c.channels, c.height, c.width}, data, dev, dtype);
+  t->y = randn_on({s.batch, c.out_frames, c.channels, c.height, c.width}, data, dev, dtype);
+  return t;
+}
+
+Case kd_case(const Setup& s, bool cached) {
+  auto t = make_kd(s, g_device, DType::f32);
   if (cached) {
     NoGradGuard ng;
     t->cached = t->teacher->forward(t->x);
@@ -299,7 +302,7 @@ Case kd_case(const Setup& s, bool cached) {
 Case infer_case(const models::ModelConfig& cfg) {
   Generator gen(0), data(1);
   auto m = std::shared_ptr<models::Forecaster>(models::make_model(cfg, gen));
-  module_to(*m, g_device);
+  m->to(g_device);
   m->eval();
   const Tensor x = randn_on({1, cfg.in_frames, cfg.channels, cfg.height, cfg.width}, data);
   Case c{[m, x] {
@@ -352,6 +355,122 @@ Case make_case(const std::string& name, const Setup& s) {
   std::string all;
   for (const auto& n : case_names()) all += (all.empty() ? "" : ", ") + n;
   throw Error(str_cat("sdkd-step-bench: unknown case '", name, "' (available: ", all, ", all)"));
+}
+
+// ---------------------------------------------------------------- validation (--validate)
+// Before a case is timed the runner asks for its validation: the same work in float64 on the
+// CPU (the twin) must agree with the timed configuration (float32 on --device). Training
+// cases compare the loss and the global gradient norm of one step, the KD cases the whole
+// distillation loss, inference the output, the NS cases one step against the CPU solver (on
+// the CPU: against the exact decay of a single Fourier mode, which the nonlinear term leaves
+// alone). Tolerances: float32 against float64 over these depths gives ~1e-6 relative; 1e-4
+// (losses, outputs) and 1e-3 (gradient norms, which sum many squared products) leave room
+// for reduction order while any indexing or formula error shows at 1e-2 or more.
+
+struct Check {
+  std::string what;
+  double got, want, tol;
+  bool relative = true;  // false: `got` is already an error measure, compared with tol
+  bool ok() const { return relative ? std::fabs(got - want) <= tol * std::max(std::fabs(want), 1e-12) : got <= tol; }
+};
+
+std::vector<Check> step_checks(Trainer& t) {
+  const Tensor loss = mse_loss(t.model->forward(t.x).pred, t.y);
+  t.opt->zero_grad();
+  loss.backward();
+  return {{"loss", loss.item(), 0, 1e-4}, {"grad_norm", optim::grad_norm(t.model->parameters()), 0, 1e-3}};
+}
+
+std::vector<Check> kd_checks(const distill::KDConfig& kd, KDTrainer& t) {
+  models::ModelOutput te;
+  {
+    NoGradGuard ng;
+    te = t.teacher->forward(t.x);
+  }
+  const Tensor loss = kd_loss(kd, t, t.student->forward(t.x), te);
+  t.opt->zero_grad();
+  loss.backward();
+  return {{"kd_loss", loss.item(), 0, 1e-4}, {"grad_norm", optim::grad_norm(t.student->parameters()), 0, 1e-3}};
+}
+
+// Largest |a - b| over largest |b|.
+double rel_max_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  double d = 0, m = 1e-30;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d = std::max(d, std::fabs(a[i] - b[i]));
+    m = std::max(m, std::fabs(b[i]));
+  }
+  return d / m;
+}
+
+std::vector<Check> validate_case(const std::string& name, const Setup& s) {
+  const Device cpu{};
+  std::vector<Check> got, want;
+  auto pair_up = [&](std::vector<Check> g, std::vector<Check> w) {
+    for (size_t i = 0; i < g.size(); ++i) g[i].want = w[i].got;
+    return g;
+  };
+  if (name == "teacher_step" || name == "student_step") {
+    const auto& cfg = name == "teacher_step" ? s.teacher : s.student;
+    const double lr = name == "teacher_step" ? s.teacher_lr : s.student_lr;
+    auto ours = make_trainer(cfg, lr, s.batch, g_device, DType::f32);
+    auto twin = make_trainer(cfg, lr, s.batch, cpu, DType::f64);
+    return pair_up(step_checks(*ours), step_checks(*twin));
+  }
+  if (name == "sdkd_step" || name == "sdkd_step_cached") {
+    auto ours = make_kd(s, g_device, DType::f32);
+    auto twin = make_kd(s, cpu, DType::f64);
+    return pair_up(kd_checks(s.kd, *ours), kd_checks(s.kd, *twin));
+  }
+  if (name == "student_infer_b1" || name == "teacher_infer_b1") {
+    const auto& cfg = name == "teacher_infer_b1" ? s.teacher : s.student;
+    NoGradGuard ng;
+    std::vector<std::vector<double>> outs;
+    for (auto [dev, dt] : {std::pair{g_device, DType::f32}, std::pair{cpu, DType::f64}}) {
+      Generator gen(0), data(1);
+      auto m = models::make_model(cfg, gen);
+      m->to(dt);
+      m->to(dev);
+      m->eval();
+      outs.push_back(m->forward(randn_on({1, cfg.in_frames, cfg.channels, cfg.height, cfg.width}, data, dev, dt))
+                         .pred.to_double_vector());
+    }
+    return {{"output (max diff / max)", rel_max_diff(outs[0], outs[1]), 0, 1e-4, false}};
+  }
+  if (name == "ns_step" || name == "ns_step_x8") {
+    const data::NSConfig& cfg = s.ns;
+    const int n = cfg.solve_resolution;
+    const auto scheme = data::parse_ns_scheme(cfg.scheme);
+    if (on_gpu()) {  // the GPU step against the CPU solver from the same state
+      std::vector<std::vector<double>> w(2, std::vector<double>(size_t(n) * n));
+      const auto w0 = data::grf_sample(cfg, 0, n);
+      const auto forcing = data::ns_forcing(n, cfg.forcing_amplitude);
+      for (int k = 0; k < 2; ++k) {
+        data::NSSolver sv(n, cfg.viscosity, cfg.dt, scheme, forcing, k == 0 ? g_device : cpu);
+        sv.set_vorticity(w0.data());
+        sv.step();
+        sv.vorticity(w[size_t(k)].data());
+      }
+      return {{"vorticity after one step (max diff / max)", rel_max_diff(w[0], w[1]), 0, 1e-10, false}};
+    }
+    // CPU: exp(-nu k^2 dt) (IF-RK4) or the Crank-Nicolson factor for a single mode.
+    const int k = 2;
+    data::NSSolver sv(n, cfg.viscosity, cfg.dt, scheme, std::vector<double>(size_t(n) * n, 0.0));
+    std::vector<double> w(size_t(n) * n), ref(w.size()), out(w.size());
+    const double lam = cfg.viscosity * 4 * M_PI * M_PI * k * k * cfg.dt;
+    const double factor = scheme == data::NSScheme::ifrk4 ? std::exp(-lam) : (1 - lam / 2) / (1 + lam / 2);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) {
+        w[size_t(i) * n + j] = std::cos(2 * M_PI * k * double(i) / n);
+        ref[size_t(i) * n + j] = factor * w[size_t(i) * n + j];
+      }
+    sv.set_vorticity(w.data());
+    sv.step();
+    sv.vorticity(out.data());
+    return {{"single-mode decay (max diff / max)", rel_max_diff(out, ref), 0, 1e-10, false}};
+  }
+  make_case(name, s);  // throws for an unknown name, listing the cases
+  throw Error(str_cat("sdkd-step-bench: no validation for case '", name, "'"));
 }
 
 double percentile(std::vector<double> v, double q) {
@@ -421,6 +540,7 @@ void usage() {
   std::printf(
       "usage: sdkd-step-bench [--config configs/demo.json] [--case NAME|all] [--threads N] [--device cpu|cuda]\n"
       "                       [--min-time S] [--min-reps N] [--max-reps N] [--json] [--list] [--print-setup]\n"
+      "                       [--validate: compare with a float64 CPU twin and exit 1 on a mismatch]\n"
       "Times training steps, batch-1 inference and the NS solver on a preset's shapes (see the file header).\n");
 }
 
@@ -430,7 +550,7 @@ int main(int argc, char** argv) {
   try {
     std::string config = "configs/demo.json", which = "all", device = "cpu";
     int threads = 2;
-    bool as_json = false, list = false, print_setup = false;
+    bool as_json = false, list = false, print_setup = false, validate = false;
     Options o;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
@@ -448,6 +568,7 @@ int main(int argc, char** argv) {
       else if (a == "--json") as_json = true;
       else if (a == "--list") list = true;
       else if (a == "--print-setup") print_setup = true;
+      else if (a == "--validate") validate = true;
       else if (a == "-h" || a == "--help") {
         usage();
         return 0;
@@ -470,6 +591,17 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::vector<std::string> names = which == "all" ? case_names() : std::vector<std::string>{which};
+    if (validate) {  // the runner times a case only after this passed
+      bool all_ok = true;
+      for (const auto& n : names) {
+        for (const Check& c : validate_case(n, s)) {
+          all_ok = all_ok && c.ok();
+          std::printf("validate %-18s %-44s %s: %.6g vs %.6g (tol %.0e%s)\n", n.c_str(), c.what.c_str(),
+                      c.ok() ? "ok" : "FAILED", c.got, c.want, c.tol, c.relative ? " relative" : "");
+        }
+      }
+      return all_ok ? 0 : 1;
+    }
     if (!as_json)
       std::printf("%-18s %10s %10s %10s %6s %12s %12s\n", "case", "median_ms", "p10_ms", "p90_ms", "reps",
                   "rss_peak_MiB", "tensor_MiB");
