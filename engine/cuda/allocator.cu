@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,8 +74,22 @@ void release_cached(DeviceAllocator& a, Pool& p) {
 
 }  // namespace
 
+// Kernels launch on the current device's stream and ops do not switch devices, so this release
+// computes on one CUDA device per process: the first one that gets a tensor. Asking for
+// another is refused here rather than silently launching on the wrong device.
+namespace {
+void claim_device(int device) {
+  static std::atomic<int> used{-1};
+  int expected = -1;
+  if (used.compare_exchange_strong(expected, device)) return;
+  SDKD_CHECK(expected == device, "cuda:", device, " requested but this process already computes on cuda:", expected,
+             " (one CUDA device per process in this release; select it with --device or CUDA_VISIBLE_DEVICES)");
+}
+}  // namespace
+
 void* alloc(size_t bytes, int device) {
   if (bytes == 0) return nullptr;
+  claim_device(device);
   set_device(device);
   DeviceAllocator& a = allocator(device);
   std::lock_guard<std::mutex> lock(a.m);
