@@ -65,9 +65,13 @@ TEST_CASE("fused Adam and AdamW on the GPU follow the CPU loop over many steps",
       oc.step();
       og.step();
     }
-    // Same float formula; only FMA contraction on the GPU may differ: a few ulp per step.
+    // Same float formula; the compilers may contract different multiply-adds into FMAs, which
+    // moves most elements by a few ulp. Where g + wd * w cancels to the size of eps (it does,
+    // by chance, among ~2M elements), Adam's normalised step m / (sqrt(v) + eps) turns that
+    // last-bit difference into up to ~3e-5 (measured in a host emulation of the kernel with
+    // the GPU's fusing): hence atol 1e-4, still 30x below one step of size lr.
     for (size_t i = 0; i < shapes.size(); ++i)
-      check_close(t.gpu[i].second, t.cpu[i].second, 1e-5, 1e-6, "Adam parameter " + t.cpu[i].first);
+      check_close(t.gpu[i].second, t.cpu[i].second, 1e-5, 1e-4, "Adam parameter " + t.cpu[i].first);
     const auto sc = oc.state_dict(), sg = og.state_dict();
     check_close(sg.at("p7.exp_avg_sq"), sc.at("p7.exp_avg_sq"), 1e-5, 1e-9, "second moment");
   }
