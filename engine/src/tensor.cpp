@@ -250,7 +250,9 @@ Tensor raw_copy(const Tensor& src, DType dtype) {
 
 // Copies a tensor between devices: made contiguous on its own device first, then moved as bytes.
 Tensor raw_transfer(const Tensor& src, Device to) {
-  const Tensor c = src.device().is_cuda() ? raw_copy(src, src.dtype()) : src.contiguous();
+  // Contiguous views go as they are (item() and every metrics batch come this way); only
+  // strided views are packed first, with the kernel on a GPU.
+  const Tensor c = src.is_contiguous() ? src : src.device().is_cuda() ? raw_copy(src, src.dtype()) : src.contiguous();
   Tensor out = make_tensor(src.shape(), src.dtype(), to);
   [[maybe_unused]] const size_t bytes = size_t(src.numel()) * dtype_size(src.dtype());
   [[maybe_unused]] const void* from = static_cast<const char*>(c.impl()->storage->data) + c.impl()->offset * int64_t(dtype_size(c.dtype()));

@@ -61,16 +61,20 @@ inline double tolerance_ratio(const Tensor& gpu, const Tensor& cpu, double rtol,
   return worst;
 }
 
-// Checks shape, device and values; prints the worst element's share of the tolerance.
-inline void check_close(const Tensor& gpu, const Tensor& cpu, double rtol, double atol, const std::string& what) {
-  INFO(what);
-  REQUIRE(gpu.defined());
-  REQUIRE(cpu.defined());
-  CHECK(gpu.device() == kCuda);
-  REQUIRE(gpu.shape() == cpu.shape());
-  const double r = tolerance_ratio(gpu, cpu, rtol, atol);
-  UNSCOPED_INFO(what << ": worst element at " << r << " of the bound (rtol " << rtol << ", atol " << atol << ")");
-  CHECK(r <= 1.0);
-}
-
 }  // namespace sdkd::test
+
+// Checks a GPU result against its CPU twin: defined, on the GPU, same shape, every element
+// within atol + rtol * |cpu|; reports how close the worst element came to that bound. A macro
+// so that a failure points at the calling line.
+#define CHECK_CLOSE(gpu, cpu, rtol, atol, what)                                                        \
+  do {                                                                                                 \
+    INFO(what);                                                                                        \
+    const ::sdkd::Tensor sdkd_g_ = (gpu), sdkd_c_ = (cpu);                                             \
+    REQUIRE(sdkd_g_.defined());                                                                        \
+    REQUIRE(sdkd_c_.defined());                                                                        \
+    CHECK(sdkd_g_.device() == ::sdkd::test::kCuda);                                                    \
+    REQUIRE(sdkd_g_.shape() == sdkd_c_.shape());                                                       \
+    const double sdkd_r_ = ::sdkd::test::tolerance_ratio(sdkd_g_, sdkd_c_, (rtol), (atol));            \
+    UNSCOPED_INFO("worst element at " << sdkd_r_ << " of the bound (rtol " << (rtol) << ", atol " << (atol) << ")"); \
+    CHECK(sdkd_r_ <= 1.0);                                                                             \
+  } while (0)

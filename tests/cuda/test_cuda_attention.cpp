@@ -53,10 +53,10 @@ void compare_with_cpu(const Inputs& in, const std::string& what) {
   const double rtol = 1e-4, atol = atol_for(N);
   const AttnResult cpu = run_attention(in.q, in.k, in.v, in.r, kCpu);
   const AttnResult gpu = run_attention(in.q, in.k, in.v, in.r, kCuda);
-  check_close(gpu.out, cpu.out, rtol, atol, what + " out");
-  check_close(gpu.dq, cpu.dq, rtol, atol, what + " dq");
-  check_close(gpu.dk, cpu.dk, rtol, atol, what + " dk");
-  check_close(gpu.dv, cpu.dv, rtol, atol, what + " dv");
+  CHECK_CLOSE(gpu.out, cpu.out, rtol, atol, what + " out");
+  CHECK_CLOSE(gpu.dq, cpu.dq, rtol, atol, what + " dq");
+  CHECK_CLOSE(gpu.dk, cpu.dk, rtol, atol, what + " dk");
+  CHECK_CLOSE(gpu.dv, cpu.dv, rtol, atol, what + " dv");
 }
 
 std::string shape_name(int64_t B, int64_t h, int64_t N, int64_t M, int64_t d) {
@@ -102,7 +102,7 @@ TEST_CASE("attention with one query and one key (N = M = 1) for every head dimen
     compare_with_cpu(in, shape_name(1, 1, 1, 1, d));
     // One key: softmax is 1, so the output is v itself (exactly, up to the 1/l = 1 division).
     const Tensor out = multi_head_attention(in.q.to(kCuda), in.k.to(kCuda), in.v.to(kCuda));
-    check_close(out, in.v, 1e-6, 1e-7, "N = 1 gives v");
+    CHECK_CLOSE(out, in.v, 1e-6, 1e-7, "N = 1 gives v");
   }
   // Several queries against one key, and one query against many keys.
   compare_with_cpu(make_inputs(2, 2, 65, 1, 32, 300), "(2,2,65,1,32)");
@@ -129,7 +129,7 @@ TEST_CASE("attention on the AlterNet paper shape and on non-contiguous heads", "
   const Tensor cpu = multi_head_attention(base_q.permute(perm), base_k.permute(perm), base_v.permute(perm));
   const Tensor gpu = multi_head_attention(base_q.to(kCuda).permute(perm), base_k.to(kCuda).permute(perm),
                                           base_v.to(kCuda).permute(perm));
-  check_close(gpu, cpu, 1e-4, atol_for(50), "permuted heads out");
+  CHECK_CLOSE(gpu, cpu, 1e-4, atol_for(50), "permuted heads out");
 }
 
 TEST_CASE("attention deterministic backward is bitwise reproducible and matches the atomic one", "[cuda][attention]") {
@@ -154,13 +154,13 @@ TEST_CASE("attention deterministic backward is bitwise reproducible and matches 
     CHECK(bitwise_equal(first.dk, second.dk));
     CHECK(bitwise_equal(first.dv, second.dv));
     const AttnResult cpu = run_attention(in.q, in.k, in.v, in.r, kCpu);
-    check_close(first.dq, cpu.dq, 1e-4, atol_for(N), what + " deterministic dq");
-    check_close(first.dk, cpu.dk, 1e-4, atol_for(N), what + " deterministic dk");
-    check_close(first.dv, cpu.dv, 1e-4, atol_for(N), what + " deterministic dv");
+    CHECK_CLOSE(first.dq, cpu.dq, 1e-4, atol_for(N), what + " deterministic dq");
+    CHECK_CLOSE(first.dk, cpu.dk, 1e-4, atol_for(N), what + " deterministic dk");
+    CHECK_CLOSE(first.dv, cpu.dv, 1e-4, atol_for(N), what + " deterministic dv");
     // The atomic path differs only in the order dQ's terms are summed.
-    check_close(atomic.dq, first.dq, 1e-4, atol_for(N), what + " atomic dq vs deterministic dq");
-    check_close(atomic.dk, first.dk, 1e-4, atol_for(N), what + " atomic dk vs deterministic dk");
-    check_close(atomic.dv, first.dv, 1e-4, atol_for(N), what + " atomic dv vs deterministic dv");
+    CHECK_CLOSE(atomic.dq, first.dq, 1e-4, atol_for(N), what + " atomic dq vs deterministic dq");
+    CHECK_CLOSE(atomic.dk, first.dk, 1e-4, atol_for(N), what + " atomic dk vs deterministic dk");
+    CHECK_CLOSE(atomic.dv, first.dv, 1e-4, atol_for(N), what + " atomic dv vs deterministic dv");
   }
 }
 

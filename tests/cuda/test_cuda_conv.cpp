@@ -70,10 +70,10 @@ void compare_with_cpu(const ConvCase& c, uint64_t seed) {
   const int64_t g = c.o.groups, taps = c.kh * c.kw;
   const double K_sum = double(std::max(c.x[1], c.c_out) / g * taps);
   const double K_red = double(c.x[0] * std::max(c.x[2] * c.x[3], yc.size(2) * yc.size(3)));
-  check_close(yg, yc, 1e-4, atol_for(K_sum) + 1e-5, "forward");
-  check_close(xg.grad(), xc.grad(), 1e-4, atol_for(K_sum), "input gradient");
-  check_close(wg.grad(), wc.grad(), 1e-4, atol_for(K_red), "weight gradient");
-  if (c.bias) check_close(bg.grad(), bc.grad(), 1e-4, atol_for(K_red), "bias gradient");
+  CHECK_CLOSE(yg, yc, 1e-4, atol_for(K_sum) + 1e-5, "forward");
+  CHECK_CLOSE(xg.grad(), xc.grad(), 1e-4, atol_for(K_sum), "input gradient");
+  CHECK_CLOSE(wg.grad(), wc.grad(), 1e-4, atol_for(K_red), "weight gradient");
+  if (c.bias) CHECK_CLOSE(bg.grad(), bc.grad(), 1e-4, atol_for(K_red), "bias gradient");
 }
 
 void compare_all(const std::vector<ConvCase>& cases, uint64_t seed) {
@@ -219,6 +219,6 @@ TEST_CASE("conv weight gradients on the GPU are bitwise reproducible in determin
     apply(c, x0, w, b).backward(gy.to(kCpu));
     const double K_red = double(c.x[0] * c.x[2] * c.x[3] * (c.transposed ? 4 : 1));
     Tensor dw_gpu = Tensor::from_vector(dw[0], w0.shape()).to(kCuda);
-    check_close(dw_gpu, w.grad(), 1e-4, atol_for(K_red), "deterministic weight gradient");
+    CHECK_CLOSE(dw_gpu, w.grad(), 1e-4, atol_for(K_red), "deterministic weight gradient");
   }
 }

@@ -69,11 +69,11 @@ TEST_CASE("binary ops broadcast like the CPU, forward and gradients", "[cuda][el
       LeafPair a = leaf_pair(cpu_randn(c.a, ++seed)), b = leaf_pair(away_from_zero(c.b, ++seed));
       const Tensor oc = fn(a.cpu, b.cpu), og = fn(a.gpu, b.gpu);
       // One IEEE operation per element on both devices: equal up to float rounding (exact in practice).
-      check_close(og, oc, 1e-6, 1e-7, what + " forward");
+      CHECK_CLOSE(og, oc, 1e-6, 1e-7, what + " forward");
       backward_both(oc, og, ++seed);
       // Gradients go through sum_to (double accumulation in a different order): 1e-5 relative.
-      check_close(a.gpu.grad(), a.cpu.grad(), 1e-5, 1e-6, what + " grad a");
-      check_close(b.gpu.grad(), b.cpu.grad(), 1e-5, 1e-6, what + " grad b");
+      CHECK_CLOSE(a.gpu.grad(), a.cpu.grad(), 1e-5, 1e-6, what + " grad a");
+      CHECK_CLOSE(b.gpu.grad(), b.cpu.grad(), 1e-5, 1e-6, what + " grad b");
     }
   }
 }
@@ -84,18 +84,18 @@ TEST_CASE("binary ops on non-contiguous and unaligned views", "[cuda][elementwis
     // Transposed left operand: the strided path.
     LeafPair a = leaf_pair(cpu_randn({5, 6}, 1)), b = leaf_pair(away_from_zero({6, 5}, 2));
     Tensor oc = fn(a.cpu.transpose(0, 1), b.cpu), og = fn(a.gpu.transpose(0, 1), b.gpu);
-    check_close(og, oc, 1e-6, 1e-7, "transposed operand forward");
+    CHECK_CLOSE(og, oc, 1e-6, 1e-7, "transposed operand forward");
     backward_both(oc, og, 3);
-    check_close(a.gpu.grad(), a.cpu.grad(), 1e-5, 1e-6, "transposed operand grad a");
-    check_close(b.gpu.grad(), b.cpu.grad(), 1e-5, 1e-6, "transposed operand grad b");
+    CHECK_CLOSE(a.gpu.grad(), a.cpu.grad(), 1e-5, 1e-6, "transposed operand grad a");
+    CHECK_CLOSE(b.gpu.grad(), b.cpu.grad(), 1e-5, 1e-6, "transposed operand grad b");
     // Offset by one element: the pointers are not 16-byte aligned, so no float4 loads.
     LeafPair c = leaf_pair(cpu_randn({33}, 4)), d = leaf_pair(away_from_zero({34}, 5));
     oc = fn(c.cpu.slice(0, 1, 33), d.cpu.slice(0, 2, 34));
     og = fn(c.gpu.slice(0, 1, 33), d.gpu.slice(0, 2, 34));
-    check_close(og, oc, 1e-6, 1e-7, "unaligned operands forward");
+    CHECK_CLOSE(og, oc, 1e-6, 1e-7, "unaligned operands forward");
     backward_both(oc, og, 6);
-    check_close(c.gpu.grad(), c.cpu.grad(), 1e-5, 1e-6, "unaligned operands grad a");
-    check_close(d.gpu.grad(), d.cpu.grad(), 1e-5, 1e-6, "unaligned operands grad b");
+    CHECK_CLOSE(c.gpu.grad(), c.cpu.grad(), 1e-5, 1e-6, "unaligned operands grad a");
+    CHECK_CLOSE(d.gpu.grad(), d.cpu.grad(), 1e-5, 1e-6, "unaligned operands grad b");
   }
 }
 
@@ -104,9 +104,9 @@ TEST_CASE("scalar helpers and expand stay on the tensor's device", "[cuda][eleme
   LeafPair a = leaf_pair(cpu_randn({3, 1, 5}, 7));
   const Tensor oc = add(mul_scalar(neg(a.cpu), 2.5), add_scalar(expand(a.cpu, {2, 3, 4, 5}), -0.75));
   const Tensor og = add(mul_scalar(neg(a.gpu), 2.5), add_scalar(expand(a.gpu, {2, 3, 4, 5}), -0.75));
-  check_close(og, oc, 1e-6, 1e-7, "scalar ops + expand forward");
+  CHECK_CLOSE(og, oc, 1e-6, 1e-7, "scalar ops + expand forward");
   backward_both(oc, og, 8);
-  check_close(a.gpu.grad(), a.cpu.grad(), 1e-5, 1e-6, "scalar ops + expand grad");
+  CHECK_CLOSE(a.gpu.grad(), a.cpu.grad(), 1e-5, 1e-6, "scalar ops + expand grad");
 }
 
 TEST_CASE("pointwise ops and their fused backward match the CPU", "[cuda][elementwise]") {
@@ -154,15 +154,15 @@ TEST_CASE("pointwise ops and their fused backward match the CPU", "[cuda][elemen
       // CUDA's expf/logf/tanhf/powf/erfcf are within a few ulp of the correctly rounded value
       // the CPU twin gets from double math: 2e-6 relative (~16 ulp) plus a small absolute
       // floor near zero. The others are exact float operations.
-      if (op.transcendental) check_close(og, oc, 2e-6, 1e-6, what + " forward");
-      else check_close(og, oc, 1e-6, 1e-7, what + " forward");
+      if (op.transcendental) CHECK_CLOSE(og, oc, 2e-6, 1e-6, what + " forward");
+      else CHECK_CLOSE(og, oc, 1e-6, 1e-7, what + " forward");
       backward_both(oc, og, ++seed);
       // The GPU forms f' in float from its own y (the CPU in double, then rounds): where the
       // derivative cancels (silu and gelu near their zeros, 1 - y^2 near saturation) a few ulp
       // of the terms, times |g| up to ~4, need an absolute floor. The exact operations give
       // the same float derivative and the same product g * f'.
-      if (op.transcendental) check_close(x.gpu.grad(), x.cpu.grad(), 1e-5, 1e-5, what + " grad");
-      else check_close(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, what + " grad");
+      if (op.transcendental) CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), 1e-5, 1e-5, what + " grad");
+      else CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, what + " grad");
     }
   }
 }

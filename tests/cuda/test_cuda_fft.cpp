@@ -39,13 +39,13 @@ TEST_CASE("rfft2 on CUDA matches the CPU, values and gradient", "[cuda][fft]") {
     xc.set_requires_grad(true);
     xg.set_requires_grad(true);
     const Tensor Xc = rfft2(xc), Xg = rfft2(xg);
-    check_close(Xg, Xc, kRtol, kAtol, what + " forward");
+    CHECK_CLOSE(Xg, Xc, kRtol, kAtol, what + " forward");
     // An arbitrary (non-Hermitian) upstream gradient exercises the adjoint's column weights
     // and the Hermitian projection of the self-conjugate columns.
     const Tensor R = cpu_randn(spectrum_shape(shape), ++seed);
     Xc.backward(R);
     Xg.backward(R.to(kCuda));
-    check_close(xg.grad(), xc.grad(), kRtol, kAtol, what + " gradient");
+    CHECK_CLOSE(xg.grad(), xc.grad(), kRtol, kAtol, what + " gradient");
   }
 }
 
@@ -60,11 +60,11 @@ TEST_CASE("irfft2 on CUDA matches the CPU on arbitrary half spectra, values and 
     Xc.set_requires_grad(true);
     Xg.set_requires_grad(true);
     const Tensor xc = irfft2(Xc, shape.back()), xg = irfft2(Xg, shape.back());
-    check_close(xg, xc, kRtol, kAtol, what + " forward");
+    CHECK_CLOSE(xg, xc, kRtol, kAtol, what + " forward");
     const Tensor r = cpu_randn(shape, ++seed);
     xc.backward(r);
     xg.backward(r.to(kCuda));
-    check_close(Xg.grad(), Xc.grad(), kRtol, kAtol, what + " gradient");
+    CHECK_CLOSE(Xg.grad(), Xc.grad(), kRtol, kAtol, what + " gradient");
   }
 }
 
@@ -72,13 +72,13 @@ TEST_CASE("rfft2 / irfft2 on CUDA take strided and misaligned views", "[cuda][ff
   SDKD_CUDA_OR_SKIP();
   const Tensor base = cpu_randn({3, 7, 9, 15}, 301);
   const Tensor tc = base.transpose(-1, -2), tg = base.to(kCuda).transpose(-1, -2);
-  check_close(rfft2(tg), rfft2(tc), kRtol, kAtol, "rfft2 of a transposed view");
+  CHECK_CLOSE(rfft2(tg), rfft2(tc), kRtol, kAtol, "rfft2 of a transposed view");
   // Contiguous views that start one float into their buffer (4-byte aligned only).
   const Tensor flat = cpu_randn({1 + 2 * 5 * 9 * 14}, 302), flat_g = flat.to(kCuda);
   const Shape real{2, 5, 9, 14}, spec{2, 5, 9, 4, 2};  // spec: W = 7 half spectra over the same buffer
   const auto view = [](const Tensor& t, const Shape& s) { return t.slice(0, 1, 1 + shape_numel(s)).reshape(s); };
-  check_close(rfft2(view(flat_g, real)), rfft2(view(flat, real)), kRtol, kAtol, "rfft2 of an offset view");
-  check_close(irfft2(view(flat_g, spec), 7), irfft2(view(flat, spec), 7), kRtol, kAtol, "irfft2 of an offset view");
+  CHECK_CLOSE(rfft2(view(flat_g, real)), rfft2(view(flat, real)), kRtol, kAtol, "rfft2 of an offset view");
+  CHECK_CLOSE(irfft2(view(flat_g, spec), 7), irfft2(view(flat, spec), 7), kRtol, kAtol, "irfft2 of an offset view");
 }
 
 TEST_CASE("irfft2 inverts rfft2 on CUDA", "[cuda][fft]") {
@@ -87,6 +87,6 @@ TEST_CASE("irfft2 inverts rfft2 on CUDA", "[cuda][fft]") {
   for (const Shape& shape : {Shape{2, 3, 16, 16}, Shape{3, 7, 9, 15}, Shape{1, 1, 10, 7}}) {
     const Tensor x = cpu_randn(shape, 400 + uint64_t(shape.back()));
     const Tensor back = irfft2(rfft2(x.to(kCuda)), shape.back());
-    check_close(back, x, kRtol, kAtol, "round trip " + shape_str(shape));
+    CHECK_CLOSE(back, x, kRtol, kAtol, "round trip " + shape_str(shape));
   }
 }

@@ -14,7 +14,7 @@
 // eps = 2e-3 for tf32: TF32 keeps 10 mantissa bits, so each input is off by up to 2^-11
 // relative and each product by ~2^-10 = 9.8e-4; with random signs the sum is off by about
 // 1e-3 * sqrt(inner) * |a||b|, and max|x| * max|y| (~10 for normal data) adds the margin.
-// The worst element's share of its bound is printed (check_close).
+// The worst element's share of its bound is printed (CHECK_CLOSE).
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -103,14 +103,14 @@ void compare_matmul(const Pair& a, const Pair& b, const Backend& be, uint64_t se
     yg = matmul(a.gpu, b.gpu);
     CHECK(fc.flops() == 2 * batch * M * N * K);  // counted as on the CPU
   }
-  check_close(yg, yc, kRtol, gemm_atol(be.eps, K, a.cpu, b.cpu), what + ": forward");
+  CHECK_CLOSE(yg, yc, kRtol, gemm_atol(be.eps, K, a.cpu, b.cpu), what + ": forward");
 
   const Tensor g = cpu_randn(yc.shape(), seed + 1000);
   yc.backward(g);
   yg.backward(g.to(kCuda));
-  check_close(a.gpu.grad(), a.cpu.grad(), kRtol, gemm_atol(be.eps, N, g, b.cpu), what + ": dA = G B^T");
+  CHECK_CLOSE(a.gpu.grad(), a.cpu.grad(), kRtol, gemm_atol(be.eps, N, g, b.cpu), what + ": dA = G B^T");
   const int64_t inner_b = shared ? batch * M : M;  // shared B sums over the batch too
-  check_close(b.gpu.grad(), b.cpu.grad(), kRtol, gemm_atol(be.eps, inner_b, a.cpu, g), what + ": dB = A^T G");
+  CHECK_CLOSE(b.gpu.grad(), b.cpu.grad(), kRtol, gemm_atol(be.eps, inner_b, a.cpu, g), what + ": dB = A^T G");
 }
 
 // linear(x, w, bias) on both devices, forward and all gradients.
@@ -128,18 +128,18 @@ void compare_linear(const Pair& x, const Pair& w, const Pair* bias, const Backen
     CHECK(fc.flops() == 2 * rows * N * K);
   }
   // The bias adds one more rounding of a value of size max|bias|: covered by the bound.
-  check_close(yg, yc, kRtol, gemm_atol(be.eps, K, x.cpu, w.cpu) + (bias ? 1e-6 * max_abs(bias->cpu) : 0.0),
+  CHECK_CLOSE(yg, yc, kRtol, gemm_atol(be.eps, K, x.cpu, w.cpu) + (bias ? 1e-6 * max_abs(bias->cpu) : 0.0),
               what + ": forward");
 
   const Tensor g = cpu_randn(yc.shape(), seed + 1000);
   yc.backward(g);
   yg.backward(g.to(kCuda));
-  check_close(x.gpu.grad(), x.cpu.grad(), kRtol, gemm_atol(be.eps, N, g, w.cpu), what + ": dx = G W");
-  check_close(w.gpu.grad(), w.cpu.grad(), kRtol, gemm_atol(be.eps, rows, g, x.cpu), what + ": dW = G^T x");
+  CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), kRtol, gemm_atol(be.eps, N, g, w.cpu), what + ": dx = G W");
+  CHECK_CLOSE(w.gpu.grad(), w.cpu.grad(), kRtol, gemm_atol(be.eps, rows, g, x.cpu), what + ": dW = G^T x");
   if (bias) {
     // A plain fp32 column sum on every backend (no TF32 rounding): the fp32 form of the bound.
     const Tensor ones = Tensor::ones({1}, DType::f32);
-    check_close(bias->gpu.grad(), bias->cpu.grad(), kRtol, gemm_atol(1e-5, rows, g, ones), what + ": dbias");
+    CHECK_CLOSE(bias->gpu.grad(), bias->cpu.grad(), kRtol, gemm_atol(1e-5, rows, g, ones), what + ": dbias");
   }
 }
 
@@ -294,7 +294,7 @@ TEST_CASE("gpu::gemm honours alpha, beta and K = 0 on every backend", "[cuda][ge
                 Cg.data<float>(), ldc, 0, 1);
       // Only the M x N window is written; the padding columns must keep their values.
       const double atol = 1.5 * gemm_atol(be.eps, K, A, B) + 1e-6 * max_abs(C0);
-      check_close(Cg.slice(1, 0, N), Cc.slice(1, 0, N).contiguous(), kRtol, atol, "alpha/beta window");
+      CHECK_CLOSE(Cg.slice(1, 0, N), Cc.slice(1, 0, N).contiguous(), kRtol, atol, "alpha/beta window");
       const Tensor pad_g = Cg.slice(1, N, ldc).contiguous().to(kCpu), pad_c = Cc.slice(1, N, ldc).contiguous();
       const std::vector<float> pg = pad_g.to_float_vector(), pc = pad_c.to_float_vector();
       for (size_t i = 0; i < pg.size(); ++i) REQUIRE(((std::isnan(pg[i]) && std::isnan(pc[i])) || pg[i] == pc[i]));

@@ -57,12 +57,12 @@ Outputs run(const NormFn& f, const Tensor& x, const Tensor& gamma, const Tensor&
 }
 
 void compare(const Outputs& gpu, const Outputs& cpu, const std::string& what) {
-  check_close(gpu.y, cpu.y, kRtol, kAtol, what + ": forward");
-  check_close(gpu.dx, cpu.dx, kRtol, kAtol, what + ": dx");
+  CHECK_CLOSE(gpu.y, cpu.y, kRtol, kAtol, what + ": forward");
+  CHECK_CLOSE(gpu.dx, cpu.dx, kRtol, kAtol, what + ": dx");
   REQUIRE(gpu.dgamma.defined() == cpu.dgamma.defined());
   REQUIRE(gpu.dbeta.defined() == cpu.dbeta.defined());
-  if (cpu.dgamma.defined()) check_close(gpu.dgamma, cpu.dgamma, kRtol, kAtol, what + ": dgamma");
-  if (cpu.dbeta.defined()) check_close(gpu.dbeta, cpu.dbeta, kRtol, kAtol, what + ": dbeta");
+  if (cpu.dgamma.defined()) CHECK_CLOSE(gpu.dgamma, cpu.dgamma, kRtol, kAtol, what + ": dgamma");
+  if (cpu.dbeta.defined()) CHECK_CLOSE(gpu.dbeta, cpu.dbeta, kRtol, kAtol, what + ": dbeta");
 }
 
 // gamma around 1 and beta around 0, as after some training; undefined when !affine.
@@ -105,8 +105,8 @@ TEST_CASE("batch_norm2d training forward, gradients and running buffers match th
         },
         x, gamma, beta, gy, kCuda);
     compare(gpu, cpu, what);
-    check_close(rm_g, rm_c, kRtol, kAtol, what + ": running_mean");
-    check_close(rv_g, rv_c, kRtol, kAtol, what + ": running_var (unbiased update)");
+    CHECK_CLOSE(rm_g, rm_c, kRtol, kAtol, what + ": running_mean");
+    CHECK_CLOSE(rv_g, rv_c, kRtol, kAtol, what + ": running_var (unbiased update)");
   }
 }
 
@@ -126,7 +126,7 @@ TEST_CASE("batch_norm2d eval forward and gradients match the CPU", "[cuda][norm]
       const Tensor yc = batch_norm2d(x, gamma, beta, rm_c, rv_c, false);
       const Tensor yg = batch_norm2d(x.to(kCuda), affine ? gamma.to(kCuda) : Tensor(),
                                      affine ? beta.to(kCuda) : Tensor(), rm_g, rv_g, false);
-      check_close(yg, yc, kRtol, kAtol, what + ": forward without grad");
+      CHECK_CLOSE(yg, yc, kRtol, kAtol, what + ": forward without grad");
       // With gradients the CPU composes elementwise ops; the GPU records its fused backward.
       const Outputs cpu = run(
           [&](const Tensor& a, const Tensor& g, const Tensor& b) { return batch_norm2d(a, g, b, rm_c, rv_c, false); },

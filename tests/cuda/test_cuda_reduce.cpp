@@ -39,12 +39,12 @@ TEST_CASE("sum and mean over dimension sets match the CPU, with keepdim and grad
           LeafPair x = leaf_pair(cpu_randn(shape, ++seed));
           const Tensor oc = is_mean ? mean(x.cpu, dims, keepdim) : sum(x.cpu, dims, keepdim);
           const Tensor og = is_mean ? mean(x.gpu, dims, keepdim) : sum(x.gpu, dims, keepdim);
-          check_close(og, oc, kSumRtol, kSumAtol, what);
+          CHECK_CLOSE(og, oc, kSumRtol, kSumAtol, what);
           const Tensor g = cpu_randn(oc.shape(), ++seed);
           oc.backward(g);
           og.backward(g.to(kCuda));
           // The backward is a broadcast copy (times 1/n for mean): exact.
-          check_close(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, what + " grad");
+          CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, what + " grad");
         }
       }
     }
@@ -73,17 +73,17 @@ TEST_CASE("sum takes every kernel path on larger shapes", "[cuda][reduce]") {
     const std::string what = std::string(c.path) + " " + shape_str(c.shape) + " over " + dims_str(c.dims);
     LeafPair x = leaf_pair(cpu_randn(c.shape, ++seed));
     const Tensor oc = sum(x.cpu, c.dims), og = sum(x.gpu, c.dims);
-    check_close(og, oc, kSumRtol, kSumAtol, what);
+    CHECK_CLOSE(og, oc, kSumRtol, kSumAtol, what);
     if (oc.numel() == 0 || x.cpu.numel() == 0) continue;
     const Tensor g = cpu_randn(oc.shape(), ++seed);
     oc.backward(g);
     og.backward(g.to(kCuda));
-    check_close(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, what + " grad");
+    CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, what + " grad");
   }
   // The mean of everything and sum() without dims.
   const Tensor x = cpu_randn({3, 1001, 7}, 77);
-  check_close(mean(x.to(kCuda)), mean(x), kSumRtol, kSumAtol, "mean of all");
-  check_close(sum(x.to(kCuda)), sum(x), kSumRtol, kSumAtol, "sum of all");
+  CHECK_CLOSE(mean(x.to(kCuda)), mean(x), kSumRtol, kSumAtol, "mean of all");
+  CHECK_CLOSE(sum(x.to(kCuda)), sum(x), kSumRtol, kSumAtol, "sum of all");
 }
 
 TEST_CASE("reductions are bitwise deterministic run to run", "[cuda][reduce]") {
@@ -111,12 +111,12 @@ TEST_CASE("mse and l1 losses match the CPU in value and both gradients", "[cuda]
       const Tensor lc = is_mse ? mse_loss(p.cpu, t.cpu) : l1_loss(p.cpu, t.cpu);
       const Tensor lg = is_mse ? mse_loss(p.gpu, t.gpu) : l1_loss(p.gpu, t.gpu);
       // Double partial sums in a different order: the float means agree to ~1 rounding.
-      check_close(lg, lc, kSumRtol, 0, what + " value");
+      CHECK_CLOSE(lg, lc, kSumRtol, 0, what + " value");
       (lc * 1.7).backward();
       (lg * 1.7).backward();
       // The gradient kernel evaluates the CPU twin's double expression: bitwise equal in practice.
-      check_close(p.gpu.grad(), p.cpu.grad(), 1e-6, 1e-12, what + " grad pred");
-      check_close(t.gpu.grad(), t.cpu.grad(), 1e-6, 1e-12, what + " grad target");
+      CHECK_CLOSE(p.gpu.grad(), p.cpu.grad(), 1e-6, 1e-12, what + " grad pred");
+      CHECK_CLOSE(t.gpu.grad(), t.cpu.grad(), 1e-6, 1e-12, what + " grad target");
     }
   }
 }
@@ -134,10 +134,10 @@ TEST_CASE("activation-boundary KD loss matches the CPU in value and gradient", "
       const Tensor lg =
           distill::ab_loss(s.gpu, teacher.to(kCuda).transpose(2, 3).contiguous().transpose(2, 3), margin);
       // CPU: one sequential double sum; GPU: per-block double sums added in order.
-      check_close(lg, lc, kSumRtol, 1e-12, what + " value");
+      CHECK_CLOSE(lg, lc, kSumRtol, 1e-12, what + " value");
       (lc * 0.5).backward();
       (lg * 0.5).backward();
-      check_close(s.gpu.grad(), s.cpu.grad(), 1e-6, 1e-12, what + " grad");
+      CHECK_CLOSE(s.gpu.grad(), s.cpu.grad(), 1e-6, 1e-12, what + " grad");
     }
   }
 }

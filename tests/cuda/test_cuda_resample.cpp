@@ -38,28 +38,28 @@ TEST_CASE("upsample_bilinear2d matches the CPU forward and backward", "[cuda][re
     LeafPair x = leaf_pair(host);
     const Tensor yc = upsample_bilinear2d(x.cpu, c.oh, c.ow), yg = upsample_bilinear2d(x.gpu, c.oh, c.ow);
     // Same taps and the same double expression: equal up to the final float rounding.
-    check_close(yg, yc, 1e-6, 1e-7, what + " forward");
+    CHECK_CLOSE(yg, yc, 1e-6, 1e-7, what + " forward");
     const Tensor g = cpu_randn(yc.shape(), ++seed);
     yc.backward(g);
     yg.backward(g.to(kCuda));
     // The CPU twin scatters in float (rounding grows with the taps per input pixel, up to 15
     // here); the GPU gathers in double.
-    check_close(x.gpu.grad(), x.cpu.grad(), 1e-5, 1e-5, what + " grad vs CPU float32");
+    CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), 1e-5, 1e-5, what + " grad vs CPU float32");
     // Against the float64 CPU adjoint on the same numbers the GPU is exact to float rounding.
     Tensor x64 = host.detach().to(DType::f64);
     x64.set_requires_grad(true);
     upsample_bilinear2d(x64, c.oh, c.ow).backward(g.to(DType::f64));
-    check_close(x.gpu.grad(), x64.grad().to(DType::f32), 1e-6, 1e-7, what + " grad vs CPU float64");
+    CHECK_CLOSE(x.gpu.grad(), x64.grad().to(DType::f32), 1e-6, 1e-7, what + " grad vs CPU float64");
   }
   // A non-contiguous input is made contiguous first on both devices.
   LeafPair x = leaf_pair(cpu_randn({2, 3, 7, 6}, 99));
   const Tensor yc = upsample_bilinear2d(x.cpu.transpose(2, 3), 9, 10);
   const Tensor yg = upsample_bilinear2d(x.gpu.transpose(2, 3), 9, 10);
-  check_close(yg, yc, 1e-6, 1e-7, "transposed input forward");
+  CHECK_CLOSE(yg, yc, 1e-6, 1e-7, "transposed input forward");
   const Tensor g = cpu_randn(yc.shape(), 100);
   yc.backward(g);
   yg.backward(g.to(kCuda));
-  check_close(x.gpu.grad(), x.cpu.grad(), 1e-5, 1e-5, "transposed input grad");
+  CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), 1e-5, 1e-5, "transposed input grad");
 }
 
 TEST_CASE("pixel_shuffle matches the CPU, forward and gradient", "[cuda][resample]") {
@@ -143,5 +143,5 @@ TEST_CASE("slice and select backward scatter into a zero gradient on the GPU", "
   yc.backward(g);
   yg.backward(g.to(kCuda));
   // Each input element gets at most a few float additions, in the same order on both devices.
-  check_close(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, "slice + select grad");
+  CHECK_CLOSE(x.gpu.grad(), x.cpu.grad(), 1e-6, 1e-7, "slice + select grad");
 }

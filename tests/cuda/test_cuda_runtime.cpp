@@ -39,10 +39,10 @@ TEST_CASE("randn and rand draw the CPU's numbers", "[cuda]") {
     Generator gc(42), gg(42);
     gc.offset = gg.offset = 12;
     const Tensor c = Tensor::randn({n}, gc), g = Tensor::randn({n}, gg, DType::f32, kCuda);
-    check_close(g, c, 1e-6, 1e-6, "randn");
+    CHECK_CLOSE(g, c, 1e-6, 1e-6, "randn");
     REQUIRE(gc.offset == gg.offset);
     const Tensor cu = Tensor::rand({n}, gc), gu = Tensor::rand({n}, gg, DType::f32, kCuda);
-    check_close(gu, cu, 1e-6, 1e-7, "rand");
+    CHECK_CLOSE(gu, cu, 1e-6, 1e-7, "rand");
   }
 }
 

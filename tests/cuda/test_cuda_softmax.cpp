@@ -32,10 +32,10 @@ void check_softmax(const Shape& shape, int64_t dim, double scale, uint64_t seed)
   const Tensor x = cpu_randn(shape, seed, scale), g = cpu_randn(shape, seed + 1);
   Tensor xc = leaf(x, kCpu), xg = leaf(x, kCuda);
   const Tensor yc = softmax(xc, dim), yg = softmax(xg, dim);
-  check_close(yg, yc, kRtol, kAtol, what + ": forward");
+  CHECK_CLOSE(yg, yc, kRtol, kAtol, what + ": forward");
   yc.backward(g);
   yg.backward(g.to(kCuda));
-  check_close(xg.grad(), xc.grad(), kRtol, kAtol, what + ": dx");
+  CHECK_CLOSE(xg.grad(), xc.grad(), kRtol, kAtol, what + ": dx");
 }
 
 }  // namespace

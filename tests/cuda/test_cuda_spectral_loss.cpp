@@ -58,7 +58,7 @@ void compare(const Shape& shape, const SpectralKDOptions& o, uint64_t seed, cons
   check_vector(rg.weights, rc.weights, 2e-5, 1e-12, what + " weights");
   rc.loss.backward();
   rg.loss.backward();
-  check_close(sg.grad(), sc.grad(), 1e-4, 2e-5 * max_abs(sc.grad()), what + " student gradient");
+  CHECK_CLOSE(sg.grad(), sc.grad(), 1e-4, 2e-5 * max_abs(sc.grad()), what + " student gradient");
 }
 
 const std::vector<std::vector<double>> kCutoffs = {{}, {0.25}, {0.2, 0.5}, {0.15, 0.35, 0.7}};
@@ -125,6 +125,6 @@ TEST_CASE("Parseval on CUDA: unit band weights give the GPU's plain MSE and its 
       r.loss.backward();
       mse.backward();
       // d mse / ds = 2 (s - t) / numel; the spectral path reaches it through two FFTs.
-      check_close(a.grad(), b.grad().to(kCpu), 1e-4, 2e-5 * max_abs(b.grad()), what + " gradient");
+      CHECK_CLOSE(a.grad(), b.grad().to(kCpu), 1e-4, 2e-5 * max_abs(b.grad()), what + " gradient");
     }
 }

@@ -71,9 +71,9 @@ TEST_CASE("fused Adam and AdamW on the GPU follow the CPU loop over many steps",
     // last-bit difference into up to ~3e-5 (measured in a host emulation of the kernel with
     // the GPU's fusing): hence atol 1e-4, still 30x below one step of size lr.
     for (size_t i = 0; i < shapes.size(); ++i)
-      check_close(t.gpu[i].second, t.cpu[i].second, 1e-5, 1e-4, "Adam parameter " + t.cpu[i].first);
+      CHECK_CLOSE(t.gpu[i].second, t.cpu[i].second, 1e-5, 1e-4, "Adam parameter " + t.cpu[i].first);
     const auto sc = oc.state_dict(), sg = og.state_dict();
-    check_close(sg.at("p7.exp_avg_sq"), sc.at("p7.exp_avg_sq"), 1e-5, 1e-9, "second moment");
+    CHECK_CLOSE(sg.at("p7.exp_avg_sq"), sc.at("p7.exp_avg_sq"), 1e-5, 1e-9, "second moment");
   }
 }
 
@@ -89,7 +89,7 @@ TEST_CASE("gradient norm and clipping on the GPU match the CPU and are determini
   REQUIRE(optim::grad_norm(pg) == ng);     // fixed-order partial sums: bitwise repeatable
   optim::clip_grad_norm(pc, 1.0);
   optim::clip_grad_norm(pg, 1.0);
-  for (size_t i = 0; i < pc.size(); ++i) check_close(pg[i].grad(), pc[i].grad(), 1e-6, 1e-9, "clipped gradient");
+  for (size_t i = 0; i < pc.size(); ++i) CHECK_CLOSE(pg[i].grad(), pc[i].grad(), 1e-6, 1e-9, "clipped gradient");
   CHECK(optim::grad_norm(pg) == Approx(1.0).epsilon(1e-5));
 }
 
