@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sdkd/dtype.hpp"
+#include "sdkd/ns_solver.hpp"
 
 namespace sdkd::data {
 
@@ -57,68 +58,10 @@ std::vector<double> grf_sample(const NSConfig& cfg, int64_t trajectory, int n);
 // f on the n x n grid with the given amplitude.
 std::vector<double> ns_forcing(int n, double amplitude);
 
-enum class NSScheme {
-  fno,    // FNO's recipe: Crank-Nicolson diffusion, explicit Euler advection and forcing
-  ifrk4,  // integrating factor (exact diffusion) + classical RK4 for advection and forcing
-};
-NSScheme parse_ns_scheme(const std::string& name);
-
-// Pseudo-spectral solver for one trajectory. The state is the half spectrum w_h (n x (n/2+1),
-// numpy's unnormalised rfft2 of w, double). The nonlinear term u.grad(w) is formed on the
-// grid and cut by FNO's square 2/3 mask |k_x|, |k_y| <= (2/3)(n/2). Derivatives use wavenumber
-// 0 for the Nyquist row/column (the usual choice; FNO uses -n/2 there, which only touches
-// modes that the mask removes and viscosity damps).
-//
-// With a CUDA device the state lives on the GPU and each step runs there in float64
-// (kernels/cuda/ns_solver.hpp); the initial spectrum and the coefficient tables are computed
-// on the CPU exactly as for the CPU solver, so the two differ only by FFT round-off.
-// spectrum() and vorticity() copy back to the host. The solver is move-only.
-class NSSolver {
- public:
-  NSSolver(int n, double viscosity, double dt, NSScheme scheme, const std::vector<double>& forcing,
-           Device device = Device{});
-  ~NSSolver();
-  NSSolver(NSSolver&&) noexcept;
-  NSSolver& operator=(NSSolver&&) noexcept;
-
-  void set_vorticity(const double* w);  // n*n grid values
-  void step();
-  void advance(int64_t steps);
-
-  void vorticity(double* w) const;  // n*n grid values
-  const std::vector<std::complex<double>>& spectrum() const;  // the host copy (fetched from the GPU)
-  int n() const { return n_; }
-  Device device() const { return device_; }
-  double time() const { return double(steps_) * dt_; }
-  int64_t steps() const { return steps_; }
-
-  // Wavenumbers of half-spectrum entry (row r, column c): k_x in [-n/2, n/2), k_y in [0, n/2].
-  int kx(int r) const { return r < n_ / 2 ? r : r - n_; }
-  int ky(int c) const { return c; }
-
-  // The tendency -mask * FFT(u.grad w) + f_h of a state w_h (for tests and diagnostics).
-  void tendency(const std::vector<std::complex<double>>& w_h, std::vector<std::complex<double>>& out);
-
- private:
-  void step_fno();
-  void step_ifrk4();
-
-  struct GpuState;  // device buffers (ns_solver.cpp)
-  void init_gpu();
-
-  int n_, nc_;
-  double nu_, dt_;
-  NSScheme scheme_;
-  Device device_;
-  std::unique_ptr<GpuState> gpu_;
-  int64_t steps_ = 0;
-  mutable std::vector<std::complex<double>> w_h_;  // on a GPU solver, refreshed by spectrum()
-  std::vector<std::complex<double>> f_h_;
-  std::vector<double> lam_, inv_lam_, dkx_, dky_, mask_;  // per half-spectrum entry
-  std::vector<double> cn_keep_, cn_div_, ef_full_, ef_half_;
-  // scratch
-  std::vector<std::complex<double>> deriv_h_, product_h_, k1_, k2_, k3_, k4_, stage_;
-  std::vector<double> deriv_, product_;
-};
+// The solver itself is an engine op (sdkd/ns_solver.hpp): its step has a CPU and a CUDA
+// kernel. The dataset layer builds trajectories with it under its old names.
+using sdkd::NSScheme;
+using sdkd::NSSolver;
+using sdkd::parse_ns_scheme;
 
 }  // namespace sdkd::data

@@ -2,9 +2,10 @@
 #include <cmath>
 
 #include "datasets/navier_stokes.hpp"
-#include "kernels/cpu/fft.hpp"
 #include "sdkd/error.hpp"
+#include "sdkd/fft.hpp"
 #include "sdkd/rng.hpp"
+#include "sdkd/tensor.hpp"
 
 namespace sdkd::data {
 
@@ -44,10 +45,10 @@ std::vector<double> grf_sample(const NSConfig& cfg, int64_t trajectory, int n) {
   for (int r = 0; r < n; ++r)
     for (int c = 0; c < nc; ++c)
       half[size_t(r) * nc + c] = 0.5 * (coeff(r, c) + std::conj(coeff((n - r) % n, (n - c) % n)));
-  std::vector<double> w(size_t(n) * n);
   // FNO's ifft divides by n^2 and its sqrt_eig multiplies by n^2: no factor at all.
-  cpu::irfft2(half.data(), w.data(), 1, n, n, cpu::FftNorm::forward);
-  return w;
+  const double* re_im = reinterpret_cast<const double*>(half.data());
+  const Tensor spectrum = Tensor::from_vector(std::vector<double>(re_im, re_im + 2 * half.size()), {n, nc, 2});
+  return irfft2(spectrum, n, FftNorm::forward).to_double_vector();
 }
 
 std::vector<double> ns_forcing(int n, double amplitude) {

@@ -7,20 +7,46 @@
 
 namespace sdkd::distill {
 
-namespace {
+KDMethod parse_kd_method(const std::string& name) {
+  for (KDMethod m : {KDMethod::none, KDMethod::sdkd, KDMethod::feature, KDMethod::ab, KDMethod::output})
+    if (name == kd_method_name(m)) return m;
+  throw Error(str_cat("kd method '", name, "' is unknown (expected none, sdkd, feature, ab, output)"));
+}
 
-const char* kMethods = "none, sdkd, feature, ab, output";
+const char* kd_method_name(KDMethod m) {
+  switch (m) {
+    case KDMethod::none: return "none";
+    case KDMethod::output: return "output";
+    case KDMethod::feature: return "feature";
+    case KDMethod::sdkd: return "sdkd";
+    case KDMethod::ab: return "ab";
+  }
+  return "none";
+}
 
-bool uses_features(const std::string& m) { return m == "sdkd" || m == "feature" || m == "ab"; }
+TeacherWeighting parse_teacher_weighting(const std::string& name) {
+  for (TeacherWeighting w : {TeacherWeighting::aver, TeacherWeighting::aekd})
+    if (name == teacher_weighting_name(w)) return w;
+  throw Error(str_cat("kd weighting '", name, "' is unknown (expected aver or aekd)"));
+}
 
-}  // namespace
+const char* teacher_weighting_name(TeacherWeighting w) {
+  switch (w) {
+    case TeacherWeighting::aver: return "aver";
+    case TeacherWeighting::aekd: return "aekd";
+  }
+  return "aver";
+}
+
+bool uses_features(KDMethod m) { return m == KDMethod::sdkd || m == KDMethod::feature || m == KDMethod::ab; }
 
 KDConfig KDConfig::from_json(const nlohmann::json& j) {
   KDConfig c;
+  std::string method = kd_method_name(c.method), weighting = teacher_weighting_name(c.weighting);
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     try {
-      if (k == "method") c.method = it->get<std::string>();
+      if (k == "method") method = it->get<std::string>();
       else if (k == "lambda") c.lambda = it->get<double>();
       else if (k == "beta") c.beta = it->get<double>();
       else if (k == "cutoffs") c.spectral.cutoffs = it->get<std::vector<double>>();
@@ -29,7 +55,7 @@ KDConfig KDConfig::from_json(const nlohmann::json& j) {
       else if (k == "adaptive") c.spectral.adaptive = it->get<bool>();
       else if (k == "gamma") c.spectral.gamma = it->get<double>();
       else if (k == "taps") c.taps = it->get<std::vector<std::string>>();
-      else if (k == "weighting") c.weighting = it->get<std::string>();
+      else if (k == "weighting") weighting = it->get<std::string>();
       else if (k == "aekd_c") c.aekd_c = it->get<double>();
       else if (k == "ab_margin") c.ab_margin = it->get<double>();
       else throw Error(str_cat("kd config: unknown key '", k, "' (known: method, lambda, beta, cutoffs, alpha, ",
@@ -38,17 +64,15 @@ KDConfig KDConfig::from_json(const nlohmann::json& j) {
       throw Error(str_cat("kd config: key '", k, "' has the wrong type: ", e.what()));
     }
   }
-  SDKD_CHECK(c.method == "none" || c.method == "output" || uses_features(c.method), "kd method '", c.method,
-             "' is unknown (expected ", kMethods, ")");
-  SDKD_CHECK(c.weighting == "aver" || c.weighting == "aekd", "kd weighting '", c.weighting,
-             "' is unknown (expected aver or aekd)");
+  c.method = parse_kd_method(method);
+  c.weighting = parse_teacher_weighting(weighting);
   SDKD_CHECK(c.lambda >= 0 && c.beta >= 0, "kd lambda and beta must be >= 0");
-  SDKD_CHECK(!uses_features(c.method) || !c.taps.empty(), "kd method '", c.method, "' needs at least one tap");
+  SDKD_CHECK(!uses_features(c.method) || !c.taps.empty(), "kd method '", method, "' needs at least one tap");
   return c;
 }
 
 nlohmann::json KDConfig::to_json() const {
-  return {{"method", method},
+  return {{"method", kd_method_name(method)},
           {"lambda", lambda},
           {"beta", beta},
           {"cutoffs", spectral.cutoffs},
@@ -57,14 +81,15 @@ nlohmann::json KDConfig::to_json() const {
           {"adaptive", spectral.adaptive},
           {"gamma", spectral.gamma},
           {"taps", taps},
-          {"weighting", weighting},
+          {"weighting", teacher_weighting_name(weighting)},
           {"aekd_c", aekd_c},
           {"ab_margin", ab_margin}};
 }
 
 Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<TeacherModel> teachers, Generator& gen)
     : cfg_(std::move(cfg)), teachers_(std::move(teachers)) {
-  SDKD_CHECK(cfg_.method == "none" || !teachers_.empty(), "kd method '", cfg_.method, "' needs at least one teacher");
+  SDKD_CHECK(cfg_.method == KDMethod::none || !teachers_.empty(), "kd method '", kd_method_name(cfg_.method),
+             "' needs at least one teacher");
   adapters_.resize(teachers_.size());
   cache_.resize(teachers_.size());
   // Probe one zero sample to learn every tap's channels and size (shapes are validated here,
@@ -153,11 +178,11 @@ Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student
       const Tensor s = adapters_[m].at(tap)->forward(student_feats.at(tap));
       const Tensor& t = teacher.features.at(tap);
       Tensor term;
-      if (cfg_.method == "sdkd") {
+      if (cfg_.method == KDMethod::sdkd) {
         auto r = spectral_kd_loss(s, t, cfg_.spectral);
         term = r.loss;
         if (spectral_low && !r.band_losses.empty()) *spectral_low += r.band_losses.front();
-      } else if (cfg_.method == "feature") {
+      } else if (cfg_.method == KDMethod::feature) {
         term = feature_mse_loss(s, t);
       } else {
         term = ab_loss(s, t, cfg_.ab_margin);
@@ -165,7 +190,7 @@ Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student
       acc(mul_scalar(term, cfg_.lambda));
     }
   }
-  const double beta = cfg_.method == "output" && cfg_.beta == 0 ? 1.0 : cfg_.beta;
+  const double beta = cfg_.method == KDMethod::output && cfg_.beta == 0 ? 1.0 : cfg_.beta;
   if (beta > 0) acc(mul_scalar(output_kd_loss(student_pred, teacher.pred), beta));
   return total;
 }
@@ -173,11 +198,11 @@ Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student
 train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models::ModelOutput& out,
                                  const std::vector<train::Window>& windows) {
   const Tensor mse = mse_loss(out.pred, y);
-  if (cfg_.method == "none" || teachers_.empty()) return {mse, {{"mse", mse.item()}}};
+  if (cfg_.method == KDMethod::none || teachers_.empty()) return {mse, {{"mse", mse.item()}}};
   const auto teach = teacher_batch(x, windows);
   const size_t M = teachers_.size();
   std::vector<double> w(M, 1.0 / double(M));
-  if (M > 1 && cfg_.weighting == "aekd") {
+  if (M > 1 && cfg_.weighting == TeacherWeighting::aekd) {
     // g_m = d L_KD,m / d (student features, output): computed on detached copies so the
     // weights themselves carry no gradient, then the QP of SPEC §3 picks the weights.
     std::vector<Tensor> grads;
@@ -206,7 +231,7 @@ train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models:
     kd = kd.defined() ? add(kd, term) : term;
   }
   train::LossParts parts{add(mse, kd), {{"mse", mse.item()}, {"kd", kd.item()}}};
-  if (cfg_.method == "sdkd") parts.parts.emplace_back("kd_low", low / double(M));
+  if (cfg_.method == KDMethod::sdkd) parts.parts.emplace_back("kd_low", low / double(M));
   if (M > 1)  // the teacher weights of this batch (AEKD changes them every batch)
     for (size_t m = 0; m < M; ++m) parts.parts.emplace_back("w_" + teachers_[m].name, w[m]);
   return parts;

@@ -13,20 +13,33 @@
 
 #include <nlohmann/json.hpp>
 
-#include "distill/spectral_kd.hpp"
-#include "distill/trainer.hpp"
+#include "sdkd/spectral_loss.hpp"
 #include "models/adapter.hpp"
 #include "models/forecaster.hpp"
+#include "train/trainer.hpp"
 
 namespace sdkd::distill {
 
+// The KD methods and teacher weightings above; config files and the command line name them
+// ("none", "output", ...), parsed once when the config is read.
+enum class KDMethod { none, output, feature, sdkd, ab };
+enum class TeacherWeighting { aver, aekd };
+
+// Throw sdkd::Error naming the valid names for an unknown name.
+KDMethod parse_kd_method(const std::string& name);
+TeacherWeighting parse_teacher_weighting(const std::string& name);
+const char* kd_method_name(KDMethod m);
+const char* teacher_weighting_name(TeacherWeighting w);
+// sdkd, feature and ab compare adapted feature taps; none and output do not.
+bool uses_features(KDMethod m);
+
 struct KDConfig {
-  std::string method = "none";           // none, sdkd, feature, ab, output
+  KDMethod method = KDMethod::none;
   double lambda = 1.0;                   // weight of the feature term
   double beta = 0.0;                     // output KD weight (added to any method; "output" uses 1 if 0)
   SpectralKDOptions spectral;            // cutoffs, alpha, band_weights, adaptive, gamma
   std::vector<std::string> taps{"latent"};
-  std::string weighting = "aver";        // aver, aekd
+  TeacherWeighting weighting = TeacherWeighting::aver;
   double aekd_c = 0.6;
   double ab_margin = 1.0;
 

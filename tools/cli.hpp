@@ -10,11 +10,14 @@
 
 #include "datasets/navier_stokes.hpp"
 #include "datasets/sequence_dataset.hpp"
-#include "distill/distiller.hpp"
-#include "distill/image_metrics.hpp"
-#include "distill/metrics.hpp"
-#include "distill/trainer.hpp"
+#include "eval/image_metrics.hpp"
+#include "eval/metrics.hpp"
 #include "models/forecaster.hpp"
+#include "train/trainer.hpp"
+
+namespace sdkd::distill {
+struct TeacherModel;  // distill/distiller.hpp: only `sdkd distill` and `sdkd demo` need distill/
+}  // namespace sdkd::distill
 
 namespace sdkd::tools {
 

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "distill/distiller.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
@@ -101,12 +102,16 @@ int cmd_demo(int argc, char** argv) {
   const int64_t batch = preset.at("train").value("batch_size", int64_t(10));
 
   const nlohmann::json study = preset.value("study", nlohmann::json::object());
-  std::vector<std::string> methods = study.value("methods", std::vector<std::string>{"none"});
+  std::vector<std::string> method_names = study.value("methods", std::vector<std::string>{"none"});
   if (r.count("methods")) {
-    methods.clear();
+    method_names.clear();
     std::stringstream ss(r["methods"].as<std::string>());
-    for (std::string m; std::getline(ss, m, ',');) methods.push_back(m);
+    for (std::string m; std::getline(ss, m, ',');) method_names.push_back(m);
   }
+  std::vector<distill::KDMethod> methods;
+  for (const auto& m : method_names) methods.push_back(distill::parse_kd_method(m));
+  const std::string none_name = distill::kd_method_name(distill::KDMethod::none);
+  const std::string sdkd_name = distill::kd_method_name(distill::KDMethod::sdkd);
   int seeds = study.value("seeds", 1);
   if (r.count("seeds")) seeds = r["seeds"].as<int>();
   SDKD_CHECK(seeds >= 1, "--seeds must be >= 1, got ", seeds);
@@ -129,22 +134,23 @@ int cmd_demo(int argc, char** argv) {
   const uint64_t base_seed = preset.at("train").value("seed", uint64_t(0));
   std::shared_ptr<models::Forecaster> shown_none, shown_kd;
   for (int s = 0; s < seeds; ++s) {
-    for (const auto& method : methods) {
+    for (const auto method : methods) {
+      const std::string mname = distill::kd_method_name(method);
       nlohmann::json p = preset;
       p["train"]["seed"] = base_seed + uint64_t(s);
-      p["kd"]["method"] = method;
-      const std::string dir = (fs::path(out) / ("student_" + method + "_s" + std::to_string(s))).string();
+      p["kd"]["method"] = mname;
+      const std::string dir = (fs::path(out) / ("student_" + mname + "_s" + std::to_string(s))).string();
       fs::remove_all(dir);  // students are retrained on every run
-      const auto tm = distill_from_preset(p, ds, method == "none" ? std::vector<distill::TeacherModel>{} : teachers,
-                                          dir, false);
+      const auto tm = distill_from_preset(
+          p, ds, method == distill::KDMethod::none ? std::vector<distill::TeacherModel>{} : teachers, dir, false);
       auto best = load_model((fs::path(dir) / "best.safetensors").string());
       EvalRow row = evaluate_model(*best, ds, ts, batch);
-      row.kd = method;
+      row.kd = mname;
       row.seed = int64_t(base_seed) + s;
       row.train_seconds = tm.result.train_seconds;
       rows.push_back(row);
-      if (s == 0 && method == "none") shown_none = best;
-      if (s == 0 && method == "sdkd") shown_kd = best;
+      if (s == 0 && method == distill::KDMethod::none) shown_none = best;
+      if (s == 0 && method == distill::KDMethod::sdkd) shown_kd = best;
     }
   }
   rows.push_back(evaluate_persistence(ds, ts));
@@ -158,28 +164,29 @@ int cmd_demo(int argc, char** argv) {
   for (const auto& row : rows)
     if (row.role == "teacher" && (!teacher || row.metrics.mse < teacher->metrics.mse)) teacher = &row;
   nlohmann::json summary_json = nlohmann::json::object();
-  const auto& alone = by_method["none"];
-  for (const auto& method : methods) {
-    const auto& rs = by_method[method];
+  const auto& alone = by_method[none_name];
+  for (const auto method : methods) {
+    const std::string mname = distill::kd_method_name(method);
+    const auto& rs = by_method[mname];
     std::vector<double> mse, mae, dmse, dmae;
     for (size_t i = 0; i < rs.size(); ++i) {
       mse.push_back(rs[i]->metrics.mse);
       mae.push_back(rs[i]->metrics.mae);
-      if (i < alone.size() && method != "none") {  // same seed, same initialisation: a paired difference
+      if (i < alone.size() && method != distill::KDMethod::none) {  // same seed, same initialisation: a paired difference
         dmse.push_back(rs[i]->metrics.mse / alone[i]->metrics.mse - 1);
         dmae.push_back(rs[i]->metrics.mae / alone[i]->metrics.mae - 1);
       }
     }
     const Stat m = stat(mse), a = stat(mae), dm = stat(dmse), da = stat(dmae);
     char line[512];
-    std::snprintf(line, sizeof line, "student %-8s MSE %.4f ± %.4f, MAE %.4f ± %.4f over %zu seeds", method.c_str(),
+    std::snprintf(line, sizeof line, "student %-8s MSE %.4f ± %.4f, MAE %.4f ± %.4f over %zu seeds", mname.c_str(),
                   m.mean, m.sd, a.mean, a.sd, rs.size());
     std::string text = line;
     if (!dmse.empty())
       text += ", vs alone: MSE " + pct(dm.mean) + " (sd " + pct(dm.sd).substr(1) + "), MAE " + pct(da.mean) + " (sd " +
               pct(da.sd).substr(1) + ")";
     summary.push_back(text);
-    summary_json[method] = {{"mse_mean", m.mean}, {"mse_sd", m.sd},       {"mae_mean", a.mean}, {"mae_sd", a.sd},
+    summary_json[mname] = {{"mse_mean", m.mean}, {"mse_sd", m.sd},       {"mae_mean", a.mean}, {"mae_sd", a.sd},
                             {"seeds", rs.size()}, {"mse_change_mean", dm.mean}, {"mse_change_sd", dm.sd},
                             {"mae_change_mean", da.mean}, {"mae_change_sd", da.sd}};
   }
@@ -199,9 +206,9 @@ int cmd_demo(int argc, char** argv) {
                   double(st.peak_mem_bytes) / double(teacher->peak_mem_bytes), st.infer_ms / teacher->infer_ms);
     summary.push_back(line);
     summary_json["teacher_gap"] = gap;
-    if (by_method.count("sdkd") && !by_method["sdkd"].empty()) {
+    if (by_method.count(sdkd_name) && !by_method[sdkd_name].empty()) {
       std::vector<double> v;
-      for (auto* x : by_method["sdkd"]) v.push_back(x->metrics.mse);
+      for (auto* x : by_method[sdkd_name]) v.push_back(x->metrics.mse);
       const double keep = teacher->metrics.mse / stat(v).mean;
       summary.push_back("the SDKD student keeps " + std::to_string(int(std::round(100 * keep))) +
                         "% of the teacher's accuracy (teacher MSE / student MSE)");

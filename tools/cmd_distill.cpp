@@ -86,7 +86,7 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   for (const auto& t : teachers) names += (names.empty() ? "" : ", ") + t.name;
   std::fprintf(stderr, "distilling %s (%lld parameters) from %s with %s (lambda %g) on %s\n", mcfg.name.c_str(),
                (long long)tm.model->num_parameters(), names.empty() ? "no teacher" : names.c_str(),
-               kcfg.method.c_str(), kcfg.lambda, ds.name().c_str());
+               distill::kd_method_name(kcfg.method), kcfg.lambda, ds.name().c_str());
   tm.result = train::train_forecaster(*tm.model, ds, split, tcfg, d.hooks());
   return tm;
 }
@@ -115,8 +115,9 @@ int cmd_distill(int argc, char** argv) {
     for (const auto& path : r["teacher"].as<std::vector<std::string>>())
       teachers.push_back({fs::path(path).parent_path().filename().string() + "_" + std::to_string(teachers.size()),
                           load_model(path)});
-  const auto method = preset["kd"].value("method", std::string("none"));
-  SDKD_CHECK(method == "none" || !teachers.empty(), "sdkd distill: --kd ", method, " needs at least one --teacher CHECKPOINT");
+  const auto method = distill::parse_kd_method(preset["kd"].value("method", std::string("none")));
+  SDKD_CHECK(method == distill::KDMethod::none || !teachers.empty(), "sdkd distill: --kd ",
+             distill::kd_method_name(method), " needs at least one --teacher CHECKPOINT");
   const data::SequenceDataset ds(data_path, window_from(preset));
   const std::string out = r["out"].as<std::string>();
   report_run(distill_from_preset(preset, ds, teachers, out, r.count("resume") > 0), preset, out);

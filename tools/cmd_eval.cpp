@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "distill/figures.hpp"
+#include "report/figures.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <map>
 
-#include "distill/figures.hpp"
-#include "distill/report.hpp"
+#include "report/figures.hpp"
+#include "report/report.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "tools/cli.hpp"

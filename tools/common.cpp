@@ -9,8 +9,8 @@
 #include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/npy.hpp"
-#include "sdkd/progress.hpp"
 #include "sdkd/threads.hpp"
+#include "train/progress.hpp"
 #include "tools/cli.hpp"
 
 namespace sdkd::tools {
@@ -136,7 +136,7 @@ void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool qui
   std::vector<float> out(size_t(cfg.trajectories * per));
   const auto t0 = std::chrono::steady_clock::now();
   {
-    ProgressBar bar("generate ns", cfg.trajectories, "traj");
+    train::ProgressBar bar("generate ns", cfg.trajectories, "traj");
     data::NSConfig run_cfg = cfg;
     run_cfg.device = compute_device();  // --device: where the solver runs (same numbers to ~1e-10)
     data::generate_ns(run_cfg, out.data(), [&](int64_t done, int64_t) {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iomanip>
 
-#include "distill/image_metrics.hpp"
+#include "eval/image_metrics.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/profiling.hpp"

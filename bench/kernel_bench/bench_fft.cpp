@@ -1,5 +1,5 @@
 // rfft2 / irfft2 (orthonormal, last two axes) and the fused band-split spectral KD loss
-// (distill::spectral_kd_loss, forward + gradient) on the KD taps' and the frames' shapes.
+// (spectral_kd_loss, forward + gradient) on the KD taps' and the frames' shapes.
 //
 // Validation on the CPU: rfft2 against a separable DFT in double on the first and last map;
 // irfft2 by inverting rfft2(x): the result must be x; the loss and its gradient against the same
@@ -15,7 +15,7 @@
 
 #include "bench/kernel_bench/harness.hpp"
 #include "bench/kernel_bench/shapes.hpp"
-#include "distill/spectral_kd.hpp"
+#include "sdkd/spectral_loss.hpp"
 #include "sdkd/fft.hpp"
 #include "sdkd/ops.hpp"
 
@@ -100,8 +100,8 @@ Prepared prepare_fft(const shapes::Fft& sh, bool inverse, Device dev) {
   return p;
 }
 
-distill::SpectralKDOptions kd_options(const shapes::SpectralLoss& s) {
-  distill::SpectralKDOptions o;
+SpectralKDOptions kd_options(const shapes::SpectralLoss& s) {
+  SpectralKDOptions o;
   o.cutoffs = {0.25};
   o.alpha = s.alpha;
   return o;
@@ -109,16 +109,16 @@ distill::SpectralKDOptions kd_options(const shapes::SpectralLoss& s) {
 
 // Per band b: w_k [bin k in band b] as an (H, W/2+1) tensor of `dtype` on `dev`.
 std::vector<Tensor> band_masks(const shapes::SpectralLoss& s, DType dtype, Device dev) {
-  distill::BandSpec spec;
+  BandSpec spec;
   spec.cutoffs = {0.25};
-  const std::vector<int32_t> band = distill::band_index(spec, s.H, s.W);
+  const std::vector<int32_t> band = band_index(spec, s.H, s.W);
   const int64_t Wh = s.W / 2 + 1;
   std::vector<Tensor> out;
-  for (int b = 0; b < distill::band_count(spec); ++b) {
+  for (int b = 0; b < band_count(spec); ++b) {
     std::vector<double> m(size_t(s.H * Wh));
     for (int64_t r = 0; r < s.H; ++r)
       for (int64_t l = 0; l < Wh; ++l)
-        m[r * Wh + l] = band[r * Wh + l] == b ? distill::half_spectrum_weight(l, s.W) : 0.0;
+        m[r * Wh + l] = band[r * Wh + l] == b ? half_spectrum_weight(l, s.W) : 0.0;
     out.push_back(Tensor::from_vector(m, {s.H, Wh}).to(dtype).to(dev));
   }
   return out;
@@ -142,7 +142,7 @@ Prepared prepare_loss(const shapes::SpectralLoss& sh, Device dev) {
   auto st = std::make_shared<State>();
   st->s = s.to(dev), st->t = t.to(dev);
   st->masks = band_masks(sh, DType::f32, dev);
-  const distill::SpectralKDOptions opt = kd_options(sh);
+  const SpectralKDOptions opt = kd_options(sh);
   Prepared p;
   p.bytes = 3.0 * 4.0 * double(s.numel());
   p.bound = Bound::memory;
@@ -150,7 +150,7 @@ Prepared prepare_loss(const shapes::SpectralLoss& sh, Device dev) {
     Timed tm;
     tm.before = [st] { st->s.zero_grad(), st->s.set_requires_grad(true); };
     tm.run = [st, sh, opt, fused] {
-      const Tensor loss = fused ? distill::spectral_kd_loss(st->s, st->t, opt).loss : unfused_loss(sh, st->s, st->t, st->masks);
+      const Tensor loss = fused ? spectral_kd_loss(st->s, st->t, opt).loss : unfused_loss(sh, st->s, st->t, st->masks);
       loss.backward();
     };
     return tm;
@@ -162,7 +162,7 @@ Prepared prepare_loss(const shapes::SpectralLoss& sh, Device dev) {
   auto fused = [opt](const Tensor& a, const Tensor& b) {
     Tensor aa = a.detach();
     aa.set_requires_grad(true);
-    const Tensor loss = distill::spectral_kd_loss(aa, b, opt).loss;
+    const Tensor loss = spectral_kd_loss(aa, b, opt).loss;
     loss.backward();
     return std::vector<Tensor>{loss, aa.grad()};
   };

@@ -25,7 +25,7 @@
 #include "datasets/navier_stokes.hpp"
 #include "distill/distiller.hpp"
 #include "distill/kd_losses.hpp"
-#include "distill/spectral_kd.hpp"
+#include "sdkd/spectral_loss.hpp"
 #include "models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/checkpoint.hpp"
@@ -144,8 +144,8 @@ struct LossCase {
   nlohmann::json options;  // ab: margin; sdkd: SpectralKDOptions fields
 };
 
-distill::SpectralKDOptions spectral_options(const nlohmann::json& j) {
-  distill::SpectralKDOptions o;
+SpectralKDOptions spectral_options(const nlohmann::json& j) {
+  SpectralKDOptions o;
   if (j.contains("cutoffs")) o.cutoffs = j["cutoffs"].get<std::vector<double>>();
   if (j.contains("alpha")) o.alpha = j["alpha"].get<double>();
   if (j.contains("band_weights")) o.band_weights = j["band_weights"].get<std::vector<double>>();
@@ -173,9 +173,9 @@ void dump_loss(const LossCase& c, const fs::path& dir) {
     if (c.loss == "mse") loss = mse_loss(sd, td);
     else if (c.loss == "output") loss = distill::output_kd_loss(sd, td);
     else if (c.loss == "feature") loss = distill::feature_mse_loss(sd, td);
-    else if (c.loss == "ab") loss = distill::ab_loss(sd, td, c.options.value("margin", 1.0));
+    else if (c.loss == "ab") loss = ab_loss(sd, td, c.options.value("margin", 1.0));
     else if (c.loss == "sdkd") {
-      const auto r = distill::spectral_kd_loss(sd, td, spectral_options(c.options));
+      const auto r = spectral_kd_loss(sd, td, spectral_options(c.options));
       loss = r.loss;
       d.tensors[p + "band_losses"] = doubles_to_st(r.band_losses);
       d.tensors[p + "weights"] = doubles_to_st(r.weights);

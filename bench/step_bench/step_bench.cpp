@@ -49,7 +49,7 @@
 #include "datasets/navier_stokes.hpp"
 #include "distill/distiller.hpp"
 #include "distill/kd_losses.hpp"
-#include "distill/spectral_kd.hpp"
+#include "sdkd/spectral_loss.hpp"
 #include "models/adapter.hpp"
 #include "models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
@@ -230,17 +230,16 @@ struct KDTrainer {
 
 Tensor kd_loss(const distill::KDConfig& kd, KDTrainer& t, const models::ModelOutput& s, const models::ModelOutput& te) {
   Tensor total = mse_loss(s.pred, t.y);
-  const bool features = kd.method == "sdkd" || kd.method == "feature" || kd.method == "ab";
-  if (features)
+  if (distill::uses_features(kd.method))
     for (const auto& tap : kd.taps) {
       const Tensor a = t.adapters.at(tap)->forward(s.features.at(tap));
       const Tensor& f = te.features.at(tap);
-      Tensor term = kd.method == "sdkd"      ? distill::spectral_kd_loss(a, f, kd.spectral).loss
-                    : kd.method == "feature" ? distill::feature_mse_loss(a, f)
-                                             : distill::ab_loss(a, f, kd.ab_margin);
+      Tensor term = kd.method == distill::KDMethod::sdkd      ? spectral_kd_loss(a, f, kd.spectral).loss
+                    : kd.method == distill::KDMethod::feature ? distill::feature_mse_loss(a, f)
+                                                              : ab_loss(a, f, kd.ab_margin);
       total = add(total, mul_scalar(term, kd.lambda));
     }
-  const double beta = kd.method == "output" && kd.beta == 0 ? 1.0 : kd.beta;
+  const double beta = kd.method == distill::KDMethod::output && kd.beta == 0 ? 1.0 : kd.beta;
   if (beta > 0) total = add(total, mul_scalar(distill::output_kd_loss(s.pred, te.pred), beta));
   return total;
 }

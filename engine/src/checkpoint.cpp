@@ -10,22 +10,35 @@ namespace sdkd {
 namespace {
 constexpr const char* kOptimPrefix = "optim.";
 
+// Our dtypes under their safetensors names.
+const char* st_name(DType d) {
+  switch (d) {
+    case DType::f32: return "F32";
+    case DType::f64: return "F64";
+    case DType::i32: return "I32";
+  }
+  return "";
+}
+
 StTensor to_st(const Tensor& t) {
   const Tensor c = t.detach().to(Device{}).contiguous();  // files hold host bytes
   StTensor s;
-  s.dtype = t.dtype() == DType::f32 ? "F32" : "F64";
+  s.dtype = st_name(t.dtype());
   s.shape = t.shape();
   s.bytes.resize(size_t(c.numel()) * dtype_size(c.dtype()));
-  if (!s.bytes.empty()) SDKD_DISPATCH(c.dtype(), T, std::memcpy(s.bytes.data(), c.data<T>(), s.bytes.size()));
+  if (!s.bytes.empty()) SDKD_DISPATCH_ALL(c.dtype(), T, std::memcpy(s.bytes.data(), c.data<T>(), s.bytes.size()));
   return s;
 }
 
 Tensor from_st(const std::string& path, const std::string& name, const StTensor& s) {
-  SDKD_CHECK(s.dtype == "F32" || s.dtype == "F64", path, ": tensor '", name, "' has dtype ", s.dtype,
-             ", expected F32 or F64");
-  Tensor t = make_tensor(s.shape, s.dtype == "F32" ? DType::f32 : DType::f64);
-  if (!s.bytes.empty()) SDKD_DISPATCH(t.dtype(), T, std::memcpy(t.data<T>(), s.bytes.data(), s.bytes.size()));
-  return t;
+  const DType dtypes[] = {DType::f32, DType::f64, DType::i32};
+  for (DType d : dtypes) {
+    if (s.dtype != st_name(d)) continue;
+    Tensor t = make_tensor(s.shape, d);
+    if (!s.bytes.empty()) SDKD_DISPATCH_ALL(t.dtype(), T, std::memcpy(t.data<T>(), s.bytes.data(), s.bytes.size()));
+    return t;
+  }
+  throw Error(str_cat(path, ": tensor '", name, "' has dtype ", s.dtype, ", expected F32, F64 or I32"));
 }
 }  // namespace
 

@@ -4,7 +4,7 @@
 #include "sdkd/device.hpp"
 
 #ifdef SDKD_WITH_CUDA
-#include "cuda_runtime.hpp"
+#include "runtime/cuda_runtime.hpp"
 #endif
 
 namespace sdkd {

@@ -5,7 +5,7 @@
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CUDA
-#include "cuda_runtime.hpp"
+#include "runtime/cuda_runtime.hpp"
 #endif
 
 namespace sdkd {

@@ -16,6 +16,28 @@
       __VA_ARGS__;                                         \
       break;                                               \
     }                                                      \
+    case ::sdkd::DType::i32:                               \
+      ::sdkd::detail::throw_not_floating();                \
+  }
+
+// The same over every dtype, int32 included: for copies, conversions, fills and transfers.
+#define SDKD_DISPATCH_ALL(dtype, T, ...)                   \
+  switch (dtype) {                                         \
+    case ::sdkd::DType::f32: {                             \
+      using T = float;                                     \
+      __VA_ARGS__;                                         \
+      break;                                               \
+    }                                                      \
+    case ::sdkd::DType::f64: {                             \
+      using T = double;                                    \
+      __VA_ARGS__;                                         \
+      break;                                               \
+    }                                                      \
+    case ::sdkd::DType::i32: {                             \
+      using T = int32_t;                                   \
+      __VA_ARGS__;                                         \
+      break;                                               \
+    }                                                      \
   }
 
 // SDKD_CUDA_ONLY(stmt) runs a call into the CUDA backend. In a CPU-only build the call is
@@ -28,6 +50,11 @@
 #endif
 
 namespace sdkd::detail {
+
+// Arithmetic kernels exist for float32 and float64 only; int32 tensors hold indices.
+[[noreturn]] inline void throw_not_floating() {
+  throw Error("this op computes on float32 or float64 tensors, got an int32 tensor (convert with .to(DType::f32))");
+}
 
 [[noreturn]] inline void throw_no_cuda() {
   throw Error("this build has no CUDA backend (configure with -DSDKD_CUDA=ON)");

@@ -19,6 +19,7 @@
 #endif
 #include "sdkd/autograd.hpp"
 #include "sdkd/fft.hpp"
+#include "sdkd/ops.hpp"
 
 namespace sdkd {
 
@@ -52,26 +53,53 @@ Tensor cufft_ready(const Tensor& t, const char* op) {
   return c;
 }
 
+cpu::FftNorm cpu_norm(FftNorm n) {
+  switch (n) {
+    case FftNorm::backward: return cpu::FftNorm::backward;
+    case FftNorm::forward: return cpu::FftNorm::forward;
+    case FftNorm::ortho: break;
+  }
+  return cpu::FftNorm::ortho;
+}
+
+// The factor between the transform under `norm` and the orthonormal one:
+// rfft2(x, norm) = c * rfft2(x, ortho) (inverse = false), likewise for irfft2 (inverse = true).
+double factor_to_ortho(FftNorm norm, const Plane& p, bool inverse) {
+  const int64_t n = int64_t(p.H) * p.W;
+  return cpu::fft_scale(cpu_norm(norm), n, inverse) / cpu::fft_scale(cpu::FftNorm::ortho, n, inverse);
+}
+
+// Multiplies t in place by s (s = 1: nothing), on either device, without recording.
+void scale_in_place(Tensor& t, double s) {
+  if (s == 1.0) return;
+  NoGradGuard guard;
+  t = mul_scalar(t, s);
+}
+
 // x (contiguous real planes) -> spectrum, then the column weights raised to `power` (0: none).
-Tensor forward_rfft2(const Tensor& x_in, const Plane& p, const Shape& out_shape, int power) {
+// The CPU transforms apply any norm themselves; cuFFT's path is orthonormal, scaled after.
+Tensor forward_rfft2(const Tensor& x_in, const Plane& p, const Shape& out_shape, int power,
+                     FftNorm norm = FftNorm::ortho) {
   if (detail::on_cuda(x_in)) {
     const Tensor x = cufft_ready(x_in, "rfft2");
     Tensor X = make_tensor(out_shape, x.dtype(), x.device());
     SDKD_CUDA_ONLY(gpu::rfft2_ortho(x.data<float>(), X.data<float>(), p.batch, p.H, p.W, power));
+    scale_in_place(X, factor_to_ortho(norm, p, false));
     return X;
   }
   const Tensor& x = x_in;
   Tensor X = make_tensor(out_shape, x.dtype());
   SDKD_DISPATCH(x.dtype(), T, {
     if (p.batch > 0)
-      cpu::rfft2(x.data<T>(), reinterpret_cast<std::complex<T>*>(X.data<T>()), p.batch, p.H, p.W, cpu::FftNorm::ortho);
+      cpu::rfft2(x.data<T>(), reinterpret_cast<std::complex<T>*>(X.data<T>()), p.batch, p.H, p.W, cpu_norm(norm));
     if (power != 0) scale_paired_columns<T>(X.data<T>(), p, T(power > 0 ? 2.0 : 0.5));
   });
   return X;
 }
 
 // Spectrum -> real planes; the spectrum is first divided by the column weights if asked.
-Tensor inverse_rfft2(const Tensor& X_in, const Plane& p, const Shape& out_shape, bool divide_by_weights) {
+Tensor inverse_rfft2(const Tensor& X_in, const Plane& p, const Shape& out_shape, bool divide_by_weights,
+                     FftNorm norm = FftNorm::ortho) {
   if (detail::on_cuda(X_in)) {
     const Tensor X = cufft_ready(X_in, "irfft2");
     Tensor x = make_tensor(out_shape, X.dtype(), X.device());
@@ -79,6 +107,7 @@ Tensor inverse_rfft2(const Tensor& X_in, const Plane& p, const Shape& out_shape,
     Tensor scratch = make_tensor(X.shape(), X.dtype(), X.device());
     SDKD_CUDA_ONLY(gpu::irfft2_ortho(X.data<float>(), x.data<float>(), scratch.data<float>(), p.batch, p.H, p.W,
                                      divide_by_weights, 1.0, nullptr));
+    scale_in_place(x, factor_to_ortho(norm, p, true));
     return x;
   }
   const Tensor X = divide_by_weights ? X_in.contiguous().clone() : X_in.contiguous();
@@ -87,23 +116,32 @@ Tensor inverse_rfft2(const Tensor& X_in, const Plane& p, const Shape& out_shape,
     if (divide_by_weights) scale_paired_columns<T>(X.data<T>(), p, T(0.5));
     if (p.batch > 0)
       cpu::irfft2(reinterpret_cast<const std::complex<T>*>(X.data<T>()), x.data<T>(), p.batch, p.H, p.W,
-                  cpu::FftNorm::ortho);
+                  cpu_norm(norm));
   });
   return x;
 }
 
+// Under another norm the transform is the orthonormal one times `scale`, and so is its adjoint.
 struct Rfft2Backward : Node {
   Plane plane;
   Shape in_shape;
-  std::vector<Tensor> backward(const Tensor& g) override { return {inverse_rfft2(g, plane, in_shape, true)}; }
+  double scale = 1;
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor dx = inverse_rfft2(g, plane, in_shape, true);
+    scale_in_place(dx, scale);
+    return {dx};
+  }
   const char* name() const override { return "Rfft2Backward"; }
 };
 
 struct Irfft2Backward : Node {
   Plane plane;
   Shape in_shape;
+  double scale = 1;
   std::vector<Tensor> backward(const Tensor& g) override {
-    return {forward_rfft2(g.contiguous(), plane, in_shape, +1)};
+    Tensor dX = forward_rfft2(g.contiguous(), plane, in_shape, +1);
+    scale_in_place(dX, scale);
+    return {dX};
   }
   const char* name() const override { return "Irfft2Backward"; }
 };
@@ -123,7 +161,7 @@ std::vector<double> rfft2_column_weights(int64_t W) {
   return w;
 }
 
-Tensor rfft2(const Tensor& x_in) {
+Tensor rfft2(const Tensor& x_in, FftNorm norm) {
   const char* op = "rfft2";
   detail::require_defined(x_in, op);
   if (detail::on_cuda(x_in)) detail::require_f32_on_cuda(x_in, op);
@@ -135,18 +173,19 @@ Tensor rfft2(const Tensor& x_in) {
   Shape out_shape(x_in.shape().begin(), x_in.shape().end() - 1);
   out_shape.push_back(p.cols());
   out_shape.push_back(2);
-  Tensor X = forward_rfft2(x_in.contiguous(), p, out_shape, 0);
+  Tensor X = forward_rfft2(x_in.contiguous(), p, out_shape, 0, norm);
   if (needs_grad({&x_in})) {
     auto node = std::make_shared<Rfft2Backward>();
     node->inputs = {x_in};
     node->plane = p;
     node->in_shape = x_in.shape();
+    node->scale = factor_to_ortho(norm, p, false);
     record(X, node);
   }
   return X;
 }
 
-Tensor irfft2(const Tensor& X_in, int64_t W) {
+Tensor irfft2(const Tensor& X_in, int64_t W, FftNorm norm) {
   const char* op = "irfft2";
   detail::require_defined(X_in, op);
   if (detail::on_cuda(X_in)) detail::require_f32_on_cuda(X_in, op);
@@ -160,12 +199,13 @@ Tensor irfft2(const Tensor& X_in, int64_t W) {
   p.batch = X_in.numel() / (int64_t(p.H) * p.cols() * 2);
   Shape out_shape(X_in.shape().begin(), X_in.shape().end() - 2);
   out_shape.push_back(W);
-  Tensor x = inverse_rfft2(X_in, p, out_shape, false);
+  Tensor x = inverse_rfft2(X_in, p, out_shape, false, norm);
   if (needs_grad({&X_in})) {
     auto node = std::make_shared<Irfft2Backward>();
     node->inputs = {X_in};
     node->plane = p;
     node->in_shape = X_in.shape();
+    node->scale = factor_to_ortho(norm, p, true);
     record(x, node);
   }
   return x;

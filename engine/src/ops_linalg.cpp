@@ -1,14 +1,15 @@
 // Matrix products through the CPU GEMM (CBLAS or the blocked fallback), and on CUDA through
-// gpu::gemm (kernels/cuda/gemm.hpp: SIMT fp32, TF32 tensor cores or cuBLAS, per
-// sdkd::gemm_backend()). The CUDA path reads strided operands in place when their matrices
-// are row- or column-major with a uniform batch stride (transposed weights, sliced rows),
-// instead of copying them; everything else is made contiguous first.
+// gpu::gemm (kernels/cuda/gemm.hpp: SIMT fp32, TF32 tensor cores or cuBLAS; the engine passes
+// sdkd::gemm_backend() to every call). The CUDA path reads strided operands in place when
+// their matrices are row- or column-major with a uniform batch stride (transposed weights,
+// sliced rows), instead of copying them; everything else is made contiguous first.
 #include <algorithm>
 
 #include "dispatch.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/cuda/gemm.hpp"
 #include "sdkd/autograd.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/profiling.hpp"
 
@@ -143,19 +144,19 @@ struct MatmulCudaBackward : Node {
       if (inputs[0].requires_grad()) {  // dA = G op(B)^T
         da = make_tensor(a.t.shape(), DType::f32, g.device());
         if (shared)
-          gpu::gemm(false, !lb.trans, batch * M, K, N, 1.f, g.data<float>(), N, 0, b.t.data<float>(), lb.ld, 0, 0.f,
+          gpu::gemm(gemm_backend(), false, !lb.trans, batch * M, K, N, 1.f, g.data<float>(), N, 0, b.t.data<float>(), lb.ld, 0, 0.f,
                     da.data<float>(), K, 0, 1);
         else
-          gpu::gemm(false, !lb.trans, M, K, N, 1.f, g.data<float>(), N, M * N, b.t.data<float>(), lb.ld,
+          gpu::gemm(gemm_backend(), false, !lb.trans, M, K, N, 1.f, g.data<float>(), N, M * N, b.t.data<float>(), lb.ld,
                     lb.batch_stride, 0.f, da.data<float>(), K, M * K, batch);
       }
       if (inputs[1].requires_grad()) {  // dB = op(A)^T G, summed over the batch when B is shared
         db = make_tensor(b.t.shape(), DType::f32, g.device());
         if (shared)  // one GEMM over all batch * M rows does the batch sum inside the K loop
-          gpu::gemm(!la.trans, false, K, N, batch * M, 1.f, a.t.data<float>(), la.ld, 0, g.data<float>(), N, 0, 0.f,
+          gpu::gemm(gemm_backend(), !la.trans, false, K, N, batch * M, 1.f, a.t.data<float>(), la.ld, 0, g.data<float>(), N, 0, 0.f,
                     db.data<float>(), N, 0, 1);
         else
-          gpu::gemm(!la.trans, false, K, N, M, 1.f, a.t.data<float>(), la.ld, la.batch_stride, g.data<float>(), N,
+          gpu::gemm(gemm_backend(), !la.trans, false, K, N, M, 1.f, a.t.data<float>(), la.ld, la.batch_stride, g.data<float>(), N,
                     M * N, 0.f, db.data<float>(), N, K * N, batch);
       }
     });
@@ -179,10 +180,10 @@ Tensor matmul_cuda(const Tensor& a, const Tensor& b, bool shared) {
   GemmOperand A = gemm_operand(a, shared ? 0 : a.dim() - 2), B = gemm_operand(b, b.dim() - 2);
   SDKD_CUDA_ONLY({
     if (shared)
-      gpu::gemm(A.layout.trans, B.layout.trans, batch * M, N, K, 1.f, A.t.data<float>(), A.layout.ld, 0,
+      gpu::gemm(gemm_backend(), A.layout.trans, B.layout.trans, batch * M, N, K, 1.f, A.t.data<float>(), A.layout.ld, 0,
                 B.t.data<float>(), B.layout.ld, 0, 0.f, out.data<float>(), N, 0, 1);
     else
-      gpu::gemm(A.layout.trans, B.layout.trans, M, N, K, 1.f, A.t.data<float>(), A.layout.ld, A.layout.batch_stride,
+      gpu::gemm(gemm_backend(), A.layout.trans, B.layout.trans, M, N, K, 1.f, A.t.data<float>(), A.layout.ld, A.layout.batch_stride,
                 B.t.data<float>(), B.layout.ld, B.layout.batch_stride, 0.f, out.data<float>(), N, M * N, batch);
   });
   if (needs_grad({&a, &b})) {
@@ -212,12 +213,12 @@ struct LinearCudaBackward : Node {
       const MatLayout& lw = w.layout;
       if (inputs[0].requires_grad()) {  // dX = G W
         dx = make_tensor(x.t.shape(), DType::f32, g.device());
-        gpu::gemm(false, lw.trans, rows, K, N, 1.f, g.data<float>(), N, 0, w.t.data<float>(), lw.ld, 0, 0.f,
+        gpu::gemm(gemm_backend(), false, lw.trans, rows, K, N, 1.f, g.data<float>(), N, 0, w.t.data<float>(), lw.ld, 0, 0.f,
                   dx.data<float>(), K, 0, 1);
       }
       if (inputs[1].requires_grad()) {  // dW = G^T X
         dw = make_tensor(w.t.shape(), DType::f32, g.device());
-        gpu::gemm(true, lx.trans, N, K, rows, 1.f, g.data<float>(), N, 0, x.t.data<float>(), lx.ld, 0, 0.f,
+        gpu::gemm(gemm_backend(), true, lx.trans, N, K, rows, 1.f, g.data<float>(), N, 0, x.t.data<float>(), lx.ld, 0, 0.f,
                   dw.data<float>(), K, 0, 1);
       }
       if (inputs.size() > 2 && inputs[2].requires_grad()) {  // db = column sums of G
@@ -255,7 +256,7 @@ Tensor linear_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
   SDKD_CUDA_ONLY({
     // op(B) = W^T: flip W's own storage order.
-    gpu::gemm(X.layout.trans, !W.layout.trans, rows, N, K, 1.f, X.t.data<float>(), X.layout.ld, 0,
+    gpu::gemm(gemm_backend(), X.layout.trans, !W.layout.trans, rows, N, K, 1.f, X.t.data<float>(), X.layout.ld, 0,
               W.t.data<float>(), W.layout.ld, 0, 0.f, out.data<float>(), N, 0, 1);
     if (b.defined()) gpu::add_row_bias(out.data<float>(), b.data<float>(), rows, N);
   });

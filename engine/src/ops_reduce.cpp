@@ -1,8 +1,10 @@
 // Sum/mean over dimensions (double accumulators) and the pointwise losses.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "elementwise.hpp"
+#include "kernels/common/pointwise_loss.hpp"
 #include "kernels/cuda/reduce.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
@@ -139,46 +141,41 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
 
 namespace {
 
-// Fused pointwise loss: one pass, saves only the two inputs, gradient computed directly.
-enum class LossKind { mse, l1 };
+using kern::PointLoss;
+using kern::PointLossParams;
 
-[[maybe_unused]] gpu::PointLoss gpu_kind(LossKind k) {
-  return k == LossKind::mse ? gpu::PointLoss::mse : gpu::PointLoss::l1;
-}
-
+// Fused pointwise loss: one pass, saves only the two inputs, gradient computed directly. The
+// per-element formulas are kernels/common/pointwise_loss.hpp, shared with the CUDA kernels.
 struct LossBackward : Node {
-  LossKind kind;
+  PointLossParams loss;
   Tensor pred, target;
   std::vector<Tensor> backward(const Tensor& g) override {
     const int64_t n = pred.numel();
+    Tensor d = make_tensor(pred.shape(), pred.dtype(), pred.device());
     if (detail::on_cuda(pred)) {
       // g stays on the device: the kernel reads it, so the backward does not wait for the GPU.
-      const Tensor gc = g.contiguous();
-      Tensor d = make_tensor(pred.shape(), pred.dtype(), pred.device());
-      SDKD_CUDA_ONLY(gpu::pointwise_loss_backward(d.data<float>(), pred.data<float>(), target.data<float>(), n,
-                                                  gpu_kind(kind), gc.data<float>()));
-      return {inputs[0].requires_grad() ? d : Tensor(), inputs[1].requires_grad() ? neg(d) : Tensor()};
-    }
-    const double gs = g.item() / double(n);
-    Tensor d = make_tensor(pred.shape(), pred.dtype());
-    SDKD_DISPATCH(pred.dtype(), T, {
-      const T* p = pred.data<T>();
-      const T* t = target.data<T>();
-      T* o = d.data<T>();
+      [[maybe_unused]] const Tensor gc = g.contiguous();
+      SDKD_CUDA_ONLY(gpu::pointwise_loss_backward(d.data<float>(), pred.data<float>(), target.data<float>(), n, loss,
+                                                  gc.data<float>()));
+    } else {
+      const double gs = g.item() / double(n);
+      SDKD_DISPATCH(pred.dtype(), T, {
+        const T* p = pred.data<T>();
+        const T* t = target.data<T>();
+        T* o = d.data<T>();
+        kern::visit_point_loss(loss.kind, [&]<PointLoss K>() {
 _Pragma("omp parallel for schedule(static) if (n > 32768)")
-      for (int64_t i = 0; i < n; ++i) {
-        const double e = double(p[i]) - double(t[i]);
-        o[i] = kind == LossKind::mse ? T(2 * e * gs) : T((e > 0 ? 1 : e < 0 ? -1 : 0) * gs);
-      }
-    });
-    Tensor dp = inputs[0].requires_grad() ? d : Tensor();
-    Tensor dt = inputs[1].requires_grad() ? neg(d) : Tensor();
-    return {dp, dt};
+          for (int64_t i = 0; i < n; ++i) o[i] = T(kern::point_loss_slope<K>(double(p[i]), double(t[i]), loss.margin) * gs);
+        });
+      });
+    }
+    const bool target_grad = kern::point_loss_has_target_grad(loss.kind) && inputs[1].requires_grad();
+    return {inputs[0].requires_grad() ? d : Tensor(), target_grad ? neg(d) : Tensor()};
   }
   const char* name() const override { return "LossBackward"; }
 };
 
-Tensor pointwise_loss(const Tensor& pred, const Tensor& target, LossKind kind, const char* op) {
+Tensor pointwise_loss(const Tensor& pred, const Tensor& target, PointLossParams loss, const char* op) {
   detail::require_defined(pred, op);
   detail::require_defined(target, op);
   detail::require_same_device(pred, target, op);
@@ -194,24 +191,24 @@ Tensor pointwise_loss(const Tensor& pred, const Tensor& target, LossKind kind, c
     out = make_tensor({}, pred.dtype(), pred.device());
     SDKD_CUDA_ONLY({
       const Tensor ws = make_tensor({gpu::loss_workspace(n)}, DType::f64, pred.device());
-      gpu::pointwise_loss(out.data<float>(), p.data<float>(), t.data<float>(), n, gpu_kind(kind), ws.data<double>());
+      gpu::pointwise_loss(out.data<float>(), p.data<float>(), t.data<float>(), n, loss, ws.data<double>());
     });
   } else {
     double acc = 0;
     SDKD_DISPATCH(p.dtype(), T, {
       const T* a = p.data<T>();
       const T* b = t.data<T>();
-      acc = detail::blocked_sum(n, [&](int64_t i) {
-        const double e = double(a[i]) - double(b[i]);
-        return kind == LossKind::mse ? e * e : std::fabs(e);
+      acc = kern::visit_point_loss(loss.kind, [&]<PointLoss K>() {
+        return detail::blocked_sum(n, [&](int64_t i) { return kern::point_loss_term<K>(double(a[i]), double(b[i]), loss.margin); });
       });
     });
     out = Tensor::scalar(acc / double(n), pred.dtype());
   }
-  if (needs_grad({&pred, &target})) {
+  const bool target_grad = kern::point_loss_has_target_grad(loss.kind);
+  if (target_grad ? needs_grad({&pred, &target}) : needs_grad({&pred})) {
     auto node = std::make_shared<LossBackward>();
     node->inputs = {pred, target};
-    node->kind = kind;
+    node->loss = loss;
     node->pred = p;
     node->target = t;
     record(out, node);
@@ -221,7 +218,15 @@ Tensor pointwise_loss(const Tensor& pred, const Tensor& target, LossKind kind, c
 
 }  // namespace
 
-Tensor mse_loss(const Tensor& pred, const Tensor& target) { return pointwise_loss(pred, target, LossKind::mse, "mse_loss"); }
-Tensor l1_loss(const Tensor& pred, const Tensor& target) { return pointwise_loss(pred, target, LossKind::l1, "l1_loss"); }
+Tensor mse_loss(const Tensor& pred, const Tensor& target) {
+  return pointwise_loss(pred, target, {PointLoss::mse, 0.0}, "mse_loss");
+}
+Tensor l1_loss(const Tensor& pred, const Tensor& target) {
+  return pointwise_loss(pred, target, {PointLoss::l1, 0.0}, "l1_loss");
+}
+Tensor ab_loss(const Tensor& student, const Tensor& teacher, double margin) {
+  SDKD_CHECK(std::isfinite(margin) && margin >= 0, "ab_loss: margin ", margin, " must be finite and >= 0");
+  return pointwise_loss(student, teacher, {PointLoss::ab, margin}, "ab_loss");
+}
 
 }  // namespace sdkd

@@ -12,7 +12,7 @@
 #include "sdkd/profiling.hpp"
 
 #ifdef SDKD_WITH_CUDA
-#include "cuda_runtime.hpp"
+#include "runtime/cuda_runtime.hpp"
 #endif
 
 namespace sdkd {
@@ -97,10 +97,17 @@ Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}
 namespace {
 
 template <class T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) return DType::f32;
+  else if constexpr (std::is_same_v<T, double>) return DType::f64;
+  else return DType::i32;
+}
+
+template <class T>
 Tensor tensor_from(const std::vector<T>& values, const Shape& shape) {
   SDKD_CHECK(int64_t(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
              " values do not fill shape ", shape_str(shape));
-  Tensor t = make_tensor(shape, std::is_same_v<T, float> ? DType::f32 : DType::f64);
+  Tensor t = make_tensor(shape, dtype_of<T>());
   if (!values.empty()) std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
   return t;
 }
@@ -123,6 +130,7 @@ _Pragma("omp parallel for schedule(static)")
 
 Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) { return tensor_from(values, shape); }
 Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape) { return tensor_from(values, shape); }
+Tensor Tensor::from_vector(const std::vector<int32_t>& values, const Shape& shape) { return tensor_from(values, shape); }
 
 Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, Device device) {
   for (auto d : shape) SDKD_CHECK(d >= 0, "randn: negative dimension in shape ", shape_str(shape));
@@ -167,18 +175,19 @@ std::string Tensor::str() const {
 
 template <class T>
 T* Tensor::data() const {
-  constexpr DType want = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+  constexpr DType want = dtype_of<T>();
   SDKD_CHECK(impl_->dtype == want, "data<", dtype_name(want), ">() on a ", str(), " tensor");
   return static_cast<T*>(impl_->storage->data) + impl_->offset;
 }
 template float* Tensor::data<float>() const;
 template double* Tensor::data<double>() const;
+template int32_t* Tensor::data<int32_t>() const;
 
 double Tensor::item() const {
   SDKD_CHECK(numel() == 1, "item() needs a one-element tensor, got ", str());
   if (device().is_cuda()) return to(Device{}).item();
   double v = 0;
-  SDKD_DISPATCH(dtype(), T, v = double(*data<T>()));
+  SDKD_DISPATCH_ALL(dtype(), T, v = double(*data<T>()));
   return v;
 }
 
@@ -211,14 +220,14 @@ static void for_each_strided(const Tensor& t, F&& f) {
 std::vector<float> Tensor::to_float_vector() const {
   if (device().is_cuda()) return to(Device{}).to_float_vector();
   std::vector<float> out(static_cast<size_t>(numel()));
-  SDKD_DISPATCH(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = float(v); }));
+  SDKD_DISPATCH_ALL(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = float(v); }));
   return out;
 }
 
 std::vector<double> Tensor::to_double_vector() const {
   if (device().is_cuda()) return to(Device{}).to_double_vector();
   std::vector<double> out(static_cast<size_t>(numel()));
-  SDKD_DISPATCH(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = double(v); }));
+  SDKD_DISPATCH_ALL(dtype(), T, for_each_strided<T>(*this, [&](int64_t i, T v) { out[size_t(i)] = double(v); }));
   return out;
 }
 
@@ -232,18 +241,26 @@ struct CopyBackward : Node {
   const char* name() const override { return "CopyBackward"; }
 };
 
+// The CUDA copy and fill kernels are instantiated for the floating types; int32 tensors on a
+// GPU (band tables) are uploaded contiguous and only read by kernels.
+void require_floating_on_cuda(DType a, DType b, const char* what) {
+  SDKD_CHECK(is_floating(a) && is_floating(b), what, ": int32 tensors on a CUDA device can only be moved (.to(device)), ",
+             "not converted, filled or copied there; do that on the CPU");
+}
+
 Tensor raw_copy(const Tensor& src, DType dtype) {
   Tensor out = make_tensor(src.shape(), dtype, src.device());
   if (src.device().is_cuda()) {
+    require_floating_on_cuda(src.dtype(), dtype, "copy");
     SDKD_CUDA_ONLY(gpu::copy_strided(out.impl()->storage->data, dtype,
                                      static_cast<const char*>(src.impl()->storage->data) +
                                          src.impl()->offset * int64_t(dtype_size(src.dtype())),
                                      src.dtype(), gpu::make_view(src.shape(), src.strides(), "copy"), src.numel()));
     return out;
   }
-  SDKD_DISPATCH(dtype, D, {
+  SDKD_DISPATCH_ALL(dtype, D, {
     D* dst = out.data<D>();
-    SDKD_DISPATCH(src.dtype(), S, for_each_strided<S>(src, [&](int64_t i, S v) { dst[i] = D(v); }));
+    SDKD_DISPATCH_ALL(src.dtype(), S, for_each_strided<S>(src, [&](int64_t i, S v) { dst[i] = D(v); }));
   });
   return out;
 }
@@ -316,6 +333,7 @@ Tensor Tensor::detach() const {
 
 Tensor& Tensor::set_requires_grad(bool r) {
   SDKD_CHECK(!r || is_leaf(), "set_requires_grad: only leaf tensors can be made to require grad");
+  SDKD_CHECK(!r || is_floating(dtype()), "set_requires_grad: ", str(), " has no gradient (only float tensors do)");
   impl_->requires_grad = r;
   return *this;
 }
@@ -324,11 +342,12 @@ Tensor& Tensor::fill_(double value) {
   SDKD_CHECK(is_contiguous(), "fill_: needs a contiguous tensor, got strides ", shape_str(strides()));
   const int64_t n = numel();
   if (device().is_cuda()) {
+    require_floating_on_cuda(dtype(), dtype(), "fill_");
     SDKD_CUDA_ONLY(gpu::fill(static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(dtype_size(dtype())),
                              dtype(), n, value));
     return *this;
   }
-  SDKD_DISPATCH(dtype(), T, {
+  SDKD_DISPATCH_ALL(dtype(), T, {
     T* p = data<T>();
     for (int64_t i = 0; i < n; ++i) p[i] = T(value);
   });
@@ -347,7 +366,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
                                      c.impl()->storage->data, bytes, device().index));
     return *this;
   }
-  SDKD_DISPATCH(dtype(), T, std::memcpy(data<T>(), c.data<T>(), bytes));
+  SDKD_DISPATCH_ALL(dtype(), T, std::memcpy(data<T>(), c.data<T>(), bytes));
   return *this;
 }
 

@@ -15,6 +15,8 @@
 // Every entry point checks its sizes and throws sdkd::Error naming the bad one.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::cpu {
 
 struct AttentionShape {

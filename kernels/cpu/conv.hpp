@@ -15,6 +15,8 @@
 // Every entry point checks its parameters and throws sdkd::Error naming the bad one.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::cpu {
 
 struct Conv2dParams {

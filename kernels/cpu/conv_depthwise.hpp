@@ -8,6 +8,7 @@
 // w (groups * multiplier, 1, kH, kW); geometry.channels must be 1.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
 #include "kernels/cpu/im2col.hpp"
 
 namespace sdkd::cpu {

@@ -12,6 +12,8 @@
 #include <complex>
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::cpu {
 
 // numpy's `norm`: backward = no factor forward, 1/(HW) inverse; ortho = 1/sqrt(HW) both ways;

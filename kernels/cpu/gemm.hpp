@@ -9,6 +9,8 @@
 // the blocked kernel serially. All entry points throw sdkd::Error on bad sizes or strides.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::cpu {
 
 template <class T>

@@ -7,6 +7,8 @@
 // conv-transpose, whose output_padding makes the image larger than the placements cover.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::cpu {
 
 struct ConvGeometry {

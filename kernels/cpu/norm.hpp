@@ -12,6 +12,8 @@
 //   does not depend on the number of OpenMP threads, so results are bitwise reproducible.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::cpu {
 
 // BatchNorm2d, training mode: statistics per channel over (N, HW). Normalises with the biased

@@ -17,6 +17,8 @@
 #include <complex>
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::cpu {
 
 // 1 for the DC column and, for even W, the Nyquist column kx = W/2 (self-conjugate columns);

@@ -14,6 +14,8 @@
 // Plain C++ (no CUDA types); launches go on the current device's stream.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 struct AttentionDims {

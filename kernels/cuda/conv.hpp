@@ -18,6 +18,8 @@
 // on cuda_rt::stream(). Plain C++ (no CUDA types): the engine includes it.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 struct ConvGeom {

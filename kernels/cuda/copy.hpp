@@ -4,6 +4,7 @@
 // launch goes on the current device's stream.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
 #include "sdkd/dtype.hpp"
 
 namespace sdkd::gpu {

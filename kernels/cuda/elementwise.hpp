@@ -5,6 +5,7 @@
 // float32 only, and every launch goes on the current device's stream.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
 #include "kernels/cuda/copy.hpp"
 
 namespace sdkd::gpu {

@@ -10,6 +10,8 @@
 // CUDA-graph capture (run the shape once before capturing).
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 // float32, orthonormal (numpy's norm="ortho"): X = rfft2(x) / sqrt(HW); then the paired columns

@@ -508,13 +508,6 @@ void gemm(GemmBackend backend, bool trans_a, bool trans_b, int64_t M, int64_t N,
   }
 }
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-          int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b, float beta, float* C, int64_t ldc,
-          int64_t stride_c, int64_t batch) {
-  gemm(gemm_backend(), trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc, stride_c,
-       batch);
-}
-
 void add_row_bias(float* C, const float* bias, int64_t rows, int64_t cols) {
   if (rows <= 0 || cols <= 0) return;
   add_row_bias_kernel<<<grid_for(rows * cols), kThreads, 0, cuda_rt::stream()>>>(C, bias, rows, cols);

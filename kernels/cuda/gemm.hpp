@@ -13,16 +13,12 @@
 // K, so results are bitwise reproducible run to run (deterministic by construction).
 #include <cstdint>
 
-#include "sdkd/device.hpp"
+#include "kernels/internal.hpp"
+#include "sdkd/dtype.hpp"
 
 namespace sdkd::gpu {
 
-// Through sdkd::gemm_backend() (simt | tf32 | cublas).
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-          int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b, float beta, float* C, int64_t ldc,
-          int64_t stride_c, int64_t batch);
-
-// With an explicit backend: simt = our tiled fp32 FMA kernel (matches the CPU to fp32
+// The backend is the caller's choice (the engine passes sdkd::gemm_backend()): simt = our tiled fp32 FMA kernel (matches the CPU to fp32
 // rounding), tf32 = our tensor-core kernel (inputs rounded to TF32, fp32 accumulation),
 // cublas = cublasSgemmStridedBatched in full fp32 (the yardstick).
 void gemm(GemmBackend backend, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,

@@ -22,6 +22,8 @@
 //   by the caller (the engine takes it from the caching allocator).
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 // ---- BatchNorm2d ----

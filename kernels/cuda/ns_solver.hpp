@@ -1,10 +1,12 @@
 #pragma once
 // The pseudo-spectral Navier-Stokes step on the GPU, float64 (CUDA twin of the stepper in
-// datasets/ns_solver.cpp, same formulas in the same order). A batch of independent states of
+// engine/src/ns_solver.cpp, same formulas in the same order). A batch of independent states of
 // one n x n grid advances together; S = n * (n/2+1) half-spectrum bins per state, complex
 // arrays are interleaved (re, im) doubles, state b at offset b * 2S. All pointers are device
 // pointers owned by the caller; every call only enqueues work on the current device's stream.
 #include <cstdint>
+
+#include "kernels/internal.hpp"
 
 namespace sdkd::gpu {
 

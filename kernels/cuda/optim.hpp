@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 struct AdamTensor {

@@ -115,22 +115,16 @@ __global__ void finish_cols_kernel(float* out, const double* partial, int64_t n_
   }
 }
 
-// ---- pointwise losses ----
-
-template <PointLoss K>
-__device__ __forceinline__ double loss_term(float p, float t) {
-  const double e = double(p) - double(t);
-  if constexpr (K == PointLoss::mse) return e * e;
-  else return fabs(e);
-}
+// ---- pointwise losses (formulas in kernels/common/pointwise_loss.hpp, shared with the CPU) ----
 
 template <PointLoss K>
 __global__ void loss_partial_kernel(double* partial, const float* pred, const float* target, int64_t n,
-                                    int64_t chunk_len) {
+                                    int64_t chunk_len, double margin) {
   __shared__ double scratch[32];
   const int64_t begin = blockIdx.x * chunk_len, end = min(n, begin + chunk_len);
   double acc = 0;
-  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc += loss_term<K>(pred[i], target[i]);
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
+    acc += kern::point_loss_term<K>(double(pred[i]), double(target[i]), margin);
   acc = block_sum(acc, scratch);
   if (threadIdx.x == 0) partial[blockIdx.x] = acc;
 }
@@ -144,15 +138,13 @@ __global__ void loss_finish_kernel(float* out, const double* partial, int64_t ch
   if (threadIdx.x == 0) out[0] = float(acc / double(n));
 }
 
-// The same double expressions as the CPU twin (LossBackward), so the gradients agree exactly.
+// The CPU twin's expression, slope * (g / n), so the gradients agree exactly.
 template <PointLoss K>
-__global__ void loss_backward_kernel(float* d, const float* pred, const float* target, int64_t n, const float* g) {
+__global__ void loss_backward_kernel(float* d, const float* pred, const float* target, int64_t n, const float* g,
+                                     double margin) {
   const double gs = double(*g) / double(n);
-  for (int64_t i = thread_index(); i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const double e = double(pred[i]) - double(target[i]);
-    if constexpr (K == PointLoss::mse) d[i] = float(2 * e * gs);
-    else d[i] = float((e > 0 ? 1 : e < 0 ? -1 : 0) * gs);
-  }
+  for (int64_t i = thread_index(); i < n; i += int64_t(gridDim.x) * blockDim.x)
+    d[i] = float(kern::point_loss_slope<K>(double(pred[i]), double(target[i]), margin) * gs);
 }
 
 int64_t loss_chunks(int64_t n) { return std::clamp<int64_t>(cdiv(n, kChunk), 1, kMaxChunks); }
@@ -203,27 +195,44 @@ void sum(float* out, const float* in, int64_t outer, int64_t red, int64_t inner,
 
 int64_t loss_workspace(int64_t n) { return loss_chunks(n); }
 
-void pointwise_loss(float* out, const float* pred, const float* target, int64_t n, PointLoss kind, double* workspace) {
+void pointwise_loss(float* out, const float* pred, const float* target, int64_t n, PointLossParams loss,
+                    double* workspace) {
   SDKD_CHECK(n > 0, "pointwise_loss: empty input");
   const int64_t chunks = loss_chunks(n), len = cdiv(n, chunks);
   cudaStream_t s = cuda_rt::stream();
-  if (kind == PointLoss::mse)
-    loss_partial_kernel<PointLoss::mse><<<unsigned(chunks), kThreads, 0, s>>>(workspace, pred, target, n, len);
-  else
-    loss_partial_kernel<PointLoss::l1><<<unsigned(chunks), kThreads, 0, s>>>(workspace, pred, target, n, len);
+  const unsigned grid = unsigned(chunks);
+  switch (loss.kind) {
+    case PointLoss::mse:
+      loss_partial_kernel<PointLoss::mse><<<grid, kThreads, 0, s>>>(workspace, pred, target, n, len, loss.margin);
+      break;
+    case PointLoss::l1:
+      loss_partial_kernel<PointLoss::l1><<<grid, kThreads, 0, s>>>(workspace, pred, target, n, len, loss.margin);
+      break;
+    case PointLoss::ab:
+      loss_partial_kernel<PointLoss::ab><<<grid, kThreads, 0, s>>>(workspace, pred, target, n, len, loss.margin);
+      break;
+  }
   SDKD_CUDA_LAUNCH_CHECK();
   loss_finish_kernel<<<1, kThreads, 0, s>>>(out, workspace, chunks, n);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void pointwise_loss_backward(float* d, const float* pred, const float* target, int64_t n, PointLoss kind,
+void pointwise_loss_backward(float* d, const float* pred, const float* target, int64_t n, PointLossParams loss,
                              const float* g) {
   if (n == 0) return;
   cudaStream_t s = cuda_rt::stream();
-  if (kind == PointLoss::mse)
-    loss_backward_kernel<PointLoss::mse><<<grid_for(n), kThreads, 0, s>>>(d, pred, target, n, g);
-  else
-    loss_backward_kernel<PointLoss::l1><<<grid_for(n), kThreads, 0, s>>>(d, pred, target, n, g);
+  const unsigned grid = grid_for(n);
+  switch (loss.kind) {
+    case PointLoss::mse:
+      loss_backward_kernel<PointLoss::mse><<<grid, kThreads, 0, s>>>(d, pred, target, n, g, loss.margin);
+      break;
+    case PointLoss::l1:
+      loss_backward_kernel<PointLoss::l1><<<grid, kThreads, 0, s>>>(d, pred, target, n, g, loss.margin);
+      break;
+    case PointLoss::ab:
+      loss_backward_kernel<PointLoss::ab><<<grid, kThreads, 0, s>>>(d, pred, target, n, g, loss.margin);
+      break;
+  }
   SDKD_CUDA_LAUNCH_CHECK();
 }
 

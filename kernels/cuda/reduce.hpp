@@ -10,6 +10,9 @@
 // gives bitwise the same output on the same device, whatever deterministic() says.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+#include "kernels/common/pointwise_loss.hpp"
+
 namespace sdkd::gpu {
 
 // Doubles of scratch memory sum() needs for these sizes (0: it runs in one pass).
@@ -18,14 +21,17 @@ int64_t sum_workspace(int64_t outer, int64_t red, int64_t inner);
 // null when that is 0). red may be 0 (the sums are 0).
 void sum(float* out, const float* in, int64_t outer, int64_t red, int64_t inner, double scale, double* workspace);
 
-enum class PointLoss { mse, l1 };
+using kern::PointLoss;
+using kern::PointLossParams;
 
 // Doubles of scratch memory pointwise_loss() needs for n elements.
 int64_t loss_workspace(int64_t n);
-// out[0] = mean over i of (pred - target)^2 (mse) or |pred - target| (l1); n > 0.
-void pointwise_loss(float* out, const float* pred, const float* target, int64_t n, PointLoss kind, double* workspace);
-// d[i] = d loss / d pred[i] times the upstream gradient g[0] (a device scalar, not read on the host).
-void pointwise_loss_backward(float* d, const float* pred, const float* target, int64_t n, PointLoss kind,
+// out[0] = mean over i of term(pred_i, target_i) (kernels/common/pointwise_loss.hpp); n > 0.
+// Partial sums in double per block, added in block order: deterministic, no atomics.
+void pointwise_loss(float* out, const float* pred, const float* target, int64_t n, PointLossParams loss,
+                    double* workspace);
+// d[i] = slope(pred_i, target_i) * g[0] / n, g a device scalar (not read on the host).
+void pointwise_loss_backward(float* d, const float* pred, const float* target, int64_t n, PointLossParams loss,
                              const float* g);
 
 }  // namespace sdkd::gpu

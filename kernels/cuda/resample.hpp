@@ -4,6 +4,8 @@
 // contiguous (planes, H, W) input and (planes, OH, OW) output, current device's stream.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 void upsample_bilinear2d(float* y, const float* x, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW);

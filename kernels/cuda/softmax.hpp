@@ -11,6 +11,8 @@
 // order: no atomics, bitwise reproducible on one device.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 // y = exp(x - max) / sum(exp(x - max)) along each lane.

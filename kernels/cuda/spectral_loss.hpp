@@ -11,6 +11,8 @@
 // these calls wait for the device.
 #include <cstdint>
 
+#include "kernels/internal.hpp"
+
 namespace sdkd::gpu {
 
 constexpr int kMaxSpectralBands = 32;

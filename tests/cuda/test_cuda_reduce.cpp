@@ -130,9 +130,9 @@ TEST_CASE("activation-boundary KD loss matches the CPU in value and gradient", "
       LeafPair s = leaf_pair(cpu_randn(shape, ++seed));
       const Tensor teacher = cpu_randn(shape, ++seed);
       // The teacher is read through a transposed view on both devices (made contiguous inside).
-      const Tensor lc = distill::ab_loss(s.cpu, teacher.transpose(2, 3).contiguous().transpose(2, 3), margin);
+      const Tensor lc = ab_loss(s.cpu, teacher.transpose(2, 3).contiguous().transpose(2, 3), margin);
       const Tensor lg =
-          distill::ab_loss(s.gpu, teacher.to(kCuda).transpose(2, 3).contiguous().transpose(2, 3), margin);
+          ab_loss(s.gpu, teacher.to(kCuda).transpose(2, 3).contiguous().transpose(2, 3), margin);
       // CPU: one sequential double sum; GPU: per-block double sums added in order.
       CHECK_CLOSE(lg, lc, kSumRtol, 1e-12, what + " value");
       (lc * 0.5).backward();

@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "cuda_test.hpp"
-#include "distill/spectral_kd.hpp"
+#include "sdkd/spectral_loss.hpp"
 #include "sdkd/ops.hpp"
 
 using namespace sdkd;
 using namespace sdkd::test;
-using sdkd::distill::SpectralKDOptions;
-using sdkd::distill::SpectralKDResult;
-using sdkd::distill::spectral_kd_loss;
+using sdkd::SpectralKDOptions;
+using sdkd::SpectralKDResult;
+using sdkd::spectral_kd_loss;
 
 namespace {
 

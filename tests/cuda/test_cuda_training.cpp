@@ -6,13 +6,13 @@
 
 #include "cuda_test.hpp"
 #include "datasets/sequence_dataset.hpp"
-#include "distill/trainer.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/cuda_graph.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/nn.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/optim.hpp"
+#include "train/trainer.hpp"
 
 using namespace sdkd;
 using namespace sdkd::test;
@@ -93,7 +93,7 @@ TEST_CASE("gradient norm and clipping on the GPU match the CPU and are determini
   CHECK(optim::grad_norm(pg) == Approx(1.0).epsilon(1e-5));
 }
 
-TEST_CASE("Module::to(cuda) moves parameters in place; checkpoints round-trip through the host", "[cuda][nn]") {
+TEST_CASE("Module::to(cuda) moves parameters in place, checkpoints round-trip through the host", "[cuda][nn]") {
   SDKD_CUDA_OR_SKIP();
   Generator g(4);
   nn::Conv2d conv(3, 5, 3, g);
@@ -178,7 +178,7 @@ train::TrainResult run(Device dev, const std::string& name, bool graph) {
 }
 }  // namespace
 
-TEST_CASE("training on the GPU follows the CPU run; deterministic mode repeats bit for bit", "[cuda][train]") {
+TEST_CASE("training on the GPU follows the CPU run, deterministic mode repeats bit for bit", "[cuda][train]") {
   SDKD_CUDA_OR_SKIP();
   const auto cpu = run(kCpu, "cpu", false);
   set_deterministic(true);

@@ -46,11 +46,11 @@ TEST_CASE("sdkd with alpha 1 equals spatial feature KD (Parseval through the who
   Generator gx(3);
   const Tensor x = Tensor::randn({3, 2, 1, 8, 8}, gx), y = Tensor::randn({3, 2, 1, 8, 8}, gx);
   distill::KDConfig a, b;
-  a.method = "sdkd";
+  a.method = distill::KDMethod::sdkd;
   a.spectral.alpha = 1.0;
   a.spectral.cutoffs = {0.3, 0.6};
   a.taps = b.taps = {"latent"};
-  b.method = "feature";
+  b.method = distill::KDMethod::feature;
   Generator ga(9), gb(9);  // same adapter initialisation
   distill::Distiller da(a, *student, {{"simvp", model("simvp", 2)}}, ga);
   distill::Distiller db(b, *student, {{"simvp", model("simvp", 2)}}, gb);
@@ -67,7 +67,7 @@ TEST_CASE("distiller loss is MSE plus lambda times the adapted feature term, tea
   Generator gx(4);
   const Tensor x = Tensor::randn({2, 2, 1, 8, 8}, gx), y = Tensor::randn({2, 2, 1, 8, 8}, gx);
   distill::KDConfig c;
-  c.method = "feature";
+  c.method = distill::KDMethod::feature;
   c.lambda = 0.7;
   c.beta = 0.2;
   Generator g(5);
@@ -100,8 +100,8 @@ TEST_CASE("AEKD weights in the distiller satisfy the constraints and minimise th
   Generator gx(6);
   const Tensor x = Tensor::randn({2, 2, 1, 8, 8}, gx), y = Tensor::randn({2, 2, 1, 8, 8}, gx);
   distill::KDConfig c;
-  c.method = "sdkd";
-  c.weighting = "aekd";
+  c.method = distill::KDMethod::sdkd;
+  c.weighting = distill::TeacherWeighting::aekd;
   c.aekd_c = 0.6;
   Generator g(7);
   distill::Distiller d(c, *student, {{"a", model("simvp", 2)}, {"b", model("alternet", 3)}, {"c", model("simvp", 4)}}, g);
@@ -132,7 +132,7 @@ TEST_CASE("distilled training resumes bit for bit with the adapters restored", "
   tc.batch_size = 4;
   tc.quiet = true;
   distill::KDConfig kc;
-  kc.method = "sdkd";
+  kc.method = distill::KDMethod::sdkd;
   kc.lambda = 0.5;
   auto run = [&](const std::string& dir, int64_t epochs, bool resume, uint64_t init) {
     auto s = model("unet", init);
@@ -156,4 +156,24 @@ TEST_CASE("distilled training resumes bit for bit with the adapters restored", "
   for (size_t i = 0; i < full.size(); ++i) CHECK(joined[i] == full[i]);
   fs::remove_all(a);
   fs::remove_all(b);
+}
+
+TEST_CASE("kd methods and weightings are parsed once by name and written back by name", "[distiller]") {
+  for (const char* name : {"none", "output", "feature", "sdkd", "ab"})
+    CHECK(std::string(distill::kd_method_name(distill::parse_kd_method(name))) == name);
+  for (const char* name : {"aver", "aekd"})
+    CHECK(std::string(distill::teacher_weighting_name(distill::parse_teacher_weighting(name))) == name);
+  CHECK_THROWS_WITH(distill::parse_kd_method("SDKD"),
+                    "kd method 'SDKD' is unknown (expected none, sdkd, feature, ab, output)");
+  CHECK_THROWS_WITH(distill::parse_teacher_weighting(""), "kd weighting '' is unknown (expected aver or aekd)");
+  const auto c = distill::KDConfig::from_json({{"method", "ab"}, {"weighting", "aekd"}});
+  CHECK(c.method == distill::KDMethod::ab);
+  CHECK(c.weighting == distill::TeacherWeighting::aekd);
+  CHECK(distill::uses_features(c.method));
+  CHECK_FALSE(distill::uses_features(distill::KDMethod::output));
+  // The config JSON (and so checkpoint and train.json metadata) keeps the names.
+  CHECK(c.to_json().at("method") == "ab");
+  CHECK(c.to_json().at("weighting") == "aekd");
+  CHECK(distill::KDConfig{}.to_json().at("method") == "none");
+  CHECK(distill::KDConfig{}.to_json().at("weighting") == "aver");
 }

@@ -8,11 +8,12 @@
 #include "engine/gradcheck.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
+#include "sdkd/ops.hpp"
 
 using namespace sdkd;
 using namespace sdkd::distill;
 
-TEST_CASE("output KD and feature MSE by hand; the teacher gets no gradient", "[kd_losses]") {
+TEST_CASE("output KD and feature MSE by hand, the teacher gets no gradient", "[kd_losses]") {
   Tensor s = Tensor::from_vector(std::vector<double>{1, 2, 3, 4}, {1, 1, 2, 2});
   Tensor t = Tensor::from_vector(std::vector<double>{0, 2, 5, 1}, {1, 1, 2, 2});
   s.set_requires_grad(true);

@@ -147,3 +147,35 @@ TEST_CASE("the backward passes are the exact adjoints (brute-force transposed ma
     CHECK(max_abs_diff(zback, zbrute) < 1e-12);
   }
 }
+
+TEST_CASE("rfft2/irfft2 under the backward and forward norms are the direct DFT times numpy's factors", "[fft]") {
+  const Shape shapes[] = {{2, 3, 4}, {5, 6}, {1, 4, 7}};
+  for (const auto& s : shapes) {
+    const int64_t H = s[s.size() - 2], W = s.back(), batch = shape_numel(s) / (H * W);
+    const double n = double(H * W);
+    const Tensor x = randn64(s, 41);
+    const std::vector<double> ortho = direct_rfft2(x.to_double_vector(), batch, H, W);
+    const struct {
+      FftNorm norm;
+      double forward_factor;  // relative to the orthonormal transform
+    } cases[] = {{FftNorm::backward, std::sqrt(n)}, {FftNorm::forward, 1.0 / std::sqrt(n)}};
+    for (const auto& c : cases) {
+      std::vector<double> want = ortho;
+      for (double& v : want) v *= c.forward_factor;
+      const Tensor X = rfft2(x, c.norm);
+      CHECK(max_abs_diff(X.to_double_vector(), want) < 1e-12 * std::max(1.0, c.forward_factor));
+      // Each norm's inverse undoes its own forward transform.
+      CHECK(max_abs_diff(irfft2(X, W, c.norm).to_double_vector(), x.to_double_vector()) < 1e-12);
+    }
+  }
+}
+
+TEST_CASE("rfft2/irfft2 under the non-orthonormal norms pass finite differences", "[fft]") {
+  for (FftNorm norm : {FftNorm::backward, FftNorm::forward}) {
+    CHECK(gradcheck([norm](const std::vector<Tensor>& in) { return rfft2(in[0], norm); }, {randn64({2, 3, 5}, 7)})
+              .passed());
+    CHECK(gradcheck([norm](const std::vector<Tensor>& in) { return irfft2(in[0], 4, norm); },
+                    {randn64({2, 3, 3, 2}, 8)})
+              .passed());
+  }
+}

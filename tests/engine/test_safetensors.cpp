@@ -183,7 +183,7 @@ TEST_CASE("safetensors: writer output matches the spec by an independent parse",
   }
 }
 
-TEST_CASE("safetensors: round trip of every dtype; no metadata means no __metadata__ key", "[safetensors]") {
+TEST_CASE("safetensors: round trip of every dtype, no metadata means no __metadata__ key", "[safetensors]") {
   StTempDir tmp("dtypes");
   std::map<std::string, sdkd::StTensor> tensors;
   const char* dtypes[] = {"BOOL", "U8", "I8", "F8_E4M3", "F8_E5M2", "I16", "U16", "F16",

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "sdkd/dtype.hpp"
+
 namespace sdkd {
 
 bool cuda_built();          // this build has the CUDA backend compiled in
@@ -15,13 +17,7 @@ std::string cuda_unavailable_reason();
 // Throws sdkd::Error naming `what` (an option, a test) and the reason when CUDA cannot run.
 void require_cuda(const std::string& what, int index = 0);
 
-// The caching allocator's counters for one device (bytes). `allocated` is what live tensors
-// hold, `reserved` what the allocator holds from the driver (allocated + cached free blocks);
-// `driver_allocs` counts cudaMalloc calls, so a steady training step shows it not moving.
-struct CudaMemoryStats {
-  int64_t allocated = 0, peak_allocated = 0, reserved = 0, peak_reserved = 0;
-  int64_t driver_allocs = 0, driver_frees = 0;
-};
+// The caching allocator's counters (CudaMemoryStats, sdkd/dtype.hpp) for one device.
 CudaMemoryStats cuda_memory_stats(int index = 0);
 void cuda_reset_peak(int index = 0);
 void cuda_empty_cache(int index = 0);  // returns cached free blocks to the driver
@@ -36,7 +32,7 @@ bool deterministic();
 // Which GEMM the CUDA backend uses for matmul and conv: our tiled SIMT fp32 kernel, our
 // tensor-core TF32 kernel (mma.sync), or cuBLAS (the yardstick). fp32 is the default because
 // it matches the CPU twin to fp32 rounding; TF32 trades ~1e-3 relative error for speed.
-enum class GemmBackend : uint8_t { simt, tf32, cublas };
+// (GemmBackend is declared in sdkd/dtype.hpp, which the kernels share.)
 void set_gemm_backend(GemmBackend b);
 GemmBackend gemm_backend();
 GemmBackend parse_gemm_backend(const std::string& text);  // "simt" | "tf32" | "cublas"

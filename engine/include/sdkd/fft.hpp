@@ -14,14 +14,20 @@
 
 namespace sdkd {
 
-// Real x (..., H, W) -> X (..., H, W/2+1, 2) with
+// numpy's `norm`: ortho divides both directions by sqrt(HW) (the default here, and the one
+// the losses use); backward leaves the forward transform unscaled and divides the inverse by
+// HW; forward divides the forward transform by HW and leaves the inverse unscaled. Every norm
+// is differentiable: a transform under another norm is the orthonormal one times a constant.
+enum class FftNorm { backward, ortho, forward };
+
+// Real x (..., H, W) -> X (..., H, W/2+1, 2) with (ortho)
 // X[k, l] = sum_{m,n} x[m, n] exp(-2 pi i (k m / H + l n / W)) / sqrt(H W).
-Tensor rfft2(const Tensor& x);
+Tensor rfft2(const Tensor& x, FftNorm norm = FftNorm::ortho);
 
 // The inverse of rfft2 for a signal of width W: X (..., H, W/2+1, 2) -> real (..., H, W).
 // As numpy's irfft2, X is read as half of a Hermitian spectrum: after the transform down the
 // columns, the imaginary parts of the DC column (and the Nyquist column for even W) are ignored.
-Tensor irfft2(const Tensor& X, int64_t W);
+Tensor irfft2(const Tensor& X, int64_t W, FftNorm norm = FftNorm::ortho);
 
 // Weight of each of the W/2+1 half-spectrum columns: 1 for the DC column and (even W) the
 // Nyquist column, 2 for the others. Parseval: sum |x|^2 = sum_{k,l} w_l |X[k, l]|^2.

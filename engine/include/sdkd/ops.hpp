@@ -93,5 +93,13 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
 // ---- losses and metrics ----
 Tensor mse_loss(const Tensor& pred, const Tensor& target);  // mean over all elements
 Tensor l1_loss(const Tensor& pred, const Tensor& target);
+// Activation-Boundary loss (Heo et al., "Knowledge Transfer via Distillation of Activation
+// Boundaries Formed by Hidden Neurons", AAAI 2019, eq. 4 with the squared hinge):
+//   L = mean || rho(T) (.) relu(mu 1 - S) + (1 - rho(T)) (.) relu(mu 1 + S) ||^2,
+// rho(T) = 1[T > 0] the teacher neuron's activation indicator, S the student's (adapted)
+// pre-activation, mu the margin (finite, >= 0). The student is pushed above +mu where the
+// teacher fires and below -mu where it does not. Normalisation (ours): divided by numel (the
+// paper sums), so the scale is comparable to an MSE. The teacher is a label: no gradient.
+Tensor ab_loss(const Tensor& student, const Tensor& teacher, double margin = 1.0);
 
 }  // namespace sdkd

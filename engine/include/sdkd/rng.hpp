@@ -7,13 +7,9 @@
 #include <cmath>
 #include <cstdint>
 
-// The same functions compile for the GPU (nvcc defines __CUDACC__), so both backends draw
-// from literally the same code.
-#if defined(__CUDACC__)
-#define SDKD_HD __host__ __device__
-#else
-#define SDKD_HD
-#endif
+// The same functions compile for the GPU (SDKD_HD), so both backends draw from literally the
+// same code.
+#include "sdkd/host_device.hpp"
 
 namespace sdkd {
 

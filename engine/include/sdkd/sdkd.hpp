@@ -13,7 +13,6 @@
 #include "sdkd/ops_nn.hpp"
 #include "sdkd/optim.hpp"
 #include "sdkd/profiling.hpp"
-#include "sdkd/progress.hpp"
 #include "sdkd/rng.hpp"
 #include "sdkd/safetensors.hpp"
 #include "sdkd/tensor.hpp"

@@ -45,6 +45,7 @@ class Tensor {
   static Tensor scalar(double value, DType dtype = DType::f32, Device device = Device{});
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
   static Tensor from_vector(const std::vector<double>& values, const Shape& shape);
+  static Tensor from_vector(const std::vector<int32_t>& values, const Shape& shape);
   // Standard normal / uniform [0,1) numbers from a counter-based generator: element i of the
   // result is number (gen.offset + i) of the sequence, whatever the thread count.
   // The CUDA twin draws the same numbers from the same Philox code.

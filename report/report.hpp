@@ -47,7 +47,7 @@ std::string format_bytes(int64_t bytes);
 // Table cells escape '|' so a name cannot break the table.
 void write_report_md(const std::string& path, const ReportInput& input);
 
-// Energy spectra E(k) (index = shell k, distill/spectrum.hpp) as lines on a log y axis, shells
+// Energy spectra E(k) (index = shell k, eval/spectrum.hpp) as lines on a log y axis, shells
 // 1..k_max (k = 0, the mean, is not a scale; k_max <= 0 plots every shell, but those above
 // min(H, W)/2 are only partly inside the grid, so callers pass min(H, W)/2).
 void write_spectrum_svg(const std::string& path, const std::string& title,

@@ -17,8 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/src/cuda_runtime.hpp"
-#include "kernels/cuda/common.cuh"
+#include "runtime/cuda_runtime.hpp"
+#include "runtime/cuda_check.cuh"
 
 namespace sdkd::cuda_rt {
 

@@ -1,11 +1,11 @@
-#include "sdkd/progress.hpp"
+#include "train/progress.hpp"
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <sstream>
 
-namespace sdkd {
+namespace sdkd::train {
 
 std::string format_duration(double s) {
   char buf[32];
@@ -60,4 +60,4 @@ void ProgressBar::draw(bool final_line) {
   std::fflush(stderr);
 }
 
-}  // namespace sdkd
+}  // namespace sdkd::train

@@ -1,6 +1,7 @@
 #pragma once
-// Frequency-aligned knowledge distillation (SPEC §3): the student's and the teacher's feature
-// maps are compared band by band in Fourier space.
+// The band-split spectral loss of frequency-aligned knowledge distillation (SPEC §3), an
+// engine op with a fused CPU kernel and a fused CUDA kernel: the student's and the teacher's
+// feature maps are compared band by band in Fourier space.
 //
 // Bands (ours): radial, by the normalised wavenumber of a bin of the rfft2 half spectrum of an
 // H x W map, rho = sqrt((ky / (H/2))^2 + (kx / (W/2))^2), with integer frequencies
@@ -30,7 +31,7 @@
 
 #include "sdkd/tensor.hpp"
 
-namespace sdkd::distill {
+namespace sdkd {
 
 struct BandSpec {
   std::vector<double> cutoffs{0.25};  // strictly increasing, > 0
@@ -69,4 +70,4 @@ struct SpectralKDResult {
 // float64). The teacher is a target: it gets no gradient.
 SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, const SpectralKDOptions& options);
 
-}  // namespace sdkd::distill
+}  // namespace sdkd

@@ -2,8 +2,8 @@
 #include <filesystem>
 
 #include "datasets/sequence_dataset.hpp"
-#include "distill/metrics.hpp"
-#include "distill/trainer.hpp"
+#include "eval/metrics.hpp"
+#include "train/trainer.hpp"
 
 using namespace sdkd;
 namespace fs = std::filesystem;
@@ -40,7 +40,7 @@ fs::path fresh_dir(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("metrics match hand computations; persistence copies the last frame", "[metrics]") {
+TEST_CASE("metrics match hand computations, persistence copies the last frame", "[metrics]") {
   const Tensor truth = Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 2, 2, 2, 2}, {1, 2, 1, 2, 2});
   const Tensor pred = Tensor::from_vector(std::vector<float>{1, 2, 3, 5, 0, 2, 2, 2}, {1, 2, 1, 2, 2});
   eval::MetricAccumulator acc;

@@ -1,4 +1,4 @@
-#include "distill/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "distill/metrics.hpp"
+#include "eval/metrics.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/checkpoint.hpp"
@@ -15,8 +15,8 @@
 #include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/optim.hpp"
-#include "sdkd/progress.hpp"
 #include "sdkd/schedule.hpp"
+#include "train/progress.hpp"
 
 namespace sdkd::train {
 

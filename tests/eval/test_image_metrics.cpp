@@ -6,8 +6,8 @@
 #include <limits>
 #include <random>
 
-#include "distill/image_metrics.hpp"
-#include "distill/spectrum.hpp"
+#include "eval/image_metrics.hpp"
+#include "eval/spectrum.hpp"
 #include "sdkd/error.hpp"
 
 using namespace sdkd;
@@ -135,7 +135,7 @@ TEST_CASE("ssim: closed forms on a ramp (constant shift, scaling)", "[image_metr
   CHECK(ssim(a.data(), scaled.data(), H, W, R) == Approx(expect).epsilon(1e-6));
 }
 
-TEST_CASE("ssim: inputs are checked; the batched mean averages every frame", "[image_metrics]") {
+TEST_CASE("ssim: inputs are checked, the batched mean averages every frame", "[image_metrics]") {
   std::vector<float> small(100, 0.0f);
   CHECK_THROWS_AS(ssim(small.data(), small.data(), 10, 10, 1.0), Error);
   std::vector<float> ok(144, 0.0f);
@@ -185,7 +185,7 @@ TEST_CASE("data range: the truth's max - min over the test windows' target frame
   CHECK(value_range(Tensor::from_vector(v, {N * T * H * W})) == 150.0);
 }
 
-TEST_CASE("extra metrics: the accumulator agrees with the standalone functions; JSON round trip",
+TEST_CASE("extra metrics: the accumulator agrees with the standalone functions, JSON round trip",
           "[image_metrics]") {
   std::mt19937 rng(21);
   const int64_t T = 3, C = 1, H = 16, W = 16;

@@ -1,18 +1,16 @@
-#include "distill/spectral_kd.hpp"
+#include "sdkd/spectral_loss.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
+#include "dispatch.hpp"
 #include "kernels/cpu/fft.hpp"
 #include "kernels/cpu/spectral_loss.hpp"
-#ifdef SDKD_WITH_CUDA
 #include "kernels/cuda/fft.hpp"
 #include "kernels/cuda/spectral_loss.hpp"
-#endif
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 
@@ -31,8 +29,10 @@
 // kernel (kernels/cuda/spectral_loss.hpp) for the band sums and G in one pass, and cuFFT's
 // inverse for the spatial gradient, with the upstream gradient read on the device (no sync in
 // the backward). The band sums come back to the host (the result reports them per band).
+// One graph on both devices: the same Node, whose backward runs the inverse transform of the
+// device the gradient spectrum lives on.
 
-namespace sdkd::distill {
+namespace sdkd {
 
 int band_count(const BandSpec& spec) {
   for (size_t i = 0; i < spec.cutoffs.size(); ++i) {
@@ -115,7 +115,8 @@ std::vector<double> adaptive_factors(const std::vector<double>& energy, const st
   return a;
 }
 
-// Saves the gradient spectrum G (interleaved complex, shape (maps, H, W/2+1, 2)).
+// Saves the gradient spectrum G (interleaved complex, shape (maps, H, W/2+1, 2)) on the
+// loss's device; dx = irfft2_ortho(G) * grad_out.
 struct SpectralKDBackward : Node {
   Tensor grad_spectrum;
   Shape shape;
@@ -123,7 +124,7 @@ struct SpectralKDBackward : Node {
   int H = 0, W = 0;
 
   template <class T>
-  void run(Tensor& dx, double g) const {
+  void run_cpu(Tensor& dx, double g) const {
     const auto* G = reinterpret_cast<const std::complex<T>*>(grad_spectrum.data<T>());
     T* out = dx.data<T>();
     cpu::irfft2(G, out, maps, H, W, cpu::FftNorm::ortho);
@@ -133,11 +134,29 @@ struct SpectralKDBackward : Node {
     }
   }
 
+  // The upstream gradient stays on the device: the kernel reads it there (no sync in backward).
+  void run_cuda([[maybe_unused]] Tensor& dx, const Tensor& grad_out) const {
+    const Device dev = grad_spectrum.device();
+    [[maybe_unused]] Tensor scratch = make_tensor(grad_spectrum.shape(), DType::f32, dev);
+    if (grad_out.device() == dev) {
+      [[maybe_unused]] const Tensor g = grad_out.to(DType::f32).contiguous();
+      SDKD_CUDA_ONLY(gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H,
+                                       W, false, 1.0, g.data<float>()));
+    } else {
+      [[maybe_unused]] const double g = grad_out.item();
+      SDKD_CUDA_ONLY(gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H,
+                                       W, false, g, nullptr));
+    }
+  }
+
   std::vector<Tensor> backward(const Tensor& grad_out) override {
-    Tensor dx = make_tensor(shape, grad_spectrum.dtype());
+    Tensor dx = make_tensor(shape, grad_spectrum.dtype(), grad_spectrum.device());
+    if (detail::on_cuda(grad_spectrum)) {
+      run_cuda(dx, grad_out);
+      return {dx};
+    }
     const double g = grad_out.item();
-    if (dx.dtype() == DType::f32) run<float>(dx, g);
-    else run<double>(dx, g);
+    SDKD_DISPATCH(dx.dtype(), T, run_cpu<T>(dx, g));
     return {dx};
   }
   const char* name() const override { return "SpectralKDBackward"; }
@@ -146,7 +165,6 @@ struct SpectralKDBackward : Node {
 // Band losses from the kernel's per-band sums, their weighted total (a scalar on `like`'s
 // device and dtype), and the backward node holding the gradient spectrum S: the same for the
 // CPU and the CUDA path.
-template <class Backward>
 void finish_loss(SpectralKDResult& res, const std::vector<double>& sums, int64_t numel, const Tensor& like,
                  const Tensor& student, const Tensor& S, int64_t maps, int64_t H, int64_t W, bool want_grad) {
   double loss = 0;
@@ -157,7 +175,7 @@ void finish_loss(SpectralKDResult& res, const std::vector<double>& sums, int64_t
   }
   res.loss = Tensor::scalar(loss, like.dtype(), like.device());
   if (!want_grad) return;
-  auto node = std::make_shared<Backward>();
+  auto node = std::make_shared<SpectralKDBackward>();
   node->inputs = {student};
   node->grad_spectrum = S;
   node->shape = student.shape();
@@ -199,11 +217,10 @@ SpectralKDResult spectral_kd_typed(const Tensor& student, const Tensor& s, const
   cpu::spectral_band_loss(ps, pt, want_grad ? ps : nullptr, maps, int(H), int(W), band.data(), K, scale.data(),
                           sums.data());
 
-  finish_loss<SpectralKDBackward>(res, sums, numel, s, student, S, maps, H, W, want_grad);
+  finish_loss(res, sums, numel, s, student, S, maps, H, W, want_grad);
   return res;
 }
 
-#ifdef SDKD_WITH_CUDA
 // A contiguous float32 tensor on the device with a 16-byte aligned first element (cuFFT).
 Tensor device_ready(const Tensor& t) {
   Tensor c = t.contiguous();
@@ -211,39 +228,10 @@ Tensor device_ready(const Tensor& t) {
   return c;
 }
 
-// Copies raw bytes to the device inside a float32 tensor (the engine has no integer dtype;
-// a same-dtype transfer moves the bytes untouched).
-Tensor upload_bytes(const void* data, size_t bytes, Device device) {
-  Tensor host = make_tensor({int64_t((bytes + 3) / 4)}, DType::f32);
-  std::memcpy(host.data<float>(), data, bytes);
-  return host.to(device);
-}
-
-// Saves the gradient spectrum G on the device; dx = irfft2_ortho(G) * grad_out.
-struct SpectralKDBackwardCuda : Node {
-  Tensor grad_spectrum;
-  Shape shape;
-  int64_t maps = 0;
-  int H = 0, W = 0;
-
-  std::vector<Tensor> backward(const Tensor& grad_out) override {
-    const Device dev = grad_spectrum.device();
-    Tensor dx = make_tensor(shape, DType::f32, dev);
-    Tensor scratch = make_tensor(grad_spectrum.shape(), DType::f32, dev);
-    if (grad_out.device() == dev) {
-      const Tensor g = grad_out.to(DType::f32).contiguous();
-      gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H, W, false, 1.0,
-                        g.data<float>());
-    } else {
-      gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H, W, false,
-                        grad_out.item(), nullptr);
-    }
-    return {dx};
-  }
-  const char* name() const override { return "SpectralKDBackwardCuda"; }
-};
-
-SpectralKDResult spectral_kd_cuda(const Tensor& student, const Tensor& s, const Tensor& t, const SpectralKDOptions& o) {
+// The same steps as spectral_kd_typed with the CUDA kernels; compiled out without CUDA.
+SpectralKDResult spectral_kd_cuda([[maybe_unused]] const Tensor& student, [[maybe_unused]] const Tensor& s,
+                                  [[maybe_unused]] const Tensor& t, [[maybe_unused]] const SpectralKDOptions& o) {
+  SDKD_CUDA_ONLY({
   const BandSpec spec{o.cutoffs};
   const int K = band_count(spec);
   SDKD_CHECK(K <= gpu::kMaxSpectralBands, "spectral_kd_loss: ", K, " bands, but the CUDA kernel takes at most ",
@@ -252,8 +240,8 @@ SpectralKDResult spectral_kd_cuda(const Tensor& student, const Tensor& s, const 
   const int64_t H = s.size(-2), W = s.size(-1), numel = s.numel(), maps = numel / (H * W);
   const int64_t Wc = W / 2 + 1;
   const std::vector<int32_t> band = band_index(spec, H, W);
-  const Tensor band_dev = upload_bytes(band.data(), band.size() * sizeof(int32_t), dev);
-  const auto* band_ptr = reinterpret_cast<const int32_t*>(band_dev.data<float>());
+  const Tensor band_dev = Tensor::from_vector(band, {int64_t(band.size())}).to(dev);
+  const int32_t* band_ptr = band_dev.data<int32_t>();
   Tensor workspace =
       make_tensor({gpu::spectral_loss_workspace_doubles(maps, int(H), int(W), K)}, DType::f64, dev);
 
@@ -279,10 +267,10 @@ SpectralKDResult spectral_kd_cuda(const Tensor& student, const Tensor& s, const 
   gpu::spectral_band_loss(S.data<float>(), Tt.data<float>(), want_grad ? S.data<float>() : nullptr, maps, int(H),
                           int(W), band_ptr, K, scale.data(), workspace.data<double>(), sums.data());
 
-  finish_loss<SpectralKDBackwardCuda>(res, sums, numel, s, student, S, maps, H, W, want_grad);
+  finish_loss(res, sums, numel, s, student, S, maps, H, W, want_grad);
   return res;
+  });
 }
-#endif
 
 }  // namespace
 
@@ -303,16 +291,13 @@ SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, 
   if (student.device().is_cuda()) {
     SDKD_CHECK(student.dtype() == DType::f32, op, ": CUDA kernels take float32, got ", student.str(),
                " (convert with .to(DType::f32) or run float64 on the CPU)");
-#ifdef SDKD_WITH_CUDA
     SDKD_CHECK(W >= 2, op, ": maps of width 1 have no CUDA FFT, got ", student.str(), " (run it on the CPU)");
     return spectral_kd_cuda(student, device_ready(student), device_ready(teacher), options);
-#else
-    throw Error(str_cat(op, ": tensors on ", student.device().str(), " but this build has no CUDA backend"));
-#endif
   }
   const Tensor s = student.contiguous(), t = teacher.contiguous();
-  if (s.dtype() == DType::f32) return spectral_kd_typed<float>(student, s, t, options);
-  return spectral_kd_typed<double>(student, s, t, options);
+  SpectralKDResult res;
+  SDKD_DISPATCH(s.dtype(), T, res = spectral_kd_typed<T>(student, s, t, options));
+  return res;
 }
 
 }  // namespace sdkd::distill

@@ -1,10 +1,10 @@
-#include "distill/report.hpp"
+#include "report/report.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <functional>
 
-#include "distill/figures.hpp"
+#include "report/figures.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 

@@ -6,7 +6,7 @@
 #include <numeric>
 #include <random>
 
-#include "distill/spectrum.hpp"
+#include "eval/spectrum.hpp"
 #include "sdkd/error.hpp"
 
 using namespace sdkd;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "distill/report.hpp"
+#include "report/report.hpp"
 
 namespace fs = std::filesystem;
 using namespace sdkd::report;

@@ -8,16 +8,16 @@
 #include <cmath>
 #include <cstring>
 
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/ns_solver.hpp"
+
+#include "dispatch.hpp"
 #include "kernels/cpu/fft.hpp"
+#include "kernels/cuda/ns_solver.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/tensor.hpp"
-#ifdef SDKD_WITH_CUDA
-#include "kernels/cuda/ns_solver.hpp"
-#endif
 
-namespace sdkd::data {
+namespace sdkd {
 
 using cpu::FftNorm;
 using cplx = std::complex<double>;
@@ -31,9 +31,7 @@ NSScheme parse_ns_scheme(const std::string& name) {
 // Device copies of the state, the tables and the scratch of one GPU solver.
 struct NSSolver::GpuState {
   Tensor tables, f_h, w_h, stage, k, deriv_h, deriv, product, product_h;
-#ifdef SDKD_WITH_CUDA
   gpu::NSBuffers buf;
-#endif
 };
 
 namespace {
@@ -113,7 +111,6 @@ NSSolver::NSSolver(int n, double viscosity, double dt, NSScheme scheme, const st
 }
 
 void NSSolver::init_gpu() {
-#ifdef SDKD_WITH_CUDA
   require_cuda("the Navier-Stokes solver", device_.index);
   const size_t S = size_t(n_) * nc_, P = size_t(n_) * n_;
   const bool rk = scheme_ == NSScheme::ifrk4;
@@ -153,9 +150,6 @@ void NSSolver::init_gpu() {
   b.product = g->product.data<double>();
   b.product_h = g->product_h.data<double>();
   gpu_ = std::move(g);
-#else
-  throw Error(str_cat("NSSolver: device ", device_.str(), " requested but this build has no CUDA backend"));
-#endif
 }
 
 const std::vector<cplx>& NSSolver::spectrum() const {
@@ -171,11 +165,9 @@ void NSSolver::set_vorticity(const double* w) {
 
 void NSSolver::vorticity(double* w) const {
   if (gpu_) {
-#ifdef SDKD_WITH_CUDA
     Tensor grid = make_tensor({int64_t(n_) * n_}, DType::f64, device_);
-    gpu::ns_vorticity(gpu_->buf, grid.data<double>());
+    SDKD_CUDA_ONLY(gpu::ns_vorticity(gpu_->buf, grid.data<double>()));
     download(grid, w);
-#endif
     return;
   }
   cpu::irfft2(w_h_.data(), w, 1, n_, n_, FftNorm::backward);
@@ -183,15 +175,13 @@ void NSSolver::vorticity(double* w) const {
 
 void NSSolver::tendency(const std::vector<cplx>& w_h, std::vector<cplx>& out) {
   if (gpu_) {
-#ifdef SDKD_WITH_CUDA
     const size_t S = size_t(n_) * nc_;
     SDKD_CHECK(w_h.size() == S, "NSSolver::tendency: expected ", S, " half-spectrum values, got ", w_h.size());
     gpu_->stage.copy_(upload(w_h, Device{}));
     Tensor result = make_tensor({int64_t(2 * S)}, DType::f64, device_);
-    gpu::ns_tendency(gpu_->buf, gpu_->stage.data<double>(), result.data<double>());
+    SDKD_CUDA_ONLY(gpu::ns_tendency(gpu_->buf, gpu_->stage.data<double>(), result.data<double>()));
     out.resize(S);
     download(result, out.data());
-#endif
     return;
   }
   const size_t S = size_t(n_) * nc_, P = size_t(n_) * n_;
@@ -219,11 +209,8 @@ void NSSolver::tendency(const std::vector<cplx>& w_h, std::vector<cplx>& out) {
 }
 
 void NSSolver::step() {
-  if (gpu_) {
-#ifdef SDKD_WITH_CUDA
-    gpu::ns_step(gpu_->buf);
-#endif
-  } else if (scheme_ == NSScheme::fno) step_fno();
+  if (gpu_) SDKD_CUDA_ONLY(gpu::ns_step(gpu_->buf));
+  else if (scheme_ == NSScheme::fno) step_fno();
   else step_ifrk4();
   ++steps_;
 }
@@ -259,4 +246,4 @@ void NSSolver::step_ifrk4() {
   }
 }
 
-}  // namespace sdkd::data
+}  // namespace sdkd

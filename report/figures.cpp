@@ -1,4 +1,4 @@
-#include "distill/figures.hpp"
+#include "report/figures.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -2,9 +2,10 @@
 // A progress bar with rate and ETA on a terminal; on a pipe or file it prints a plain line
 // every few seconds instead, so logs stay readable.
 #include <chrono>
+#include <cstdint>
 #include <string>
 
-namespace sdkd {
+namespace sdkd::train {
 
 class ProgressBar {
  public:
@@ -25,4 +26,4 @@ class ProgressBar {
 // "1m23s" / "4.2s"
 std::string format_duration(double seconds);
 
-}  // namespace sdkd
+}  // namespace sdkd::train

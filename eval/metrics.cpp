@@ -1,4 +1,4 @@
-#include "distill/metrics.hpp"
+#include "eval/metrics.hpp"
 
 #include <cmath>
 

@@ -42,7 +42,7 @@ double target_range(const data::SequenceDataset& data, const std::vector<std::pa
 
 struct ExtraMetrics {
   double ssim = 0, psnr = 0, low_band_err = 0, high_band_err = 0;
-  std::vector<double> spectrum_pred, spectrum_true;  // mean E(k) per shell (distill/spectrum.hpp)
+  std::vector<double> spectrum_pred, spectrum_true;  // mean E(k) per shell (eval/spectrum.hpp)
   std::vector<double> ssim_per_lead;
   double data_range = 0, band_cutoff = 0.25;
   int64_t samples = 0;

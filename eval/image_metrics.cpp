@@ -1,11 +1,11 @@
-#include "distill/image_metrics.hpp"
+#include "eval/image_metrics.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
-#include "distill/spectrum.hpp"
+#include "eval/spectrum.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::eval {

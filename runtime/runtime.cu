@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/src/cuda_runtime.hpp"
-#include "kernels/cuda/common.cuh"
+#include "runtime/cuda_runtime.hpp"
+#include "runtime/cuda_check.cuh"
 
 namespace sdkd::cuda_rt {
 

@@ -1,12 +1,13 @@
-#include "distill/spectrum.hpp"
+#include "eval/spectrum.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <complex>
 #include <limits>
 
-#include "kernels/cpu/fft.hpp"
 #include "sdkd/error.hpp"
+#include "sdkd/fft.hpp"
+#include "sdkd/tensor.hpp"
 
 namespace sdkd::eval {
 
@@ -30,8 +31,9 @@ void check_grid(int H, int W, const char* who) {
 void spectra_of(const float* x, int64_t count, int H, int W, std::vector<double>& buf, std::vector<cplx>& X) {
   const size_t n = size_t(count) * size_t(H) * size_t(W);
   buf.assign(x, x + n);
+  const Tensor spec = rfft2(Tensor::from_vector(buf, {count, H, W}), FftNorm::forward);  // (count, H, W/2+1, 2)
   X.resize(size_t(count) * size_t(H) * size_t(W / 2 + 1));
-  cpu::rfft2(buf.data(), X.data(), count, H, W, cpu::FftNorm::forward);
+  std::copy_n(reinterpret_cast<const cplx*>(spec.data<double>()), X.size(), X.data());
 }
 
 // Fields are transformed this many at a time so memory stays bounded on large test sets.

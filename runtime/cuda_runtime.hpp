@@ -1,12 +1,12 @@
 #pragma once
-// The engine's view of the CUDA runtime (plain C++; implemented in engine/cuda/*.cu). Only
-// called where a tensor already lives on a CUDA device, so a CPU-only build never links it:
-// call sites wrap the calls in SDKD_CUDA_ONLY (dispatch.hpp).
+// The engine's view of the CUDA runtime (plain C++; implemented in runtime/*.cu, the layer
+// below the CUDA kernels). Only called where a tensor already lives on a CUDA device, so a
+// CPU-only build never links it: call sites wrap the calls in SDKD_CUDA_ONLY (dispatch.hpp).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "sdkd/device.hpp"
+#include "sdkd/dtype.hpp"
 
 namespace sdkd::cuda_rt {
 

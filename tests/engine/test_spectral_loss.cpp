@@ -7,15 +7,14 @@
 #include <complex>
 #include <vector>
 
-#include "distill/spectral_kd.hpp"
 #include "engine/gradcheck.hpp"
 #include "kernels/cpu/spectral_loss.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/ops.hpp"
+#include "sdkd/spectral_loss.hpp"
 
 using namespace sdkd;
-using namespace sdkd::distill;
 using cd = std::complex<double>;
 
 namespace {
@@ -111,7 +110,7 @@ TEST_CASE("band masks partition the half spectrum and match full-spectrum counts
       }
 }
 
-TEST_CASE("bands by hand on an 8 x 8 map; the column weight", "[spectral_kd]") {
+TEST_CASE("bands by hand on an 8 x 8 map, the column weight", "[spectral_kd]") {
   // rho = sqrt(ky^2 + kx^2) / 4: rho <= 0.25 only for DC, (+-1, 0) and (0, +-1).
   CHECK(band_bin_counts(BandSpec{{0.25}}, 8, 8) == std::vector<int64_t>{5, 59});
   // The corner (ky = -4, kx = 4) has rho = sqrt(2): in the last band even above cutoff 1.
@@ -235,7 +234,7 @@ TEST_CASE("a single cosine field lands in its band", "[spectral_kd]") {
   }
 }
 
-TEST_CASE("spectral KD gradient matches finite differences in float64; teacher gets none", "[spectral_kd]") {
+TEST_CASE("spectral KD gradient matches finite differences in float64, teacher gets none", "[spectral_kd]") {
   uint64_t seed = 500;
   std::vector<SpectralKDOptions> cases(3);
   cases[0].alpha = 0.3;

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "distill/figures.hpp"
+#include "report/figures.hpp"
 #include "sdkd/error.hpp"
 
 namespace fs = std::filesystem;
