@@ -50,7 +50,8 @@ Tensor cuda_workspace(int64_t doubles, Device device) {
 }
 #endif
 
-// Saves x, the affine weight and the per-group statistics; the kernels return dx and
+// Saves x, the affine weight and the per-group statistics (float64 on every device and for
+// every dtype, as the forward computed them); the kernels return dx and
 // accumulate dgamma/dbeta into fresh zero buffers (the CUDA kernels overwrite them).
 struct NormBackward : Node {
   NormKind kind;
@@ -73,16 +74,16 @@ struct NormBackward : Node {
       T* pdb = need_b ? dbeta.data<T>() : nullptr;
       switch (kind) {
         case NormKind::batch:
-          cpu::batch_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
-                                      pdx, pdg, pdb, N, C, HW);
+          cpu::batch_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<double>(),
+                                      invstd.data<double>(), pdx, pdg, pdb, N, C, HW);
           break;
         case NormKind::group:
-          cpu::group_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
-                                      pdx, pdg, pdb, N, C, HW, G);
+          cpu::group_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<double>(),
+                                      invstd.data<double>(), pdx, pdg, pdb, N, C, HW, G);
           break;
         case NormKind::layer:
-          cpu::layer_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<T>(), invstd.data<T>(),
-                                      pdx, pdg, pdb, N, HW);
+          cpu::layer_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<double>(),
+                                      invstd.data<double>(), pdx, pdg, pdb, N, HW);
           break;
       }
     });
@@ -106,19 +107,19 @@ struct NormBackward : Node {
       switch (kind) {
         case NormKind::batch: {
           Tensor ws = cuda_workspace(gpu::batch_norm_workspace(N, C, HW), dev);
-          gpu::batch_norm_backward(g.data<float>(), x.data<float>(), pg, mean.data<float>(), invstd.data<float>(), pdx,
+          gpu::batch_norm_backward(g.data<float>(), x.data<float>(), pg, mean.data<double>(), invstd.data<double>(), pdx,
                                    pdg, pdb, N, C, HW, training, ws.data<double>());
           break;
         }
         case NormKind::group: {
           Tensor ws = cuda_workspace(gpu::group_norm_workspace(N, C, HW, G), dev);
-          gpu::group_norm_backward(g.data<float>(), x.data<float>(), pg, mean.data<float>(), invstd.data<float>(), pdx,
+          gpu::group_norm_backward(g.data<float>(), x.data<float>(), pg, mean.data<double>(), invstd.data<double>(), pdx,
                                    pdg, pdb, N, C, HW, G, ws.data<double>());
           break;
         }
         case NormKind::layer: {
           Tensor ws = cuda_workspace(need_w || need_b ? gpu::layer_norm_backward_workspace(N, HW) : 0, dev);
-          gpu::layer_norm_backward(g.data<float>(), x.data<float>(), pg, mean.data<float>(), invstd.data<float>(), pdx,
+          gpu::layer_norm_backward(g.data<float>(), x.data<float>(), pg, mean.data<double>(), invstd.data<double>(), pdx,
                                    pdg, pdb, N, HW, ws.data<double>());
           break;
         }
@@ -169,25 +170,25 @@ Tensor batch_norm2d_cuda(const Tensor& x_in, const Tensor& gamma, const Tensor& 
   const Tensor x = x_in.contiguous();
   const Tensor g = gamma.defined() ? gamma.contiguous() : Tensor(), b = beta.defined() ? beta.contiguous() : Tensor();
   Tensor out = make_tensor(x.shape(), DType::f32, dev);
-  Tensor invstd = make_tensor({C}, DType::f32, dev);
+  Tensor invstd = make_tensor({C}, DType::f64, dev);
   if (!training) {
     SDKD_CHECK(running_mean.defined() && running_var.defined(), op, ": eval mode needs running statistics");
     SDKD_CUDA_ONLY({
       Tensor ws = cuda_workspace(gpu::batch_norm_workspace(N, C, HW), dev);
       gpu::batch_norm_forward_eval(x.data<float>(), ptr_or_null<float>(g), ptr_or_null<float>(b),
                                    running_mean.data<float>(), running_var.data<float>(), out.data<float>(), N, C, HW,
-                                   eps, invstd.data<float>(), ws.data<double>());
+                                   eps, invstd.data<double>(), ws.data<double>());
     });
     // A copy of the running mean: a later training step updates the buffer in place.
-    const Tensor mean = needs_grad({&x_in, &gamma, &beta}) ? running_mean.detach().clone() : Tensor();
+    const Tensor mean = needs_grad({&x_in, &gamma, &beta}) ? running_mean.detach().to(DType::f64) : Tensor();
     return finish(out, NormKind::batch, x_in, x, g, b, mean, invstd, N, C, HW, 1, false);
   }
   SDKD_CHECK(N * HW > 1, op, ": training mode needs more than one value per channel, got input ", shape_str(x.shape()));
-  Tensor mean = make_tensor({C}, DType::f32, dev);
+  Tensor mean = make_tensor({C}, DType::f64, dev);
   SDKD_CUDA_ONLY({
     Tensor ws = cuda_workspace(gpu::batch_norm_workspace(N, C, HW), dev);
     gpu::batch_norm_forward_train(x.data<float>(), ptr_or_null<float>(g), ptr_or_null<float>(b), out.data<float>(), N,
-                                  C, HW, eps, mean.data<float>(), invstd.data<float>(),
+                                  C, HW, eps, mean.data<double>(), invstd.data<double>(),
                                   running_mean.defined() ? running_mean.data<float>() : nullptr,
                                   running_var.defined() ? running_var.data<float>() : nullptr, momentum,
                                   ws.data<double>());
@@ -235,10 +236,10 @@ Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta,
     return out;
   }
   SDKD_CHECK(N * HW > 1, op, ": training mode needs more than one value per channel, got input ", shape_str(x.shape()));
-  Tensor mean = make_tensor({C}, x.dtype()), invstd = make_tensor({C}, x.dtype());
+  Tensor mean = make_tensor({C}, DType::f64), invstd = make_tensor({C}, DType::f64);
   SDKD_DISPATCH(x.dtype(), T,
                 cpu::batch_norm_forward_train<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b), out.data<T>(), N, C,
-                                                 HW, eps, mean.data<T>(), invstd.data<T>(),
+                                                 HW, eps, mean.data<double>(), invstd.data<double>(),
                                                  running_mean.defined() ? running_mean.data<T>() : nullptr,
                                                  running_var.defined() ? running_var.data<T>() : nullptr, momentum));
   return finish(out, NormKind::batch, x_in, x, g, b, mean, invstd, N, C, HW, 1);
@@ -258,19 +259,19 @@ Tensor group_norm(const Tensor& x_in, int64_t groups, const Tensor& gamma, const
     SDKD_CHECK(eps >= 0.0 && std::isfinite(eps), op, ": eps must be finite and >= 0, got ", eps);
     const Device dev = x.device();
     Tensor out = make_tensor(x.shape(), DType::f32, dev);
-    Tensor mean = make_tensor({N * groups}, DType::f32, dev), invstd = make_tensor({N * groups}, DType::f32, dev);
+    Tensor mean = make_tensor({N * groups}, DType::f64, dev), invstd = make_tensor({N * groups}, DType::f64, dev);
     SDKD_CUDA_ONLY({
       Tensor ws = cuda_workspace(gpu::group_norm_workspace(N, C, HW, groups), dev);
       gpu::group_norm_forward(x.data<float>(), ptr_or_null<float>(g), ptr_or_null<float>(b), out.data<float>(), N, C,
-                              HW, groups, eps, mean.data<float>(), invstd.data<float>(), ws.data<double>());
+                              HW, groups, eps, mean.data<double>(), invstd.data<double>(), ws.data<double>());
     });
     return finish(out, NormKind::group, x_in, x, g, b, mean, invstd, N, C, HW, groups);
   }
   Tensor out = make_tensor(x.shape(), x.dtype());
-  Tensor mean = make_tensor({N * groups}, x.dtype()), invstd = make_tensor({N * groups}, x.dtype());
+  Tensor mean = make_tensor({N * groups}, DType::f64), invstd = make_tensor({N * groups}, DType::f64);
   SDKD_DISPATCH(x.dtype(), T,
                 cpu::group_norm_forward<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b), out.data<T>(), N, C, HW,
-                                           groups, eps, mean.data<T>(), invstd.data<T>()));
+                                           groups, eps, mean.data<double>(), invstd.data<double>()));
   return finish(out, NormKind::group, x_in, x, g, b, mean, invstd, N, C, HW, groups);
 }
 
@@ -288,16 +289,16 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& gamma, const Tensor& beta, d
     SDKD_CHECK(eps >= 0.0 && std::isfinite(eps), op, ": eps must be finite and >= 0, got ", eps);
     const Device dev = x.device();
     Tensor out = make_tensor(x.shape(), DType::f32, dev);
-    Tensor mean = make_tensor({rows}, DType::f32, dev), invstd = make_tensor({rows}, DType::f32, dev);
+    Tensor mean = make_tensor({rows}, DType::f64, dev), invstd = make_tensor({rows}, DType::f64, dev);
     SDKD_CUDA_ONLY(gpu::layer_norm_forward(x.data<float>(), ptr_or_null<float>(g), ptr_or_null<float>(b),
-                                           out.data<float>(), rows, D, eps, mean.data<float>(), invstd.data<float>()));
+                                           out.data<float>(), rows, D, eps, mean.data<double>(), invstd.data<double>()));
     return finish(out, NormKind::layer, x_in, x, g, b, mean, invstd, rows, 1, D, 1);
   }
   Tensor out = make_tensor(x.shape(), x.dtype());
-  Tensor mean = make_tensor({rows}, x.dtype()), invstd = make_tensor({rows}, x.dtype());
+  Tensor mean = make_tensor({rows}, DType::f64), invstd = make_tensor({rows}, DType::f64);
   SDKD_DISPATCH(x.dtype(), T,
                 cpu::layer_norm_forward<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b), out.data<T>(), rows, D, eps,
-                                           mean.data<T>(), invstd.data<T>()));
+                                           mean.data<double>(), invstd.data<double>()));
   // LayerNorm's kernel takes (rows, D): pass N = rows, HW = D through the shared node.
   return finish(out, NormKind::layer, x_in, x, g, b, mean, invstd, rows, 1, D, 1);
 }

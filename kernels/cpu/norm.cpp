@@ -123,7 +123,7 @@ void check_eps(const char* fn, double eps) {
 
 template <class T>
 void batch_norm_forward_train(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
-                              int64_t HW, double eps, T* save_mean, T* save_invstd, T* running_mean,
+                              int64_t HW, double eps, double* save_mean, double* save_invstd, T* running_mean,
                               T* running_var, double momentum) {
   const char* fn = "batch_norm_forward_train";
   check_sizes(fn, N, "N", C, "C", HW, "HW");
@@ -147,8 +147,8 @@ void batch_norm_forward_train(const T* x, const T* gamma, const T* beta, T* y, i
     for (int64_t n = 0; n < N; ++n) m.merge(part[n * C + c]);
     mean[c] = m.mean;
     invstd[c] = 1.0 / std::sqrt(m.m2 / m.count + eps);
-    save_mean[c] = T(mean[c]);
-    save_invstd[c] = T(invstd[c]);
+    save_mean[c] = mean[c];
+    save_invstd[c] = invstd[c];
     if (running_mean) {
       const double unbiased_var = m.m2 / (m.count - 1.0);
       running_mean[c] = T((1.0 - momentum) * double(running_mean[c]) + momentum * m.mean);
@@ -187,8 +187,8 @@ void batch_norm_forward_eval(const T* x, const T* gamma, const T* beta, const T*
 }
 
 template <class T>
-void batch_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
-                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+void batch_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
+                         const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
                          int64_t HW) {
   const char* fn = "batch_norm_backward";
   check_sizes(fn, N, "N", C, "C", HW, "HW");
@@ -227,7 +227,7 @@ void batch_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_
 
 template <class T>
 void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
-                        int64_t HW, int64_t G, double eps, T* save_mean, T* save_invstd) {
+                        int64_t HW, int64_t G, double eps, double* save_mean, double* save_invstd) {
   const char* fn = "group_norm_forward";
   check_sizes(fn, N, "N", C, "C", HW, "HW");
   check_eps(fn, eps);
@@ -248,8 +248,8 @@ void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t
     for (int64_t j = 0; j < per_group; ++j) m.merge(part[ng * per_group + j]);
     mean[ng] = m.mean;
     invstd[ng] = 1.0 / std::sqrt(m.m2 / m.count + eps);
-    save_mean[ng] = T(mean[ng]);
-    save_invstd[ng] = T(invstd[ng]);
+    save_mean[ng] = mean[ng];
+    save_invstd[ng] = invstd[ng];
   }
 
 #pragma omp parallel for schedule(static) if (parallel)
@@ -261,8 +261,8 @@ void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t
 }
 
 template <class T>
-void group_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
-                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+void group_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
+                         const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
                          int64_t HW, int64_t G) {
   const char* fn = "group_norm_backward";
   check_sizes(fn, N, "N", C, "C", HW, "HW");
@@ -314,7 +314,7 @@ void group_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_
 
 template <class T>
 void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t D,
-                        double eps, T* save_mean, T* save_invstd) {
+                        double eps, double* save_mean, double* save_invstd) {
   const char* fn = "layer_norm_forward";
   check_eps(fn, eps);
   SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
@@ -333,16 +333,16 @@ void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t
     T* yr = y + r * D;
     const Moments m = segment_moments(xr, D);
     const double invstd = 1.0 / std::sqrt(m.m2 / m.count + eps);
-    save_mean[r] = T(m.mean);
-    save_invstd[r] = T(invstd);
+    save_mean[r] = m.mean;
+    save_invstd[r] = invstd;
 #pragma omp simd
     for (int64_t d = 0; d < D; ++d) yr[d] = T((double(xr[d]) - m.mean) * invstd * g[d] + b[d]);
   }
 }
 
 template <class T>
-void layer_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
-                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t rows,
+void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
+                         const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t rows,
                          int64_t D) {
   const char* fn = "layer_norm_backward";
   SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
@@ -413,19 +413,19 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_
 
 #define SDKD_NORM_INSTANTIATE(T)                                                                   \
   template void batch_norm_forward_train<T>(const T*, const T*, const T*, T*, int64_t, int64_t,    \
-                                            int64_t, double, T*, T*, T*, T*, double);              \
+                                            int64_t, double, double*, double*, T*, T*, double);    \
   template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*,   \
                                            int64_t, int64_t, int64_t, double);                     \
-  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*,   \
-                                       T*, int64_t, int64_t, int64_t);                             \
+  template void batch_norm_backward<T>(const T*, const T*, const T*, const double*, const double*, \
+                                       T*, T*, T*, int64_t, int64_t, int64_t);                     \
   template void group_norm_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, \
-                                      int64_t, double, T*, T*);                                    \
-  template void group_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*,   \
-                                       T*, int64_t, int64_t, int64_t, int64_t);                    \
+                                      int64_t, double, double*, double*);                          \
+  template void group_norm_backward<T>(const T*, const T*, const T*, const double*, const double*, \
+                                       T*, T*, T*, int64_t, int64_t, int64_t, int64_t);            \
   template void layer_norm_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, double,  \
-                                      T*, T*);                                                     \
-  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*,   \
-                                       T*, int64_t, int64_t);
+                                      double*, double*);                                           \
+  template void layer_norm_backward<T>(const T*, const T*, const T*, const double*, const double*, \
+                                       T*, T*, T*, int64_t, int64_t);
 
 SDKD_NORM_INSTANTIATE(float)
 SDKD_NORM_INSTANTIATE(double)

@@ -5,7 +5,9 @@
 //
 // Conventions shared by every function:
 // - gamma / beta may be null (meaning 1 / 0). save_mean / save_invstd are required outputs of
-//   the forward pass and inputs of the backward pass (invstd = 1 / sqrt(biased var + eps)).
+//   the forward pass and inputs of the backward pass (invstd = 1 / sqrt(biased var + eps)),
+//   double for every T: the statistics are computed in double, and rounding them to float
+//   costs the float32 backward up to 5e-5 relative in dgamma for inputs of mean 1000, std 1.
 // - Backward: dx may be null (not computed) and is overwritten; dgamma / dbeta may be null and
 //   are ACCUMULATED into (+=), so gradients of a shared parameter add up.
 // - Statistics and gradient sums accumulate in double. Every reduction has a fixed order that
@@ -21,7 +23,7 @@ namespace sdkd::cpu {
 // Needs N * HW > 1 (one value per channel has no variance, as in PyTorch).
 template <class T>
 void batch_norm_forward_train(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
-                              int64_t HW, double eps, T* save_mean, T* save_invstd, T* running_mean,
+                              int64_t HW, double eps, double* save_mean, double* save_invstd, T* running_mean,
                               T* running_var, double momentum);
 
 // BatchNorm2d, evaluation mode: normalises with the running statistics.
@@ -32,28 +34,28 @@ void batch_norm_forward_eval(const T* x, const T* gamma, const T* beta, const T*
 
 // Training-mode backward: the gradient flows through the batch mean and variance too.
 template <class T>
-void batch_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
-                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+void batch_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
+                         const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
                          int64_t HW);
 
 // GroupNorm: channels split into G groups of C / G; statistics per (n, g) over (C / G) * HW,
 // affine per channel. save_mean / save_invstd hold N * G values, index n * G + g.
 template <class T>
 void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t N, int64_t C,
-                        int64_t HW, int64_t G, double eps, T* save_mean, T* save_invstd);
+                        int64_t HW, int64_t G, double eps, double* save_mean, double* save_invstd);
 
 template <class T>
-void group_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
-                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
+void group_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
+                         const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
                          int64_t HW, int64_t G);
 
 // LayerNorm over the last dimension: statistics per row, affine per column (gamma, beta: D).
 template <class T>
 void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t D,
-                        double eps, T* save_mean, T* save_invstd);
+                        double eps, double* save_mean, double* save_invstd);
 
 template <class T>
-void layer_norm_backward(const T* dy, const T* x, const T* gamma, const T* save_mean,
-                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t rows, int64_t D);
+void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
+                         const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t rows, int64_t D);
 
 }  // namespace sdkd::cpu

@@ -81,7 +81,7 @@ __global__ void plane_moments_kernel(const float* __restrict__ x, int64_t HW, in
 // Stage 1 of a backward pass: per (plane, chunk) the sums of dy and dy * (x - mean), where the
 // mean is that of the plane's set, set = (p / set_div) % set_mod.
 __global__ void plane_grad_kernel(const float* __restrict__ dy, const float* __restrict__ x,
-                                  const float* __restrict__ mean, int64_t HW, int64_t S, int64_t set_div,
+                                  const double* __restrict__ mean, int64_t HW, int64_t S, int64_t set_div,
                                   int64_t set_mod, double* __restrict__ part) {
   __shared__ double scratch[32];
   const int64_t p = blockIdx.x, s = blockIdx.y;
@@ -119,7 +119,7 @@ __device__ void plane_total(const double* part, int64_t p, int64_t S, double& a,
 // per_set C/G). Running buffers (BatchNorm only) are updated here, once per channel.
 __global__ void finalize_moments_kernel(const float* __restrict__ x, const double* __restrict__ part, int64_t HW,
                                         int64_t S, int64_t sets, int64_t first_mul, int64_t step, int64_t per_set,
-                                        double eps, float* __restrict__ save_mean, float* __restrict__ save_invstd,
+                                        double eps, double* __restrict__ save_mean, double* __restrict__ save_invstd,
                                         double* __restrict__ stats, float* __restrict__ running_mean,
                                         float* __restrict__ running_var, double momentum) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < sets; k += int64_t(gridDim.x) * blockDim.x) {
@@ -133,8 +133,8 @@ __global__ void finalize_moments_kernel(const float* __restrict__ x, const doubl
       m.merge(n, K + a / n, fmax(b - a * a / n, 0.0));
     }
     const double invstd = 1.0 / sqrt(m.m2 / m.count + eps);
-    save_mean[k] = float(m.mean);
-    save_invstd[k] = float(invstd);
+    save_mean[k] = m.mean;
+    save_invstd[k] = invstd;
     stats[2 * k + 0] = m.mean;  // unrounded, for the normalisation pass (as the CPU twin)
     stats[2 * k + 1] = invstd;
     if (running_mean) {
@@ -165,7 +165,7 @@ __global__ void normalise_kernel(const float* __restrict__ x, float* __restrict_
 // dgamma / dbeta per channel: dgamma_c = sum_n dy * (x - mean) * invstd, dbeta_c = sum_n dy,
 // planes n * C + c in n order (invstd of the plane's set).
 __global__ void channel_param_grads_kernel(const double* __restrict__ part, int64_t S, int64_t N, int64_t C,
-                                           int64_t set_div, int64_t set_mod, const float* __restrict__ invstd,
+                                           int64_t set_div, int64_t set_mod, const double* __restrict__ invstd,
                                            float* __restrict__ dgamma, float* __restrict__ dbeta) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
     double sdy = 0, sg = 0;
@@ -185,7 +185,7 @@ __global__ void channel_param_grads_kernel(const double* __restrict__ part, int6
 // c1 = -k * invstd^2 * sum(dy * (x - mean)) / count, c0 = -k * sum(dy) / count (zero in eval mode,
 // where the statistics are constants).
 __global__ void bn_coef_kernel(const double* __restrict__ part, int64_t S, int64_t N, int64_t C, int64_t HW,
-                               const float* __restrict__ gamma, const float* __restrict__ invstd, bool training,
+                               const float* __restrict__ gamma, const double* __restrict__ invstd, bool training,
                                double* __restrict__ coef) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
     double c1 = 0, c0 = 0;
@@ -211,7 +211,7 @@ __global__ void bn_coef_kernel(const double* __restrict__ part, int64_t S, int64
 // GroupNorm's dx constants per group (n, g): the gradient w.r.t. the normalised value is
 // gamma_c * dy, so the group sums weight each plane by its gamma (as the CPU twin).
 __global__ void gn_coef_kernel(const double* __restrict__ part, int64_t S, int64_t sets, int64_t C, int64_t Cg,
-                               int64_t HW, const float* __restrict__ gamma, const float* __restrict__ invstd,
+                               int64_t HW, const float* __restrict__ gamma, const double* __restrict__ invstd,
                                double* __restrict__ coef) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < sets; k += int64_t(gridDim.x) * blockDim.x) {
     double gdy = 0, gdyxc = 0;
@@ -234,7 +234,7 @@ __global__ void gn_coef_kernel(const double* __restrict__ part, int64_t S, int64
 // double as the CPU twin (the terms can cancel, e.g. a group of one value).
 __global__ void input_grad_kernel(const float* __restrict__ dy, const float* __restrict__ x, float* __restrict__ dx,
                                   int64_t HW, int64_t C, int64_t set_div, int64_t set_mod,
-                                  const float* __restrict__ mean, const float* __restrict__ invstd,
+                                  const double* __restrict__ mean, const double* __restrict__ invstd,
                                   const float* __restrict__ gamma, const double* __restrict__ coef) {
   const int64_t p = blockIdx.x, c = p % C, k = (p / set_div) % set_mod;
   const double m = double(mean[k]);
@@ -249,10 +249,10 @@ __global__ void input_grad_kernel(const float* __restrict__ dy, const float* __r
 
 // Eval mode's statistics: the running mean and 1 / sqrt(running_var + eps), per channel.
 __global__ void eval_stats_kernel(const float* __restrict__ running_mean, const float* __restrict__ running_var,
-                                  float* __restrict__ save_invstd, double* __restrict__ stats, int64_t C, double eps) {
+                                  double* __restrict__ save_invstd, double* __restrict__ stats, int64_t C, double eps) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
     const double invstd = 1.0 / sqrt(double(running_var[c]) + eps);
-    save_invstd[c] = float(invstd);
+    save_invstd[c] = invstd;
     stats[2 * c + 0] = double(running_mean[c]);
     stats[2 * c + 1] = invstd;
   }
@@ -289,8 +289,8 @@ struct RowLayout {
 template <bool kWarpRows>
 __global__ void layer_norm_forward_kernel(const float* __restrict__ x, const float* __restrict__ gamma,
                                           const float* __restrict__ beta, float* __restrict__ y, int64_t rows,
-                                          int64_t D, double eps, float* __restrict__ save_mean,
-                                          float* __restrict__ save_invstd) {
+                                          int64_t D, double eps, double* __restrict__ save_mean,
+                                          double* __restrict__ save_invstd) {
   __shared__ double scratch[32];
   using L = RowLayout<kWarpRows>;
   for (int64_t r = L::first(); r < rows; r += L::stride()) {
@@ -308,8 +308,8 @@ __global__ void layer_norm_forward_kernel(const float* __restrict__ x, const flo
     const double mean = K + a / n;
     const double invstd = 1.0 / sqrt(fmax(b - a * a / n, 0.0) / n + eps);
     if (L::lane() == 0) {
-      save_mean[r] = float(mean);
-      save_invstd[r] = float(invstd);
+      save_mean[r] = mean;
+      save_invstd[r] = invstd;
     }
     float* yr = y + r * D;
     for (int64_t j = L::lane(); j < D; j += L::width()) {
@@ -324,8 +324,8 @@ __global__ void layer_norm_forward_kernel(const float* __restrict__ x, const flo
 // CPU twin (for D = 1 the terms cancel exactly).
 template <bool kWarpRows>
 __global__ void layer_norm_dx_kernel(const float* __restrict__ dy, const float* __restrict__ x,
-                                     const float* __restrict__ gamma, const float* __restrict__ save_mean,
-                                     const float* __restrict__ save_invstd, float* __restrict__ dx, int64_t rows,
+                                     const float* __restrict__ gamma, const double* __restrict__ save_mean,
+                                     const double* __restrict__ save_invstd, float* __restrict__ dx, int64_t rows,
                                      int64_t D) {
   __shared__ double scratch[32];
   using L = RowLayout<kWarpRows>;
@@ -355,8 +355,8 @@ __global__ void layer_norm_dx_kernel(const float* __restrict__ dy, const float* 
 // its 32 columns; the 8 row lanes are then added in lane order. Partials: [chunk][D] for dgamma,
 // followed by [chunk][D] for dbeta.
 __global__ void layer_norm_param_partial_kernel(const float* __restrict__ dy, const float* __restrict__ x,
-                                                const float* __restrict__ save_mean,
-                                                const float* __restrict__ save_invstd, int64_t rows, int64_t D,
+                                                const double* __restrict__ save_mean,
+                                                const double* __restrict__ save_invstd, int64_t rows, int64_t D,
                                                 int64_t rows_per_chunk, int64_t chunks, double* __restrict__ part) {
   __shared__ double sg[8][32], sb[8][32];
   const int64_t d = int64_t(blockIdx.x) * 32 + threadIdx.x;
@@ -422,7 +422,7 @@ int64_t batch_norm_workspace(int64_t N, int64_t C, int64_t HW) {
 }
 
 void batch_norm_forward_train(const float* x, const float* gamma, const float* beta, float* y, int64_t N,
-                              int64_t C, int64_t HW, double eps, float* save_mean, float* save_invstd,
+                              int64_t C, int64_t HW, double eps, double* save_mean, double* save_invstd,
                               float* running_mean, float* running_var, double momentum, double* workspace) {
   const char* fn = "gpu::batch_norm_forward_train";
   check_size(N, C, HW, fn);
@@ -446,7 +446,7 @@ void batch_norm_forward_train(const float* x, const float* gamma, const float* b
 
 void batch_norm_forward_eval(const float* x, const float* gamma, const float* beta, const float* running_mean,
                              const float* running_var, float* y, int64_t N, int64_t C, int64_t HW, double eps,
-                             float* save_invstd, double* workspace) {
+                             double* save_invstd, double* workspace) {
   const char* fn = "gpu::batch_norm_forward_eval";
   check_size(N, C, HW, fn);
   SDKD_CHECK(save_invstd != nullptr, fn, ": save_invstd (C values) is required");
@@ -462,8 +462,8 @@ void batch_norm_forward_eval(const float* x, const float* gamma, const float* be
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void batch_norm_backward(const float* dy, const float* x, const float* gamma, const float* save_mean,
-                         const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t N, int64_t C,
+void batch_norm_backward(const float* dy, const float* x, const float* gamma, const double* save_mean,
+                         const double* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t N, int64_t C,
                          int64_t HW, bool training, double* workspace) {
   const char* fn = "gpu::batch_norm_backward";
   check_size(N, C, HW, fn);
@@ -500,7 +500,7 @@ int64_t group_norm_workspace(int64_t N, int64_t C, int64_t HW, int64_t G) {
 }
 
 void group_norm_forward(const float* x, const float* gamma, const float* beta, float* y, int64_t N, int64_t C,
-                        int64_t HW, int64_t G, double eps, float* save_mean, float* save_invstd, double* workspace) {
+                        int64_t HW, int64_t G, double eps, double* save_mean, double* save_invstd, double* workspace) {
   const char* fn = "gpu::group_norm_forward";
   check_size(N, C, HW, fn);
   SDKD_CHECK(G >= 1 && C % G == 0, fn, ": groups G must be >= 1 and divide C, got C=", C, " G=", G);
@@ -519,8 +519,8 @@ void group_norm_forward(const float* x, const float* gamma, const float* beta, f
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void group_norm_backward(const float* dy, const float* x, const float* gamma, const float* save_mean,
-                         const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t N, int64_t C,
+void group_norm_backward(const float* dy, const float* x, const float* gamma, const double* save_mean,
+                         const double* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t N, int64_t C,
                          int64_t HW, int64_t G, double* workspace) {
   const char* fn = "gpu::group_norm_backward";
   check_size(N, C, HW, fn);
@@ -555,7 +555,7 @@ void group_norm_backward(const float* dy, const float* x, const float* gamma, co
 // ---------------------------------------------------------------- LayerNorm
 
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y, int64_t rows, int64_t D,
-                        double eps, float* save_mean, float* save_invstd) {
+                        double eps, double* save_mean, double* save_invstd) {
   const char* fn = "gpu::layer_norm_forward";
   SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
   if (rows == 0) return;
@@ -575,8 +575,8 @@ int64_t layer_norm_backward_workspace(int64_t rows, int64_t D) {
   return 2 * ((rows + per - 1) / per) * D;
 }
 
-void layer_norm_backward(const float* dy, const float* x, const float* gamma, const float* save_mean,
-                         const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t D,
+void layer_norm_backward(const float* dy, const float* x, const float* gamma, const double* save_mean,
+                         const double* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t D,
                          double* workspace) {
   const char* fn = "gpu::layer_norm_backward";
   SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);

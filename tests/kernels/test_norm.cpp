@@ -187,7 +187,8 @@ TEMPLATE_TEST_CASE(
       const Vec rv0 = cast<double>(cast<T>(randn(size_t(s.C), ++stream, 0.1, 1.0)));
       const auto x = cast<T>(xd), g = cast<T>(gd), b = cast<T>(bd);
       auto rm = cast<T>(rm0), rv = cast<T>(rv0);
-      std::vector<T> y(x.size()), mean(size_t(s.C)), invstd(size_t(s.C));
+      std::vector<T> y(x.size());
+      Vec mean(size_t(s.C)), invstd(size_t(s.C));
       const double momentum = 0.1;
       batch_norm_forward_train(x.data(), ptr_or_null(g), ptr_or_null(b), y.data(), s.N, s.C, s.HW,
                                kEps, mean.data(), invstd.data(), rm.data(), rv.data(), momentum);
@@ -242,7 +243,8 @@ TEMPLATE_TEST_CASE("group_norm_forward matches a naive double reference", "[norm
       const Vec gd = affine ? cast<double>(cast<T>(randn(size_t(s.C), ++stream))) : Vec{};
       const Vec bd = affine ? cast<double>(cast<T>(randn(size_t(s.C), ++stream))) : Vec{};
       const auto x = cast<T>(xd), g = cast<T>(gd), b = cast<T>(bd);
-      std::vector<T> y(x.size()), mean(size_t(s.N * s.G)), invstd(size_t(s.N * s.G));
+      std::vector<T> y(x.size());
+      Vec mean(size_t(s.N * s.G)), invstd(size_t(s.N * s.G));
       group_norm_forward(x.data(), ptr_or_null(g), ptr_or_null(b), y.data(), s.N, s.C, s.HW, s.G,
                          kEps, mean.data(), invstd.data());
       const Reference ref =
@@ -265,7 +267,8 @@ TEMPLATE_TEST_CASE("layer_norm_forward matches a naive double reference", "[norm
       const Vec gd = affine ? cast<double>(cast<T>(randn(size_t(s.D), ++stream))) : Vec{};
       const Vec bd = affine ? cast<double>(cast<T>(randn(size_t(s.D), ++stream))) : Vec{};
       const auto x = cast<T>(xd), g = cast<T>(gd), b = cast<T>(bd);
-      std::vector<T> y(x.size()), mean(size_t(s.rows)), invstd(size_t(s.rows));
+      std::vector<T> y(x.size());
+      Vec mean(size_t(s.rows)), invstd(size_t(s.rows));
       layer_norm_forward(x.data(), ptr_or_null(g), ptr_or_null(b), y.data(), s.rows, s.D, kEps,
                          mean.data(), invstd.data());
       const Reference ref = naive_layer_norm(xd, gd, bd, size_t(s.rows), size_t(s.D), kEps);
@@ -284,17 +287,71 @@ TEMPLATE_TEST_CASE("statistics stay accurate when |mean| >> std", "[norm]", floa
   const int64_t N = 2, C = 3, HW = 1500;
   const Vec xd = cast<double>(cast<T>(randn(size_t(N * C * HW), 7, 1.0, offset)));
   const auto x = cast<T>(xd);
-  std::vector<T> y(x.size()), mean(C), invstd(C);
+  std::vector<T> y(x.size());
+  Vec mean(C), invstd(C);
   batch_norm_forward_train<T>(x.data(), nullptr, nullptr, y.data(), N, C, HW, kEps, mean.data(),
                               invstd.data(), nullptr, nullptr, 0.1);
   const Reference ref = naive_batch_norm(xd, {}, {}, size_t(C), size_t(HW), kEps);
   CHECK(max_err(invstd, ref.invstd) < 1e-5);
   CHECK(max_err(y, ref.y) < (std::is_same_v<T, float> ? 1e-3 : 1e-7));
-  std::vector<T> lm(N * C), li(N * C), ly(x.size());
+  std::vector<T> ly(x.size());
+  Vec lm(N * C), li(N * C);
   layer_norm_forward<T>(x.data(), nullptr, nullptr, ly.data(), N * C, HW, kEps, lm.data(),
                         li.data());
   const Reference lref = naive_layer_norm(xd, {}, {}, size_t(N * C), size_t(HW), kEps);
   CHECK(max_err(li, lref.invstd) < 1e-5);
+}
+
+TEST_CASE("float32 LayerNorm and GroupNorm dgamma keep double accuracy when |mean| >> std", "[norm]") {
+  // Inputs of mean 1000 and std 1: the statistics are exact in double, but rounded to float
+  // the mean is off by up to 3e-5 (half an ulp at 1000), i.e. 3e-5 of a standard deviation,
+  // and dgamma = sum dy (x - mean) invstd inherits that error. The kernels keep the statistics
+  // in double, so the float32 backward matches the float64 one to float rounding.
+  const int64_t rows = 6, D = 4096, N = 2, C = 4, HW = 1024, G = 2;
+  const size_t n = size_t(rows * D);
+  const Vec xd = cast<double>(cast<float>(randn(n, 77, 1.0, 1000.0)));
+  const Vec dyd = cast<double>(cast<float>(randn(n, 78)));
+  const auto xf = cast<float>(xd), dyf = cast<float>(dyd);
+  auto rel = [](const std::vector<float>& got, const Vec& want) {
+    double worst = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / std::max(1e-3, std::fabs(want[i])));
+    return worst;
+  };
+  {  // LayerNorm over D, no affine
+    Vec yd(n), md(rows), id(rows), dgd(size_t(D), 0.0), dbd(size_t(D), 0.0);
+    layer_norm_forward<double>(xd.data(), nullptr, nullptr, yd.data(), rows, D, kEps, md.data(), id.data());
+    layer_norm_backward<double>(dyd.data(), xd.data(), nullptr, md.data(), id.data(), nullptr, dgd.data(), dbd.data(),
+                                rows, D);
+    std::vector<float> yf(n), dgf(size_t(D), 0.f), dbf(size_t(D), 0.f);
+    Vec mf(rows), inf(rows);
+    layer_norm_forward<float>(xf.data(), nullptr, nullptr, yf.data(), rows, D, kEps, mf.data(), inf.data());
+    CHECK(mf == md);  // the same double statistics from the same values
+    layer_norm_backward<float>(dyf.data(), xf.data(), nullptr, mf.data(), inf.data(), nullptr, dgf.data(), dbf.data(),
+                               rows, D);
+    CHECK(rel(dgf, dgd) < 2e-6);
+    // The defect this guards against: the same backward fed float-rounded statistics.
+    const Vec mr = cast<double>(cast<float>(md)), ir = cast<double>(cast<float>(id));
+    Vec dgr(size_t(D), 0.0), dbr(size_t(D), 0.0);
+    layer_norm_backward<double>(dyd.data(), xd.data(), nullptr, mr.data(), ir.data(), nullptr, dgr.data(), dbr.data(),
+                                rows, D);
+    CHECK(rel(cast<float>(dgr), dgd) > 5e-6);
+  }
+  {  // GroupNorm, affine per channel
+    const Vec g = randn(size_t(C), 79, 0.3, 1.0), b = randn(size_t(C), 80);
+    const auto gf = cast<float>(g), bf = cast<float>(b);
+    const size_t m = size_t(N * C * HW);
+    Vec yd(m), md(size_t(N * G)), id(size_t(N * G)), dgd(size_t(C), 0.0), dbd(size_t(C), 0.0);
+    group_norm_forward<double>(xd.data(), g.data(), b.data(), yd.data(), N, C, HW, G, kEps, md.data(), id.data());
+    group_norm_backward<double>(dyd.data(), xd.data(), g.data(), md.data(), id.data(), nullptr, dgd.data(),
+                                dbd.data(), N, C, HW, G);
+    std::vector<float> yf(m), dgf(size_t(C), 0.f), dbf(size_t(C), 0.f);
+    Vec mf(size_t(N * G)), inf(size_t(N * G));
+    group_norm_forward<float>(xf.data(), gf.data(), bf.data(), yf.data(), N, C, HW, G, kEps, mf.data(), inf.data());
+    group_norm_backward<float>(dyf.data(), xf.data(), gf.data(), mf.data(), inf.data(), nullptr, dgf.data(),
+                               dbf.data(), N, C, HW, G);
+    CHECK(rel(dgf, dgd) < 2e-6);
+  }
 }
 
 // ---------------------------------------------------------------- backward vs finite differences
@@ -483,17 +540,23 @@ TEST_CASE("GroupNorm with G=C equals InstanceNorm (BatchNorm of each sample alon
 
 namespace {
 
-// Runs all six kernels on one set of inputs and returns every output, in a fixed order.
+// Runs all six kernels on one set of inputs and returns every output, in a fixed order, as
+// double (exact for float outputs; the saved statistics are double for every T).
 template <class T>
-std::vector<std::vector<T>> run_all(const Vec& xd, const Vec& dyd, int64_t N, int64_t C, int64_t HW,
+std::vector<Vec> run_all(const Vec& xd, const Vec& dyd, int64_t N, int64_t C, int64_t HW,
                                     int64_t G) {
   const auto x = cast<T>(xd), dy = cast<T>(dyd);
   const auto g = cast<T>(randn(C, 801, 0.3, 1.0)), b = cast<T>(randn(C, 802));
   const size_t n = x.size();
-  std::vector<std::vector<T>> out;
+  std::vector<Vec> out;
   auto fresh = [](size_t k, double v = 0.0) { return std::vector<T>(k, T(v)); };
+  auto stats = [](size_t k) { return Vec(k, 0.0); };
+  auto add = [&out](std::initializer_list<std::vector<T>> outputs) {
+    for (const auto& o : outputs) out.push_back(cast<double>(o));
+  };
 
-  auto y = fresh(n), m = fresh(C), i = fresh(C), rm = fresh(C), rv = fresh(C, 1.0);
+  auto y = fresh(n), rm = fresh(C), rv = fresh(C, 1.0);
+  auto m = stats(C), i = stats(C);
   batch_norm_forward_train(x.data(), g.data(), b.data(), y.data(), N, C, HW, kEps, m.data(),
                            i.data(), rm.data(), rv.data(), 0.1);
   auto dx = fresh(n), dg = fresh(C), db = fresh(C);
@@ -502,25 +565,30 @@ std::vector<std::vector<T>> run_all(const Vec& xd, const Vec& dyd, int64_t N, in
   auto ey = fresh(n);
   batch_norm_forward_eval(x.data(), g.data(), b.data(), rm.data(), rv.data(), ey.data(), N, C, HW,
                           kEps);
-  out.insert(out.end(), {y, m, i, rm, rv, dx, dg, db, ey});
+  add({y, rm, rv, dx, dg, db, ey});
+  out.insert(out.end(), {m, i});
 
-  auto gy = fresh(n), gm = fresh(N * G), gi = fresh(N * G);
+  auto gy = fresh(n);
+  auto gm = stats(N * G), gi = stats(N * G);
   group_norm_forward(x.data(), g.data(), b.data(), gy.data(), N, C, HW, G, kEps, gm.data(),
                      gi.data());
   auto gdx = fresh(n), gdg = fresh(C), gdb = fresh(C);
   group_norm_backward(dy.data(), x.data(), g.data(), gm.data(), gi.data(), gdx.data(), gdg.data(),
                       gdb.data(), N, C, HW, G);
-  out.insert(out.end(), {gy, gm, gi, gdx, gdg, gdb});
+  add({gy, gdx, gdg, gdb});
+  out.insert(out.end(), {gm, gi});
 
   // LayerNorm over the last dim of the same buffer viewed as (N * C, HW): gamma of length HW.
   const auto lg = cast<T>(randn(HW, 803, 0.3, 1.0)), lb = cast<T>(randn(HW, 804));
-  auto ly = fresh(n), lm = fresh(N * C), li = fresh(N * C);
+  auto ly = fresh(n);
+  auto lm = stats(N * C), li = stats(N * C);
   layer_norm_forward(x.data(), lg.data(), lb.data(), ly.data(), N * C, HW, kEps, lm.data(),
                      li.data());
   auto ldx = fresh(n), ldg = fresh(HW), ldb = fresh(HW);
   layer_norm_backward(dy.data(), x.data(), lg.data(), lm.data(), li.data(), ldx.data(), ldg.data(),
                       ldb.data(), N * C, HW);
-  out.insert(out.end(), {ly, lm, li, ldx, ldg, ldb});
+  add({ly, ldx, ldg, ldb});
+  out.insert(out.end(), {lm, li});
   return out;
 }
 
