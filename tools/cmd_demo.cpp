@@ -3,75 +3,40 @@
 //   data      generated once and cached (data/<file>)
 //   teachers  trained once into <out>/teacher_<name>/ and reused while their settings match
 //   students  <out>/student_<method>_s<seed>/, retrained on every run
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
+#include <map>
+#include <memory>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "datasets/navier_stokes.hpp"
+#include "datasets/sequence_dataset.hpp"
 #include "distill/distiller.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
-#include "tools/cli.hpp"
+#include "tools/commands.hpp"
+#include "tools/options.hpp"
+#include "tools/pipeline/checkpoint.hpp"
+#include "tools/pipeline/distillation.hpp"
+#include "tools/pipeline/eval_row.hpp"
+#include "tools/pipeline/evaluate.hpp"
+#include "tools/pipeline/ns_data.hpp"
+#include "tools/pipeline/panels.hpp"
+#include "tools/pipeline/presets.hpp"
+#include "tools/pipeline/runtime.hpp"
+#include "tools/pipeline/study_report.hpp"
+#include "tools/pipeline/study_summary.hpp"
+#include "tools/pipeline/teachers.hpp"
+#include "tools/pipeline/windows.hpp"
 
 namespace sdkd::tools {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-struct Stat {
-  double mean = 0, sd = 0;
-};
-Stat stat(const std::vector<double>& v) {
-  Stat s;
-  if (v.empty()) return s;
-  for (double x : v) s.mean += x / double(v.size());
-  if (v.size() > 1) {
-    for (double x : v) s.sd += (x - s.mean) * (x - s.mean) / double(v.size() - 1);
-    s.sd = std::sqrt(s.sd);
-  }
-  return s;
-}
-
-std::string pct(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%+.1f%%", 100 * v);
-  return b;
-}
-
-// Trains a teacher unless a finished run with the same settings is in `dir`.
-std::shared_ptr<models::Forecaster> ensure_teacher(const nlohmann::json& preset, const nlohmann::json& teacher,
-                                                    const data::SequenceDataset& ds, const std::string& dir,
-                                                    double& train_seconds) {
-  const nlohmann::json settings = {{"model", teacher.at("model")},
-                                   {"train", teacher.at("train")},
-                                   {"data", ds.name()},
-                                   {"window", preset.value("window", nlohmann::json::object())},
-                                   {"split_seed", preset.value("split_seed", 0)}};
-  const std::string done = (fs::path(dir) / "done.json").string();
-  if (fs::exists(done)) {
-    const auto j = nlohmann::json::parse(read_text_file(done));
-    if (j.at("settings") == settings) {
-      std::fprintf(stderr, "reusing teacher %s (trained %.0f s, settings unchanged)\n", dir.c_str(),
-                   j.at("train_seconds").get<double>());
-      train_seconds = j.at("train_seconds").get<double>();
-      return load_model((fs::path(dir) / "best.safetensors").string());
-    }
-    std::fprintf(stderr, "teacher settings changed: retraining %s\n", dir.c_str());
-    fs::remove_all(dir);
-  }
-  nlohmann::json p = preset;
-  p["model"] = teacher.at("model");
-  p["train"] = teacher.at("train");
-  const auto tm = train_from_preset(p, ds, dir, /*resume=*/true);  // a killed teacher run continues
-  train_seconds = tm.result.train_seconds;
-  write_text_atomic(done, nlohmann::json{{"settings", settings}, {"train_seconds", train_seconds}}.dump(2) + "\n");
-  return load_model((fs::path(dir) / "best.safetensors").string());
-}
-
-}  // namespace
 
 int cmd_demo(int argc, char** argv) {
   cxxopts::Options opts("sdkd demo",
@@ -110,8 +75,6 @@ int cmd_demo(int argc, char** argv) {
   }
   std::vector<distill::KDMethod> methods;
   for (const auto& m : method_names) methods.push_back(distill::parse_kd_method(m));
-  const std::string none_name = distill::kd_method_name(distill::KDMethod::none);
-  const std::string sdkd_name = distill::kd_method_name(distill::KDMethod::sdkd);
   int seeds = study.value("seeds", 1);
   if (r.count("seeds")) seeds = r["seeds"].as<int>();
   SDKD_CHECK(seeds >= 1, "--seeds must be >= 1, got ", seeds);
@@ -156,75 +119,19 @@ int cmd_demo(int argc, char** argv) {
   rows.push_back(evaluate_persistence(ds, ts));
 
   // ---- summary: means over seeds, paired differences against the student alone ----
-  std::vector<std::string> summary;
-  std::map<std::string, std::vector<const EvalRow*>> by_method;
-  for (const auto& row : rows)
-    if (row.role == "student") by_method[row.kd].push_back(&row);
-  const EvalRow* teacher = nullptr;
-  for (const auto& row : rows)
-    if (row.role == "teacher" && (!teacher || row.metrics.mse < teacher->metrics.mse)) teacher = &row;
-  nlohmann::json summary_json = nlohmann::json::object();
-  const auto& alone = by_method[none_name];
-  for (const auto method : methods) {
-    const std::string mname = distill::kd_method_name(method);
-    const auto& rs = by_method[mname];
-    std::vector<double> mse, mae, dmse, dmae;
-    for (size_t i = 0; i < rs.size(); ++i) {
-      mse.push_back(rs[i]->metrics.mse);
-      mae.push_back(rs[i]->metrics.mae);
-      if (i < alone.size() && method != distill::KDMethod::none) {  // same seed, same initialisation: a paired difference
-        dmse.push_back(rs[i]->metrics.mse / alone[i]->metrics.mse - 1);
-        dmae.push_back(rs[i]->metrics.mae / alone[i]->metrics.mae - 1);
-      }
-    }
-    const Stat m = stat(mse), a = stat(mae), dm = stat(dmse), da = stat(dmae);
-    char line[512];
-    std::snprintf(line, sizeof line, "student %-8s MSE %.4f ± %.4f, MAE %.4f ± %.4f over %zu seeds", mname.c_str(),
-                  m.mean, m.sd, a.mean, a.sd, rs.size());
-    std::string text = line;
-    if (!dmse.empty())
-      text += ", vs alone: MSE " + pct(dm.mean) + " (sd " + pct(dm.sd).substr(1) + "), MAE " + pct(da.mean) + " (sd " +
-              pct(da.sd).substr(1) + ")";
-    summary.push_back(text);
-    summary_json[mname] = {{"mse_mean", m.mean}, {"mse_sd", m.sd},       {"mae_mean", a.mean}, {"mae_sd", a.sd},
-                            {"seeds", rs.size()}, {"mse_change_mean", dm.mean}, {"mse_change_sd", dm.sd},
-                            {"mae_change_mean", da.mean}, {"mae_change_sd", da.sd}};
-  }
-  if (teacher && !alone.empty()) {
-    const EvalRow& st = *alone.front();
-    const double gap = 1 - teacher->metrics.mse / stat([&] {
-                         std::vector<double> v;
-                         for (auto* x : alone) v.push_back(x->metrics.mse);
-                         return v;
-                       }()).mean;
-    char line[512];
-    std::snprintf(line, sizeof line,
-                  "teacher %s test MSE %.4f is %.1f%% below the student alone; student/teacher: params %.2f, "
-                  "FLOPs %.2f, train time %.2f, step memory %.2f, latency %.2f",
-                  teacher->model.c_str(), teacher->metrics.mse, 100 * gap, double(st.params) / double(teacher->params),
-                  double(st.flops) / double(teacher->flops), st.train_seconds / std::max(teacher->train_seconds, 1e-9),
-                  double(st.peak_mem_bytes) / double(teacher->peak_mem_bytes), st.infer_ms / teacher->infer_ms);
-    summary.push_back(line);
-    summary_json["teacher_gap"] = gap;
-    if (by_method.count(sdkd_name) && !by_method[sdkd_name].empty()) {
-      std::vector<double> v;
-      for (auto* x : by_method[sdkd_name]) v.push_back(x->metrics.mse);
-      const double keep = teacher->metrics.mse / stat(v).mean;
-      summary.push_back("the SDKD student keeps " + std::to_string(int(std::round(100 * keep))) +
-                        "% of the teacher's accuracy (teacher MSE / student MSE)");
-      summary_json["sdkd_accuracy_ratio"] = keep;
-    }
-  }
+  std::vector<std::string> run_names;
+  for (const auto method : methods) run_names.push_back(distill::kd_method_name(method));
+  const StudySummary summary = summarize_study(rows, run_names);
 
   // ---- outputs ----
   std::ostringstream table;
   print_table(rows, table);
   std::printf("\nsdkd demo (%s preset, %d threads), test split of %s (%zu windows):\n\n%s\n", name.c_str(),
               num_threads(), data_path.c_str(), ts.windows.size(), table.str().c_str());
-  for (const auto& l : summary) std::printf("%s\n", l.c_str());
+  for (const auto& l : summary.lines) std::printf("%s\n", l.c_str());
   nlohmann::json metrics = rows_json(rows);
-  metrics["summary"] = summary_json;
-  metrics["summary_lines"] = summary;
+  metrics["summary"] = summary.json;
+  metrics["summary_lines"] = summary.lines;
   metrics["description"] = str_cat("Preset `", name, "`, data `", data_path, "` (", ds.trajectories(),
                                    " trajectories, ", ds.height(), "x", ds.width(), "), test split of ",
                                    ts.windows.size(), " windows, ", num_threads(), " CPU threads. ",

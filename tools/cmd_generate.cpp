@@ -1,9 +1,14 @@
 // sdkd generate ns: simulate Navier-Stokes vorticity trajectories into a .npy file.
 #include <cstdio>
 #include <cstring>
+#include <string>
 
+#include "datasets/navier_stokes.hpp"
 #include "sdkd/error.hpp"
-#include "tools/cli.hpp"
+#include "tools/commands.hpp"
+#include "tools/options.hpp"
+#include "tools/pipeline/ns_data.hpp"
+#include "tools/pipeline/runtime.hpp"
 
 namespace sdkd::tools {
 

@@ -1,23 +1,17 @@
 // sdkd info: what a model is made of.
 #include <cstdio>
+#include <string>
 
-#include "sdkd/autograd.hpp"
+#include <nlohmann/json.hpp>
+
+#include "models/forecaster.hpp"
 #include "sdkd/device.hpp"
-#include "sdkd/profiling.hpp"
-#include "tools/cli.hpp"
+#include "tools/commands.hpp"
+#include "tools/options.hpp"
+#include "tools/pipeline/cost.hpp"
+#include "tools/pipeline/presets.hpp"
 
 namespace sdkd::tools {
-
-int64_t flops_per_sample(models::Forecaster& model) {
-  const auto& c = model.config();
-  const bool was_training = model.training();
-  model.eval();
-  NoGradGuard ng;
-  FlopCounter counter;
-  model.forward(Tensor::zeros({1, c.in_frames, c.channels, c.height, c.width}, DType::f32, model.device()));
-  model.train(was_training);
-  return counter.flops();
-}
 
 int cmd_info(int argc, char** argv) {
   cxxopts::Options opts("sdkd info", "Parameter count (per named tensor with --verbose) of a model");

@@ -1,91 +1,21 @@
 // sdkd train: fit a forecaster to a .npy dataset with MSE and Adam.
-#include <cstdio>
 #include <filesystem>
-#include <iostream>
+#include <string>
 
-#include "sdkd/atomic_file.hpp"
+#include <nlohmann/json.hpp>
+
+#include "datasets/sequence_dataset.hpp"
 #include "sdkd/error.hpp"
-#include "tools/cli.hpp"
+#include "tools/commands.hpp"
+#include "tools/options.hpp"
+#include "tools/pipeline/presets.hpp"
+#include "tools/pipeline/runtime.hpp"
+#include "tools/pipeline/training.hpp"
+#include "tools/pipeline/windows.hpp"
 
 namespace sdkd::tools {
 
 namespace fs = std::filesystem;
-
-// Options shared by train and demo that override the preset's "train" section.
-void add_train_options(cxxopts::Options& opts) {
-  opts.add_options()
-    ("model", "model name (unet)", cxxopts::value<std::string>())
-    ("hidden", "model base width", cxxopts::value<int64_t>())
-    ("epochs", "training epochs", cxxopts::value<int64_t>())
-    ("batch", "batch size", cxxopts::value<int64_t>())
-    ("lr", "learning rate", cxxopts::value<double>())
-    ("weight-decay", "weight decay", cxxopts::value<double>())
-    ("adamw", "decoupled weight decay (AdamW)")
-    ("grad-clip", "clip the global gradient norm (0: off)", cxxopts::value<double>())
-    ("schedule", "learning-rate schedule: constant, cosine or onecycle", cxxopts::value<std::string>())
-    ("patience", "early stop after this many epochs without a better validation MSE (0: off)", cxxopts::value<int64_t>())
-    ("seed", "seed for initialisation and shuffling", cxxopts::value<uint64_t>())
-    ("threads", "CPU threads (default: all cores)", cxxopts::value<int>())
-    ("cuda-graph", "CUDA: capture the training step (forward + backward) in a CUDA graph and replay it");
-  add_device_options(opts);
-}
-
-void apply_train_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset) {
-  auto& t = preset["train"];
-  auto& m = preset["model"];
-  if (r.count("model")) m["name"] = r["model"].as<std::string>();
-  if (r.count("hidden")) m["hidden"] = r["hidden"].as<int64_t>();
-  if (r.count("epochs")) t["epochs"] = r["epochs"].as<int64_t>();
-  if (r.count("batch")) t["batch_size"] = r["batch"].as<int64_t>();
-  if (r.count("lr")) t["lr"] = r["lr"].as<double>();
-  if (r.count("weight-decay")) t["weight_decay"] = r["weight-decay"].as<double>();
-  if (r.count("adamw")) t["adamw"] = true;
-  if (r.count("grad-clip")) t["grad_clip"] = r["grad-clip"].as<double>();
-  if (r.count("schedule")) t["schedule"] = r["schedule"].as<std::string>();
-  if (r.count("patience")) t["patience"] = r["patience"].as<int64_t>();
-  if (r.count("seed")) t["seed"] = r["seed"].as<uint64_t>();
-  if (r.count("cuda-graph")) t["cuda_graph"] = true;
-}
-
-data::WindowSpec window_from(const nlohmann::json& preset) {
-  data::WindowSpec w;
-  if (preset.contains("window")) {
-    const auto& j = preset["window"];
-    w.input_frames = j.value("input_frames", 10);
-    w.output_frames = j.value("output_frames", 10);
-    w.stride = j.value("stride", 10);
-  }
-  return w;
-}
-
-TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
-                               bool resume) {
-  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
-  auto tcfg = train::TrainConfig::from_json(preset.at("train"));
-  tcfg.out_dir = out_dir;
-  tcfg.resume = resume;
-  const auto mcfg = model_config_for(preset.at("model"), ds);
-  Generator g(tcfg.seed);
-  TrainedModel tm;
-  tm.model = models::make_model(mcfg, g);
-  place(*tm.model);
-  std::fprintf(stderr, "training %s (%lld parameters) on %s: %zu train / %zu val windows, %s\n", mcfg.name.c_str(),
-               (long long)tm.model->num_parameters(), ds.name().c_str(), ds.windows(split.train).size(),
-               ds.windows(split.val).size(), compute_device().str().c_str());
-  tm.result = train::train_forecaster(*tm.model, ds, split, tcfg);
-  return tm;
-}
-
-void report_run(const TrainedModel& tm, const nlohmann::json& preset, const std::string& out) {
-  const nlohmann::json summary = {{"best_val_mse", tm.result.best_val_mse},
-                                  {"best_epoch", tm.result.best_epoch},
-                                  {"train_seconds", tm.result.train_seconds},
-                                  {"params", tm.model->num_parameters()},
-                                  {"preset", preset}};
-  write_text_atomic((fs::path(out) / "train.json").string(), summary.dump(2) + "\n");
-  std::printf("best validation MSE %.6g at epoch %lld; checkpoint %s/best.safetensors\n", tm.result.best_val_mse,
-              (long long)tm.result.best_epoch + 1, out.c_str());
-}
 
 int cmd_train(int argc, char** argv) {
   cxxopts::Options opts("sdkd train", "Train a forecaster with MSE and Adam; keeps best.safetensors and last.safetensors");

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "sdkd/error.hpp"
-#include "tools/cli.hpp"
+#include "tools/commands.hpp"
 
 namespace {
 void usage() {

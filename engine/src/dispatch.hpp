@@ -3,41 +3,30 @@
 #include "sdkd/error.hpp"
 #include "sdkd/tensor.hpp"
 
-// Runs the block with T bound to the C++ type of `dtype`.
-#define SDKD_DISPATCH(dtype, T, ...)                       \
-  switch (dtype) {                                         \
-    case ::sdkd::DType::f32: {                             \
-      using T = float;                                     \
-      __VA_ARGS__;                                         \
-      break;                                               \
-    }                                                      \
-    case ::sdkd::DType::f64: {                             \
-      using T = double;                                    \
-      __VA_ARGS__;                                         \
-      break;                                               \
-    }                                                      \
-    case ::sdkd::DType::i32:                               \
-      ::sdkd::detail::throw_not_floating();                \
+// One case of a dtype switch: runs the block with T bound to `type`.
+#define SDKD_DISPATCH_CASE(tag, type, T, ...) \
+  case ::sdkd::DType::tag: {                  \
+    using T = type;                           \
+    __VA_ARGS__;                              \
+    break;                                    \
+  }
+
+// Runs the block with T bound to the C++ type of `dtype` (the floating types: what the
+// arithmetic kernels take; an int32 tensor gets one clear error).
+#define SDKD_DISPATCH(dtype, T, ...)                   \
+  switch (dtype) {                                     \
+    SDKD_DISPATCH_CASE(f32, float, T, __VA_ARGS__)     \
+    SDKD_DISPATCH_CASE(f64, double, T, __VA_ARGS__)    \
+    case ::sdkd::DType::i32:                           \
+      ::sdkd::detail::throw_not_floating();            \
   }
 
 // The same over every dtype, int32 included: for copies, conversions, fills and transfers.
-#define SDKD_DISPATCH_ALL(dtype, T, ...)                   \
-  switch (dtype) {                                         \
-    case ::sdkd::DType::f32: {                             \
-      using T = float;                                     \
-      __VA_ARGS__;                                         \
-      break;                                               \
-    }                                                      \
-    case ::sdkd::DType::f64: {                             \
-      using T = double;                                    \
-      __VA_ARGS__;                                         \
-      break;                                               \
-    }                                                      \
-    case ::sdkd::DType::i32: {                             \
-      using T = int32_t;                                   \
-      __VA_ARGS__;                                         \
-      break;                                               \
-    }                                                      \
+#define SDKD_DISPATCH_ALL(dtype, T, ...)               \
+  switch (dtype) {                                     \
+    SDKD_DISPATCH_CASE(f32, float, T, __VA_ARGS__)     \
+    SDKD_DISPATCH_CASE(f64, double, T, __VA_ARGS__)    \
+    SDKD_DISPATCH_CASE(i32, int32_t, T, __VA_ARGS__)   \
   }
 
 // SDKD_CUDA_ONLY(stmt) runs a call into the CUDA backend. In a CPU-only build the call is

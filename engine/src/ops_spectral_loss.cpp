@@ -185,37 +185,73 @@ void finish_loss(SpectralKDResult& res, const std::vector<double>& sums, int64_t
   record(res.loss, node);
 }
 
+// The CPU kernels for one dtype: the batched FFT and the fused band passes on host arrays.
 template <class T>
-SpectralKDResult spectral_kd_typed(const Tensor& student, const Tensor& s, const Tensor& t,
-                                   const SpectralKDOptions& o) {
-  const BandSpec spec{o.cutoffs};
-  const int K = band_count(spec);
-  const int64_t H = s.size(-2), W = s.size(-1), numel = s.numel(), maps = numel / (H * W);
-  const int64_t Wc = W / 2 + 1;
-  const std::vector<int32_t> band = band_index(spec, H, W);
+struct CpuSpectralKernels {
+  const int32_t* band = nullptr;
+  int64_t maps = 0;
+  int H = 0, W = 0, K = 0;
 
+  static std::complex<T>* cplx(const Tensor& X) { return reinterpret_cast<std::complex<T>*>(X.data<T>()); }
+  void rfft2(const Tensor& x, Tensor& X) const { cpu::rfft2(x.data<T>(), cplx(X), maps, H, W, cpu::FftNorm::ortho); }
+  void band_energy(const Tensor& Tt, double* energy) const {
+    cpu::spectral_band_energy(cplx(Tt), maps, H, W, band, K, energy);
+  }
+  void band_loss(Tensor& S, const Tensor& Tt, bool want_grad, const double* scale, double* sums) const {
+    cpu::spectral_band_loss(cplx(S), cplx(Tt), want_grad ? cplx(S) : nullptr, maps, H, W, band, K, scale, sums);
+  }
+};
+
+// The CUDA kernels (float32): cuFFT and the fused band kernel, with the band table uploaded
+// as an int32 tensor and the kernels' double scratch from the caching allocator. Compiled out
+// without CUDA (no CUDA tensor can reach it there).
+struct CudaSpectralKernels {
+  Tensor band_table, workspace;
+  int64_t maps = 0;
+  int H = 0, W = 0, K = 0;
+
+  void rfft2([[maybe_unused]] const Tensor& x, [[maybe_unused]] Tensor& X) const {
+    SDKD_CUDA_ONLY(gpu::rfft2_ortho(x.data<float>(), X.data<float>(), maps, H, W, 0));
+  }
+  void band_energy([[maybe_unused]] const Tensor& Tt, [[maybe_unused]] double* energy) const {
+    SDKD_CUDA_ONLY(gpu::spectral_band_energy(Tt.data<float>(), maps, H, W, band_table.data<int32_t>(), K,
+                                             workspace.data<double>(), energy));
+  }
+  void band_loss([[maybe_unused]] Tensor& S, [[maybe_unused]] const Tensor& Tt, [[maybe_unused]] bool want_grad,
+                 [[maybe_unused]] const double* scale, [[maybe_unused]] double* sums) const {
+    SDKD_CUDA_ONLY(gpu::spectral_band_loss(S.data<float>(), Tt.data<float>(), want_grad ? S.data<float>() : nullptr,
+                                           maps, H, W, band_table.data<int32_t>(), K, scale,
+                                           workspace.data<double>(), sums));
+  }
+};
+
+// The loss on either device: both spectra, the adaptive factors from the teacher's band
+// energies, then one fused pass for the band sums and (in place of the student's spectrum)
+// the gradient spectrum. `k` holds the device's kernels, set up for these maps and bands.
+template <class Kernels>
+SpectralKDResult run_spectral_kd(const Tensor& student, const Tensor& s, const Tensor& t, const SpectralKDOptions& o,
+                                 const BandSpec& spec, Kernels& k) {
+  const int64_t H = k.H, W = k.W, numel = s.numel(), maps = k.maps, K = k.K;
   SpectralKDResult res;
-  res.weights = base_weights(o, K);
-  Tensor S = make_tensor({maps, H, Wc, 2}, s.dtype()), Tt = make_tensor({maps, H, Wc, 2}, s.dtype());
-  auto* ps = reinterpret_cast<std::complex<T>*>(S.data<T>());
-  auto* pt = reinterpret_cast<std::complex<T>*>(Tt.data<T>());
-  cpu::rfft2(s.data<T>(), ps, maps, int(H), int(W), cpu::FftNorm::ortho);
-  cpu::rfft2(t.data<T>(), pt, maps, int(H), int(W), cpu::FftNorm::ortho);
+  res.weights = base_weights(o, int(K));
+  Tensor S = make_tensor({maps, H, W / 2 + 1, 2}, s.dtype(), s.device());
+  Tensor Tt = make_tensor({maps, H, W / 2 + 1, 2}, s.dtype(), s.device());
+  k.rfft2(s, S);
+  k.rfft2(t, Tt);
 
   if (o.adaptive) {
     std::vector<double> energy(static_cast<size_t>(K));
-    cpu::spectral_band_energy(pt, maps, int(H), int(W), band.data(), K, energy.data());
+    k.band_energy(Tt, energy.data());
     const auto a = adaptive_factors(energy, band_bin_counts(spec, H, W), maps, o.gamma);
-    for (int b = 0; b < K; ++b) res.weights[size_t(b)] *= a[size_t(b)];
+    for (int64_t b = 0; b < K; ++b) res.weights[size_t(b)] *= a[size_t(b)];
   }
 
   const bool want_grad = needs_grad({&student});
   std::vector<double> scale(static_cast<size_t>(K));
-  for (int b = 0; b < K; ++b) scale[size_t(b)] = 2.0 * res.weights[size_t(b)] / double(numel);
+  for (int64_t b = 0; b < K; ++b) scale[size_t(b)] = 2.0 * res.weights[size_t(b)] / double(numel);
   std::vector<double> sums(static_cast<size_t>(K));
   // The gradient spectrum overwrites the student's spectrum in place (same bin, read first).
-  cpu::spectral_band_loss(ps, pt, want_grad ? ps : nullptr, maps, int(H), int(W), band.data(), K, scale.data(),
-                          sums.data());
+  k.band_loss(S, Tt, want_grad, scale.data(), sums.data());
 
   finish_loss(res, sums, numel, s, student, S, maps, H, W, want_grad);
   return res;
@@ -226,50 +262,6 @@ Tensor device_ready(const Tensor& t) {
   Tensor c = t.contiguous();
   if (reinterpret_cast<uintptr_t>(c.data<float>()) % 16 != 0) c = c.detach().clone();
   return c;
-}
-
-// The same steps as spectral_kd_typed with the CUDA kernels; compiled out without CUDA.
-SpectralKDResult spectral_kd_cuda([[maybe_unused]] const Tensor& student, [[maybe_unused]] const Tensor& s,
-                                  [[maybe_unused]] const Tensor& t, [[maybe_unused]] const SpectralKDOptions& o) {
-  SDKD_CUDA_ONLY({
-  const BandSpec spec{o.cutoffs};
-  const int K = band_count(spec);
-  SDKD_CHECK(K <= gpu::kMaxSpectralBands, "spectral_kd_loss: ", K, " bands, but the CUDA kernel takes at most ",
-             gpu::kMaxSpectralBands, " (use fewer cutoffs or run on the CPU)");
-  const Device dev = s.device();
-  const int64_t H = s.size(-2), W = s.size(-1), numel = s.numel(), maps = numel / (H * W);
-  const int64_t Wc = W / 2 + 1;
-  const std::vector<int32_t> band = band_index(spec, H, W);
-  const Tensor band_dev = Tensor::from_vector(band, {int64_t(band.size())}).to(dev);
-  const int32_t* band_ptr = band_dev.data<int32_t>();
-  Tensor workspace =
-      make_tensor({gpu::spectral_loss_workspace_doubles(maps, int(H), int(W), K)}, DType::f64, dev);
-
-  SpectralKDResult res;
-  res.weights = base_weights(o, K);
-  Tensor S = make_tensor({maps, H, Wc, 2}, DType::f32, dev), Tt = make_tensor({maps, H, Wc, 2}, DType::f32, dev);
-  gpu::rfft2_ortho(s.data<float>(), S.data<float>(), maps, int(H), int(W), 0);
-  gpu::rfft2_ortho(t.data<float>(), Tt.data<float>(), maps, int(H), int(W), 0);
-
-  if (o.adaptive) {
-    std::vector<double> energy(static_cast<size_t>(K));
-    gpu::spectral_band_energy(Tt.data<float>(), maps, int(H), int(W), band_ptr, K, workspace.data<double>(),
-                              energy.data());
-    const auto a = adaptive_factors(energy, band_bin_counts(spec, H, W), maps, o.gamma);
-    for (int b = 0; b < K; ++b) res.weights[size_t(b)] *= a[size_t(b)];
-  }
-
-  const bool want_grad = needs_grad({&student});
-  std::vector<double> scale(static_cast<size_t>(K));
-  for (int b = 0; b < K; ++b) scale[size_t(b)] = 2.0 * res.weights[size_t(b)] / double(numel);
-  std::vector<double> sums(static_cast<size_t>(K));
-  // As on the CPU, the gradient spectrum overwrites the student's spectrum in place.
-  gpu::spectral_band_loss(S.data<float>(), Tt.data<float>(), want_grad ? S.data<float>() : nullptr, maps, int(H),
-                          int(W), band_ptr, K, scale.data(), workspace.data<double>(), sums.data());
-
-  finish_loss(res, sums, numel, s, student, S, maps, H, W, want_grad);
-  return res;
-  });
 }
 
 }  // namespace
@@ -288,15 +280,32 @@ SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, 
   const int64_t H = student.size(-2), W = student.size(-1);
   SDKD_CHECK(H <= std::numeric_limits<int>::max() && W <= std::numeric_limits<int>::max(), op, ": map of ", H, " x ",
              W, " is too large for the FFT");
+  const BandSpec spec{options.cutoffs};
+  const int K = band_count(spec);
+  const int64_t maps = student.numel() / (H * W);
+  const std::vector<int32_t> band = band_index(spec, H, W);
   if (student.device().is_cuda()) {
     SDKD_CHECK(student.dtype() == DType::f32, op, ": CUDA kernels take float32, got ", student.str(),
                " (convert with .to(DType::f32) or run float64 on the CPU)");
     SDKD_CHECK(W >= 2, op, ": maps of width 1 have no CUDA FFT, got ", student.str(), " (run it on the CPU)");
-    return spectral_kd_cuda(student, device_ready(student), device_ready(teacher), options);
+    SDKD_CHECK(K <= gpu::kMaxSpectralBands, op, ": ", K, " bands, but the CUDA kernel takes at most ",
+               gpu::kMaxSpectralBands, " (use fewer cutoffs or run on the CPU)");
+    CudaSpectralKernels k;
+    k.maps = maps;
+    k.H = int(H);
+    k.W = int(W);
+    k.K = K;
+    k.band_table = Tensor::from_vector(band, {int64_t(band.size())}).to(student.device());
+    SDKD_CUDA_ONLY(k.workspace = make_tensor({gpu::spectral_loss_workspace_doubles(maps, int(H), int(W), K)},
+                                             DType::f64, student.device()));
+    return run_spectral_kd(student, device_ready(student), device_ready(teacher), options, spec, k);
   }
   const Tensor s = student.contiguous(), t = teacher.contiguous();
   SpectralKDResult res;
-  SDKD_DISPATCH(s.dtype(), T, res = spectral_kd_typed<T>(student, s, t, options));
+  SDKD_DISPATCH(s.dtype(), T, {
+    CpuSpectralKernels<T> k{band.data(), maps, int(H), int(W), K};
+    res = run_spectral_kd(student, s, t, options, spec, k);
+  });
   return res;
 }
 

@@ -1,6 +1,8 @@
 // Finite-difference checks for every differentiable op of the engine (float64).
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include "gradcheck.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
@@ -224,4 +226,46 @@ TEST_CASE("norm ops have correct gradients and running statistics", "[autograd][
   const Tensor batch_mean = mean(x, {0, 2, 3});
   const auto mv = m.to_double_vector(), bm = batch_mean.to_double_vector();
   for (int c = 0; c < 4; ++c) CHECK(mv[size_t(c)] == Approx(0.1 * bm[size_t(c)]).margin(1e-12));
+}
+
+TEST_CASE("linear is bitwise matmul(x, W^T) + bias on the CPU, forward and every gradient", "[linear]") {
+  // linear records one node on every device; on the CPU it runs the same GEMM calls as the
+  // composite form, so results (and hence training runs) match it to the last bit.
+  const Shape x_shapes[] = {{7}, {5, 7}, {3, 4, 7}, {1, 1, 7}};
+  uint64_t seed = 90;
+  for (const Shape& xs : x_shapes) {
+    for (bool with_bias : {true, false}) {
+      INFO("x " << shape_str(xs) << (with_bias ? " with bias" : " without bias"));
+      Generator gen(++seed);
+      const Tensor x0 = Tensor::randn(xs, gen), w0 = Tensor::randn({6, 7}, gen), b0 = Tensor::randn({6}, gen);
+      Shape ys = xs;
+      ys.back() = 6;
+      const Tensor proj = Tensor::randn(ys, gen);
+      auto run = [&](bool fused) {
+        Tensor x = x0.clone().set_requires_grad(true), w = w0.clone().set_requires_grad(true);
+        Tensor b = with_bias ? b0.clone().set_requires_grad(true) : Tensor();
+        Tensor y;
+        if (fused) {
+          y = linear(x, w, b);
+        } else {
+          Tensor x2 = x.dim() == 1 ? x.unsqueeze(0) : x;
+          y = matmul(x2, w.transpose(0, 1));
+          if (with_bias) y = add(y, b);
+          if (x.dim() == 1) y = y.squeeze(0);
+        }
+        sum(mul(y, proj)).backward();
+        std::vector<std::vector<float>> out = {y.to_float_vector(), x.grad().to_float_vector(),
+                                               w.grad().to_float_vector()};
+        if (with_bias) out.push_back(b.grad().to_float_vector());
+        return out;
+      };
+      const auto fused = run(true), composite = run(false);
+      REQUIRE(fused.size() == composite.size());
+      for (size_t k = 0; k < fused.size(); ++k) {
+        INFO("output #" << k << " (y, dx, dW, db)");
+        REQUIRE(fused[k].size() == composite[k].size());
+        CHECK(std::memcmp(fused[k].data(), composite[k].data(), fused[k].size() * sizeof(float)) == 0);
+      }
+    }
+  }
 }

@@ -1,0 +1,37 @@
+#include "tools/pipeline/checkpoint.hpp"
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "models/forecaster.hpp"
+#include "sdkd/checkpoint.hpp"
+#include "sdkd/error.hpp"
+#include "tools/pipeline/runtime.hpp"
+
+namespace sdkd::tools {
+
+namespace fs = std::filesystem;
+
+std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint) {
+  SDKD_CHECK(fs::exists(checkpoint), checkpoint, ": checkpoint not found");
+  Metadata meta;
+  const TensorMap tensors = load_tensors(checkpoint, &meta);
+  SDKD_CHECK(meta.count("model"), checkpoint, ": no 'model' entry in the metadata (not an sdkd checkpoint?)");
+  const auto cfg = models::ModelConfig::from_json(nlohmann::json::parse(meta.at("model")));
+  Generator g(0);
+  auto model = models::make_model(cfg, g);
+  TensorMap weights;
+  for (const auto& [k, t] : tensors)
+    if (k.rfind("optim.", 0) != 0) weights[k] = t;
+  try {
+    model->load_state_dict(weights);
+  } catch (const Error& e) {
+    throw Error(checkpoint + ": " + e.what());
+  }
+  model->eval();
+  place(*model);
+  return model;
+}
+
+}  // namespace sdkd::tools

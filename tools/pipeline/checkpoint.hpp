@@ -1,0 +1,16 @@
+#pragma once
+// A trained model back from its checkpoint.
+#include <memory>
+#include <string>
+
+namespace sdkd::models {
+class Forecaster;
+}  // namespace sdkd::models
+
+namespace sdkd::tools {
+
+// Loads best.safetensors (or any checkpoint with "model" metadata) into a fresh model, in
+// eval mode, on compute_device() (pipeline/runtime.hpp).
+std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint);
+
+}  // namespace sdkd::tools

@@ -1,0 +1,39 @@
+#include "tools/pipeline/distillation.hpp"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/split.hpp"
+#include "distill/distiller.hpp"
+#include "tools/pipeline/runtime.hpp"
+
+namespace sdkd::tools {
+
+TrainedModel distill_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds,
+                                 const std::vector<distill::TeacherModel>& teachers, const std::string& out_dir,
+                                 bool resume) {
+  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
+  auto tcfg = train::TrainConfig::from_json(preset.at("train"));
+  tcfg.out_dir = out_dir;
+  tcfg.resume = resume;
+  const auto kcfg = distill::KDConfig::from_json(preset.value("kd", nlohmann::json::object()));
+  const auto mcfg = model_config_for(preset.at("model"), ds);
+  Generator g(tcfg.seed);
+  TrainedModel tm;
+  tm.model = models::make_model(mcfg, g);
+  place(*tm.model);
+  // Adapters draw from their own stream so the student's initialisation is the same with
+  // and without distillation (paired comparisons per seed).
+  Generator ga(tcfg.seed ^ 0xADA7u);
+  distill::Distiller d(kcfg, *tm.model, teachers, ga);
+  std::string names;
+  for (const auto& t : teachers) names += (names.empty() ? "" : ", ") + t.name;
+  std::fprintf(stderr, "distilling %s (%lld parameters) from %s with %s (lambda %g) on %s\n", mcfg.name.c_str(),
+               (long long)tm.model->num_parameters(), names.empty() ? "no teacher" : names.c_str(),
+               distill::kd_method_name(kcfg.method), kcfg.lambda, ds.name().c_str());
+  tm.result = train::train_forecaster(*tm.model, ds, split, tcfg, d.hooks());
+  return tm;
+}
+
+}  // namespace sdkd::tools

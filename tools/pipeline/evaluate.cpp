@@ -1,0 +1,54 @@
+// Scoring models for `sdkd eval` and `sdkd demo`: accuracy on the test split (MSE, MAE,
+// relative L2, SSIM, PSNR, band errors, spectra) and cost (parameters, FLOPs, latency, memory).
+#include "tools/pipeline/evaluate.hpp"
+
+#include "models/forecaster.hpp"
+#include "sdkd/autograd.hpp"
+#include "tools/pipeline/cost.hpp"
+
+namespace sdkd::tools {
+
+namespace {
+
+template <class Predict>
+void score(EvalRow& row, const data::SequenceDataset& ds, const TestSet& ts, Predict predict) {
+  NoGradGuard ng;
+  eval::MetricAccumulator acc;
+  eval::ExtraMetricAccumulator extra(ts.data_range);
+  data::BatchIterator it(ds, ts.windows, ts.batch, /*shuffle=*/false, 0, 0);
+  Tensor x, y;
+  while (it.next(x, y)) {
+    const Tensor p = predict(x);
+    acc.add(p, y);
+    extra.add(p, y);
+  }
+  row.metrics = acc.result();
+  row.extra = extra.result();
+}
+
+}  // namespace
+
+EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& ds, const TestSet& ts,
+                       int64_t train_batch) {
+  EvalRow row;
+  row.model = model.config().name;
+  row.params = model.num_parameters();
+  model.eval();
+  score(row, ds, ts, [&](const Tensor& x) { return model.forward(x.to(model.device())).pred; });
+  row.flops = flops_per_sample(model);
+  row.infer_ms = inference_ms(model, ds.batch({ts.windows.front()}).first);
+  row.peak_mem_bytes = train_step_bytes(model, ds, ts, train_batch);
+  return row;
+}
+
+EvalRow evaluate_persistence(const data::SequenceDataset& ds, const TestSet& ts) {
+  EvalRow row;
+  row.model = "persistence";
+  row.role = "baseline";
+  row.kd = "-";
+  const int64_t T_out = ds.spec().output_frames;
+  score(row, ds, ts, [&](const Tensor& x) { return eval::persistence(x, T_out); });
+  return row;
+}
+
+}  // namespace sdkd::tools

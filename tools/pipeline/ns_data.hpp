@@ -1,0 +1,20 @@
+#pragma once
+// The Navier-Stokes data file of a run: generated once, reused while its parameters match.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace sdkd::data {
+struct NSConfig;
+}  // namespace sdkd::data
+
+namespace sdkd::tools {
+
+// Generates the Navier-Stokes data of cfg into path (.npy + .json side file) unless an
+// identical file (same parameters in the side file) is already there. Solves on
+// compute_device() (pipeline/runtime.hpp).
+void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool quiet);
+// The parameters of cfg as written to (and compared with) the side file.
+nlohmann::json ns_config_json(const data::NSConfig& cfg);
+
+}  // namespace sdkd::tools

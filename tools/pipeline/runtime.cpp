@@ -1,0 +1,53 @@
+#include "tools/pipeline/runtime.hpp"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+#include <cxxopts.hpp>
+
+#include "models/forecaster.hpp"
+#include "sdkd/device.hpp"
+#include "sdkd/error.hpp"
+#include "sdkd/threads.hpp"
+
+namespace sdkd::tools {
+
+namespace {
+Device g_device;
+}
+
+void apply_runtime(const cxxopts::ParseResult& r) {
+  int n = int(std::thread::hardware_concurrency());
+  if (r.count("threads")) n = r["threads"].as<int>();
+  SDKD_CHECK(n >= 1, "--threads must be >= 1, got ", n);
+  set_num_threads(std::max(n, 1));
+  std::string text = "cpu";
+  try {
+    text = r["device"].as<std::string>();
+  } catch (const cxxopts::exceptions::exception&) {
+    // this command has no --device option: it computes on the CPU
+  }
+  Device d;
+  try {
+    d = parse_device(text);
+  } catch (const Error& e) {
+    throw Error(str_cat("--device: ", e.what()));
+  }
+  if (d.is_cuda()) require_cuda("--device " + text, d.index);
+  g_device = d;
+  if (r.count("deterministic")) set_deterministic(true);
+  if (r.count("gemm")) {
+    try {
+      set_gemm_backend(parse_gemm_backend(r["gemm"].as<std::string>()));
+    } catch (const Error& e) {
+      throw Error(str_cat("--gemm: ", e.what()));
+    }
+  }
+}
+
+Device compute_device() { return g_device; }
+
+void place(models::Forecaster& model) { model.to(g_device); }
+
+}  // namespace sdkd::tools

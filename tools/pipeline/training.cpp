@@ -1,0 +1,55 @@
+#include "tools/pipeline/training.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/split.hpp"
+#include "sdkd/atomic_file.hpp"
+#include "tools/pipeline/runtime.hpp"
+
+namespace sdkd::tools {
+
+namespace fs = std::filesystem;
+
+models::ModelConfig model_config_for(const nlohmann::json& model_json, const data::SequenceDataset& data) {
+  nlohmann::json j = model_json;
+  j["in_frames"] = data.spec().input_frames;
+  j["out_frames"] = data.spec().output_frames;
+  j["channels"] = data.channels();
+  j["height"] = data.height();
+  j["width"] = data.width();
+  return models::ModelConfig::from_json(j);
+}
+
+TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
+                               bool resume) {
+  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
+  auto tcfg = train::TrainConfig::from_json(preset.at("train"));
+  tcfg.out_dir = out_dir;
+  tcfg.resume = resume;
+  const auto mcfg = model_config_for(preset.at("model"), ds);
+  Generator g(tcfg.seed);
+  TrainedModel tm;
+  tm.model = models::make_model(mcfg, g);
+  place(*tm.model);
+  std::fprintf(stderr, "training %s (%lld parameters) on %s: %zu train / %zu val windows, %s\n", mcfg.name.c_str(),
+               (long long)tm.model->num_parameters(), ds.name().c_str(), ds.windows(split.train).size(),
+               ds.windows(split.val).size(), compute_device().str().c_str());
+  tm.result = train::train_forecaster(*tm.model, ds, split, tcfg);
+  return tm;
+}
+
+void report_run(const TrainedModel& tm, const nlohmann::json& preset, const std::string& out) {
+  const nlohmann::json summary = {{"best_val_mse", tm.result.best_val_mse},
+                                  {"best_epoch", tm.result.best_epoch},
+                                  {"train_seconds", tm.result.train_seconds},
+                                  {"params", tm.model->num_parameters()},
+                                  {"preset", preset}};
+  write_text_atomic((fs::path(out) / "train.json").string(), summary.dump(2) + "\n");
+  std::printf("best validation MSE %.6g at epoch %lld; checkpoint %s/best.safetensors\n", tm.result.best_val_mse,
+              (long long)tm.result.best_epoch + 1, out.c_str());
+}
+
+}  // namespace sdkd::tools

@@ -1,0 +1,30 @@
+#pragma once
+// Training a model from a preset's "model" and "train" sections, and the record of a run.
+#include <memory>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "datasets/sequence_dataset.hpp"
+#include "models/forecaster.hpp"
+#include "train/trainer.hpp"
+
+namespace sdkd::tools {
+
+struct TrainedModel {
+  std::shared_ptr<models::Forecaster> model;
+  train::TrainResult result;
+};
+
+// The preset's model settings completed with the dataset's frames, channels and grid.
+models::ModelConfig model_config_for(const nlohmann::json& model_json, const data::SequenceDataset& data);
+
+// Trains the preset's model with MSE on the preset's split, checkpoints into out_dir
+// (resume: continue from out_dir/last.safetensors).
+TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
+                               bool resume);
+
+// Writes <out>/train.json and prints the best validation MSE of a finished run.
+void report_run(const TrainedModel& tm, const nlohmann::json& preset, const std::string& out);
+
+}  // namespace sdkd::tools
