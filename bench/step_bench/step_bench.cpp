@@ -184,7 +184,7 @@ struct Options {
   int min_reps = 5, max_reps = 200;
 };
 
-// A training step: forward, loss, backward, Adam (zero_grad first, as distill/trainer.cpp).
+// A training step: forward, loss, backward, Adam (zero_grad first, as train/trainer.cpp).
 struct Trainer {
   std::shared_ptr<models::Forecaster> model;
   std::unique_ptr<optim::Adam> opt;

@@ -57,7 +57,7 @@ struct NormBackward : Node {
   NormKind kind;
   Tensor x, gamma, mean, invstd;
   int64_t N = 0, C = 0, HW = 0, G = 1;
-  bool training = true;  // BatchNorm only; eval mode is recorded this way on CUDA alone
+  bool training = true;  // BatchNorm only: false records eval mode (statistics are constants)
   std::vector<Tensor> backward(const Tensor& gout) override {
     const Tensor g = gout.contiguous();
     const bool need_x = inputs[0].requires_grad();
@@ -75,7 +75,7 @@ struct NormBackward : Node {
       switch (kind) {
         case NormKind::batch:
           cpu::batch_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<double>(),
-                                      invstd.data<double>(), pdx, pdg, pdb, N, C, HW);
+                                      invstd.data<double>(), pdx, pdg, pdb, N, C, HW, training);
           break;
         case NormKind::group:
           cpu::group_norm_backward<T>(g.data<T>(), x.data<T>(), ptr_or_null<T>(gamma), mean.data<double>(),
@@ -160,7 +160,7 @@ NCHW nchw(const Tensor& x, const char* op) {
 
 // BatchNorm2d on CUDA: the training forward fuses statistics, running update and normalisation;
 // eval mode runs one fused kernel too and, when gradients are wanted, records the same node in
-// eval mode (dx = gamma * invstd * dy) instead of composing elementwise ops as the CPU does.
+// eval mode (dx = gamma * invstd * dy), as the CPU does.
 Tensor batch_norm2d_cuda(const Tensor& x_in, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                          Tensor& running_var, bool training, [[maybe_unused]] double momentum, double eps) {
   const char* op = "batch_norm2d";
@@ -216,24 +216,17 @@ Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta,
   const Tensor g = gamma.defined() ? gamma.contiguous() : Tensor(), b = beta.defined() ? beta.contiguous() : Tensor();
   if (!training) {
     SDKD_CHECK(running_mean.defined() && running_var.defined(), op, ": eval mode needs running statistics");
-    if (needs_grad({&x_in, &gamma, &beta})) {
-      // Eval mode is an affine map per channel, y = (x - mean) * gamma * invstd + beta: with
-      // gradients wanted it is composed from differentiable ops instead of the fused kernel.
-      Tensor inv = Tensor::empty({C}, x.dtype());
-      SDKD_DISPATCH(x.dtype(), T, {
-        const T* rv = running_var.data<T>();
-        T* pi = inv.data<T>();
-        for (int64_t c = 0; c < C; ++c) pi[c] = T(1.0 / std::sqrt(double(rv[c]) + eps));
-      });
-      const Shape bshape = {1, C, 1, 1};
-      Tensor s = gamma.defined() ? mul(gamma.reshape(bshape), inv.reshape(bshape)) : inv.reshape(bshape);
-      Tensor y = mul(sub(x_in, running_mean.detach().reshape(bshape)), s);
-      return beta.defined() ? add(y, beta.reshape(bshape)) : y;
-    }
     SDKD_DISPATCH(x.dtype(), T,
                   cpu::batch_norm_forward_eval<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b),
                                                   running_mean.data<T>(), running_var.data<T>(), out.data<T>(), N, C, HW, eps));
-    return out;
+    if (!needs_grad({&x_in, &gamma, &beta})) return out;
+    // The eval-mode node, as on CUDA: the running mean (copied: a later training step updates
+    // the buffer in place) and 1 / sqrt(running var + eps), both in double.
+    const Tensor mean = running_mean.detach().to(DType::f64);
+    Tensor invstd = make_tensor({C}, DType::f64);
+    const std::vector<double> rv = running_var.to_double_vector();
+    for (int64_t c = 0; c < C; ++c) invstd.data<double>()[c] = 1.0 / std::sqrt(rv[size_t(c)] + eps);
+    return finish(out, NormKind::batch, x_in, x, g, b, mean, invstd, N, C, HW, 1, false);
   }
   SDKD_CHECK(N * HW > 1, op, ": training mode needs more than one value per channel, got input ", shape_str(x.shape()));
   Tensor mean = make_tensor({C}, DType::f64), invstd = make_tensor({C}, DType::f64);
@@ -255,23 +248,21 @@ Tensor group_norm(const Tensor& x_in, int64_t groups, const Tensor& gamma, const
   check_affine(beta, C, "bias", op);
   const Tensor x = x_in.contiguous();
   const Tensor g = gamma.defined() ? gamma.contiguous() : Tensor(), b = beta.defined() ? beta.contiguous() : Tensor();
+  const Device dev = x.device();
+  Tensor out = make_tensor(x.shape(), x.dtype(), dev);
+  Tensor mean = make_tensor({N * groups}, DType::f64, dev), invstd = make_tensor({N * groups}, DType::f64, dev);
   if (detail::on_cuda(x)) {
     SDKD_CHECK(eps >= 0.0 && std::isfinite(eps), op, ": eps must be finite and >= 0, got ", eps);
-    const Device dev = x.device();
-    Tensor out = make_tensor(x.shape(), DType::f32, dev);
-    Tensor mean = make_tensor({N * groups}, DType::f64, dev), invstd = make_tensor({N * groups}, DType::f64, dev);
     SDKD_CUDA_ONLY({
       Tensor ws = cuda_workspace(gpu::group_norm_workspace(N, C, HW, groups), dev);
       gpu::group_norm_forward(x.data<float>(), ptr_or_null<float>(g), ptr_or_null<float>(b), out.data<float>(), N, C,
                               HW, groups, eps, mean.data<double>(), invstd.data<double>(), ws.data<double>());
     });
-    return finish(out, NormKind::group, x_in, x, g, b, mean, invstd, N, C, HW, groups);
+  } else {
+    SDKD_DISPATCH(x.dtype(), T,
+                  cpu::group_norm_forward<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b), out.data<T>(), N, C,
+                                             HW, groups, eps, mean.data<double>(), invstd.data<double>()));
   }
-  Tensor out = make_tensor(x.shape(), x.dtype());
-  Tensor mean = make_tensor({N * groups}, DType::f64), invstd = make_tensor({N * groups}, DType::f64);
-  SDKD_DISPATCH(x.dtype(), T,
-                cpu::group_norm_forward<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b), out.data<T>(), N, C, HW,
-                                           groups, eps, mean.data<double>(), invstd.data<double>()));
   return finish(out, NormKind::group, x_in, x, g, b, mean, invstd, N, C, HW, groups);
 }
 
@@ -285,20 +276,18 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& gamma, const Tensor& beta, d
   check_affine(beta, D, "bias", op);
   const Tensor x = x_in.contiguous();
   const Tensor g = gamma.defined() ? gamma.contiguous() : Tensor(), b = beta.defined() ? beta.contiguous() : Tensor();
+  const Device dev = x.device();
+  Tensor out = make_tensor(x.shape(), x.dtype(), dev);
+  Tensor mean = make_tensor({rows}, DType::f64, dev), invstd = make_tensor({rows}, DType::f64, dev);
   if (detail::on_cuda(x)) {
     SDKD_CHECK(eps >= 0.0 && std::isfinite(eps), op, ": eps must be finite and >= 0, got ", eps);
-    const Device dev = x.device();
-    Tensor out = make_tensor(x.shape(), DType::f32, dev);
-    Tensor mean = make_tensor({rows}, DType::f64, dev), invstd = make_tensor({rows}, DType::f64, dev);
     SDKD_CUDA_ONLY(gpu::layer_norm_forward(x.data<float>(), ptr_or_null<float>(g), ptr_or_null<float>(b),
                                            out.data<float>(), rows, D, eps, mean.data<double>(), invstd.data<double>()));
-    return finish(out, NormKind::layer, x_in, x, g, b, mean, invstd, rows, 1, D, 1);
+  } else {
+    SDKD_DISPATCH(x.dtype(), T,
+                  cpu::layer_norm_forward<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b), out.data<T>(), rows,
+                                             D, eps, mean.data<double>(), invstd.data<double>()));
   }
-  Tensor out = make_tensor(x.shape(), x.dtype());
-  Tensor mean = make_tensor({rows}, DType::f64), invstd = make_tensor({rows}, DType::f64);
-  SDKD_DISPATCH(x.dtype(), T,
-                cpu::layer_norm_forward<T>(x.data<T>(), ptr_or_null<T>(g), ptr_or_null<T>(b), out.data<T>(), rows, D, eps,
-                                           mean.data<double>(), invstd.data<double>()));
   // LayerNorm's kernel takes (rows, D): pass N = rows, HW = D through the shared node.
   return finish(out, NormKind::layer, x_in, x, g, b, mean, invstd, rows, 1, D, 1);
 }

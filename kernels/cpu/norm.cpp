@@ -189,7 +189,7 @@ void batch_norm_forward_eval(const T* x, const T* gamma, const T* beta, const T*
 template <class T>
 void batch_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
                          const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
-                         int64_t HW) {
+                         int64_t HW, bool training) {
   const char* fn = "batch_norm_backward";
   check_sizes(fn, N, "N", C, "C", HW, "HW");
   SDKD_CHECK(dy && x && save_mean && save_invstd, fn,
@@ -217,8 +217,9 @@ void batch_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
     const int64_t c = s % C;
     const double invstd = double(save_invstd[c]);
     const double k = value_or(gamma, c, 1.0) * invstd;
-    const double c1 = -k * invstd * invstd * total[c].dy_xc / count;
-    const double c0 = -k * total[c].dy / count;
+    // Eval mode: the statistics are constants, so only the scale reaches dx.
+    const double c1 = training ? -k * invstd * invstd * total[c].dy_xc / count : 0.0;
+    const double c0 = training ? -k * total[c].dy / count : 0.0;
     input_grad_segment(dy + s * HW, x + s * HW, dx + s * HW, HW, double(save_mean[c]), k, c1, c0);
   }
 }
@@ -417,7 +418,7 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   template void batch_norm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*, T*,   \
                                            int64_t, int64_t, int64_t, double);                     \
   template void batch_norm_backward<T>(const T*, const T*, const T*, const double*, const double*, \
-                                       T*, T*, T*, int64_t, int64_t, int64_t);                     \
+                                       T*, T*, T*, int64_t, int64_t, int64_t, bool);               \
   template void group_norm_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, \
                                       int64_t, double, double*, double*);                          \
   template void group_norm_backward<T>(const T*, const T*, const T*, const double*, const double*, \

@@ -32,11 +32,13 @@ void batch_norm_forward_eval(const T* x, const T* gamma, const T* beta, const T*
                              const T* running_var, T* y, int64_t N, int64_t C, int64_t HW,
                              double eps);
 
-// Training-mode backward: the gradient flows through the batch mean and variance too.
+// training = true: the gradient flows through the batch mean and variance too. training =
+// false (eval mode): dx = gamma * invstd * dy, with save_mean / save_invstd the running mean
+// and 1 / sqrt(running var + eps); dgamma / dbeta as in training mode (the CUDA twin's rule).
 template <class T>
 void batch_norm_backward(const T* dy, const T* x, const T* gamma, const double* save_mean,
                          const double* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t N, int64_t C,
-                         int64_t HW);
+                         int64_t HW, bool training = true);
 
 // GroupNorm: channels split into G groups of C / G; statistics per (n, g) over (C / G) * HW,
 // affine per channel. save_mean / save_invstd hold N * G values, index n * G + g.

@@ -13,7 +13,7 @@
 //   L = sum_b c_b sum_{k in b} w_k |S_k - T_k|^2 pass grad_scale[b] = 2 c_b: then G is dL/dS_k
 //   divided by w_k, which is exactly what the orthonormal irfft2 needs to produce the spatial
 //   gradient (irfft2 re-applies the factor w_k when it rebuilds the unstored conjugate bins;
-//   see distill/spectral_kd.cpp for the derivation).
+//   see engine/src/ops_spectral_loss.cpp for the derivation).
 #include <complex>
 #include <cstdint>
 

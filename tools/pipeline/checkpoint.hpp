@@ -3,9 +3,7 @@
 #include <memory>
 #include <string>
 
-namespace sdkd::models {
-class Forecaster;
-}  // namespace sdkd::models
+#include "tools/pipeline/forward.hpp"
 
 namespace sdkd::tools {
 

@@ -2,19 +2,9 @@
 // What a model costs: FLOPs per sample, batch-1 latency, memory of one training step.
 #include <cstdint>
 
-namespace sdkd {
-class Tensor;
-}  // namespace sdkd
-namespace sdkd::data {
-class SequenceDataset;
-}  // namespace sdkd::data
-namespace sdkd::models {
-class Forecaster;
-}  // namespace sdkd::models
+#include "tools/pipeline/forward.hpp"
 
 namespace sdkd::tools {
-
-struct TestSet;  // pipeline/windows.hpp
 
 // FLOPs of one forward pass per sample (batch of one, counted by the engine's ops).
 int64_t flops_per_sample(models::Forecaster& model);

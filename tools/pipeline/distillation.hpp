@@ -7,9 +7,7 @@
 
 #include "tools/pipeline/training.hpp"  // TrainedModel
 
-namespace sdkd::distill {
-struct TeacherModel;  // distill/distiller.hpp
-}  // namespace sdkd::distill
+#include "tools/pipeline/forward.hpp"
 
 namespace sdkd::tools {
 

@@ -5,9 +5,7 @@
 #include "tools/pipeline/eval_row.hpp"
 #include "tools/pipeline/windows.hpp"  // TestSet
 
-namespace sdkd::models {
-class Forecaster;
-}  // namespace sdkd::models
+#include "tools/pipeline/forward.hpp"
 
 namespace sdkd::tools {
 

@@ -4,9 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace sdkd::data {
-struct NSConfig;
-}  // namespace sdkd::data
+#include "tools/pipeline/forward.hpp"
 
 namespace sdkd::tools {
 

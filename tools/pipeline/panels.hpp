@@ -4,12 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace sdkd::data {
-class SequenceDataset;
-}  // namespace sdkd::data
-namespace sdkd::models {
-class Forecaster;
-}  // namespace sdkd::models
+#include "tools/pipeline/forward.hpp"
 
 namespace sdkd::tools {
 

@@ -3,13 +3,7 @@
 // deterministic kernels and the GEMM backend; and placing models on that device.
 #include "sdkd/dtype.hpp"  // Device
 
-namespace cxxopts {
-class ParseResult;
-}  // namespace cxxopts
-
-namespace sdkd::models {
-class Forecaster;
-}  // namespace sdkd::models
+#include "tools/pipeline/forward.hpp"
 
 namespace sdkd::tools {
 

@@ -1,4 +1,5 @@
-"""The sdkd losses in PyTorch (distill/spectral_kd.cpp, distill/kd_losses.cpp, distill/distiller.cpp).
+"""The sdkd losses in PyTorch (engine/src/ops_spectral_loss.cpp, engine/src/ops_reduce.cpp,
+distill/kd_losses.cpp, distill/distiller.cpp).
 
 Written from the definitions in those headers, with autograd doing the backward: the engine's
 hand-derived gradients (irfft2 of the gradient spectrum, the AB hinge) are checked against it.
@@ -66,7 +67,7 @@ def column_weight(H, W):
 
 
 def spectral_kd(student, teacher, cutoffs=(0.25,), alpha=1.0, band_weights=None, adaptive=False, gamma=0.5):
-    """Band-split spectral loss of distill/spectral_kd.hpp. Returns (loss, band_losses, weights);
+    """Band-split spectral loss of engine/include/sdkd/spectral_loss.hpp. Returns (loss, band_losses, weights);
     band_losses and weights are float lists as SpectralKDResult's."""
     H, W = student.shape[-2:]
     K = len(cutoffs) + 1

@@ -1,4 +1,4 @@
-"""A PyTorch port of our pseudo-spectral Navier-Stokes stepper (datasets/ns_solver.cpp), the
+"""A PyTorch port of our pseudo-spectral Navier-Stokes stepper (engine/src/ns_solver.cpp), the
 same two schemes with the same conventions, for the generator throughput comparison. Batched:
 the state is (batch, n, n//2+1) complex, numpy's unnormalised rfft2 of the vorticity over the
 last two axes (axis 0 of a field is x, axis 1 is y, as ours)."""
