@@ -33,6 +33,7 @@
 #include "sdkd/error.hpp"
 #include "sdkd/safetensors.hpp"
 #include "sdkd/threads.hpp"
+#include "tests/common/toy.hpp"
 
 using namespace sdkd;
 namespace fs = std::filesystem;
@@ -77,22 +78,11 @@ struct Dump {
 
 // ---------------------------------------------------------------- models
 
+// The tests' toy widths on 3 -> 3 frames of 16x16, with hid_T 16.
 models::ModelConfig small_config(const std::string& name) {
-  models::ModelConfig c;
-  c.name = name;
-  c.in_frames = 3;
-  c.out_frames = 3;
-  c.channels = 1;
-  c.height = 16;
-  c.width = 16;
-  c.hidden = 4;
-  c.blocks = 2;
-  c.mlp_ratio = 2;
-  c.hid_S = 4;
+  models::ModelConfig c = test::toy_config(name, {3, 3, 16, 16});
   c.hid_T = 16;
   c.N_S = name == "alternet" ? 3 : 4;  // both encoder depths: 3 (no plain block) and 4
-  c.N_T = 2;
-  c.heads = 2;
   return c;
 }
 

@@ -7,18 +7,22 @@
 //   skipped through SKIP_REGULAR_EXPRESSION) and returns, never a silent pass;
 // - gradcheck: the float64 central-difference check asserted with Catch2;
 // - leaf_pair and CHECK_CLOSE: a GPU result against its CPU twin under a per-op tolerance,
-//   reporting how close the worst element came to the bound.
+//   reporting how close the worst element came to the bound;
+// - check_read_error: a file reader's error for a malformed file names the file and the fault.
+// The toy models, data and temp directories are in tests/common/toy.hpp.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "common/numeric.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
+#include "sdkd/error.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/tensor.hpp"
 
@@ -65,6 +69,22 @@ inline LeafPair leaf_pair(const Tensor& host) {
   Tensor g = host.to(kCuda);
   g.set_requires_grad(true);
   return {c, g};
+}
+
+// CHECKs that read(path) throws an sdkd::Error whose message starts with "<path>:" and contains
+// each of `parts`; FAILs when it does not throw.
+template <class Read>
+void check_read_error(const std::string& path, Read&& read, std::initializer_list<std::string> parts) {
+  CAPTURE(path);
+  try {
+    read(path);
+    FAIL("no error for " << path);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    CAPTURE(msg);
+    CHECK(msg.rfind(path + ":", 0) == 0);  // the message starts with the file name
+    for (const auto& p : parts) CHECK_THAT(msg, Catch::Matchers::Contains(p));
+  }
 }
 
 }  // namespace sdkd::test

@@ -1,10 +1,13 @@
 #pragma once
 // The Catch2-free half of the shared test helpers (tests/common/fixtures.hpp adds the Catch2
 // macros on top): seeded random tensors in float32/float64, the input fills the op tests use,
-// the GPU-vs-CPU tolerance ratio and the central finite-difference gradient check. Catch2-free
-// so that non-test programs (sdkd-op-coverage, benchmarks) can share the op registry.
+// the GPU-vs-CPU tolerance ratio, the relative L2 error of two vectors, one central difference
+// and the central finite-difference gradient check built on it. Catch2-free so that non-test
+// programs (sdkd-op-coverage, benchmarks) can share the op registry. The toy models and data
+// are in tests/common/toy.hpp.
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <cstdint>
 #include <functional>
 #include <sstream>
@@ -82,6 +85,37 @@ inline double tolerance_ratio(const Tensor& gpu, const Tensor& cpu, double rtol,
   return worst;
 }
 
+// ||a - b|| / ||b|| (Euclidean norms) for two vectors of the same length.
+inline double rel_l2(const std::vector<double>& a, const std::vector<double>& b) {
+  double e = 0, r = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    e += (a[i] - b[i]) * (a[i] - b[i]);
+    r += b[i] * b[i];
+  }
+  return std::sqrt(e / r);
+}
+
+inline double rel_l2(const std::vector<std::complex<double>>& a, const std::vector<std::complex<double>>& b) {
+  double e = 0, r = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    e += std::norm(a[i] - b[i]);
+    r += std::norm(b[i]);
+  }
+  return std::sqrt(e / r);
+}
+
+// (f() at x + h - f() at x - h) / 2h, for an f that reads x; x is restored afterwards.
+template <class F>
+double central_difference(double& x, double h, F&& f) {
+  const double keep = x;
+  x = keep + h;
+  const double up = f();
+  x = keep - h;
+  const double down = f();
+  x = keep;
+  return (up - down) / (2 * h);
+}
+
 // Outcome of a finite-difference check, with the element that came closest to (or over) the bound.
 struct FdReport {
   double worst = 0, tol = 0;    // largest |numeric - analytic| / max(1, |numeric|), and its bound
@@ -132,14 +166,8 @@ inline FdReport finite_difference_check(const std::function<Tensor(const std::ve
     const std::vector<double> ga = analytic.to_double_vector();
     double* px = x.data<double>();
     for (int64_t i = 0; i < x.numel(); ++i) {
-      const double orig = px[i];
       NoGradGuard ng;
-      px[i] = orig + h;
-      const double lp = sum(mul(f(inputs), proj)).item();
-      px[i] = orig - h;
-      const double lm = sum(mul(f(inputs), proj)).item();
-      px[i] = orig;
-      const double numeric = (lp - lm) / (2 * h);
+      const double numeric = central_difference(px[i], h, [&] { return sum(mul(f(inputs), proj)).item(); });
       double err = std::fabs(numeric - ga[size_t(i)]) / std::max(1.0, std::fabs(numeric));
       if (!std::isfinite(err)) err = INFINITY;
       ++rep.checked;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/toy.hpp"
 #include "cuda_test.hpp"
 #include "datasets/navier_stokes.hpp"
 
@@ -20,24 +21,6 @@ using namespace sdkd::test;
 using cd = std::complex<double>;
 
 namespace {
-
-double rel_l2(const std::vector<double>& a, const std::vector<double>& b) {
-  double e = 0, r = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    e += (a[i] - b[i]) * (a[i] - b[i]);
-    r += b[i] * b[i];
-  }
-  return std::sqrt(e / r);
-}
-
-double rel_l2(const std::vector<cd>& a, const std::vector<cd>& b) {
-  double e = 0, r = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    e += std::norm(a[i] - b[i]);
-    r += std::norm(b[i]);
-  }
-  return std::sqrt(e / r);
-}
 
 struct Case {
   int n;
@@ -103,14 +86,8 @@ TEST_CASE("Navier-Stokes on CUDA: one step and 100 steps match the CPU solver", 
 
 TEST_CASE("generate_ns on CUDA writes the CPU's frames", "[cuda][ns]") {
   SDKD_CUDA_OR_SKIP();
-  NSConfig cfg;
+  NSConfig cfg = tiny_ns_config(2, 0.01, 0.5);
   cfg.viscosity = 1e-3;
-  cfg.trajectories = 2;
-  cfg.frames = 2;
-  cfg.resolution = 16;
-  cfg.solve_resolution = 32;
-  cfg.dt = 0.01;
-  cfg.frame_interval = 0.5;
   std::vector<float> cpu(size_t(2 * 2 * 16 * 16)), gpu(cpu.size());
   generate_ns(cfg, cpu.data());
   cfg.device = kCuda;

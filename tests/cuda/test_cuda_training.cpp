@@ -1,9 +1,7 @@
 // The training pieces on the GPU against the CPU: fused multi-tensor Adam/AdamW, the gradient
 // norm and clipping, Module::to(Device) with checkpoints, CUDA-graph capture/replay, and a
 // whole training run (same seed, CPU vs GPU, and GPU run-to-run in deterministic mode).
-#include <filesystem>
-#include <unistd.h>
-
+#include "common/toy.hpp"
 #include "cuda_test.hpp"
 #include "datasets/sequence_dataset.hpp"
 #include "sdkd/checkpoint.hpp"
@@ -16,7 +14,6 @@
 
 using namespace sdkd;
 using namespace sdkd::test;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -103,12 +100,12 @@ TEST_CASE("Module::to(cuda) moves parameters in place, checkpoints round-trip th
   CHECK(conv.device() == kCuda);
   CHECK(held.device() == kCuda);
   REQUIRE(conv.weight.to_float_vector() == w_before.to_float_vector());
-  const fs::path path = fs::temp_directory_path() / str_cat("sdkd_cuda_ckpt_", ::getpid(), ".safetensors");
-  save_tensors(path.string(), conv.state_dict());
+  const TempDir tmp("cuda_ckpt");
+  const std::string path = tmp / "conv.safetensors";
+  save_tensors(path, conv.state_dict());
   nn::Conv2d fresh(3, 5, 3, g);
   fresh.to(kCuda);
-  fresh.load_state_dict(load_tensors(path.string()));
-  fs::remove(path);
+  fresh.load_state_dict(load_tensors(path));
   REQUIRE(fresh.weight.to_float_vector() == w_before.to_float_vector());
   CHECK(fresh.weight.device() == kCuda);
 }
@@ -143,38 +140,19 @@ TEST_CASE("a captured CUDA graph replays forward and backward with new inputs", 
 }
 
 namespace {
-data::SequenceDataset toy_flow() {
-  Generator g(77);
-  const Tensor v = Tensor::randn({12, 6, 1, 8, 8}, g);
-  return data::SequenceDataset(v, {2, 2, 2}, "toy");
-}
-
-models::ModelConfig toy_unet() {
-  models::ModelConfig c;
-  c.in_frames = 2;
-  c.out_frames = 2;
-  c.height = 8;
-  c.width = 8;
-  c.hidden = 4;
-  return c;
-}
-
 train::TrainResult run(Device dev, const std::string& name, bool graph) {
-  const auto ds = toy_flow();
+  const auto ds = noise_flow(12, 6, 77, "toy");
   const auto split = data::split_indices(ds.trajectories(), 0);
-  Generator g(3);
-  auto model = models::make_model(toy_unet(), g);
+  auto model = toy_model(toy_unet_config(), 3);
   model->to(dev);
+  const TempDir out("cuda_train_" + name);
   train::TrainConfig cfg;
   cfg.epochs = 2;
   cfg.batch_size = 2;
   cfg.quiet = true;
   cfg.cuda_graph = graph;
-  cfg.out_dir = (fs::temp_directory_path() / str_cat("sdkd_cuda_train_", name, ::getpid())).string();
-  fs::remove_all(cfg.out_dir);
-  auto r = train::train_forecaster(*model, ds, split, cfg);
-  fs::remove_all(cfg.out_dir);
-  return r;
+  cfg.out_dir = out.str();
+  return train::train_forecaster(*model, ds, split, cfg);
 }
 }  // namespace
 

@@ -13,11 +13,14 @@
 #include <complex>
 #include <vector>
 
+#include "common/numeric.hpp"
+#include "common/toy.hpp"
 #include "datasets/navier_stokes.hpp"
 #include "kernels/cpu/fft.hpp"
 #include "sdkd/error.hpp"
 
 using namespace sdkd::data;
+using sdkd::test::rel_l2;
 using sdkd::cpu::FftNorm;
 using cd = std::complex<double>;
 
@@ -34,15 +37,6 @@ std::vector<cd> spectrum_of(const std::vector<double>& w, int n) {
   std::vector<cd> h(size_t(n) * (n / 2 + 1));
   sdkd::cpu::rfft2(w.data(), h.data(), 1, n, n, FftNorm::backward);
   return h;
-}
-
-double rel_l2(const std::vector<double>& a, const std::vector<double>& b) {
-  double e = 0, r = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    e += (a[i] - b[i]) * (a[i] - b[i]);
-    r += b[i] * b[i];
-  }
-  return std::sqrt(e / r);
 }
 
 int wavenumber(int index, int n) { return index < n / 2 ? index : index - n; }
@@ -75,13 +69,7 @@ Budget budget(const std::vector<cd>& w_h, const std::vector<cd>& f_h, int n) {
 }
 
 NSConfig tiny_config() {
-  NSConfig c;
-  c.trajectories = 3;
-  c.frames = 2;
-  c.resolution = 16;
-  c.solve_resolution = 32;
-  c.dt = 0.02;
-  c.frame_interval = 0.1;
+  NSConfig c = sdkd::test::tiny_ns_config(3, 0.02, 0.1);
   c.seed = 7;
   return c;
 }

@@ -1,8 +1,8 @@
 // The distiller wires models, adapters and KD losses into training; each check compares it
 // with the same quantity assembled by hand from the parts.
 #include <catch2/catch.hpp>
-#include <filesystem>
 
+#include "common/toy.hpp"
 #include "datasets/sequence_dataset.hpp"
 #include "distill/distiller.hpp"
 #include "distill/kd_losses.hpp"
@@ -10,28 +10,13 @@
 #include "sdkd/autograd.hpp"
 
 using namespace sdkd;
-namespace fs = std::filesystem;
 
 namespace {
-models::ModelConfig cfg(const std::string& name) {
-  models::ModelConfig c;
-  c.name = name;
-  c.in_frames = 2;
-  c.out_frames = 2;
-  c.height = 8;
-  c.width = 8;
-  c.hidden = 4;
-  c.hid_S = 4;
-  c.hid_T = 8;
-  c.N_S = 3;
-  c.N_T = 1;
-  c.heads = 2;
-  return c;
-}
-
+// Students and teachers on the toy 2 -> 2 frames of 8x8, one latent block for the teachers.
 std::shared_ptr<models::Forecaster> model(const std::string& name, uint64_t seed) {
-  Generator g(seed);
-  return models::make_model(cfg(name), g);
+  models::ModelConfig c = test::toy_config(name, {2, 2, 8, 8});
+  c.N_T = 1;
+  return test::toy_model(c, seed);
 }
 
 std::vector<train::Window> ids(int64_t n) {
@@ -122,9 +107,7 @@ TEST_CASE("AEKD weights in the distiller satisfy the constraints and minimise th
 }
 
 TEST_CASE("distilled training resumes bit for bit with the adapters restored", "[distiller][train]") {
-  Generator gv(8);
-  const Tensor values = Tensor::randn({12, 4, 1, 8, 8}, gv);
-  const data::SequenceDataset ds(values, {2, 2, 2}, "noise");
+  const data::SequenceDataset ds = test::noise_flow(12, 4, 8, "noise");
   const auto split = data::split_indices(12, 1);
   auto teacher = model("simvp", 2);
   train::TrainConfig tc;
@@ -144,18 +127,13 @@ TEST_CASE("distilled training resumes bit for bit with the adapters restored", "
     c.resume = resume;
     return train::train_forecaster(*s, ds, split, c, d.hooks()).step_losses;
   };
-  const std::string a = (fs::temp_directory_path() / ("sdkd_dist_a_" + std::to_string(::getpid()))).string();
-  const std::string b = (fs::temp_directory_path() / ("sdkd_dist_b_" + std::to_string(::getpid()))).string();
-  fs::remove_all(a);
-  fs::remove_all(b);
-  const auto full = run(a, 3, false, 11);
-  auto joined = run(b, 1, false, 11);
-  const auto rest = run(b, 3, true, 99);  // different init: everything must come from last.safetensors
+  const test::TempDir a("dist_a"), b("dist_b");
+  const auto full = run(a.str(), 3, false, 11);
+  auto joined = run(b.str(), 1, false, 11);
+  const auto rest = run(b.str(), 3, true, 99);  // different init: everything must come from last.safetensors
   joined.insert(joined.end(), rest.begin(), rest.end());
   REQUIRE(joined.size() == full.size());
   for (size_t i = 0; i < full.size(); ++i) CHECK(joined[i] == full[i]);
-  fs::remove_all(a);
-  fs::remove_all(b);
 }
 
 TEST_CASE("kd methods and weightings are parsed once by name and written back by name", "[distiller]") {

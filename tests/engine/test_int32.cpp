@@ -1,11 +1,10 @@
 // int32 tensors: the index/table dtype. Created, viewed, copied, converted, saved and loaded
 // like float tensors; refused with one clear error by the arithmetic ops and by autograd.
 #include <catch2/catch.hpp>
-#include <unistd.h>
 
-#include <filesystem>
 #include <limits>
 
+#include "common/toy.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/ops.hpp"
@@ -54,10 +53,8 @@ TEST_CASE("int32 tensors are refused by arithmetic ops and autograd, naming the 
 }
 
 TEST_CASE("int32 tensors round-trip through a checkpoint as safetensors I32", "[int32]") {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("sdkd_i32_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string path = (dir / "bands.safetensors").string();
+  const test::TempDir dir("i32");
+  const std::string path = dir / "bands.safetensors";
   const std::vector<int32_t> v = {3, -9, 1 << 30};
   save_tensors(path, {{"bands", Tensor::from_vector(v, {3})}, {"w", Tensor::ones({2})}});
   const TensorMap loaded = load_tensors(path);
@@ -65,5 +62,4 @@ TEST_CASE("int32 tensors round-trip through a checkpoint as safetensors I32", "[
   REQUIRE(b.dtype() == DType::i32);
   for (size_t i = 0; i < v.size(); ++i) CHECK(b.data<int32_t>()[i] == v[i]);
   CHECK(loaded.at("w").dtype() == DType::f32);
-  fs::remove_all(dir);
 }

@@ -1,16 +1,15 @@
 // Modules, optimizers, dropout, RNG and checkpoints, each against an independent computation.
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <filesystem>
 #include <omp.h>
 
+#include "common/toy.hpp"
 #include "gradcheck.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/nn.hpp"
 #include "sdkd/optim.hpp"
 
 using namespace sdkd;
-namespace fs = std::filesystem;
 
 namespace {
 struct Tiny : nn::Module {
@@ -126,7 +125,8 @@ TEST_CASE("random tensors do not depend on the thread count", "[rng]") {
 }
 
 TEST_CASE("checkpoints round-trip model and optimizer state exactly", "[checkpoint]") {
-  const fs::path path = fs::temp_directory_path() / ("sdkd_ckpt_" + std::to_string(::getpid()) + ".safetensors");
+  const test::TempDir tmp("ckpt");
+  const std::string path = tmp / "tiny.safetensors";
   Generator g(5), gx(6);
   Tiny a(g);
   optim::Adam opt(a.named_parameters(), {});
@@ -136,11 +136,11 @@ TEST_CASE("checkpoints round-trip model and optimizer state exactly", "[checkpoi
     sum(a.forward(x)).backward();
     opt.step();
   }
-  save_checkpoint(path.string(), a, &opt, {{"epoch", "7"}});
+  save_checkpoint(path, a, &opt, {{"epoch", "7"}});
   Generator g2(99);
   Tiny b(g2);
   optim::Adam opt_b(b.named_parameters(), {});
-  const auto meta = load_checkpoint(path.string(), b, &opt_b);
+  const auto meta = load_checkpoint(path, b, &opt_b);
   CHECK(meta.at("epoch") == "7");
   CHECK(opt_b.steps() == 3);
   for (auto& [n, t] : a.state_dict()) CHECK(t.to_float_vector() == b.state_dict().at(n).to_float_vector());
@@ -157,6 +157,5 @@ TEST_CASE("checkpoints round-trip model and optimizer state exactly", "[checkpoi
     explicit Other(Generator& gg) { register_module("conv", std::make_shared<nn::Conv2d>(2, 4, 3, gg)); }
   };
   Other o(g2);
-  CHECK_THROWS_WITH(load_checkpoint(path.string(), o), Catch::Contains(path.string()) && Catch::Contains("'conv.bias' has shape [3], the model expects [4]"));
-  fs::remove(path);
+  CHECK_THROWS_WITH(load_checkpoint(path, o), Catch::Contains(path) && Catch::Contains("'conv.bias' has shape [3], the model expects [4]"));
 }

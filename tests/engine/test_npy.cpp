@@ -1,48 +1,22 @@
 // .npy reader/writer and the atomic file writer beneath it. Golden files are built byte by byte
 // from the format description (NEP 1 / numpy.lib.format), independently of the writer.
 #include <catch2/catch.hpp>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 #include <stdexcept>
 
+#include "common/fixtures.hpp"
+#include "common/toy.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/npy.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
+using namespace sdkd::test;
 
 namespace {
-
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& tag) {
-    dir = fs::temp_directory_path() / ("sdkd_npy_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A .npy file assembled by hand: magic, version, little-endian header length, header text
 // (padded with spaces + '\n' so the data starts at a multiple of 64), then the data bytes.
@@ -65,7 +39,7 @@ std::string float_bytes(std::initializer_list<float> values) {
 }  // namespace
 
 TEST_CASE("npy: round trip for every dtype and shape, including 0-d and empty", "[npy]") {
-  TempDir tmp("roundtrip");
+  TempDir tmp("npy_roundtrip");
   const std::vector<std::string> dtypes = {"b1", "i1", "u1", "i2", "u2", "f2", "i4", "u4",
                                            "f4", "i8", "u8", "f8", "c8", "c16"};
   const std::vector<std::vector<int64_t>> shapes = {{}, {0}, {7}, {2, 3}, {3, 0, 2}, {1, 2, 3, 2, 2}};
@@ -100,26 +74,26 @@ TEST_CASE("npy: round trip for every dtype and shape, including 0-d and empty", 
 }
 
 TEST_CASE("npy: writer emits exactly the bytes the format prescribes", "[npy]") {
-  TempDir tmp("golden_write");
+  TempDir tmp("npy_golden_write");
   const float v[6] = {0.f, 1.f, 2.f, -3.5f, 1e-3f, 42.f};
   sdkd::write_npy(tmp / "x.npy", "f4", {2, 3}, v);
   const std::string expected = golden_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
                                           float_bytes({0.f, 1.f, 2.f, -3.5f, 1e-3f, 42.f}));
-  CHECK(file_bytes(tmp / "x.npy") == expected);
+  CHECK(read_bytes(tmp / "x.npy") == expected);
 
   // 1-d and 0-d tuples follow Python's spelling: (n,) and ().
   const int32_t one = 7;
   sdkd::write_npy(tmp / "s.npy", "<i4", {}, &one);
-  CHECK(file_bytes(tmp / "s.npy") ==
+  CHECK(read_bytes(tmp / "s.npy") ==
         golden_npy("{'descr': '<i4', 'fortran_order': False, 'shape': (), }", std::string("\x07\0\0\0", 4)));
   const uint8_t u[3] = {1, 2, 255};
   sdkd::write_npy(tmp / "u.npy", "u1", {3}, u);
-  CHECK(file_bytes(tmp / "u.npy") ==
+  CHECK(read_bytes(tmp / "u.npy") ==
         golden_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", "\x01\x02\xff"));
 }
 
 TEST_CASE("npy: reads hand-built files of versions 1, 2, 3 and NumPy's header variants", "[npy]") {
-  TempDir tmp("golden_read");
+  TempDir tmp("npy_golden_read");
   const std::string data = float_bytes({1.5f, -2.f, 3.25f, 4.f});
   struct Case {
     std::string dict;
@@ -153,7 +127,7 @@ TEST_CASE("npy: reads hand-built files of versions 1, 2, 3 and NumPy's header va
 }
 
 TEST_CASE("npy: header too long for version 1 is written as version 2", "[npy]") {
-  TempDir tmp("v2");
+  TempDir tmp("npy_v2");
   std::vector<int64_t> shape(25000, 1);  // "1, " * 25000 does not fit a 16-bit length
   shape[3] = 2;
   const double v[2] = {3.0, -1.0};
@@ -169,7 +143,7 @@ TEST_CASE("npy: header too long for version 1 is written as version 2", "[npy]")
 }
 
 TEST_CASE("npy: read_npy_rows reads a slice of the first axis", "[npy]") {
-  TempDir tmp("rows");
+  TempDir tmp("npy_rows");
   std::vector<float> v(5 * 2 * 3);
   std::iota(v.begin(), v.end(), 0.f);
   const std::string path = tmp / "d.npy";
@@ -191,7 +165,7 @@ TEST_CASE("npy: read_npy_rows reads a slice of the first axis", "[npy]") {
 }
 
 TEST_CASE("npy: read_npy_expect checks dtype and rank before reading", "[npy]") {
-  TempDir tmp("expect");
+  TempDir tmp("npy_expect");
   const double v[4] = {1, 2, 3, 4};
   const std::string path = tmp / "ns.npy";
   sdkd::write_npy(path, "f8", {2, 2}, v);
@@ -207,23 +181,12 @@ TEST_CASE("npy: read_npy_expect checks dtype and rank before reading", "[npy]") 
 }
 
 TEST_CASE("npy: bad files get one clear error naming the file and the expectation", "[npy]") {
-  TempDir tmp("bad");
+  TempDir tmp("npy_bad");
   const std::string data = float_bytes({1.f, 2.f, 3.f, 4.f, 5.f, 6.f});
   const std::string ok_dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
-  auto expect_error = [&](const std::string& name, const std::string& bytes,
-                          std::initializer_list<std::string> parts) {
-    const std::string path = tmp / name;
-    write_bytes(path, bytes);
-    CAPTURE(name);
-    try {
-      sdkd::read_npy(path);
-      FAIL("no error for " << name);
-    } catch (const sdkd::Error& e) {
-      const std::string msg = e.what();
-      CAPTURE(msg);
-      CHECK(msg.rfind(path + ":", 0) == 0);  // message starts with the file name
-      for (const auto& p : parts) CHECK_THAT(msg, Contains(p));
-    }
+  auto expect_error = [&](const std::string& name, const std::string& bytes, std::initializer_list<std::string> parts) {
+    write_bytes(tmp / name, bytes);
+    check_read_error(tmp / name, [](const std::string& path) { sdkd::read_npy(path); }, parts);
   };
 
   const std::string full = golden_npy(ok_dict, data);
@@ -277,7 +240,7 @@ TEST_CASE("npy: bad files get one clear error naming the file and the expectatio
 }
 
 TEST_CASE("npy: writer rejects bad arguments and never leaves a partial file", "[npy]") {
-  TempDir tmp("badwrite");
+  TempDir tmp("npy_badwrite");
   const float v[2] = {1, 2};
   REQUIRE_THROWS_WITH(sdkd::write_npy(tmp / "x.npy", "f5", {2}, v), Contains("x.npy") && Contains("unknown dtype 'f5'"));
   REQUIRE_THROWS_WITH(sdkd::write_npy(tmp / "x.npy", "f4", {-1}, v), Contains("x.npy") && Contains("negative"));
@@ -291,7 +254,7 @@ TEST_CASE("npy: writer rejects bad arguments and never leaves a partial file", "
 }
 
 TEST_CASE("atomic_file: failed writes leave the old file and no temporary", "[atomic_file]") {
-  TempDir tmp("atomic");
+  TempDir tmp("npy_atomic");
   const std::string path = tmp / "report.json";
   sdkd::write_text_atomic(path, "old");
   CHECK(sdkd::read_text_file(path) == "old");

@@ -1,41 +1,19 @@
 // safetensors reader/writer against the format as specified by Hugging Face: a golden file
 // spelled out byte by byte, and the writer's output checked by a separate minimal parse.
 #include <catch2/catch.hpp>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
+#include "common/fixtures.hpp"
+#include "common/toy.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/safetensors.hpp"
 
-namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
+using namespace sdkd::test;
 
 namespace {
-
-struct StTempDir {
-  fs::path dir;
-  explicit StTempDir(const std::string& tag) {
-    dir = fs::temp_directory_path() / ("sdkd_st_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~StTempDir() { fs::remove_all(dir); }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-  size_t count() const { return static_cast<size_t>(std::distance(fs::directory_iterator(dir), {})); }
-};
-
-void put_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string get_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // length prefix (u64 little-endian) + header padded with spaces to a multiple of 8 + buffer.
 std::string st_file(std::string header, const std::string& buffer) {
@@ -67,7 +45,7 @@ std::string field(const std::string& object, const std::string& key) {
 }  // namespace
 
 TEST_CASE("safetensors: reads a golden file written byte by byte from the spec", "[safetensors]") {
-  StTempDir tmp("golden");
+  TempDir tmp("st_golden");
   const std::string header =
       "{\"__metadata__\":{\"format\":\"pt\",\"step\":\"12\"},"
       "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
@@ -84,7 +62,7 @@ TEST_CASE("safetensors: reads a golden file written byte by byte from the spec",
   std::string bytes(reinterpret_cast<const char*>(length), 8);
   bytes += header + " ";
   bytes.append(reinterpret_cast<const char*>(buffer), sizeof buffer);
-  put_file(tmp / "golden.safetensors", bytes);
+  write_bytes(tmp / "golden.safetensors", bytes);
 
   const sdkd::StFile f = sdkd::load_safetensors(tmp / "golden.safetensors");
   CHECK(f.metadata == std::map<std::string, std::string>{{"format", "pt"}, {"step", "12"}});
@@ -107,7 +85,7 @@ TEST_CASE("safetensors: reads a golden file written byte by byte from the spec",
 }
 
 TEST_CASE("safetensors: writer output matches the spec by an independent parse", "[safetensors]") {
-  StTempDir tmp("writer");
+  TempDir tmp("st_writer");
   std::map<std::string, sdkd::StTensor> tensors;
   auto make = [](const std::string& dtype, std::vector<int64_t> shape, uint8_t seed) {
     int64_t n = sdkd::safetensors_itemsize(dtype);
@@ -126,7 +104,7 @@ TEST_CASE("safetensors: writer output matches the spec by an independent parse",
   const std::string path = tmp / "ckpt.safetensors";
   sdkd::save_safetensors(path, tensors, meta);
 
-  const std::string file = get_file(path);
+  const std::string file = read_bytes(path);
   REQUIRE(file.size() >= 8);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(file[i]);
@@ -184,7 +162,7 @@ TEST_CASE("safetensors: writer output matches the spec by an independent parse",
 }
 
 TEST_CASE("safetensors: round trip of every dtype, no metadata means no __metadata__ key", "[safetensors]") {
-  StTempDir tmp("dtypes");
+  TempDir tmp("st_dtypes");
   std::map<std::string, sdkd::StTensor> tensors;
   const char* dtypes[] = {"BOOL", "U8", "I8", "F8_E4M3", "F8_E5M2", "I16", "U16", "F16",
                           "BF16", "I32", "U32", "F32", "I64", "U64", "F64"};
@@ -196,34 +174,23 @@ TEST_CASE("safetensors: round trip of every dtype, no metadata means no __metada
     tensors[std::string("t_") + dtype] = t;
   }
   sdkd::save_safetensors(tmp / "all.safetensors", tensors, {});
-  CHECK(get_file(tmp / "all.safetensors").find("__metadata__") == std::string::npos);
+  CHECK(read_bytes(tmp / "all.safetensors").find("__metadata__") == std::string::npos);
   const sdkd::StFile back = sdkd::load_safetensors(tmp / "all.safetensors");
   CHECK(back.metadata.empty());
   for (const auto& [name, t] : tensors) CHECK(back.tensors.at(name).bytes == t.bytes);
 
   // An empty file ({} padded to 8) is valid too.
   sdkd::save_safetensors(tmp / "none.safetensors", {}, {});
-  CHECK(get_file(tmp / "none.safetensors") == std::string("\x08\0\0\0\0\0\0\0{}      ", 16));
+  CHECK(read_bytes(tmp / "none.safetensors") == std::string("\x08\0\0\0\0\0\0\0{}      ", 16));
   CHECK(sdkd::load_safetensors(tmp / "none.safetensors").tensors.empty());
 }
 
 TEST_CASE("safetensors: malformed files get one clear error naming file and tensor", "[safetensors]") {
-  StTempDir tmp("bad");
+  TempDir tmp("st_bad");
   const std::string eight(8, '\x11');
-  auto expect_error = [&](const std::string& name, const std::string& bytes,
-                          std::initializer_list<std::string> parts) {
-    const std::string path = tmp / name;
-    put_file(path, bytes);
-    CAPTURE(name);
-    try {
-      sdkd::load_safetensors(path);
-      FAIL("no error for " << name);
-    } catch (const sdkd::Error& e) {
-      const std::string msg = e.what();
-      CAPTURE(msg);
-      CHECK(msg.rfind(path + ":", 0) == 0);
-      for (const auto& p : parts) CHECK_THAT(msg, Contains(p));
-    }
+  auto expect_error = [&](const std::string& name, const std::string& bytes, std::initializer_list<std::string> parts) {
+    write_bytes(tmp / name, bytes);
+    check_read_error(tmp / name, [](const std::string& path) { sdkd::load_safetensors(path); }, parts);
   };
   auto one = [](const std::string& name, const std::string& dtype, const std::string& shape,
                 const std::string& offsets) {
@@ -236,18 +203,19 @@ TEST_CASE("safetensors: malformed files get one clear error naming file and tens
   expect_error("huge.safetensors", std::string("\xff\xff\xff\xff\xff\xff\xff\xff{}", 10), {"beyond the end"});
   expect_error("notjson.safetensors", st_file("{\"a\": [1, 2", ""), {"not valid JSON"});
   expect_error("notobject.safetensors", st_file("[1, 2]", ""), {"does not start with '{'"});
-  expect_error("dtype.safetensors", st_file(braces(one("w", "F31", "[2]", "[0,8]")), eight),
-               {"tensor 'w'", "unknown dtype 'F31'"});
-  expect_error("bounds.safetensors", st_file(braces(one("w", "F32", "[4]", "[0,16]")), eight),
-               {"tensor 'w'", "go beyond the data buffer (8 bytes)"});
-  expect_error("shape.safetensors", st_file(braces(one("w", "F32", "[3]", "[0,8]")), eight),
-               {"tensor 'w'", "span 8 bytes but F32 [3] needs 12"});
-  expect_error("negshape.safetensors", st_file(braces(one("w", "F32", "[-2]", "[0,8]")), eight),
-               {"tensor 'w'", "non-negative"});
-  expect_error("reversed.safetensors", st_file(braces(one("w", "U8", "[0]", "[8,0]")), eight),
-               {"tensor 'w'", "begin after end"});
-  expect_error("floatoff.safetensors", st_file(braces(one("w", "F32", "[2]", "[0.0,8]")), eight),
-               {"tensor 'w'", "non-negative integers"});
+  // One tensor 'w' over the eight-byte buffer, wrong in one field each.
+  const struct {
+    const char *file, *dtype, *shape, *offsets, *error;
+  } bad_w[] = {
+      {"dtype.safetensors", "F31", "[2]", "[0,8]", "unknown dtype 'F31'"},
+      {"bounds.safetensors", "F32", "[4]", "[0,16]", "go beyond the data buffer (8 bytes)"},
+      {"shape.safetensors", "F32", "[3]", "[0,8]", "span 8 bytes but F32 [3] needs 12"},
+      {"negshape.safetensors", "F32", "[-2]", "[0,8]", "non-negative"},
+      {"reversed.safetensors", "U8", "[0]", "[8,0]", "begin after end"},
+      {"floatoff.safetensors", "F32", "[2]", "[0.0,8]", "non-negative integers"},
+  };
+  for (const auto& c : bad_w)
+    expect_error(c.file, st_file(braces(one("w", c.dtype, c.shape, c.offsets)), eight), {"tensor 'w'", c.error});
   expect_error("nooffsets.safetensors", st_file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}", eight),
                {"tensor 'w'", "data_offsets"});
   expect_error("overlap.safetensors",
@@ -268,7 +236,7 @@ TEST_CASE("safetensors: malformed files get one clear error naming file and tens
 }
 
 TEST_CASE("safetensors: writer rejects bad tensors and leaves no partial file", "[safetensors]") {
-  StTempDir tmp("badwrite");
+  TempDir tmp("st_badwrite");
   const std::string path = tmp / "w.safetensors";
   std::map<std::string, sdkd::StTensor> bad_size{{"w", {"F32", {3}, std::vector<uint8_t>(8)}}};
   REQUIRE_THROWS_WITH(sdkd::save_safetensors(path, bad_size, {}),

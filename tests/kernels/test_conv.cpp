@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/numeric.hpp"
 #include "kernels/cpu/conv.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/rng.hpp"
@@ -283,13 +284,7 @@ double finite_difference_check(Vec& param, const Vec& grad, Loss&& loss) {
   const double h = 1e-5;
   double worst = 0;
   for (size_t i = 0; i < param.size(); ++i) {
-    const double keep = param[i];
-    param[i] = keep + h;
-    const double up = loss();
-    param[i] = keep - h;
-    const double down = loss();
-    param[i] = keep;
-    const double fd = (up - down) / (2 * h);
+    const double fd = sdkd::test::central_difference(param[i], h, loss);
     const double err = std::abs(fd - grad[i]) / (1e-6 * (1 + std::abs(grad[i])));
     CHECK(err <= 1.0);
     worst = std::max(worst, err);

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/numeric.hpp"
 #include "kernels/cpu/norm.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/rng.hpp"
@@ -134,15 +135,7 @@ Grads finite_difference(Vec x, Vec gamma, Vec beta, const Vec& r,
   };
   auto grad_of = [&](Vec& v) {
     Vec g(v.size());
-    for (size_t i = 0; i < v.size(); ++i) {
-      const double keep = v[i];
-      v[i] = keep + h;
-      const double up = loss();
-      v[i] = keep - h;
-      const double down = loss();
-      v[i] = keep;
-      g[i] = (up - down) / (2 * h);
-    }
+    for (size_t i = 0; i < v.size(); ++i) g[i] = sdkd::test::central_difference(v[i], h, loss);
     return g;
   };
   return {grad_of(x), grad_of(gamma), grad_of(beta)};

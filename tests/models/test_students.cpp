@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/toy.hpp"
 #include "models/adapter.hpp"
 #include "models/forecaster.hpp"
 #include "model_checks.hpp"
@@ -14,20 +15,9 @@
 
 using namespace sdkd;
 
-
 namespace {
-models::ModelConfig student_cfg(const std::string& name) {
-  models::ModelConfig c;
-  c.name = name;
-  c.in_frames = 3;
-  c.out_frames = 2;
-  c.height = 8;
-  c.width = 12;
-  c.hidden = 4;
-  c.blocks = 2;
-  c.mlp_ratio = 2;
-  return c;
-}
+// 3 -> 2 frames of 8x12, the students at their toy widths (hidden 4, 2 blocks, MLP ratio 2).
+models::ModelConfig student_cfg(const std::string& name) { return test::toy_config(name, {3, 2, 8, 12}); }
 int64_t conv(int64_t i, int64_t o, int64_t k) { return i * o * k * k; }  // no bias
 int64_t linear(int64_t i, int64_t o) { return i * o + o; }
 
@@ -40,24 +30,14 @@ Tensor param(const nn::Module& m, const std::string& which) {
 }  // namespace
 
 TEST_CASE("ResNet student shapes, pooled H/4 tap and parameter count by formula", "[models][students]") {
-  Generator g(1), gx(2);
-  auto m = models::make_model(student_cfg("resnet"), g);
-  const auto out = m->forward(Tensor::randn({2, 3, 1, 8, 12}, gx));
-  CHECK(out.pred.shape() == Shape{2, 2, 1, 8, 12});
-  REQUIRE(out.features.count("latent"));
-  CHECK(out.features.at("latent").shape() == Shape{2, 4, 2, 3});
+  auto m = model_checks::check_forward_shapes(student_cfg("resnet"), 2, {2, 2, 1, 8, 12}, {{"latent", {2, 4, 2, 3}}});
   const int64_t w = 4;
   const int64_t block = 2 * (conv(w, w, 3) + 2 * w);  // two bias-free convs, each with BatchNorm
   CHECK(m->num_parameters() == conv(3, w, 3) + 2 * w + 2 * block + conv(w, 2, 1) + 2);
 }
 
 TEST_CASE("MLP-Mixer student shapes, token tap and parameter count by formula", "[models][students]") {
-  Generator g(1), gx(2);
-  auto m = models::make_model(student_cfg("mixer"), g);
-  const auto out = m->forward(Tensor::randn({2, 3, 1, 8, 12}, gx));
-  CHECK(out.pred.shape() == Shape{2, 2, 1, 8, 12});
-  REQUIRE(out.features.count("latent"));
-  CHECK(out.features.at("latent").shape() == Shape{2, 16, 2, 3});
+  auto m = model_checks::check_forward_shapes(student_cfg("mixer"), 2, {2, 2, 1, 8, 12}, {{"latent", {2, 16, 2, 3}}});
   const int64_t D = 16, N = 6, tok = D / 2, ch = 2 * D;
   const int64_t block = 2 * 2 * D + linear(N, tok) + linear(tok, N) + linear(D, ch) + linear(ch, D);
   CHECK(m->num_parameters() == linear(16 * 3, D) + 2 * block + 2 * D + linear(D, 16 * 2));
@@ -159,13 +139,8 @@ TEST_CASE("ResNet and Mixer gradients agree with finite differences in float64",
 }
 
 TEST_CASE("latent_channels matches every model's latent tap and sizes the adapter", "[models][adapter]") {
-  models::ModelConfig teacher = student_cfg("simvp");
-  teacher.out_frames = 3;
-  teacher.hid_S = 4;
-  teacher.hid_T = 8;
-  teacher.N_S = 3;
+  models::ModelConfig teacher = test::toy_config("simvp", {3, 3, 8, 12});
   teacher.N_T = 1;
-  teacher.heads = 2;
   Generator g(1), gx(2);
   const Tensor x = Tensor::randn({2, 3, 1, 8, 12}, gx);
   const Tensor t_latent = models::make_model(teacher, g)->forward(x).features.at("latent");
@@ -211,22 +186,9 @@ TEST_CASE("FeatureAdapter is a 3x3 same-padded conv with bias (naive loops, floa
 }
 
 TEST_CASE("model config JSON round-trips every field and rejects unknown keys", "[models]") {
-  models::ModelConfig c;
-  c.name = "alternet";
-  c.in_frames = 7;
-  c.out_frames = 7;
-  c.channels = 2;
-  c.height = 32;
-  c.width = 48;
-  c.hidden = 9;
-  c.residual = false;
-  c.hid_S = 24;
-  c.hid_T = 96;
-  c.N_S = 5;
-  c.N_T = 6;
-  c.heads = 3;
-  c.blocks = 7;
-  c.mlp_ratio = 3;
+  const models::ModelConfig c{.name = "alternet", .in_frames = 7, .out_frames = 7, .channels = 2, .height = 32,
+                              .width = 48, .hidden = 9, .residual = false, .hid_S = 24, .hid_T = 96, .N_S = 5,
+                              .N_T = 6, .heads = 3, .blocks = 7, .mlp_ratio = 3};  // every field off its default
   const auto j = c.to_json();
   CHECK(j.size() == 15);
   const auto back = models::ModelConfig::from_json(j);

@@ -2,6 +2,7 @@
 // encoding, determinism, clear errors, and float64 finite differences through the whole model.
 #include <catch2/catch.hpp>
 
+#include "common/toy.hpp"
 #include "models/forecaster.hpp"
 #include "model_checks.hpp"
 #include "sdkd/autograd.hpp"
@@ -9,6 +10,21 @@
 using namespace sdkd;
 
 namespace sdkd::model_checks {
+std::shared_ptr<models::Forecaster> check_forward_shapes(const models::ModelConfig& cfg, int64_t batch,
+                                                         const Shape& pred,
+                                                         const std::vector<std::pair<std::string, Shape>>& taps) {
+  Generator g(1), gx(2);
+  auto m = models::make_model(cfg, g);
+  const auto out = m->forward(Tensor::randn({batch, cfg.in_frames, cfg.channels, cfg.height, cfg.width}, gx));
+  CHECK(out.pred.shape() == pred);
+  for (const auto& [tap, shape] : taps) REQUIRE(out.features.count(tap));
+  for (const auto& [tap, shape] : taps) {
+    INFO(tap);
+    CHECK(out.features.at(tap).shape() == shape);
+  }
+  return m;
+}
+
 bool check_directional_derivatives(models::Forecaster& m, const Tensor& x, const Tensor& y,
                                    const std::vector<std::string>& names, Generator& gen) {
   size_t agreed = 0;
@@ -47,20 +63,18 @@ bool check_directional_derivatives(models::Forecaster& m, const Tensor& x, const
 }  // namespace sdkd::model_checks
 
 namespace {
-models::ModelConfig teacher_cfg(const std::string& name) {
-  models::ModelConfig c;
-  c.name = name;
-  c.in_frames = c.out_frames = 3;
-  c.channels = 2;
-  c.height = 8;
-  c.width = 12;
-  c.hid_S = 4;
-  c.hid_T = 8;
-  c.N_S = 3;
-  c.N_T = 2;
-  c.heads = 2;
-  c.mlp_ratio = 2;
-  return c;
+// 3 -> 3 frames of two 8x12 channels, the teachers at their toy widths (hid_S 4, hid_T 8, N_S 3, N_T 2, 2 heads).
+models::ModelConfig teacher_cfg(const std::string& name) { return test::toy_config(name, {3, 3, 8, 12, 2}); }
+
+// check_directional_derivatives on teacher `name` in float64, initialised from Generator(model_seed),
+// on a (2, 3, 2, 8, 12) input and target drawn from Generator(data_seed), which then draws the directions.
+bool teacher_gradients_agree(const std::string& name, uint64_t model_seed, uint64_t data_seed,
+                             const std::vector<std::string>& weights) {
+  Generator g(model_seed), gx(data_seed);
+  auto m = models::make_model(teacher_cfg(name), g);
+  m->to(DType::f64);
+  const Tensor x = Tensor::randn({2, 3, 2, 8, 12}, gx, DType::f64), y = Tensor::randn({2, 3, 2, 8, 12}, gx, DType::f64);
+  return model_checks::check_directional_derivatives(*m, x, y, weights, gx);
 }
 
 int64_t conv(int64_t i, int64_t o, int64_t k) { return i * o * k * k + o; }  // with bias
@@ -76,14 +90,7 @@ int64_t codec_params(const models::ModelConfig& c) {
 
 TEST_CASE("SimVP shapes, taps and parameter count by formula", "[models][teachers]") {
   const auto cfg = teacher_cfg("simvp");
-  Generator g(1), gx(2);
-  auto m = models::make_model(cfg, g);
-  const auto out = m->forward(Tensor::randn({2, 3, 2, 8, 12}, gx));
-  CHECK(out.pred.shape() == Shape{2, 3, 2, 8, 12});
-  REQUIRE(out.features.count("encoder"));
-  REQUIRE(out.features.count("latent"));
-  CHECK(out.features.at("encoder").shape() == Shape{2, 12, 2, 3});
-  CHECK(out.features.at("latent").shape() == Shape{2, 12, 2, 3});
+  auto m = model_checks::check_forward_shapes(cfg, 2, {2, 3, 2, 8, 12}, {{"encoder", {2, 12, 2, 3}}, {"latent", {2, 12, 2, 3}}});
   CHECK(models::latent_channels(cfg) == 12);
   const int64_t d = cfg.hid_T, r = cfg.mlp_ratio;
   const int64_t block = 2 * 2 * d + conv(1, d, 5) + conv(1, d, 7) + 2 * conv(d, d, 1) + conv(d, r * d, 1) +
@@ -93,14 +100,7 @@ TEST_CASE("SimVP shapes, taps and parameter count by formula", "[models][teacher
 
 TEST_CASE("ST-AlterNet shapes, taps and parameter count by formula", "[models][teachers]") {
   const auto cfg = teacher_cfg("alternet");
-  Generator g(1), gx(2);
-  auto m = models::make_model(cfg, g);
-  const auto out = m->forward(Tensor::randn({2, 3, 2, 8, 12}, gx));
-  CHECK(out.pred.shape() == Shape{2, 3, 2, 8, 12});
-  REQUIRE(out.features.count("encoder"));
-  REQUIRE(out.features.count("latent"));
-  CHECK(out.features.at("encoder").shape() == Shape{2, 12, 2, 3});
-  CHECK(out.features.at("latent").shape() == Shape{2, 12, 2, 3});
+  auto m = model_checks::check_forward_shapes(cfg, 2, {2, 3, 2, 8, 12}, {{"encoder", {2, 12, 2, 3}}, {"latent", {2, 12, 2, 3}}});
   const int64_t d = cfg.hid_T, r = cfg.mlp_ratio, positions = 2 * 3;
   const int64_t block = conv(d, d, 3) + conv(1, d, 3) + positions * d + 4 * (d * d + d) + 2 * 2 * d +
                         (d * r * d + r * d) + (r * d * d + d);  // convs, pos, q/k/v/out, 2 LayerNorms, MLP
@@ -160,28 +160,18 @@ TEST_CASE("teachers are deterministic for a seed and give clear errors", "[model
 }
 
 TEST_CASE("SimVP gradients agree with finite differences in float64", "[models][teachers][autograd]") {
-  Generator g(11), gx(12);
-  auto m = models::make_model(teacher_cfg("simvp"), g);
-  m->to(DType::f64);
-  const Tensor x = Tensor::randn({2, 3, 2, 8, 12}, gx, DType::f64), y = Tensor::randn({2, 3, 2, 8, 12}, gx, DType::f64);
-  CHECK(model_checks::check_directional_derivatives(
-      *m, x, y,
+  CHECK(teacher_gradients_agree(
+      "simvp", 11, 12,
       {"enc.blocks.0.conv.weight", "enc.blocks.2.norm.weight", "hid.in.weight", "hid.blocks.0.dw5.weight",
        "hid.blocks.0.dw7.weight", "hid.blocks.1.pw.bias", "hid.blocks.1.fc1.weight", "hid.blocks.0.norm1.weight",
-       "dec.blocks.0.conv.weight", "dec.blocks.2.conv.weight", "dec.readout.bias"},
-      gx));
+       "dec.blocks.0.conv.weight", "dec.blocks.2.conv.weight", "dec.readout.bias"}));
 }
 
 TEST_CASE("ST-AlterNet gradients agree with finite differences in float64", "[models][teachers][autograd]") {
-  Generator g(13), gx(14);
-  auto m = models::make_model(teacher_cfg("alternet"), g);
-  m->to(DType::f64);
-  const Tensor x = Tensor::randn({2, 3, 2, 8, 12}, gx, DType::f64), y = Tensor::randn({2, 3, 2, 8, 12}, gx, DType::f64);
-  CHECK(model_checks::check_directional_derivatives(
-      *m, x, y,
+  CHECK(teacher_gradients_agree(
+      "alternet", 13, 14,
       {"enc.blocks.1.conv.weight", "hid.blocks.0.conv.weight", "hid.blocks.0.dwconv.weight",
        "hid.blocks.0.pos_embed", "hid.blocks.0.q.weight", "hid.blocks.0.k.weight", "hid.blocks.1.v.bias",
        "hid.blocks.1.out.weight", "hid.blocks.0.fuse_norm.weight", "hid.blocks.1.mlp_norm.bias",
-       "hid.blocks.1.fc2.weight", "hid.out.weight", "dec.blocks.1.conv.weight"},
-      gx));
+       "hid.blocks.1.fc2.weight", "hid.out.weight", "dec.blocks.1.conv.weight"}));
 }

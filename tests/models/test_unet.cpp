@@ -1,31 +1,19 @@
 #include <catch2/catch.hpp>
 
+#include "common/toy.hpp"
+#include "model_checks.hpp"
 #include "models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
 
 using namespace sdkd;
 
 namespace {
-models::ModelConfig small_cfg() {
-  models::ModelConfig c;
-  c.in_frames = 3;
-  c.out_frames = 2;
-  c.height = 8;
-  c.width = 12;
-  c.hidden = 4;
-  return c;
-}
+// 3 -> 2 frames of 8x12, hidden width 4.
+models::ModelConfig small_cfg() { return test::toy_config("unet", {3, 2, 8, 12}); }
 }  // namespace
 
 TEST_CASE("U-Net maps (B, T_in, C, H, W) to (B, T_out, C, H, W) with an H/4 latent tap", "[models]") {
-  Generator g(1);
-  auto m = models::make_model(small_cfg(), g);
-  Generator gx(2);
-  const Tensor x = Tensor::randn({2, 3, 1, 8, 12}, gx);
-  const auto out = m->forward(x);
-  CHECK(out.pred.shape() == Shape{2, 2, 1, 8, 12});
-  REQUIRE(out.features.count("latent"));
-  CHECK(out.features.at("latent").shape() == Shape{2, 16, 2, 3});
+  auto m = model_checks::check_forward_shapes(small_cfg(), 2, {2, 2, 1, 8, 12}, {{"latent", {2, 16, 2, 3}}});
   // Parameter count by hand for hidden w = 4, cin = 3, cout = 2 (convs without bias + BN affine).
   const int64_t w = 4;
   auto conv = [](int64_t i, int64_t o, int64_t k) { return i * o * k * k; };

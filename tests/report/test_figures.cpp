@@ -1,41 +1,25 @@
 // PNG panels and SVG line plots. The PNG is decoded here with zlib (inflate + PNG row filters,
 // written from the PNG spec) and compared pixel by pixel with the expected layout and colours.
 #include <catch2/catch.hpp>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
+#include "common/toy.hpp"
 #include "report/figures.hpp"
 #include "sdkd/error.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using sdkd::report::Rgb;
+using sdkd::test::read_bytes;
+using sdkd::test::TempDir;
 
 namespace {
-
-struct FigTempDir {
-  fs::path dir;
-  explicit FigTempDir(const std::string& tag) {
-    dir = fs::temp_directory_path() / ("sdkd_fig_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~FigTempDir() { fs::remove_all(dir); }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-  size_t count() const { return static_cast<size_t>(std::distance(fs::directory_iterator(dir), {})); }
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 uint32_t be32(const std::string& s, size_t at) {
   uint32_t v = 0;
@@ -177,7 +161,7 @@ TEST_CASE("figures: 5x7 font glyphs and text drawing", "[figures]") {
 
 TEST_CASE("figures: PNG panels decode to the expected layout and colours", "[figures]") {
   using namespace sdkd::report;
-  FigTempDir tmp("png");
+  TempDir tmp("fig_png");
   const int H = 2, W = 3;
   // Row 0: truth and prediction; row 1: error with a given range and a missing panel.
   const float truth[H * W] = {-1.f, 0.f, 1.f, 0.5f, -0.25f, 2.f};
@@ -194,7 +178,7 @@ TEST_CASE("figures: PNG panels decode to the expected layout and colours", "[fig
   const std::string path = tmp / "panels.png";
   write_png_panels(path, rows, H, W, style);
 
-  const Decoded png = decode_png(slurp(path));
+  const Decoded png = decode_png(read_bytes(path));
   const int label_w = (5 * 6 - 1) * 1 + 2;  // "truth" is the longest row title
   const int label_h = 7 + 2;
   const int pw = W * 3, ph = H * 3;
@@ -246,7 +230,7 @@ TEST_CASE("figures: PNG panels decode to the expected layout and colours", "[fig
 
 TEST_CASE("figures: PNG errors are clear and leave no file", "[figures]") {
   using namespace sdkd::report;
-  FigTempDir tmp("pngbad");
+  TempDir tmp("fig_pngbad");
   const float f[4] = {0, 1, 2, 3};
   const std::string nodir = tmp / "missing/x.png";
   REQUIRE_THROWS_WITH(write_png_panels(nodir, {{f}}, 2, 2), Contains(nodir));
@@ -347,7 +331,7 @@ std::vector<std::pair<char, std::pair<double, double>>> path_points(const std::s
 
 TEST_CASE("figures: SVG line plot is well formed and maps the data", "[figures]") {
   using namespace sdkd::report;
-  FigTempDir tmp("svg");
+  TempDir tmp("fig_svg");
   std::vector<LineSeries> series(2);
   series[0].name = "teacher <T1> & co";
   series[1].name = "student";
@@ -359,7 +343,7 @@ TEST_CASE("figures: SVG line plot is well formed and maps the data", "[figures]"
   }
   const std::string path = tmp / "lead.svg";
   write_svg_lines(path, "MSE per lead time", "lead time", "MSE", series, false);
-  const std::string svg = slurp(path);
+  const std::string svg = read_bytes(path);
   check_balanced_xml(svg);
   CHECK_THAT(svg, Contains("teacher &lt;T1&gt; &amp; co") && Contains(">student<") &&
                       Contains("MSE per lead time") && Contains(">lead time<"));
@@ -388,11 +372,11 @@ TEST_CASE("figures: SVG line plot is well formed and maps the data", "[figures]"
 
 TEST_CASE("figures: SVG log axis uses decades and skips non-positive values", "[figures]") {
   using namespace sdkd::report;
-  FigTempDir tmp("svglog");
+  TempDir tmp("fig_svglog");
   LineSeries spectrum{"energy", {1, 2, 3, 4, 5}, {1.0, 0.1, 0.0, 0.001, 1e-4}};
   const std::string path = tmp / "spectrum.svg";
   write_svg_lines(path, "Energy spectrum", "k", "E(k)", {spectrum}, true);
-  const std::string svg = slurp(path);
+  const std::string svg = read_bytes(path);
   check_balanced_xml(svg);
   for (const char* tick : {">1e-4<", ">0.001<", ">0.01<", ">0.1<", ">1<"}) CHECK_THAT(svg, Contains(tick));
   const auto p = path_points(svg, 0);
@@ -408,5 +392,5 @@ TEST_CASE("figures: SVG log axis uses decades and skips non-positive values", "[
   CHECK(!fs::exists(tmp / "bad.svg"));
   // No data at all still gives a valid, empty plot.
   write_svg_lines(tmp / "empty.svg", "nothing", "x", "y", {}, false);
-  check_balanced_xml(slurp(tmp / "empty.svg"));
+  check_balanced_xml(read_bytes(tmp / "empty.svg"));
 }

@@ -1,12 +1,12 @@
 // The Markdown report: table layout, number formats, missing values, escaping, figures; and
 // the spectrum SVG.
 #include <catch2/catch.hpp>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/toy.hpp"
 #include "report/report.hpp"
 
 namespace fs = std::filesystem;
@@ -14,17 +14,6 @@ using namespace sdkd::report;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct ReportTempDir {
-  fs::path dir;
-  ReportTempDir() {
-    dir = fs::temp_directory_path() / ("sdkd_report_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~ReportTempDir() { fs::remove_all(dir); }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::ifstream in(path);
@@ -68,7 +57,7 @@ TEST_CASE("report: number formats", "[report]") {
 }
 
 TEST_CASE("report: Markdown table with one line per row, formatted numbers and em dashes", "[report]") {
-  ReportTempDir tmp;
+  const sdkd::test::TempDir tmp("report");
   ReportInput in;
   in.title = "NS forecasting, demo preset";
   in.description = "2 CPU cores, 64x64 vorticity.";
@@ -128,13 +117,12 @@ TEST_CASE("report: Markdown table with one line per row, formatted numbers and e
 }
 
 TEST_CASE("report: spectrum SVG names its series and uses a log axis", "[report]") {
-  ReportTempDir tmp;
+  const sdkd::test::TempDir tmp("report");
   const std::string path = tmp / "spectrum.svg";
   std::vector<double> truth = {0.0, 1.0, 0.25, 0.04, 0.01, 1e-6}, pred = {0.0, 0.9, 0.3, 0.05, 0.02, 1e-5};
   write_spectrum_svg(path, "Energy spectrum", {{"truth", truth}, {"U-Net <KD>", pred}}, 4);
   REQUIRE(fs::exists(path));
-  std::ifstream in(path);
-  const std::string svg((std::istreambuf_iterator<char>(in)), {});
+  const std::string svg = sdkd::test::read_bytes(path);
   CHECK_THAT(svg, Contains("<svg"));
   CHECK_THAT(svg, Contains(">truth</text>"));
   CHECK_THAT(svg, Contains(">U-Net &lt;KD&gt;</text>"));

@@ -1,11 +1,13 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "common/toy.hpp"
 #include "datasets/sequence_dataset.hpp"
 #include "eval/metrics.hpp"
 #include "train/trainer.hpp"
 
 using namespace sdkd;
+using test::toy_unet_config;
 namespace fs = std::filesystem;
 
 namespace {
@@ -20,23 +22,7 @@ data::SequenceDataset shifting_blobs(int64_t n, int64_t T, int64_t H) {
     for (int64_t t = 0; t < T; ++t)
       for (int64_t r = 0; r < H; ++r)
         for (int64_t c = 0; c < H; ++c) p[((i * T + t) * H + r) * H + c] = b[(i * H + r) * H + (c - t + 64 * H) % H];
-  return data::SequenceDataset(v, {2, 2, 2}, "toy");
-}
-
-models::ModelConfig toy_model() {
-  models::ModelConfig c;
-  c.in_frames = 2;
-  c.out_frames = 2;
-  c.height = 8;
-  c.width = 8;
-  c.hidden = 4;
-  return c;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("sdkd_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  return d;
+  return data::SequenceDataset(v, test::kToyWindows, "toy");
 }
 }  // namespace
 
@@ -85,12 +71,13 @@ TEST_CASE("training lowers the validation error below persistence on a learnable
   auto ds = shifting_blobs(24, 4, 8);
   const auto split = data::split_indices(24, 1);
   Generator g(3);
-  auto model = models::make_model(toy_model(), g);
+  auto model = models::make_model(toy_unet_config(), g);
   train::TrainConfig cfg;
   cfg.epochs = 25;
   cfg.batch_size = 4;
   cfg.lr = 3e-3;
-  cfg.out_dir = fresh_dir("learn").string();
+  const test::TempDir out("test_learn");
+  cfg.out_dir = out.str();
   cfg.quiet = true;
   const auto res = train::train_forecaster(*model, ds, split, cfg);
   const auto val = ds.windows(split.val);
@@ -98,7 +85,6 @@ TEST_CASE("training lowers the validation error below persistence on a learnable
   CHECK(res.best_val_mse < 0.5 * pers.mse);
   CHECK(res.history.back().train_loss < 0.5 * res.history.front().train_loss);
   CHECK(fs::exists(fs::path(cfg.out_dir) / "best.safetensors"));
-  fs::remove_all(cfg.out_dir);
 }
 
 TEST_CASE("a resumed run reproduces the uninterrupted losses bit for bit", "[train]") {
@@ -111,19 +97,20 @@ TEST_CASE("a resumed run reproduces the uninterrupted losses bit for bit", "[tra
   cfg.quiet = true;
   cfg.seed = 5;
 
-  cfg.out_dir = fresh_dir("straight").string();
+  const test::TempDir straight_dir("test_straight"), resumed_dir("test_resumed");
+  cfg.out_dir = straight_dir.str();
   Generator g1(8);
-  auto straight = models::make_model(toy_model(), g1);
+  auto straight = models::make_model(toy_unet_config(), g1);
   const auto full = train::train_forecaster(*straight, ds, split, cfg);
 
-  cfg.out_dir = fresh_dir("resumed").string();
+  cfg.out_dir = resumed_dir.str();
   Generator g2(8);
-  auto first = models::make_model(toy_model(), g2);
+  auto first = models::make_model(toy_unet_config(), g2);
   auto part_cfg = cfg;
   part_cfg.epochs = 2;  // "killed" after two epochs
   const auto part1 = train::train_forecaster(*first, ds, split, part_cfg);
   Generator g3(1234);  // a different init: everything must come from the checkpoint
-  auto second = models::make_model(toy_model(), g3);
+  auto second = models::make_model(toy_unet_config(), g3);
   auto resume_cfg = cfg;
   resume_cfg.resume = true;
   const auto part2 = train::train_forecaster(*second, ds, split, resume_cfg);
@@ -134,5 +121,4 @@ TEST_CASE("a resumed run reproduces the uninterrupted losses bit for bit", "[tra
   for (size_t i = 0; i < joined.size(); ++i) CHECK(joined[i] == full.step_losses[i]);
   REQUIRE(part2.history.size() == 4);
   CHECK(part2.history[3].val_mse == full.history[3].val_mse);
-  fs::remove_all(cfg.out_dir);
 }
