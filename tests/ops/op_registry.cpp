@@ -61,58 +61,31 @@ const CostFn kIrfftCost = [](const Shapes&, const Shape& out) { return fft_flops
 const CostFn kSpectralCost = [](const Shapes& in, const Shape&) { return 2 * fft_flops(in[0]) + 4 * count(in[0]); };
 
 // ---- tolerance presets (CUDA vs CPU float32; see Tolerance in the header) ----
+Tolerance cuda_tol(double fwd_rtol, double fwd_atol, double grad_rtol, double grad_atol, double fd_tol = 1e-6) {
+  Tolerance t;
+  t.fd_tol = fd_tol;
+  t.fwd_rtol = fwd_rtol, t.fwd_atol = fwd_atol, t.grad_rtol = grad_rtol, t.grad_atol = grad_atol;
+  return t;
+}
 // One IEEE operation per element on both devices; gradients through sum_to accumulate in
 // another order (as tests/cuda/test_cuda_elementwise.cpp).
-Tolerance exact_tol() {
-  Tolerance t;
-  t.fwd_rtol = 1e-6, t.fwd_atol = 1e-7, t.grad_rtol = 1e-5, t.grad_atol = 1e-6;
-  return t;
-}
+Tolerance exact_tol() { return cuda_tol(1e-6, 1e-7, 1e-5, 1e-6); }
 // CUDA's expf/logf/tanhf/powf/erff are within a few ulp; the fused backward forms f' in float.
-Tolerance transcendental_tol() {
-  Tolerance t;
-  t.fwd_rtol = 2e-6, t.fwd_atol = 1e-6, t.grad_rtol = 1e-5, t.grad_atol = 1e-5;
-  return t;
-}
+Tolerance transcendental_tol() { return cuda_tol(2e-6, 1e-6, 1e-5, 1e-5); }
 // Reductions: double accumulators on both devices, summed in another order.
-Tolerance reduce_tol() {
-  Tolerance t;
-  t.fwd_rtol = 1e-5, t.fwd_atol = 1e-6, t.grad_rtol = 1e-6, t.grad_atol = 1e-7;
-  return t;
-}
+Tolerance reduce_tol() { return cuda_tol(1e-5, 1e-6, 1e-6, 1e-7); }
 // Dot products (GEMM, conv, attention), norms, softmax: float32 sums of tens of terms in another
 // order (tests/cuda/test_cuda_{gemm,conv,norm,softmax,attention}.cpp use 1e-4 relative).
-Tolerance dot_tol() {
-  Tolerance t;
-  t.fwd_rtol = 1e-4, t.fwd_atol = 1e-5, t.grad_rtol = 1e-4, t.grad_atol = 1e-5;
-  return t;
-}
+Tolerance dot_tol() { return cuda_tol(1e-4, 1e-5, 1e-4, 1e-5); }
 // cuFFT vs kissfft (tests/cuda/test_cuda_fft.cpp: 1e-4 relative, 3e-5 absolute on O(1) values).
-Tolerance fft_tol() {
-  Tolerance t;
-  t.fwd_rtol = 1e-4, t.fwd_atol = 3e-5, t.grad_rtol = 1e-4, t.grad_atol = 3e-5;
-  return t;
-}
+Tolerance fft_tol() { return cuda_tol(1e-4, 3e-5, 1e-4, 3e-5); }
 // Pointwise losses: one blocked double sum; the gradient is one float operation per element.
-Tolerance loss_tol() {
-  Tolerance t;
-  t.fd_tol = 1e-8;  // mean losses have O(1/numel) gradients: 1e-6 absolute would be 1e-4 relative
-  t.fwd_rtol = 1e-5, t.fwd_atol = 1e-6, t.grad_rtol = 1e-6, t.grad_atol = 1e-7;
-  return t;
-}
+// fd_tol 1e-8: mean losses have O(1/numel) gradients, so 1e-6 absolute would be 1e-4 relative.
+Tolerance loss_tol() { return cuda_tol(1e-5, 1e-6, 1e-6, 1e-7, /*fd_tol=*/1e-8); }
 // The fused band-split loss (tests/cuda/test_cuda_spectral_loss.cpp: loss 2e-5, gradient 1e-4 + 2e-5 max).
-Tolerance spectral_tol() {
-  Tolerance t;
-  t.fd_tol = 1e-8;
-  t.fwd_rtol = 2e-5, t.fwd_atol = 1e-6, t.grad_rtol = 1e-4, t.grad_atol = 2e-5;
-  return t;
-}
+Tolerance spectral_tol() { return cuda_tol(2e-5, 1e-6, 1e-4, 2e-5, /*fd_tol=*/1e-8); }
 // Bilinear taps: the forward is exact float arithmetic; the backward scatters in another order.
-Tolerance resample_tol() {
-  Tolerance t;
-  t.fwd_rtol = 1e-6, t.fwd_atol = 1e-7, t.grad_rtol = 1e-5, t.grad_atol = 1e-5;
-  return t;
-}
+Tolerance resample_tol() { return cuda_tol(1e-6, 1e-7, 1e-5, 1e-5); }
 
 InputSpec in(Shape s, Fill f = Fill::normal, double scale = 1.0) { return {std::move(s), f, true, scale}; }
 // An input that is not differentiated: a target, a teacher, running statistics.
