@@ -1,5 +1,8 @@
 #include "distill/distiller.hpp"
 
+#include <string>
+#include <utility>
+
 #include "distill/kd_losses.hpp"
 #include "distill/multi_teacher.hpp"
 #include "sdkd/autograd.hpp"
@@ -7,36 +10,42 @@
 
 namespace sdkd::distill {
 
-KDMethod parse_kd_method(const std::string& name) {
-  for (KDMethod m : {KDMethod::none, KDMethod::sdkd, KDMethod::feature, KDMethod::ab, KDMethod::output})
-    if (name == kd_method_name(m)) return m;
-  throw Error(str_cat("kd method '", name, "' is unknown (expected none, sdkd, feature, ab, output)"));
+namespace {
+
+// Each enum's names, in the order its error message lists them: one table both ways.
+constexpr std::pair<KDMethod, const char*> kMethodNames[] = {
+    {KDMethod::none, "none"}, {KDMethod::sdkd, "sdkd"}, {KDMethod::feature, "feature"},
+    {KDMethod::ab, "ab"},     {KDMethod::output, "output"}};
+constexpr std::pair<TeacherWeighting, const char*> kWeightingNames[] = {{TeacherWeighting::aver, "aver"},
+                                                                          {TeacherWeighting::aekd, "aekd"}};
+
+template <class E, size_t N>
+const char* name_of(const std::pair<E, const char*> (&table)[N], E value) {
+  for (const auto& [v, name] : table)
+    if (v == value) return name;
+  return table[0].second;
 }
 
-const char* kd_method_name(KDMethod m) {
-  switch (m) {
-    case KDMethod::none: return "none";
-    case KDMethod::output: return "output";
-    case KDMethod::feature: return "feature";
-    case KDMethod::sdkd: return "sdkd";
-    case KDMethod::ab: return "ab";
+template <class E, size_t N>
+E parse_name(const std::pair<E, const char*> (&table)[N], const std::string& name, const char* what,
+             const char* last_separator) {
+  std::string expected;
+  for (size_t i = 0; i < N; ++i) {
+    if (name == table[i].second) return table[i].first;
+    expected += (i == 0 ? "" : i + 1 == N ? last_separator : ", ") + std::string(table[i].second);
   }
-  return "none";
+  throw Error(str_cat(what, " '", name, "' is unknown (expected ", expected, ")"));
 }
+
+}  // namespace
+
+KDMethod parse_kd_method(const std::string& name) { return parse_name(kMethodNames, name, "kd method", ", "); }
+const char* kd_method_name(KDMethod m) { return name_of(kMethodNames, m); }
 
 TeacherWeighting parse_teacher_weighting(const std::string& name) {
-  for (TeacherWeighting w : {TeacherWeighting::aver, TeacherWeighting::aekd})
-    if (name == teacher_weighting_name(w)) return w;
-  throw Error(str_cat("kd weighting '", name, "' is unknown (expected aver or aekd)"));
+  return parse_name(kWeightingNames, name, "kd weighting", " or ");
 }
-
-const char* teacher_weighting_name(TeacherWeighting w) {
-  switch (w) {
-    case TeacherWeighting::aver: return "aver";
-    case TeacherWeighting::aekd: return "aekd";
-  }
-  return "aver";
-}
+const char* teacher_weighting_name(TeacherWeighting w) { return name_of(kWeightingNames, w); }
 
 bool uses_features(KDMethod m) { return m == KDMethod::sdkd || m == KDMethod::feature || m == KDMethod::ab; }
 

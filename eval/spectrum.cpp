@@ -7,6 +7,7 @@
 
 #include "sdkd/error.hpp"
 #include "sdkd/fft.hpp"
+#include "sdkd/spectral_loss.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::eval {
@@ -20,7 +21,7 @@ using cplx = std::complex<double>;
 int signed_row(int r, int H) { return r <= H / 2 ? r : r - H; }
 
 // 2 for half-spectrum columns standing for a conjugate pair, 1 for self-conjugate ones.
-double column_weight(int c, int W) { return (c == 0 || (W % 2 == 0 && c == W / 2)) ? 1.0 : 2.0; }
+double column_weight(int c, int W) { return half_spectrum_weight(c, W); }
 
 void check_grid(int H, int W, const char* who) {
   SDKD_CHECK(H >= 1 && W >= 1, who, ": field size must be at least 1x1, got ", H, "x", W);
@@ -28,13 +29,14 @@ void check_grid(int H, int W, const char* who) {
 
 // The forward-normalised half spectra of `count` fields starting at x, in double precision:
 // the metrics want accuracy more than speed, and the double FFT is our own exact-to-round-off one.
-void spectra_of(const float* x, int64_t count, int H, int W, std::vector<double>& buf, std::vector<cplx>& X) {
-  const size_t n = size_t(count) * size_t(H) * size_t(W);
-  buf.assign(x, x + n);
-  const Tensor spec = rfft2(Tensor::from_vector(buf, {count, H, W}), FftNorm::forward);  // (count, H, W/2+1, 2)
-  X.resize(size_t(count) * size_t(H) * size_t(W / 2 + 1));
-  std::copy_n(reinterpret_cast<const cplx*>(spec.data<double>()), X.size(), X.data());
+// Returned as (count, H, W/2+1, 2) doubles; bins() views them as complex numbers.
+Tensor spectra_of(const float* x, int64_t count, int H, int W) {
+  Tensor fields = Tensor::empty({count, H, W}, DType::f64);
+  std::copy_n(x, fields.numel(), fields.data<double>());
+  return rfft2(fields, FftNorm::forward);
 }
+
+const cplx* bins(const Tensor& spectrum) { return reinterpret_cast<const cplx*>(spectrum.data<double>()); }
 
 // Fields are transformed this many at a time so memory stays bounded on large test sets.
 constexpr int64_t kChunk = 64;
@@ -57,13 +59,11 @@ void accumulate_energy_spectrum(const float* x, int64_t fields, int H, int W, st
     for (int c = 0; c < Wh; ++c)
       shell[size_t(r) * Wh + c] = int(std::lround(std::hypot(double(signed_row(r, H)), double(c))));
 
-  std::vector<double> buf;
-  std::vector<cplx> X;
   for (int64_t f0 = 0; f0 < fields; f0 += kChunk) {
     const int64_t count = std::min(kChunk, fields - f0);
-    spectra_of(x + f0 * H * W, count, H, W, buf, X);
+    const Tensor X = spectra_of(x + f0 * H * W, count, H, W);
     for (int64_t f = 0; f < count; ++f) {
-      const cplx* Xf = X.data() + f * H * Wh;
+      const cplx* Xf = bins(X) + f * H * Wh;
       for (int r = 0; r < H; ++r)
         for (int c = 0; c < Wh; ++c)
           sum[size_t(shell[size_t(r) * Wh + c])] += 0.5 * column_weight(c, W) * std::norm(Xf[r * Wh + c]);
@@ -116,12 +116,11 @@ std::vector<BandSums> band_sums(const float* pred, const float* truth, int64_t f
       low[size_t(r) * Wh + c] = std::hypot(signed_row(r, H) / ny, c / nx) <= cutoff;
 
   std::vector<BandSums> out(size_t(std::max<int64_t>(fields, 0)));
-  std::vector<double> buf;
-  std::vector<cplx> P, T;
   for (int64_t f0 = 0; f0 < fields; f0 += kChunk) {
     const int64_t count = std::min(kChunk, fields - f0);
-    spectra_of(pred + f0 * H * W, count, H, W, buf, P);
-    spectra_of(truth + f0 * H * W, count, H, W, buf, T);
+    const Tensor Ps = spectra_of(pred + f0 * H * W, count, H, W), Ts = spectra_of(truth + f0 * H * W, count, H, W);
+    const cplx* P = bins(Ps);
+    const cplx* T = bins(Ts);
     for (int64_t f = 0; f < count; ++f) {
       BandSums& s = out[size_t(f0 + f)];
       const int64_t base = f * H * Wh;

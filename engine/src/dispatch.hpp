@@ -1,5 +1,7 @@
 #pragma once
 // Private helpers shared by the op implementations.
+#include <cstdint>
+
 #include "sdkd/error.hpp"
 #include "sdkd/tensor.hpp"
 
@@ -77,6 +79,15 @@ inline void require_same_dtype(const Tensor& a, const Tensor& b, const char* op)
 inline void require_f32_on_cuda(const Tensor& t, const char* op) {
   SDKD_CHECK(t.dtype() == DType::f32, op, ": CUDA kernels take float32, got ", t.str(),
              " (convert with .to(DType::f32) or run float64 on the CPU)");
+}
+
+// A contiguous float32 CUDA tensor whose first element is 16-byte aligned (cuFFT wants its
+// complex data aligned; a view with an odd offset is copied into a fresh buffer).
+inline Tensor cufft_ready(const Tensor& t, const char* op) {
+  require_f32_on_cuda(t, op);
+  Tensor c = t.contiguous();
+  if (reinterpret_cast<uintptr_t>(c.data<float>()) % 16 != 0) c = c.detach().clone();
+  return c;
 }
 
 inline int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {

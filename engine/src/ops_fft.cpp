@@ -44,15 +44,6 @@ void scale_paired_columns(T* spec, const Plane& p, T factor) {
   }
 }
 
-// A contiguous float32 CUDA tensor whose first element is 16-byte aligned (cuFFT wants its
-// complex data aligned; a view with an odd offset is copied into a fresh buffer).
-Tensor cufft_ready(const Tensor& t, const char* op) {
-  detail::require_f32_on_cuda(t, op);
-  Tensor c = t.contiguous();
-  if (reinterpret_cast<uintptr_t>(c.data<float>()) % 16 != 0) c = c.detach().clone();
-  return c;
-}
-
 cpu::FftNorm cpu_norm(FftNorm n) {
   switch (n) {
     case FftNorm::backward: return cpu::FftNorm::backward;
@@ -81,7 +72,7 @@ void scale_in_place(Tensor& t, double s) {
 Tensor forward_rfft2(const Tensor& x_in, const Plane& p, const Shape& out_shape, int power,
                      FftNorm norm = FftNorm::ortho) {
   if (detail::on_cuda(x_in)) {
-    const Tensor x = cufft_ready(x_in, "rfft2");
+    const Tensor x = detail::cufft_ready(x_in, "rfft2");
     Tensor X = make_tensor(out_shape, x.dtype(), x.device());
     SDKD_CUDA_ONLY(gpu::rfft2_ortho(x.data<float>(), X.data<float>(), p.batch, p.H, p.W, power));
     scale_in_place(X, factor_to_ortho(norm, p, false));
@@ -101,7 +92,7 @@ Tensor forward_rfft2(const Tensor& x_in, const Plane& p, const Shape& out_shape,
 Tensor inverse_rfft2(const Tensor& X_in, const Plane& p, const Shape& out_shape, bool divide_by_weights,
                      FftNorm norm = FftNorm::ortho) {
   if (detail::on_cuda(X_in)) {
-    const Tensor X = cufft_ready(X_in, "irfft2");
+    const Tensor X = detail::cufft_ready(X_in, "irfft2");
     Tensor x = make_tensor(out_shape, X.dtype(), X.device());
     // cuFFT's complex-to-real transform destroys its input: it reads a prepared copy.
     Tensor scratch = make_tensor(X.shape(), X.dtype(), X.device());

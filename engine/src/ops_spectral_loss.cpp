@@ -257,13 +257,6 @@ SpectralKDResult run_spectral_kd(const Tensor& student, const Tensor& s, const T
   return res;
 }
 
-// A contiguous float32 tensor on the device with a 16-byte aligned first element (cuFFT).
-Tensor device_ready(const Tensor& t) {
-  Tensor c = t.contiguous();
-  if (reinterpret_cast<uintptr_t>(c.data<float>()) % 16 != 0) c = c.detach().clone();
-  return c;
-}
-
 }  // namespace
 
 SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, const SpectralKDOptions& options) {
@@ -298,7 +291,7 @@ SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, 
     k.band_table = Tensor::from_vector(band, {int64_t(band.size())}).to(student.device());
     SDKD_CUDA_ONLY(k.workspace = make_tensor({gpu::spectral_loss_workspace_doubles(maps, int(H), int(W), K)},
                                              DType::f64, student.device()));
-    return run_spectral_kd(student, device_ready(student), device_ready(teacher), options, spec, k);
+    return run_spectral_kd(student, detail::cufft_ready(student, op), detail::cufft_ready(teacher, op), options, spec, k);
   }
   const Tensor s = student.contiguous(), t = teacher.contiguous();
   SpectralKDResult res;
