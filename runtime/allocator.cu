@@ -74,7 +74,7 @@ void release_cached(DeviceAllocator& a, Pool& p) {
 
 }  // namespace
 
-// Kernels launch on the current device's stream and ops do not switch devices, so this release
+// Kernels launch on the stream of the device their tensors live on, so this release
 // computes on one CUDA device per process: the first one that gets a tensor. Asking for
 // another is refused here rather than silently launching on the wrong device.
 namespace {
@@ -104,7 +104,7 @@ void* alloc(size_t bytes, int device) {
     cudaError_t err = cudaMalloc(&ptr, cls);
     if (err == cudaErrorMemoryAllocation && !a.capture_pool) {
       cudaGetLastError();
-      cudaStreamSynchronize(stream());  // cached blocks may still be in use by queued kernels
+      cudaStreamSynchronize(device_stream(device));  // cached blocks may still be in use by queued kernels
       release_cached(a, a.main);
       err = cudaMalloc(&ptr, cls);
     }
@@ -156,7 +156,7 @@ void reset_peak(int device) {
 void empty_cache(int device) {
   set_device(device);
   DeviceAllocator& a = allocator(device);
-  SDKD_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  SDKD_CUDA_CHECK(cudaStreamSynchronize(device_stream(device)));
   std::lock_guard<std::mutex> lock(a.m);
   release_cached(a, a.main);
 }
@@ -174,7 +174,7 @@ Graph* graph_begin_capture(int device) {
   set_device(device);
   auto g = std::make_unique<Graph>();
   g->device = device;
-  SDKD_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  SDKD_CUDA_CHECK(cudaStreamSynchronize(device_stream(device)));
   DeviceAllocator& a = allocator(device);
   {
     std::lock_guard<std::mutex> lock(a.m);
@@ -182,7 +182,7 @@ Graph* graph_begin_capture(int device) {
     a.capture_pool = &g->pool;
   }
   // Relaxed: the allocator may call cudaMalloc while the capture is open.
-  const cudaError_t err = cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed);
+  const cudaError_t err = cudaStreamBeginCapture(device_stream(device), cudaStreamCaptureModeRelaxed);
   if (err != cudaSuccess) {
     std::lock_guard<std::mutex> lock(a.m);
     a.capture_pool = nullptr;
@@ -194,7 +194,7 @@ Graph* graph_begin_capture(int device) {
 void graph_end_capture(Graph* g) {
   set_device(g->device);
   DeviceAllocator& a = allocator(g->device);
-  const cudaError_t err = cudaStreamEndCapture(stream(), &g->graph);
+  const cudaError_t err = cudaStreamEndCapture(device_stream(g->device), &g->graph);
   {
     std::lock_guard<std::mutex> lock(a.m);
     a.capture_pool = nullptr;
@@ -205,13 +205,13 @@ void graph_end_capture(Graph* g) {
 
 void graph_replay(Graph* g) {
   set_device(g->device);
-  SDKD_CUDA_CHECK(cudaGraphLaunch(g->exec, stream()));
+  SDKD_CUDA_CHECK(cudaGraphLaunch(g->exec, device_stream(g->device)));
 }
 
 void graph_destroy(Graph* g) {
   if (!g) return;
   cudaSetDevice(g->device);
-  cudaStreamSynchronize(stream());
+  cudaStreamSynchronize(device_stream(g->device));
   if (g->exec) cudaGraphExecDestroy(g->exec);
   if (g->graph) cudaGraphDestroy(g->graph);
   DeviceAllocator& a = allocator(g->device);

@@ -1,25 +1,28 @@
 #pragma once
-// The CUDA runtime layer as the kernels see it (CUDA types): the stream and handles every
-// launch uses, cached device attributes, and one error style for the runtime, cuBLAS and
+// The CUDA runtime layer as the kernels see it (CUDA types): the stream and handle behind an
+// ExecContext (runtime/exec_context.hpp), and one error style for the runtime, cuBLAS and
 // cuFFT. Implemented in runtime/runtime.cu; included by kernels/cuda/common.cuh and the
 // runtime itself.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cufft.h>
 
+#include "runtime/exec_context.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cuda_rt {
-// The stream all kernels of `device` (default: the current one) are launched on. Kernel
-// launchers take no stream argument: ordering is by this one stream per device.
-cudaStream_t stream();
-cublasHandle_t cublas_handle();
-// An attribute of the current device (SM count, compute capability, shared-memory limits),
-// queried once per device and cached: kernels pick tile shapes from these on every launch.
-int device_attribute(cudaDeviceAttr attr);
+// The stream of `device` (created on first use). For the runtime itself: kernels launch on the
+// stream of the ExecContext they are given (gpu::stream_of below).
+cudaStream_t device_stream(int device);
 const char* cufft_error_string(cufftResult r);
 const char* cublas_error_string(cublasStatus_t s);
 }  // namespace sdkd::cuda_rt
+
+namespace sdkd::gpu {
+// The CUDA types behind an ExecContext's opaque handles.
+inline cudaStream_t stream_of(const ExecContext& ctx) { return static_cast<cudaStream_t>(ctx.stream); }
+inline cublasHandle_t blas_of(const ExecContext& ctx) { return static_cast<cublasHandle_t>(ctx.blas); }
+}  // namespace sdkd::gpu
 
 // One error style for the runtime, cuBLAS and cuFFT: the call, the place and the error text.
 #define SDKD_CUDA_CHECK(call)                                                                   \

@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/cuda_runtime.hpp"
 #include "runtime/cuda_check.cuh"
+#include "runtime/cuda_runtime.hpp"
+#include "runtime/exec_context.hpp"
 
 namespace sdkd::cuda_rt {
 
@@ -43,6 +44,7 @@ struct DeviceContext {
   std::once_flag once;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
+  int sm_count = 1, cc_major = 0, max_smem_optin = 0;  // attributes, queried once
   // Pinned staging for host->device copies of pageable memory; the event says when the
   // previous copy out of it has finished, so it can be refilled.
   void* staging = nullptr;
@@ -69,6 +71,10 @@ DeviceContext& context(int device) {
     // Non-blocking: the legacy default stream cannot be captured into a CUDA graph.
     SDKD_CUDA_CHECK(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking));
     SDKD_CUDA_CHECK(cudaEventCreateWithFlags(&c.staging_done, cudaEventDisableTiming));
+    SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, device));
+    if (c.sm_count < 1) c.sm_count = 1;
+    SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&c.cc_major, cudaDevAttrComputeCapabilityMajor, device));
+    SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&c.max_smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
     SDKD_CUDA_CHECK(cudaSetDevice(prev));
   });
   return c;
@@ -89,29 +95,23 @@ int current_device() {
   return cur;
 }
 
-cudaStream_t stream() { return context(current_device()).stream; }
+cudaStream_t device_stream(int device) { return context(device).stream; }
 
-cublasHandle_t cublas_handle() {
-  DeviceContext& c = context(current_device());
+// The cuBLAS handle of `c`, created on first use and bound to the device's stream for good.
+static cublasHandle_t blas_handle(int device, DeviceContext& c) {
   static std::mutex m;
   std::lock_guard<std::mutex> lock(m);
   if (!c.cublas) {
+    int prev = 0;
+    SDKD_CUDA_CHECK(cudaGetDevice(&prev));
+    SDKD_CUDA_CHECK(cudaSetDevice(device));
     SDKD_CUBLAS_CHECK(cublasCreate(&c.cublas));
     // Our fp32 path must stay fp32: no silent TF32 inside cuBLAS unless asked for.
     SDKD_CUBLAS_CHECK(cublasSetMathMode(c.cublas, CUBLAS_DEFAULT_MATH));
+    SDKD_CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
+    SDKD_CUDA_CHECK(cudaSetDevice(prev));
   }
-  SDKD_CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
   return c.cublas;
-}
-
-int device_attribute(cudaDeviceAttr attr) {
-  static std::mutex m;
-  static std::map<std::pair<int, int>, int> cache;
-  const int dev = current_device();
-  std::lock_guard<std::mutex> lock(m);
-  auto [it, fresh] = cache.try_emplace({dev, int(attr)}, 0);
-  if (fresh) SDKD_CUDA_CHECK(cudaDeviceGetAttribute(&it->second, attr, dev));
-  return it->second;
 }
 
 const char* cufft_error_string(cufftResult r) {
@@ -168,3 +168,29 @@ void synchronize(int device) {
 }
 
 }  // namespace sdkd::cuda_rt
+
+namespace sdkd::gpu {
+
+ExecContext make_context(int device, GemmBackend gemm, bool deterministic) {
+  cuda_rt::DeviceContext& c = cuda_rt::context(device);
+  ExecContext ctx;
+  ctx.device = device;
+  ctx.stream = c.stream;
+  ctx.blas = cuda_rt::blas_handle(device, c);
+  ctx.gemm = gemm;
+  ctx.deterministic = deterministic;
+  ctx.sm_count = c.sm_count;
+  ctx.cc_major = c.cc_major;
+  ctx.max_smem_optin = c.max_smem_optin;
+  return ctx;
+}
+
+Workspace::Workspace(const ExecContext& ctx, size_t bytes) : bytes_(bytes), device_(ctx.device) {
+  if (bytes_ > 0) ptr_ = cuda_rt::alloc(bytes_, device_);
+}
+
+Workspace::~Workspace() {
+  if (ptr_) cuda_rt::free(ptr_, bytes_, device_);
+}
+
+}  // namespace sdkd::gpu

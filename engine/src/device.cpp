@@ -5,6 +5,7 @@
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CUDA
+#include "cuda_context.hpp"
 #include "runtime/cuda_runtime.hpp"
 #endif
 
@@ -62,6 +63,14 @@ void set_deterministic(bool on) { g_deterministic = on; }
 bool deterministic() { return g_deterministic; }
 void set_gemm_backend(GemmBackend b) { g_gemm = b; }
 GemmBackend gemm_backend() { return g_gemm; }
+#ifdef SDKD_WITH_CUDA
+gpu::ExecContext detail::cuda_context(const Device& device) {
+  SDKD_CHECK(device.is_cuda(), "internal: a CUDA execution context asked for ", device.str());
+  cuda_rt::set_device(device.index);
+  return gpu::make_context(device.index, gemm_backend(), deterministic());
+}
+#endif
+
 GemmBackend parse_gemm_backend(const std::string& text) {
   if (text == "simt") return GemmBackend::simt;
   if (text == "tf32") return GemmBackend::tf32;

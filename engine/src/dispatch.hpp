@@ -2,6 +2,7 @@
 // Private helpers shared by the op implementations.
 #include <cstdint>
 
+#include "cuda_context.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/tensor.hpp"
 

@@ -166,7 +166,7 @@ void NSSolver::set_vorticity(const double* w) {
 void NSSolver::vorticity(double* w) const {
   if (gpu_) {
     Tensor grid = make_tensor({int64_t(n_) * n_}, DType::f64, device_);
-    SDKD_CUDA_ONLY(gpu::ns_vorticity(gpu_->buf, grid.data<double>()));
+    SDKD_CUDA_ONLY(gpu::ns_vorticity(detail::cuda_context(grid), gpu_->buf, grid.data<double>()));
     download(grid, w);
     return;
   }
@@ -179,7 +179,7 @@ void NSSolver::tendency(const std::vector<cplx>& w_h, std::vector<cplx>& out) {
     SDKD_CHECK(w_h.size() == S, "NSSolver::tendency: expected ", S, " half-spectrum values, got ", w_h.size());
     gpu_->stage.copy_(upload(w_h, Device{}));
     Tensor result = make_tensor({int64_t(2 * S)}, DType::f64, device_);
-    SDKD_CUDA_ONLY(gpu::ns_tendency(gpu_->buf, gpu_->stage.data<double>(), result.data<double>()));
+    SDKD_CUDA_ONLY(gpu::ns_tendency(detail::cuda_context(result), gpu_->buf, gpu_->stage.data<double>(), result.data<double>()));
     out.resize(S);
     download(result, out.data());
     return;
@@ -209,7 +209,7 @@ void NSSolver::tendency(const std::vector<cplx>& w_h, std::vector<cplx>& out) {
 }
 
 void NSSolver::step() {
-  if (gpu_) SDKD_CUDA_ONLY(gpu::ns_step(gpu_->buf));
+  if (gpu_) SDKD_CUDA_ONLY(gpu::ns_step(detail::cuda_context(device_), gpu_->buf));
   else if (scheme_ == NSScheme::fno) step_fno();
   else step_ifrk4();
   ++steps_;

@@ -78,7 +78,7 @@ struct SoftmaxBackward : Node {
     if (detail::on_cuda(y)) {
       detail::require_same_device(y, g, name());
       detail::require_f32_on_cuda(g, name());
-      SDKD_CUDA_ONLY(gpu::softmax_backward(y.data<float>(), g.data<float>(), dx.data<float>(), lanes.outer, lanes.D,
+      SDKD_CUDA_ONLY(gpu::softmax_backward(detail::cuda_context(y), y.data<float>(), g.data<float>(), dx.data<float>(), lanes.outer, lanes.D,
                                            lanes.inner));
       return {dx};
     }
@@ -88,18 +88,8 @@ struct SoftmaxBackward : Node {
   const char* name() const override { return "SoftmaxBackward"; }
 };
 
-// Unused in a CPU-only build, where the kernel calls compile out.
-[[maybe_unused]] gpu::AttentionDims gpu_dims(const cpu::AttentionShape& s) {
-  gpu::AttentionDims g;
-  g.BH = s.BH;
-  g.N = s.N;
-  g.M = s.M;
-  g.d = s.d;
-  return g;
-}
-
 struct AttentionBackward : Node {
-  cpu::AttentionShape shape;
+  kern::AttentionShape shape;
   Tensor q, k, v, o, lse;  // contiguous, detached
   std::vector<Tensor> backward(const Tensor& gout) override {
     const Tensor g = gout.contiguous();
@@ -109,11 +99,10 @@ struct AttentionBackward : Node {
     if (detail::on_cuda(q)) {
       detail::require_same_device(q, g, "multi_head_attention backward");
       detail::require_f32_on_cuda(g, "multi_head_attention backward");
-      // delta = rowsum(dO * O), (B, heads, N); deterministic mode avoids the dQ atomics.
-      Tensor delta = make_tensor(lse.shape(), lse.dtype(), dev);
-      SDKD_CUDA_ONLY(gpu::attention_backward(gpu_dims(shape), q.data<float>(), k.data<float>(), v.data<float>(),
-                                             o.data<float>(), lse.data<float>(), g.data<float>(), delta.data<float>(),
-                                             dq.data<float>(), dk.data<float>(), dv.data<float>(), deterministic()));
+      // Deterministic mode (in the context) avoids the dQ atomics.
+      SDKD_CUDA_ONLY(gpu::attention_backward(detail::cuda_context(q), shape, q.data<float>(), k.data<float>(),
+                                             v.data<float>(), o.data<float>(), lse.data<float>(), g.data<float>(),
+                                             dq.data<float>(), dk.data<float>(), dv.data<float>()));
       return {dq, dk, dv};
     }
     SDKD_DISPATCH(q.dtype(), T,
@@ -137,7 +126,7 @@ Tensor softmax(const Tensor& x_in, int64_t dim) {
   Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
   if (lanes.D > 0) {
     if (detail::on_cuda(x))  // one warp (or block, for long lanes) per softmax vector
-      SDKD_CUDA_ONLY(gpu::softmax_forward(x.data<float>(), y.data<float>(), lanes.outer, lanes.D, lanes.inner));
+      SDKD_CUDA_ONLY(gpu::softmax_forward(detail::cuda_context(x), x.data<float>(), y.data<float>(), lanes.outer, lanes.D, lanes.inner));
     else
       SDKD_DISPATCH(x.dtype(), T, softmax_forward<T>(x.data<T>(), y.data<T>(), lanes));
   }
@@ -168,7 +157,7 @@ Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor
   SDKD_CHECK(q_in.size(0) == k_in.size(0) && q_in.size(1) == k_in.size(1) && q_in.size(3) == k_in.size(3), op,
              ": q ", shape_str(q_in.shape()), " and k ", shape_str(k_in.shape()),
              " must agree in batch, heads and head dimension");
-  cpu::AttentionShape s;
+  kern::AttentionShape s;
   s.BH = q_in.size(0) * q_in.size(1);
   s.N = q_in.size(2);
   s.M = k_in.size(2);
@@ -185,7 +174,7 @@ Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor
   // Two products of N x M x d multiply-adds per (batch, head): Q K^T and P V.
   FlopCounter::add(2 * 2 * s.BH * s.N * s.M * s.d);
   if (cuda) {
-    SDKD_CUDA_ONLY(gpu::attention_forward(gpu_dims(s), q.data<float>(), k.data<float>(), v.data<float>(),
+    SDKD_CUDA_ONLY(gpu::attention_forward(detail::cuda_context(q), s, q.data<float>(), k.data<float>(), v.data<float>(),
                                           o.data<float>(), lse.data<float>()));
   } else {
     SDKD_DISPATCH(q.dtype(), T,
@@ -207,18 +196,33 @@ Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor
 
 namespace {
 
-// drop_path on CUDA: the gradient is the incoming one scaled by the same per-sample mask.
+// y = x scaled per sample: y[b, ...] = x[b, ...] * scale[b] (x, y contiguous, `per` values per
+// sample), on x's backend. drop_path's forward and its backward are both this.
+void scale_samples(const Tensor& x, const Tensor& scale, Tensor& y) {
+  const int64_t n = scale.numel(), per = n > 0 ? x.numel() / n : 0;
+  if (detail::on_cuda(x)) {
+    SDKD_CUDA_ONLY(gpu::scale_samples(detail::cuda_context(x), x.data<float>(), scale.data<float>(), y.data<float>(),
+                                      n, per));
+    return;
+  }
+  SDKD_DISPATCH(x.dtype(), T, {
+    const T* px = x.data<T>();
+    const T* ps = scale.data<T>();
+    T* py = y.data<T>();
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < per; ++i) py[b * per + i] = px[b * per + i] * ps[b];
+  });
+}
+
+// The gradient is the incoming one scaled by the same per-sample mask, on every device.
 struct DropPathBackward : Node {
-  Tensor mask;  // (N) on the device: 0 or 1 / (1 - p) per sample
+  Tensor mask;  // (N) on x's device: 0 or 1 / (1 - p) per sample
   std::vector<Tensor> backward(const Tensor& gout) override {
     const Tensor g = gout.contiguous();
     detail::require_same_device(mask, g, name());
-    detail::require_f32_on_cuda(g, name());
-    Tensor dx = make_tensor(g.shape(), DType::f32, g.device());
-    SDKD_CUDA_ONLY({
-      const int64_t n = mask.numel(), per = n > 0 ? g.numel() / n : 0;
-      gpu::scale_samples(g.data<float>(), mask.data<float>(), dx.data<float>(), n, per);
-    });
+    if (detail::on_cuda(g)) detail::require_f32_on_cuda(g, name());
+    Tensor dx = make_tensor(g.shape(), g.dtype(), g.device());
+    scale_samples(g, mask, dx);
     return {dx};
   }
   const char* name() const override { return "DropPathBackward"; }
@@ -234,36 +238,29 @@ Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) {
   SDKD_CHECK(x.dim() >= 1, op, ": expected (N, ...) input, got ", x.str());
   if (!training || p == 0) return x;
   const int64_t n = x.size(0);
-  if (detail::on_cuda(x)) {
-    const Tensor xc = x.contiguous();
-    Tensor mask = make_tensor({n}, DType::f32, x.device());
-    Tensor y = make_tensor(x.shape(), DType::f32, x.device());
-    SDKD_CUDA_ONLY({
-      // The same draws as the CPU below: Philox stream 3 at the reserved offsets, one per sample.
-      const uint64_t base = gen.reserve(uint64_t(n));
-      const double scale = 1.0 / (1.0 - p);
-      const int64_t per = n > 0 ? x.numel() / n : 0;
-      gpu::fill_bernoulli_mask(mask.data<float>(), n, gen.seed, 3, base, p, scale);
-      gpu::scale_samples(xc.data<float>(), mask.data<float>(), y.data<float>(), n, per);
-    });
-    if (needs_grad({&x})) {
-      auto node = std::make_shared<DropPathBackward>();
-      node->inputs = {x};
-      node->mask = mask;
-      record(y, node);
-    }
-    return y;
-  }
-  Shape mask_shape(size_t(x.dim()), 1);
-  mask_shape[0] = n;
-  Tensor mask = make_tensor(mask_shape, x.dtype());
+  const Tensor xc = x.contiguous();
+  Tensor mask = make_tensor({n}, x.dtype(), x.device());
+  Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+  // One Philox draw per sample (stream 3 at the reserved offsets): the same mask on every device.
   const uint64_t base = gen.reserve(uint64_t(n));
   const double scale = 1.0 / (1.0 - p);
-  SDKD_DISPATCH(x.dtype(), T, {
-    T* m = mask.data<T>();
-    for (int64_t b = 0; b < n; ++b) m[b] = Philox::uniform(gen.seed, 3, base + uint64_t(b)) > p ? T(scale) : T(0);
-  });
-  return mul(x, mask);  // broadcasting; mul's backward gives the masked, scaled gradient
+  if (detail::on_cuda(x)) {
+    SDKD_CUDA_ONLY(gpu::fill_bernoulli_mask(detail::cuda_context(mask), mask.data<float>(), n, gen.seed, 3, base, p,
+                                            scale));
+  } else {
+    SDKD_DISPATCH(x.dtype(), T, {
+      T* m = mask.data<T>();
+      for (int64_t b = 0; b < n; ++b) m[b] = Philox::uniform(gen.seed, 3, base + uint64_t(b)) > p ? T(scale) : T(0);
+    });
+  }
+  scale_samples(xc, mask, y);
+  if (needs_grad({&x})) {
+    auto node = std::make_shared<DropPathBackward>();
+    node->inputs = {x};
+    node->mask = mask;
+    record(y, node);
+  }
+  return y;
 }
 
 }  // namespace sdkd

@@ -1,22 +1,86 @@
-// conv2d and conv_transpose2d as autograd ops over the CPU im2col + GEMM kernels and the
-// CUDA implicit-GEMM kernels (float32). On the GPU both ops are described to the kernels as
-// conv2d's "lowered" problem (kernels/cuda/conv.hpp): for the transposed convolution its
-// output is the image side and its input the column side, so its forward is conv2d's
-// backward-data, its backward-data conv2d's forward, and its weight gradient conv2d's with
-// the roles of input and output gradient swapped.
-#include <climits>
-
+// conv2d and conv_transpose2d as autograd ops. Each op lowers its parameters once into the
+// problem both backends solve (kernels/common/conv_problem.hpp: an image side, a column side,
+// the weight in one layout) and hands it to the kernels of the tensor's device, the CPU's
+// im2col + GEMM (any floating dtype) or the CUDA implicit GEMM (float32), through one small
+// interface with the same three kernels on both. The transposed convolution is the adjoint:
+// its forward is the lowered backward-data, its backward-data the lowered forward, and its
+// weight gradient the lowered one with the roles of input and output gradient swapped. One
+// node serves both ops on both devices.
 #include "dispatch.hpp"
+#include "kernels/common/conv_problem.hpp"
 #include "kernels/cpu/conv.hpp"
 #include "kernels/cuda/conv.hpp"
 #include "sdkd/autograd.hpp"
-#include "sdkd/device.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/profiling.hpp"
 
 namespace sdkd {
 
 namespace {
+
+using kern::ConvProblem;
+
+// The CPU kernels for one dtype. Every kernel overwrites its output (kernels/cpu/conv.hpp).
+template <class T>
+struct CpuConvKernels {
+  using Scalar = T;
+  void forward(const ConvProblem& p, const T* img, const T* w, const T* col_bias, T* col) const {
+    cpu::conv2d_forward(p, img, w, col_bias, col);
+  }
+  void backward_data(const ConvProblem& p, const T* col, const T* w, const T* img_bias, T* img) const {
+    cpu::conv2d_backward_data(p, col, w, img_bias, img);
+  }
+  void backward_weight(const ConvProblem& p, const T* img, const T* col, T* dw) const {
+    cpu::conv2d_backward_weight(p, img, col, dw);
+  }
+  void bias_backward(const T* dy, int64_t N, int64_t C, int64_t plane, T* db) const {
+    cpu::conv_bias_backward(dy, N, C, plane, db);
+  }
+};
+
+// The CUDA kernels (float32) on the device's execution context; the problem was checked to fit
+// their int indexing where it was lowered. Compiled out without CUDA (no CUDA tensor can
+// reach it there).
+struct CudaConvKernels {
+  using Scalar = float;
+  gpu::ExecContext ctx;
+  void forward([[maybe_unused]] const ConvProblem& p, [[maybe_unused]] const float* img,
+               [[maybe_unused]] const float* w, [[maybe_unused]] const float* col_bias,
+               [[maybe_unused]] float* col) const {
+    SDKD_CUDA_ONLY(gpu::conv2d_forward(ctx, p, img, w, col_bias, col));
+  }
+  void backward_data([[maybe_unused]] const ConvProblem& p, [[maybe_unused]] const float* col,
+                     [[maybe_unused]] const float* w, [[maybe_unused]] const float* img_bias,
+                     [[maybe_unused]] float* img) const {
+    SDKD_CUDA_ONLY(gpu::conv2d_backward_data(ctx, p, col, w, img_bias, img));
+  }
+  void backward_weight([[maybe_unused]] const ConvProblem& p, [[maybe_unused]] const float* img,
+                       [[maybe_unused]] const float* col, [[maybe_unused]] float* dw) const {
+    SDKD_CUDA_ONLY(gpu::conv2d_backward_weight(ctx, p, img, col, dw));
+  }
+  void bias_backward([[maybe_unused]] const float* dy, [[maybe_unused]] int64_t N, [[maybe_unused]] int64_t C,
+                     [[maybe_unused]] int64_t plane, [[maybe_unused]] float* db) const {
+    SDKD_CUDA_ONLY(gpu::conv_bias_backward(ctx, dy, int(N), int(C), int(plane), db));
+  }
+};
+
+// Runs f(kernels) with the kernels of t's device (and, on the CPU, its dtype).
+template <class F>
+void with_conv_kernels(const Tensor& t, F&& f) {
+  if (detail::on_cuda(t)) {
+    CudaConvKernels k;
+    SDKD_CUDA_ONLY(k.ctx = detail::cuda_context(t));
+    f(k);
+    return;
+  }
+  SDKD_DISPATCH(t.dtype(), T, f(CpuConvKernels<T>{}));
+}
+
+// t's data in the scalar type of kernels K; null for an undefined tensor (an absent bias).
+template <class K>
+typename K::Scalar* data(const K&, const Tensor& t) {
+  return t.defined() ? t.data<typename K::Scalar>() : nullptr;
+}
 
 template <class P>
 void fill_common(P& p, const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
@@ -57,112 +121,58 @@ void check_args(const Tensor& x, const Tensor& w, const Tensor& b, const char* o
   }
 }
 
-// The CUDA kernels index with int: every tensor of the problem must stay below 2^31 elements.
-void check_gpu_sizes(const char* op, std::initializer_list<int64_t> numels) {
-  for (int64_t n : numels)
-    SDKD_CHECK(n <= INT_MAX, op, ": a tensor of ", n, " elements is too large for the CUDA kernels (limit 2^31 - 1);",
-               " split the batch");
+// The lowered problem of the op's parameters (validated), checked once against the CUDA
+// kernels' int indexing when the tensors live on a GPU.
+template <class P>
+ConvProblem lower_for(const P& p, const Tensor& x, const char* op) {
+  const ConvProblem q = kern::lower(p);
+  if (detail::on_cuda(x))
+    SDKD_CHECK(q.fits_int(), op, ": a tensor of ", q.largest_numel(),
+               " elements is too large for the CUDA kernels (limit 2^31 - 1); split the batch");
+  return q;
 }
 
-// conv2d's own geometry is the lowered problem.
-gpu::ConvGeom gpu_geom(const cpu::Conv2dParams& p) {
-  check_gpu_sizes("conv2d", {p.N * p.C_in * p.H * p.W, p.N * p.C_out * p.H_out() * p.W_out(),
-                             p.C_out * (p.C_in / p.groups) * p.kH * p.kW});
-  gpu::ConvGeom g;
-  g.N = int(p.N), g.C_in = int(p.C_in), g.H = int(p.H), g.W = int(p.W);
-  g.C_out = int(p.C_out), g.kH = int(p.kH), g.kW = int(p.kW), g.H_out = int(p.H_out()), g.W_out = int(p.W_out());
-  g.stride_h = p.stride_h, g.stride_w = p.stride_w, g.pad_h = p.pad_h, g.pad_w = p.pad_w;
-  g.dil_h = p.dil_h, g.dil_w = p.dil_w, g.groups = p.groups;
-  return g;
-}
-
-// The transposed convolution's output (output_padding included) is the image side, its input
-// the column side; its weight (C_in, C_out/groups, kH, kW) is (column channels, image
-// channels / groups, kH, kW), the lowered layout already. H_out/W_out are given explicitly,
-// so output_padding rows that no tap reaches simply get no contribution.
-gpu::ConvGeom gpu_geom(const cpu::ConvT2dParams& p) {
-  check_gpu_sizes("conv_transpose2d", {p.N * p.C_in * p.H * p.W, p.N * p.C_out * p.H_out() * p.W_out(),
-                                       p.C_in * (p.C_out / p.groups) * p.kH * p.kW});
-  gpu::ConvGeom g;
-  g.N = int(p.N), g.C_in = int(p.C_out), g.H = int(p.H_out()), g.W = int(p.W_out());
-  g.C_out = int(p.C_in), g.kH = int(p.kH), g.kW = int(p.kW), g.H_out = int(p.H), g.W_out = int(p.W);
-  g.stride_h = p.stride_h, g.stride_w = p.stride_w, g.pad_h = p.pad_h, g.pad_w = p.pad_w;
-  g.dil_h = p.dil_h, g.dil_w = p.dil_w, g.groups = p.groups;
-  return g;
-}
-
-// One node for both directions: the kernels are each other's adjoints.
-template <class P, bool Transposed>
+// One node for both ops and both devices: the lowered kernels are each other's adjoints.
 struct ConvBackward : Node {
-  P p;
+  ConvProblem problem;
+  bool transposed = false;
   Tensor x, w;  // contiguous, detached
   std::vector<Tensor> backward(const Tensor& gout) override {
+    detail::require_same_device(x, gout, name());
     const Tensor g = gout.contiguous();
-    if (detail::on_cuda(x)) return backward_cuda(g);
+    if (detail::on_cuda(g)) detail::require_f32_on_cuda(g, name());
+    // Image and column side of the lowered problem: (x, dy) for conv2d, (dy, x) for convT.
+    const Tensor& img = transposed ? g : x;
+    const Tensor& col = transposed ? x : g;
     Tensor dx, dw, db;
-    const bool need_b = inputs[2].defined() && inputs[2].requires_grad();
-    SDKD_DISPATCH(x.dtype(), T, {
+    with_conv_kernels(x, [&](const auto& k) {
       if (inputs[0].requires_grad()) {
-        dx = make_tensor(x.shape(), x.dtype());
-        if constexpr (Transposed) cpu::conv_transpose2d_backward_data<T>(p, g.data<T>(), w.data<T>(), dx.data<T>());
-        else cpu::conv2d_backward_data<T>(p, g.data<T>(), w.data<T>(), dx.data<T>());
+        dx = make_tensor(x.shape(), x.dtype(), x.device());
+        if (transposed) k.forward(problem, data(k, g), data(k, w), nullptr, data(k, dx));
+        else k.backward_data(problem, data(k, g), data(k, w), nullptr, data(k, dx));
       }
-      if (inputs[1].requires_grad() || need_b) {
-        dw = Tensor::zeros(w.shape(), w.dtype());
-        if (need_b) db = Tensor::zeros({p.C_out}, w.dtype());
-        T* pdb = need_b ? db.data<T>() : nullptr;
-        if constexpr (Transposed) cpu::conv_transpose2d_backward_weight<T>(p, x.data<T>(), g.data<T>(), dw.data<T>(), pdb);
-        else cpu::conv2d_backward_weight<T>(p, x.data<T>(), g.data<T>(), dw.data<T>(), pdb);
-        if (!inputs[1].requires_grad()) dw = Tensor();
+      if (inputs[1].requires_grad()) {
+        dw = make_tensor(w.shape(), w.dtype(), w.device());
+        k.backward_weight(problem, data(k, img), data(k, col), data(k, dw));
+      }
+      if (inputs[2].defined() && inputs[2].requires_grad()) {
+        // The bias belongs to the op's output channels in both directions: sum g over n, h, w.
+        db = make_tensor({g.size(1)}, g.dtype(), g.device());
+        k.bias_backward(data(k, g), g.size(0), g.size(1), g.size(2) * g.size(3), data(k, db));
       }
     });
     return {dx, dw, db};
   }
-
-  // g: the op's output gradient, contiguous, on x's device.
-  std::vector<Tensor> backward_cuda(const Tensor& g) {
-    detail::require_same_device(x, g, name());
-    detail::require_f32_on_cuda(g, name());
-    Tensor dx, dw, db;
-    [[maybe_unused]] const gpu::ConvGeom geo = gpu_geom(p);
-    [[maybe_unused]] const float* gp = g.data<float>();
-    if (inputs[0].requires_grad()) {
-      dx = make_tensor(x.shape(), x.dtype(), x.device());
-      [[maybe_unused]] float* dxp = dx.data<float>();
-      if constexpr (Transposed) SDKD_CUDA_ONLY(gpu::conv2d_forward(geo, gp, w.data<float>(), nullptr, dxp));
-      else SDKD_CUDA_ONLY(gpu::conv2d_backward_data(geo, gp, w.data<float>(), nullptr, dxp));
-    }
-    if (inputs[1].requires_grad()) {
-      dw = make_tensor(w.shape(), w.dtype(), w.device());
-      // Deterministic mode: per-split partial sums in a workspace, added in a fixed order.
-      [[maybe_unused]] const bool det = deterministic();
-      int64_t ws_floats = 0;
-      SDKD_CUDA_ONLY(ws_floats = gpu::conv2d_backward_weight_workspace(geo, det));
-      const Tensor ws = ws_floats > 0 ? make_tensor({ws_floats}, DType::f32, x.device()) : Tensor();
-      [[maybe_unused]] float* wsp = ws.defined() ? ws.data<float>() : nullptr;
-      // Image and column side of the lowered problem: (x, dy) for conv2d, (dy, x) for convT.
-      [[maybe_unused]] const float* img = Transposed ? gp : x.data<float>();
-      [[maybe_unused]] const float* col = Transposed ? x.data<float>() : gp;
-      SDKD_CUDA_ONLY(gpu::conv2d_backward_weight(geo, img, col, dw.data<float>(), wsp, det));
-    }
-    if (inputs[2].defined() && inputs[2].requires_grad()) {
-      // The bias belongs to the op's output channels in both directions: sum g over n, h, w.
-      db = make_tensor({p.C_out}, g.dtype(), g.device());
-      SDKD_CUDA_ONLY(gpu::conv_bias_backward(gp, int(g.size(0)), int(g.size(1)), int(g.size(2) * g.size(3)),
-                                             db.data<float>()));
-    }
-    return {dx, dw, db};
-  }
-  const char* name() const override { return Transposed ? "ConvTranspose2dBackward" : "Conv2dBackward"; }
+  const char* name() const override { return transposed ? "ConvTranspose2dBackward" : "Conv2dBackward"; }
 };
 
-template <class P, bool Transposed>
-Tensor finish(Tensor y, const P& p, const Tensor& x_in, const Tensor& w_in, const Tensor& b, const Tensor& x,
-              const Tensor& w) {
+Tensor finish(Tensor y, const ConvProblem& problem, bool transposed, const Tensor& x_in, const Tensor& w_in,
+              const Tensor& b, const Tensor& x, const Tensor& w) {
   if (needs_grad({&x_in, &w_in, &b})) {
-    auto node = std::make_shared<ConvBackward<P, Transposed>>();
+    auto node = std::make_shared<ConvBackward>();
     node->inputs = {x_in, w_in, b};
-    node->p = p;
+    node->problem = problem;
+    node->transposed = transposed;
     node->x = x.detach();
     node->w = w.detach();
     record(y, node);
@@ -177,24 +187,17 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, const Con
   SDKD_CHECK(o.groups >= 1, op, ": groups must be >= 1");
   SDKD_CHECK(w_in.dim() == 4, op, ": expected weight (C_out, C_in/groups, kH, kW), got ", shape_str(w_in.shape()));
   check_args(x_in, w_in, b, op, w_in.size(1) * o.groups, w_in.size(0));
-  cpu::Conv2dParams p;
+  kern::Conv2dParams p;
   fill_common(p, x_in, w_in, o);
   p.C_out = w_in.size(0);
-  p.validate();
+  const ConvProblem problem = lower_for(p, x_in, op);
   const Tensor x = x_in.contiguous(), w = w_in.contiguous();
   const Tensor bc = b.defined() ? b.contiguous() : Tensor();
   Tensor y = make_tensor({p.N, p.C_out, p.H_out(), p.W_out()}, x.dtype(), x.device());
   // 2 FLOPs per multiply-add: every output element sums C_in/groups * kH * kW products.
   FlopCounter::add(2 * y.numel() * (p.C_in / p.groups) * p.kH * p.kW);
-  if (detail::on_cuda(x)) {
-    [[maybe_unused]] const gpu::ConvGeom g = gpu_geom(p);
-    SDKD_CUDA_ONLY(gpu::conv2d_forward(g, x.data<float>(), w.data<float>(), bc.defined() ? bc.data<float>() : nullptr,
-                                       y.data<float>()));
-  } else {
-    SDKD_DISPATCH(x.dtype(), T,
-                  cpu::conv2d_forward<T>(p, x.data<T>(), w.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>()));
-  }
-  return finish<cpu::Conv2dParams, false>(y, p, x_in, w_in, b, x, w);
+  with_conv_kernels(x, [&](const auto& k) { k.forward(problem, data(k, x), data(k, w), data(k, bc), data(k, y)); });
+  return finish(y, problem, false, x_in, w_in, b, x, w);
 }
 
 Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, const Conv2dOptions& o) {
@@ -202,28 +205,22 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b,
   SDKD_CHECK(o.groups >= 1, op, ": groups must be >= 1");
   SDKD_CHECK(w_in.dim() == 4, op, ": expected weight (C_in, C_out/groups, kH, kW), got ", shape_str(w_in.shape()));
   check_args(x_in, w_in, b, op, w_in.size(0), w_in.size(1) * o.groups);
-  cpu::ConvT2dParams p;
+  kern::ConvT2dParams p;
   fill_common(p, x_in, w_in, o);
   p.C_out = w_in.size(1) * o.groups;
   p.output_padding_h = o.out_pad_h;
   p.output_padding_w = o.out_pad_w;
-  p.validate();
+  const ConvProblem problem = lower_for(p, x_in, op);
   const Tensor x = x_in.contiguous(), w = w_in.contiguous();
   const Tensor bc = b.defined() ? b.contiguous() : Tensor();
   Tensor y = make_tensor({p.N, p.C_out, p.H_out(), p.W_out()}, x.dtype(), x.device());
   // Every input element scatters into C_out/groups * kH * kW outputs.
   FlopCounter::add(2 * x.numel() * (p.C_out / p.groups) * p.kH * p.kW);
-  if (detail::on_cuda(x)) {
-    // conv2d's backward-data of the lowered problem, the bias added per output channel.
-    [[maybe_unused]] const gpu::ConvGeom g = gpu_geom(p);
-    SDKD_CUDA_ONLY(gpu::conv2d_backward_data(g, x.data<float>(), w.data<float>(),
-                                             bc.defined() ? bc.data<float>() : nullptr, y.data<float>()));
-  } else {
-    SDKD_DISPATCH(x.dtype(), T,
-                  cpu::conv_transpose2d_forward<T>(p, x.data<T>(), w.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
-                                                   y.data<T>()));
-  }
-  return finish<cpu::ConvT2dParams, true>(y, p, x_in, w_in, b, x, w);
+  // The lowered backward-data, the bias added per image-side (output) channel.
+  with_conv_kernels(x, [&](const auto& k) {
+    k.backward_data(problem, data(k, x), data(k, w), data(k, bc), data(k, y));
+  });
+  return finish(y, problem, true, x_in, w_in, b, x, w);
 }
 
 }  // namespace sdkd

@@ -74,7 +74,7 @@ Tensor forward_rfft2(const Tensor& x_in, const Plane& p, const Shape& out_shape,
   if (detail::on_cuda(x_in)) {
     const Tensor x = detail::cufft_ready(x_in, "rfft2");
     Tensor X = make_tensor(out_shape, x.dtype(), x.device());
-    SDKD_CUDA_ONLY(gpu::rfft2_ortho(x.data<float>(), X.data<float>(), p.batch, p.H, p.W, power));
+    SDKD_CUDA_ONLY(gpu::rfft2_ortho(detail::cuda_context(x), x.data<float>(), X.data<float>(), p.batch, p.H, p.W, power));
     scale_in_place(X, factor_to_ortho(norm, p, false));
     return X;
   }
@@ -94,9 +94,7 @@ Tensor inverse_rfft2(const Tensor& X_in, const Plane& p, const Shape& out_shape,
   if (detail::on_cuda(X_in)) {
     const Tensor X = detail::cufft_ready(X_in, "irfft2");
     Tensor x = make_tensor(out_shape, X.dtype(), X.device());
-    // cuFFT's complex-to-real transform destroys its input: it reads a prepared copy.
-    Tensor scratch = make_tensor(X.shape(), X.dtype(), X.device());
-    SDKD_CUDA_ONLY(gpu::irfft2_ortho(X.data<float>(), x.data<float>(), scratch.data<float>(), p.batch, p.H, p.W,
+    SDKD_CUDA_ONLY(gpu::irfft2_ortho(detail::cuda_context(X), X.data<float>(), x.data<float>(), p.batch, p.H, p.W,
                                      divide_by_weights, 1.0, nullptr));
     scale_in_place(x, factor_to_ortho(norm, p, true));
     return x;

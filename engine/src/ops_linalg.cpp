@@ -1,6 +1,6 @@
 // Matrix products through the CPU GEMM (CBLAS or the blocked fallback), and on CUDA through
-// gpu::gemm (kernels/cuda/gemm.hpp: SIMT fp32, TF32 tensor cores or cuBLAS; the engine passes
-// sdkd::gemm_backend() to every call). The CUDA path reads strided operands in place when
+// gpu::gemm (kernels/cuda/gemm.hpp: SIMT fp32, TF32 tensor cores or cuBLAS, as the execution
+// context built from sdkd::gemm_backend() says). The CUDA path reads strided operands in place when
 // their matrices are row- or column-major with a uniform batch stride (transposed weights,
 // sliced rows), instead of copying them; everything else is made contiguous first.
 #include <algorithm>
@@ -134,12 +134,13 @@ void cpu_product(const GemmShape& s, const Tensor& A, const Tensor& B, Tensor& C
 void gpu_product([[maybe_unused]] const GemmShape& s, [[maybe_unused]] const GemmOperand& A,
                  [[maybe_unused]] const GemmOperand& B, [[maybe_unused]] bool trans_b, [[maybe_unused]] Tensor& C) {
   SDKD_CUDA_ONLY({
+    const gpu::ExecContext ctx = detail::cuda_context(C);
     const bool tb = trans_b ? !B.layout.trans : B.layout.trans;
     if (s.shared)
-      gpu::gemm(gemm_backend(), A.layout.trans, tb, s.batch * s.M, s.N, s.K, 1.f, A.t.data<float>(), A.layout.ld, 0,
+      gpu::gemm(ctx, A.layout.trans, tb, s.batch * s.M, s.N, s.K, 1.f, A.t.data<float>(), A.layout.ld, 0,
                 B.t.data<float>(), B.layout.ld, 0, 0.f, C.data<float>(), s.N, 0, 1);
     else
-      gpu::gemm(gemm_backend(), A.layout.trans, tb, s.M, s.N, s.K, 1.f, A.t.data<float>(), A.layout.ld,
+      gpu::gemm(ctx, A.layout.trans, tb, s.M, s.N, s.K, 1.f, A.t.data<float>(), A.layout.ld,
                 A.layout.batch_stride, B.t.data<float>(), B.layout.ld, B.layout.batch_stride, 0.f, C.data<float>(),
                 s.N, s.M * s.N, s.batch);
   });
@@ -179,6 +180,7 @@ ProductGrads product_backward(const GemmShape& s, const GemmOperand& a, const Ge
     return out;
   }
   SDKD_CUDA_ONLY({
+    const gpu::ExecContext ctx = detail::cuda_context(g);
     const MatLayout& la = a.layout;
     const MatLayout& lb = b.layout;
     // op(B) as the product used it; its transpose for dA.
@@ -186,22 +188,22 @@ ProductGrads product_backward(const GemmShape& s, const GemmOperand& a, const Ge
     if (need_a) {  // dA = G op(B)^T
       out.dA = make_tensor(a.t.shape(), DType::f32, g.device());
       if (s.shared)
-        gpu::gemm(gemm_backend(), false, !b_trans_in_product, s.batch * s.M, s.K, s.N, 1.f, g.data<float>(), s.N, 0,
+        gpu::gemm(ctx, false, !b_trans_in_product, s.batch * s.M, s.K, s.N, 1.f, g.data<float>(), s.N, 0,
                   b.t.data<float>(), lb.ld, 0, 0.f, out.dA.data<float>(), s.K, 0, 1);
       else
-        gpu::gemm(gemm_backend(), false, !b_trans_in_product, s.M, s.K, s.N, 1.f, g.data<float>(), s.N, s.M * s.N,
+        gpu::gemm(ctx, false, !b_trans_in_product, s.M, s.K, s.N, 1.f, g.data<float>(), s.N, s.M * s.N,
                   b.t.data<float>(), lb.ld, lb.batch_stride, 0.f, out.dA.data<float>(), s.K, s.M * s.K, s.batch);
     }
     if (need_b) {  // dB = op(A)^T G, summed over the batch when B is shared
       out.dB = make_tensor(b.t.shape(), DType::f32, g.device());
       if (b_transposed)  // W's gradient G^T op(A), (N, K)
-        gpu::gemm(gemm_backend(), true, la.trans, s.N, s.K, s.batch * s.M, 1.f, g.data<float>(), s.N, 0,
+        gpu::gemm(ctx, true, la.trans, s.N, s.K, s.batch * s.M, 1.f, g.data<float>(), s.N, 0,
                   a.t.data<float>(), la.ld, 0, 0.f, out.dB.data<float>(), s.K, 0, 1);
       else if (s.shared)  // one GEMM over all batch * M rows does the batch sum inside the K loop
-        gpu::gemm(gemm_backend(), !la.trans, false, s.K, s.N, s.batch * s.M, 1.f, a.t.data<float>(), la.ld, 0,
+        gpu::gemm(ctx, !la.trans, false, s.K, s.N, s.batch * s.M, 1.f, a.t.data<float>(), la.ld, 0,
                   g.data<float>(), s.N, 0, 0.f, out.dB.data<float>(), s.N, 0, 1);
       else
-        gpu::gemm(gemm_backend(), !la.trans, false, s.K, s.N, s.M, 1.f, a.t.data<float>(), la.ld, la.batch_stride,
+        gpu::gemm(ctx, !la.trans, false, s.K, s.N, s.M, 1.f, a.t.data<float>(), la.ld, la.batch_stride,
                   g.data<float>(), s.N, s.M * s.N, 0.f, out.dB.data<float>(), s.N, s.K * s.N, s.batch);
     }
   });
@@ -241,11 +243,7 @@ struct LinearBackward : Node {
     if (!detail::on_cuda(gout)) return sum_to(gout, {shape.N});
     const Tensor g = gout.contiguous();
     Tensor db = make_tensor({shape.N}, DType::f32, g.device());
-    SDKD_CUDA_ONLY({
-      const int64_t ws = gpu::column_sum_workspace(rows, shape.N);
-      Tensor work = ws > 0 ? make_tensor({ws}, DType::f32, g.device()) : Tensor();
-      gpu::column_sum(db.data<float>(), g.data<float>(), rows, shape.N, ws > 0 ? work.data<float>() : nullptr);
-    });
+    SDKD_CUDA_ONLY(gpu::column_sum(detail::cuda_context(g), db.data<float>(), g.data<float>(), rows, shape.N));
     return db;
   }
   const char* name() const override { return "LinearBackward"; }
@@ -337,7 +335,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   GemmOperand W = cuda ? operand_for(weight, 0) : operand_for(weight.detach().transpose(0, 1), 0);
   if (cuda) {
     gpu_product(s, X, W, true, out);
-    SDKD_CUDA_ONLY(if (b.defined()) gpu::add_row_bias(out.data<float>(), b.data<float>(), rows, N));
+    SDKD_CUDA_ONLY(if (b.defined()) gpu::add_row_bias(detail::cuda_context(out), out.data<float>(), b.data<float>(), rows, N));
   } else {
     SDKD_DISPATCH(x.dtype(), T, {
       cpu_product<T>(s, X.t, W.t, out);

@@ -50,12 +50,7 @@ void sum_cuda(const Tensor& a, const std::vector<int64_t>& dims, const std::vect
     outer *= inner;
     inner = 1;
   }
-  SDKD_CUDA_ONLY({
-    const int64_t nws = gpu::sum_workspace(outer, red, inner);
-    const Tensor ws = nws > 0 ? make_tensor({nws}, DType::f64, a.device()) : Tensor();
-    double* work = ws.defined() ? ws.data<double>() : nullptr;
-    gpu::sum(out.data<float>(), src.data<float>(), outer, red, inner, scale, work);
-  });
+  SDKD_CUDA_ONLY(gpu::sum(detail::cuda_context(out), out.data<float>(), src.data<float>(), outer, red, inner, scale));
 }
 
 // Row sums of `a` viewed as (rows, cols) after moving the reduced dims last.
@@ -155,7 +150,7 @@ struct LossBackward : Node {
     if (detail::on_cuda(pred)) {
       // g stays on the device: the kernel reads it, so the backward does not wait for the GPU.
       [[maybe_unused]] const Tensor gc = g.contiguous();
-      SDKD_CUDA_ONLY(gpu::pointwise_loss_backward(d.data<float>(), pred.data<float>(), target.data<float>(), n, loss,
+      SDKD_CUDA_ONLY(gpu::pointwise_loss_backward(detail::cuda_context(d), d.data<float>(), pred.data<float>(), target.data<float>(), n, loss,
                                                   gc.data<float>()));
     } else {
       const double gs = g.item() / double(n);
@@ -189,10 +184,8 @@ Tensor pointwise_loss(const Tensor& pred, const Tensor& target, PointLossParams 
   if (detail::on_cuda(pred)) {
     detail::require_f32_on_cuda(pred, op);
     out = make_tensor({}, pred.dtype(), pred.device());
-    SDKD_CUDA_ONLY({
-      const Tensor ws = make_tensor({gpu::loss_workspace(n)}, DType::f64, pred.device());
-      gpu::pointwise_loss(out.data<float>(), p.data<float>(), t.data<float>(), n, loss, ws.data<double>());
-    });
+    SDKD_CUDA_ONLY(gpu::pointwise_loss(detail::cuda_context(out), out.data<float>(), p.data<float>(), t.data<float>(),
+                                       n, loss));
   } else {
     double acc = 0;
     SDKD_DISPATCH(p.dtype(), T, {

@@ -89,7 +89,7 @@ struct BilinearBackward : Node {
     if (detail::on_cuda(g)) {
       // A gather over the outputs that read each input pixel: fixed order, no atomics, so it is
       // deterministic whatever sdkd::deterministic() says.
-      SDKD_CUDA_ONLY(gpu::upsample_bilinear2d_backward(dx.data<float>(), g.data<float>(), plan.planes, plan.H, plan.W,
+      SDKD_CUDA_ONLY(gpu::upsample_bilinear2d_backward(detail::cuda_context(dx), dx.data<float>(), g.data<float>(), plan.planes, plan.H, plan.W,
                                                        plan.OH, plan.OW));
       return {dx};
     }
@@ -132,7 +132,7 @@ Tensor upsample_bilinear2d(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   Tensor y = make_tensor({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
   if (detail::on_cuda(x)) {
     // The kernels recompute the taps per thread with the same expressions as bilinear_taps.
-    SDKD_CUDA_ONLY(gpu::upsample_bilinear2d(y.data<float>(), x.data<float>(), p.planes, p.H, p.W, p.OH, p.OW));
+    SDKD_CUDA_ONLY(gpu::upsample_bilinear2d(detail::cuda_context(y), y.data<float>(), x.data<float>(), p.planes, p.H, p.W, p.OH, p.OW));
   } else {
     p.rows = bilinear_taps(p.H, out_h);
     p.cols = bilinear_taps(p.W, out_w);

@@ -137,15 +137,14 @@ struct SpectralKDBackward : Node {
   // The upstream gradient stays on the device: the kernel reads it there (no sync in backward).
   void run_cuda([[maybe_unused]] Tensor& dx, const Tensor& grad_out) const {
     const Device dev = grad_spectrum.device();
-    [[maybe_unused]] Tensor scratch = make_tensor(grad_spectrum.shape(), DType::f32, dev);
     if (grad_out.device() == dev) {
       [[maybe_unused]] const Tensor g = grad_out.to(DType::f32).contiguous();
-      SDKD_CUDA_ONLY(gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H,
-                                       W, false, 1.0, g.data<float>()));
+      SDKD_CUDA_ONLY(gpu::irfft2_ortho(detail::cuda_context(dev), grad_spectrum.data<float>(), dx.data<float>(), maps,
+                                       H, W, false, 1.0, g.data<float>()));
     } else {
       [[maybe_unused]] const double g = grad_out.item();
-      SDKD_CUDA_ONLY(gpu::irfft2_ortho(grad_spectrum.data<float>(), dx.data<float>(), scratch.data<float>(), maps, H,
-                                       W, false, g, nullptr));
+      SDKD_CUDA_ONLY(gpu::irfft2_ortho(detail::cuda_context(dev), grad_spectrum.data<float>(), dx.data<float>(), maps,
+                                       H, W, false, g, nullptr));
     }
   }
 
@@ -203,25 +202,25 @@ struct CpuSpectralKernels {
 };
 
 // The CUDA kernels (float32): cuFFT and the fused band kernel, with the band table uploaded
-// as an int32 tensor and the kernels' double scratch from the caching allocator. Compiled out
+// as an int32 tensor; the kernels take their double scratch from the context. Compiled out
 // without CUDA (no CUDA tensor can reach it there).
 struct CudaSpectralKernels {
-  Tensor band_table, workspace;
+  Tensor band_table;
   int64_t maps = 0;
   int H = 0, W = 0, K = 0;
 
   void rfft2([[maybe_unused]] const Tensor& x, [[maybe_unused]] Tensor& X) const {
-    SDKD_CUDA_ONLY(gpu::rfft2_ortho(x.data<float>(), X.data<float>(), maps, H, W, 0));
+    SDKD_CUDA_ONLY(gpu::rfft2_ortho(detail::cuda_context(x), x.data<float>(), X.data<float>(), maps, H, W, 0));
   }
   void band_energy([[maybe_unused]] const Tensor& Tt, [[maybe_unused]] double* energy) const {
-    SDKD_CUDA_ONLY(gpu::spectral_band_energy(Tt.data<float>(), maps, H, W, band_table.data<int32_t>(), K,
-                                             workspace.data<double>(), energy));
+    SDKD_CUDA_ONLY(gpu::spectral_band_energy(detail::cuda_context(Tt), Tt.data<float>(), maps, H, W,
+                                             band_table.data<int32_t>(), K, energy));
   }
   void band_loss([[maybe_unused]] Tensor& S, [[maybe_unused]] const Tensor& Tt, [[maybe_unused]] bool want_grad,
                  [[maybe_unused]] const double* scale, [[maybe_unused]] double* sums) const {
-    SDKD_CUDA_ONLY(gpu::spectral_band_loss(S.data<float>(), Tt.data<float>(), want_grad ? S.data<float>() : nullptr,
-                                           maps, H, W, band_table.data<int32_t>(), K, scale,
-                                           workspace.data<double>(), sums));
+    SDKD_CUDA_ONLY(gpu::spectral_band_loss(detail::cuda_context(S), S.data<float>(), Tt.data<float>(),
+                                           want_grad ? S.data<float>() : nullptr, maps, H, W,
+                                           band_table.data<int32_t>(), K, scale, sums));
   }
 };
 
@@ -289,8 +288,6 @@ SpectralKDResult spectral_kd_loss(const Tensor& student, const Tensor& teacher, 
     k.W = int(W);
     k.K = K;
     k.band_table = Tensor::from_vector(band, {int64_t(band.size())}).to(student.device());
-    SDKD_CUDA_ONLY(k.workspace = make_tensor({gpu::spectral_loss_workspace_doubles(maps, int(H), int(W), K)},
-                                             DType::f64, student.device()));
     return run_spectral_kd(student, detail::cufft_ready(student, op), detail::cufft_ready(teacher, op), options, spec, k);
   }
   const Tensor s = student.contiguous(), t = teacher.contiguous();

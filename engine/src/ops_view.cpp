@@ -16,7 +16,8 @@ namespace {
 // strided window into a larger tensor).
 void copy_into_view_cuda([[maybe_unused]] const Tensor& dst, const Tensor& src, const char* op) {
   detail::require_f32_on_cuda(src, op);
-  SDKD_CUDA_ONLY(gpu::copy_view(dst.data<float>(), gpu::make_view(dst.shape(), dst.strides(), op), src.data<float>(),
+  SDKD_CUDA_ONLY(gpu::copy_view(detail::cuda_context(dst), dst.data<float>(),
+                                gpu::make_view(dst.shape(), dst.strides(), op), src.data<float>(),
                                 gpu::make_view(src.shape(), src.strides(), op), src.numel()));
 }
 

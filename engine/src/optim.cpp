@@ -25,6 +25,7 @@ Adam::Adam(std::vector<std::pair<std::string, Tensor>> params, AdamOptions opt) 
 // All parameters in one multi-tensor launch, with the CPU loop's arithmetic.
 void Adam::step_cuda(double step_size, double inv_sqrt_bc2) {
   std::vector<gpu::AdamTensor> ts;
+  [[maybe_unused]] Device dev;
   for (size_t k = 0; k < params_.size(); ++k) {
     Tensor& p = params_[k].second;
     const Tensor g = p.grad();
@@ -32,7 +33,9 @@ void Adam::step_cuda(double step_size, double inv_sqrt_bc2) {
     SDKD_CHECK(g.is_contiguous() && g.device() == p.device(), "Adam: gradient of '", params_[k].first,
                "' must be contiguous on ", p.device().str());
     ts.push_back({p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(), p.numel()});
+    dev = p.device();
   }
+  if (ts.empty()) return;
   [[maybe_unused]] gpu::AdamScalars s{};
   s.beta1 = float(opt_.beta1);
   s.beta2 = float(opt_.beta2);
@@ -44,7 +47,7 @@ void Adam::step_cuda(double step_size, double inv_sqrt_bc2) {
   s.lr_wd = float(opt_.lr * opt_.weight_decay);
   s.wd = float(opt_.weight_decay);
   s.decoupled = opt_.decoupled;
-  SDKD_CUDA_ONLY(gpu::adam_step(ts, s));
+  SDKD_CUDA_ONLY(gpu::adam_step(detail::cuda_context(dev), ts, s));
 }
 
 void Adam::step() {
@@ -134,10 +137,7 @@ double grad_norm(const std::vector<Tensor>& params) {
     Device dev;
     for (const auto& p : params)
       if (p.grad().defined()) dev = p.grad().device();
-    SDKD_CUDA_ONLY({
-      Tensor ws = make_tensor({gpu::sq_norm_workspace(gs)}, DType::f64, dev);
-      total = gpu::sq_norm(gs, ws.data<double>());
-    });
+    SDKD_CUDA_ONLY(total = gpu::sq_norm(detail::cuda_context(dev), gs));
   }
   for (const auto& p : params) {
     const Tensor g = p.grad();
@@ -159,7 +159,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
       const Tensor g = p.grad();
       if (!g.defined()) continue;
       if (detail::on_cuda(g)) {
-        SDKD_CUDA_ONLY(gpu::scale_(g.data<float>(), g.numel(), float(scale)));
+        SDKD_CUDA_ONLY(gpu::scale_(detail::cuda_context(g), g.data<float>(), g.numel(), float(scale)));
         continue;
       }
       SDKD_DISPATCH(g.dtype(), T, {

@@ -137,7 +137,7 @@ Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, Device dev
   const uint64_t base = gen.reserve(uint64_t(shape_numel(shape)));
   if (device.is_cuda()) {
     Tensor t = make_tensor(shape, dtype, device);
-    SDKD_CUDA_ONLY(gpu::fill_random(t.impl()->storage->data, dtype, t.numel(), gen.seed, 0, base, gpu::RandomKind::normal));
+    SDKD_CUDA_ONLY(gpu::fill_random(detail::cuda_context(t), t.impl()->storage->data, dtype, t.numel(), gen.seed, 0, base, gpu::RandomKind::normal));
     return t;
   }
   return tensor_drawn(shape, dtype, [&](int64_t i) { return Philox::normal(gen.seed, 0, base + uint64_t(i)); });
@@ -148,7 +148,7 @@ Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, Device devi
   const uint64_t base = gen.reserve(uint64_t(shape_numel(shape)));
   if (device.is_cuda()) {
     Tensor t = make_tensor(shape, dtype, device);
-    SDKD_CUDA_ONLY(gpu::fill_random(t.impl()->storage->data, dtype, t.numel(), gen.seed, 1, base, gpu::RandomKind::uniform_01));
+    SDKD_CUDA_ONLY(gpu::fill_random(detail::cuda_context(t), t.impl()->storage->data, dtype, t.numel(), gen.seed, 1, base, gpu::RandomKind::uniform_01));
     return t;
   }
   // to_unit gives (0, 1]; 1 - u maps it onto [0, 1) as documented.
@@ -252,7 +252,7 @@ Tensor raw_copy(const Tensor& src, DType dtype) {
   Tensor out = make_tensor(src.shape(), dtype, src.device());
   if (src.device().is_cuda()) {
     require_floating_on_cuda(src.dtype(), dtype, "copy");
-    SDKD_CUDA_ONLY(gpu::copy_strided(out.impl()->storage->data, dtype,
+    SDKD_CUDA_ONLY(gpu::copy_strided(detail::cuda_context(out), out.impl()->storage->data, dtype,
                                      static_cast<const char*>(src.impl()->storage->data) +
                                          src.impl()->offset * int64_t(dtype_size(src.dtype())),
                                      src.dtype(), gpu::make_view(src.shape(), src.strides(), "copy"), src.numel()));
@@ -343,7 +343,7 @@ Tensor& Tensor::fill_(double value) {
   const int64_t n = numel();
   if (device().is_cuda()) {
     require_floating_on_cuda(dtype(), dtype(), "fill_");
-    SDKD_CUDA_ONLY(gpu::fill(static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(dtype_size(dtype())),
+    SDKD_CUDA_ONLY(gpu::fill(detail::cuda_context(device()), static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(dtype_size(dtype())),
                              dtype(), n, value));
     return *this;
   }

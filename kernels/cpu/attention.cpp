@@ -119,12 +119,6 @@ void backward_slice(const AttentionShape& sh, const T* Q, const T* K, const T* V
 
 }  // namespace
 
-void AttentionShape::validate() const {
-  SDKD_CHECK(BH >= 0, "attention: batch*heads must be >= 0, got ", BH);
-  SDKD_CHECK(N >= 1 && M >= 1, "attention: need at least one query and one key row, got N = ", N, ", M = ", M);
-  SDKD_CHECK(d >= 1, "attention: head dimension must be >= 1, got ", d);
-}
-
 template <class T>
 void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* o, T* lse) {
   s.validate();

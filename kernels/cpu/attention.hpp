@@ -15,17 +15,12 @@
 // Every entry point checks its sizes and throws sdkd::Error naming the bad one.
 #include <cstdint>
 
+#include "kernels/common/attention_shape.hpp"
 #include "kernels/internal.hpp"
 
 namespace sdkd::cpu {
 
-struct AttentionShape {
-  int64_t BH = 1;  // batch * heads
-  int64_t N = 1;   // query rows
-  int64_t M = 1;   // key / value rows
-  int64_t d = 1;   // head dimension (shared by q, k and v)
-  void validate() const;
-};
+using kern::AttentionShape;
 
 template <class T>
 void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* o, T* lse);

@@ -1,57 +1,45 @@
 #pragma once
-// 2-D convolution and transposed convolution on the CPU, NCHW, PyTorch semantics.
+// 2-D convolution on the CPU (NCHW, float and double) over the lowered problem of
+// kernels/common/conv_problem.hpp: conv2d and conv_transpose2d are both described by one
+// ConvProblem (image side, column side, weight (col_channels, img_channels/groups, kH, kW)),
+// and these three kernels serve both ops in both directions, as the CUDA kernels of
+// kernels/cuda/conv.hpp do with the same signatures:
+//   conv2d_forward          col = conv(img)        conv forward,  convT backward-data
+//   conv2d_backward_data    img = adjoint(col)     conv bwd-data, convT forward
+//   conv2d_backward_weight  dw from (img, col)     conv: (x, dy), convT: (dy, x)
+// Build the problem with kern::lower(), which validates the op's parameters.
 //
-// conv2d:            x (N, C_in, H, W), w (C_out, C_in/groups, kH, kW), y (N, C_out, H_out, W_out)
-//                    H_out = (H + 2*pad_h - dil_h*(kH-1) - 1) / stride_h + 1
-// conv_transpose2d:  x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW), y (N, C_out, H_out, W_out)
-//                    H_out = (H-1)*stride_h - 2*pad_h + dil_h*(kH-1) + output_padding_h + 1
-// conv_transpose2d is the adjoint of conv2d in x: its forward is conv2d's backward-data with
-// the same weight, and the other way round.
-//
-// Forward and backward-data overwrite their output; backward-weight ACCUMULATES into dw and
-// dbias (parameter gradients add up over uses). Bias pointers may be null. Work is parallel over
-// the batch (OpenMP) with per-thread buffers; weight gradients are summed per thread and then
-// in thread order, so results depend on the thread count only, never on scheduling.
-// Every entry point checks its parameters and throws sdkd::Error naming the bad one.
+// Every kernel OVERWRITES its output (y, dx, dw, db): none reads what the output held, so the
+// caller need not clear it, and parameter gradients add up in the autograd engine, not here.
+// Bias pointers may be null. Work is parallel over the batch (OpenMP) with per-thread buffers;
+// weight gradients are summed per thread and then in thread order, so results depend on the
+// thread count only, never on scheduling. Null pointers for a non-empty batch throw
+// sdkd::Error.
 #include <cstdint>
 
+#include "kernels/common/conv_problem.hpp"
 #include "kernels/internal.hpp"
 
 namespace sdkd::cpu {
 
-struct Conv2dParams {
-  int64_t N = 1, C_in = 1, H = 1, W = 1, C_out = 1, kH = 1, kW = 1;
-  int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1, groups = 1;
+using kern::ConvProblem;
 
-  int64_t H_out() const;
-  int64_t W_out() const;
-  void validate() const;  // throws sdkd::Error
-};
+// col = conv(img) + col_bias (one value per column channel; may be null).
+template <class T>
+void conv2d_forward(const ConvProblem& p, const T* img, const T* w, const T* col_bias, T* col);
 
-struct ConvT2dParams {
-  int64_t N = 1, C_in = 1, H = 1, W = 1, C_out = 1, kH = 1, kW = 1;
-  int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-  int output_padding_h = 0, output_padding_w = 0;  // < stride or < dilation, as in PyTorch
-  int dil_h = 1, dil_w = 1, groups = 1;
+// img = the adjoint of conv2d_forward applied to col, + img_bias (one value per image channel,
+// may be null: the transposed convolution's forward adds its bias here).
+template <class T>
+void conv2d_backward_data(const ConvProblem& p, const T* col, const T* w, const T* img_bias, T* img);
 
-  int64_t H_out() const;
-  int64_t W_out() const;
-  void validate() const;  // throws sdkd::Error
-};
+// dw = sum over the batch and the placements of col * im2col(img)^T.
+template <class T>
+void conv2d_backward_weight(const ConvProblem& p, const T* img, const T* col, T* dw);
 
+// db[c] = sum over n and the plane of dy[n][c] (dy: N x C planes of `plane` elements), summed in
+// double in an order that does not depend on the thread count.
 template <class T>
-void conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y);
-template <class T>
-void conv2d_backward_data(const Conv2dParams& p, const T* dy, const T* w, T* dx);
-template <class T>
-void conv2d_backward_weight(const Conv2dParams& p, const T* x, const T* dy, T* dw, T* dbias);
-
-template <class T>
-void conv_transpose2d_forward(const ConvT2dParams& p, const T* x, const T* w, const T* bias, T* y);
-template <class T>
-void conv_transpose2d_backward_data(const ConvT2dParams& p, const T* dy, const T* w, T* dx);
-template <class T>
-void conv_transpose2d_backward_weight(const ConvT2dParams& p, const T* x, const T* dy, T* dw,
-                                      T* dbias);
+void conv_bias_backward(const T* dy, int64_t N, int64_t C, int64_t plane, T* db);
 
 }  // namespace sdkd::cpu

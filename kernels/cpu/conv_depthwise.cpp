@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/im2col.hpp"
+
 namespace sdkd::cpu {
 namespace {
 
@@ -30,10 +32,8 @@ T* thread_buffer(int slot, int64_t count) {
   return b.data();
 }
 
-bool run_parallel(const DepthwiseShape& s) {
-  const ConvGeometry& g = s.geo;
-  return !omp_in_parallel() &&
-         s.N * s.groups * s.multiplier * g.Ho * g.Wo * g.kH * g.kW >= (int64_t(1) << 17);
+bool run_parallel(const ConvProblem& g) {
+  return !omp_in_parallel() && g.N * g.col_channels * g.Ho * g.Wo * g.kH * g.kW >= (int64_t(1) << 17);
 }
 
 // out[oh][ow] (+)= sum over taps of wt[ki*kW + kj] * in[oh*sh + ki*dh + off_h][ow*sw + kj*dw
@@ -102,7 +102,7 @@ void gather_plane(const Gather& g, const T* in, const T* wt, T* out, bool accumu
   }
 }
 
-Gather forward_gather(const ConvGeometry& g) {
+Gather forward_gather(const ConvProblem& g) {
   return Gather{.in_H = g.H,
                 .in_W = g.W,
                 .out_H = g.Ho,
@@ -119,7 +119,7 @@ Gather forward_gather(const ConvGeometry& g) {
 
 // At stride 1, img[ih][iw] = sum w[ki][kj] col[ih + pad_h - ki*dh][iw + pad_w - kj*dw]: a
 // gather from col with the kernel flipped.
-Gather flipped_gather(const ConvGeometry& g) {
+Gather flipped_gather(const ConvProblem& g) {
   return Gather{.in_H = g.Ho,
                 .in_W = g.Wo,
                 .out_H = g.H,
@@ -136,7 +136,7 @@ Gather flipped_gather(const ConvGeometry& g) {
 
 // img += adjoint of the forward gather applied to one col plane (any stride).
 template <class T>
-void scatter_plane(const ConvGeometry& g, const T* col, const T* wt, T* img) {
+void scatter_plane(const ConvProblem& g, const T* col, const T* wt, T* img) {
   for (int64_t ki = 0; ki < g.kH; ++ki) {
     const int64_t off_h = ki * g.dil_h - g.pad_h;
     const PlacementRange rows = valid_placements(off_h, g.stride_h, g.H, g.Ho);
@@ -156,33 +156,31 @@ void scatter_plane(const ConvGeometry& g, const T* col, const T* wt, T* img) {
 }  // namespace
 
 template <class T>
-void depthwise_forward(const DepthwiseShape& s, const T* img, const T* w, const T* bias, T* col) {
-  const ConvGeometry& g = s.geo;
-  const int64_t C = s.groups * s.multiplier, P = g.Ho * g.Wo, taps = g.kH * g.kW;
+void depthwise_forward(const ConvProblem& g, const T* img, const T* w, const T* bias, T* col) {
+  const int64_t C = g.col_channels, multiplier = g.col_group(), P = g.Ho * g.Wo, taps = g.kH * g.kW;
   const Gather gather = forward_gather(g);
-#pragma omp parallel for collapse(2) schedule(static) if (run_parallel(s))
-  for (int64_t n = 0; n < s.N; ++n)
+#pragma omp parallel for collapse(2) schedule(static) if (run_parallel(g))
+  for (int64_t n = 0; n < g.N; ++n)
     for (int64_t c = 0; c < C; ++c) {
       T* out = col + (n * C + c) * P;
-      const T* in = img + (n * s.groups + c / s.multiplier) * g.H * g.W;
+      const T* in = img + (n * g.groups + c / multiplier) * g.H * g.W;
       if (bias != nullptr) std::fill(out, out + P, bias[c]);
       gather_plane(gather, in, w + c * taps, out, bias != nullptr);
     }
 }
 
 template <class T>
-void depthwise_backward_data(const DepthwiseShape& s, const T* col, const T* w, T* img) {
-  const ConvGeometry& g = s.geo;
-  const int64_t C = s.groups * s.multiplier, P = g.Ho * g.Wo, taps = g.kH * g.kW;
+void depthwise_backward_data(const ConvProblem& g, const T* col, const T* w, T* img) {
+  const int64_t C = g.col_channels, multiplier = g.col_group(), P = g.Ho * g.Wo, taps = g.kH * g.kW;
   const bool unit_stride = g.stride_h == 1 && g.stride_w == 1;
   const Gather gather = flipped_gather(g);
-#pragma omp parallel for collapse(2) schedule(static) if (run_parallel(s))
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t gi = 0; gi < s.groups; ++gi) {
-      T* dst = img + (n * s.groups + gi) * g.H * g.W;
+#pragma omp parallel for collapse(2) schedule(static) if (run_parallel(g))
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t gi = 0; gi < g.groups; ++gi) {
+      T* dst = img + (n * g.groups + gi) * g.H * g.W;
       if (!unit_stride) std::fill(dst, dst + g.H * g.W, T(0));
-      for (int64_t m = 0; m < s.multiplier; ++m) {
-        const int64_t c = gi * s.multiplier + m;
+      for (int64_t m = 0; m < multiplier; ++m) {
+        const int64_t c = gi * multiplier + m;
         const T* in = col + (n * C + c) * P;
         if (!unit_stride) {
           scatter_plane(g, in, w + c * taps, dst);
@@ -196,12 +194,11 @@ void depthwise_backward_data(const DepthwiseShape& s, const T* col, const T* w, 
 }
 
 template <class T>
-void depthwise_backward_weight(const DepthwiseShape& s, const T* img, const T* col, T* dw) {
-  const ConvGeometry& g = s.geo;
-  const int64_t C = s.groups * s.multiplier, P = g.Ho * g.Wo, taps = g.kH * g.kW;
+void depthwise_backward_weight(const ConvProblem& g, const T* img, const T* col, T* dw) {
+  const int64_t C = g.col_channels, multiplier = g.col_group(), P = g.Ho * g.Wo, taps = g.kH * g.kW;
   const Gather gather = forward_gather(g);
   const int64_t cols = gather.padded_cols(), out_cols = round_up(g.Wo, kVec);
-#pragma omp parallel for schedule(static) if (run_parallel(s))
+#pragma omp parallel for schedule(static) if (run_parallel(g))
   for (int64_t c = 0; c < C; ++c) {
     // Per tap, kRows x kVec partial sums kept across the batch (in T: each lane sums only
     // N * Ho * Wo / (kRows * kVec) products), reduced once in double at the end.
@@ -211,8 +208,8 @@ void depthwise_backward_weight(const DepthwiseShape& s, const T* img, const T* c
     T* buf = thread_buffer<T>(0, gather.padded_rows() * cols);
     const int64_t out_rows = gather.tiled_out_rows();
     T* grad = thread_buffer<T>(2, out_rows * out_cols);  // col plane, zero-padded to whole tiles
-    for (int64_t n = 0; n < s.N; ++n) {
-      fill_padded(gather, img + (n * s.groups + c / s.multiplier) * g.H * g.W, buf);
+    for (int64_t n = 0; n < g.N; ++n) {
+      fill_padded(gather, img + (n * g.groups + c / multiplier) * g.H * g.W, buf);
       const T* gp = col + (n * C + c) * P;
       std::fill(grad, grad + out_rows * out_cols, T(0));
       for (int64_t oh = 0; oh < g.Ho; ++oh)
@@ -239,15 +236,15 @@ void depthwise_backward_weight(const DepthwiseShape& s, const T* img, const T* c
     for (int64_t t = 0; t < taps; ++t) {
       double total = 0;
       for (int64_t i = 0; i < tile; ++i) total += double(partial[t * tile + i]);
-      dw[c * taps + t] += T(total);
+      dw[c * taps + t] = T(total);
     }
   }
 }
 
-#define SDKD_INSTANTIATE_DEPTHWISE(T)                                                          \
-  template void depthwise_forward<T>(const DepthwiseShape&, const T*, const T*, const T*, T*); \
-  template void depthwise_backward_data<T>(const DepthwiseShape&, const T*, const T*, T*);     \
-  template void depthwise_backward_weight<T>(const DepthwiseShape&, const T*, const T*, T*);
+#define SDKD_INSTANTIATE_DEPTHWISE(T)                                                        \
+  template void depthwise_forward<T>(const ConvProblem&, const T*, const T*, const T*, T*); \
+  template void depthwise_backward_data<T>(const ConvProblem&, const T*, const T*, T*);     \
+  template void depthwise_backward_weight<T>(const ConvProblem&, const T*, const T*, T*);
 SDKD_INSTANTIATE_DEPTHWISE(float)
 SDKD_INSTANTIATE_DEPTHWISE(double)
 #undef SDKD_INSTANTIATE_DEPTHWISE

@@ -10,12 +10,12 @@
 namespace sdkd::cpu {
 namespace {
 
-bool run_parallel(const ConvGeometry& g, int64_t band_cols) {
-  return !omp_in_parallel() && g.channels > 1 && g.col_rows() * band_cols >= (int64_t(1) << 18);
+bool run_parallel(const ConvProblem& g, int64_t band_cols) {
+  return !omp_in_parallel() && g.img_group() > 1 && g.k_group() * band_cols >= (int64_t(1) << 18);
 }
 
 // Placement rows of the band [oh_begin, oh_end) that read inside the image for tap row ki.
-PlacementRange band_rows(const ConvGeometry& g, int64_t ki, int64_t oh_begin, int64_t oh_end) {
+PlacementRange band_rows(const ConvProblem& g, int64_t ki, int64_t oh_begin, int64_t oh_end) {
   const PlacementRange all = valid_placements(ki * g.dil_h - g.pad_h, g.stride_h, g.H, g.Ho);
   const int64_t lo = std::clamp(all.lo, oh_begin, oh_end);
   return {lo, std::clamp(all.hi, lo, oh_end)};
@@ -24,10 +24,10 @@ PlacementRange band_rows(const ConvGeometry& g, int64_t ki, int64_t oh_begin, in
 }  // namespace
 
 template <class T>
-void im2col(const ConvGeometry& g, const T* img, T* col, int64_t oh_begin, int64_t oh_end) {
-  const int64_t band = (oh_end - oh_begin) * g.Wo;
+void im2col(const ConvProblem& g, const T* img, T* col, int64_t oh_begin, int64_t oh_end) {
+  const int64_t band = (oh_end - oh_begin) * g.Wo, channels = g.img_group();
 #pragma omp parallel for schedule(static) if (run_parallel(g, band))
-  for (int64_t c = 0; c < g.channels; ++c) {
+  for (int64_t c = 0; c < channels; ++c) {
     const T* plane = img + c * g.H * g.W;
     for (int64_t ki = 0; ki < g.kH; ++ki) {
       const PlacementRange rows = band_rows(g, ki, oh_begin, oh_end);
@@ -54,10 +54,10 @@ void im2col(const ConvGeometry& g, const T* img, T* col, int64_t oh_begin, int64
 }
 
 template <class T>
-void col2im_add(const ConvGeometry& g, const T* col, T* img, int64_t oh_begin, int64_t oh_end) {
-  const int64_t band = (oh_end - oh_begin) * g.Wo;
+void col2im_add(const ConvProblem& g, const T* col, T* img, int64_t oh_begin, int64_t oh_end) {
+  const int64_t band = (oh_end - oh_begin) * g.Wo, channels = g.img_group();
 #pragma omp parallel for schedule(static) if (run_parallel(g, band))
-  for (int64_t c = 0; c < g.channels; ++c) {
+  for (int64_t c = 0; c < channels; ++c) {
     T* plane = img + c * g.H * g.W;
     for (int64_t ki = 0; ki < g.kH; ++ki) {
       const PlacementRange rows = band_rows(g, ki, oh_begin, oh_end);
@@ -79,9 +79,9 @@ void col2im_add(const ConvGeometry& g, const T* col, T* img, int64_t oh_begin, i
   }
 }
 
-template void im2col<float>(const ConvGeometry&, const float*, float*, int64_t, int64_t);
-template void im2col<double>(const ConvGeometry&, const double*, double*, int64_t, int64_t);
-template void col2im_add<float>(const ConvGeometry&, const float*, float*, int64_t, int64_t);
-template void col2im_add<double>(const ConvGeometry&, const double*, double*, int64_t, int64_t);
+template void im2col<float>(const ConvProblem&, const float*, float*, int64_t, int64_t);
+template void im2col<double>(const ConvProblem&, const double*, double*, int64_t, int64_t);
+template void col2im_add<float>(const ConvProblem&, const float*, float*, int64_t, int64_t);
+template void col2im_add<double>(const ConvProblem&, const double*, double*, int64_t, int64_t);
 
 }  // namespace sdkd::cpu

@@ -1,25 +1,20 @@
 #pragma once
-// Lowering of a 2-D convolution to a matrix product. The "image" side is a C x H x W tensor,
-// the "column" side the Ho x Wo grid of kernel placements; the column matrix has one row per
-// (channel, ki, kj) and one column per placement:
+// Lowering of a 2-D convolution to a matrix product, one image and one group at a time, for
+// the lowered problem of kernels/common/conv_problem.hpp. The image is the group's
+// img_group() x H x W channels, the columns the Ho x Wo grid of kernel placements; the column
+// matrix has one row per (channel, ki, kj) (k_group() rows) and one column per placement:
 //   col[(c*kH + ki)*kW + kj][oh*Wo + ow] = img[c][oh*sh - ph + ki*dh][ow*sw - pw + kj*dw]
-// (zero outside the image). Ho and Wo are given, not derived, so the same code serves
-// conv-transpose, whose output_padding makes the image larger than the placements cover.
+// (zero outside the image). Ho and Wo are the problem's, not derived from H and W, so the same
+// code serves conv-transpose, whose output_padding makes the image larger than the placements
+// cover.
 #include <cstdint>
 
+#include "kernels/common/conv_problem.hpp"
 #include "kernels/internal.hpp"
 
 namespace sdkd::cpu {
 
-struct ConvGeometry {
-  int64_t channels, H, W;  // image side
-  int64_t Ho, Wo;          // column side (kernel placements)
-  int64_t kH, kW;
-  int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
-
-  int64_t col_rows() const { return channels * kH * kW; }
-  int64_t col_cols() const { return Ho * Wo; }
-};
+using kern::ConvProblem;
 
 // Placements o in [lo, hi) (of `count`) read an in-range input index o*stride + offset of an
 // axis of length `size`; those outside read zero padding.
@@ -35,14 +30,14 @@ inline PlacementRange valid_placements(int64_t offset, int64_t stride, int64_t s
 }
 
 // The band of placement rows [oh_begin, oh_end) of im2col(img): col is
-// col_rows() x ((oh_end - oh_begin) * Wo), row-major and dense. Working band by band keeps the
+// k_group() x ((oh_end - oh_begin) * Wo), row-major and dense. Working band by band keeps the
 // column matrix in cache between its creation and the GEMM that reads it.
 template <class T>
-void im2col(const ConvGeometry& g, const T* img, T* col, int64_t oh_begin, int64_t oh_end);
+void im2col(const ConvProblem& g, const T* img, T* col, int64_t oh_begin, int64_t oh_end);
 
 // img += the adjoint of im2col applied to a band `col` of placement rows [oh_begin, oh_end),
 // summing overlapping placements.
 template <class T>
-void col2im_add(const ConvGeometry& g, const T* col, T* img, int64_t oh_begin, int64_t oh_end);
+void col2im_add(const ConvProblem& g, const T* col, T* img, int64_t oh_begin, int64_t oh_end);
 
 }  // namespace sdkd::cpu

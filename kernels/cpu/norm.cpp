@@ -101,10 +101,17 @@ double value_or(const T* p, int64_t i, double fallback) {
   return p ? double(p[i]) : fallback;
 }
 
-// Accumulates in double so that repeated += on a float gradient loses nothing extra.
+// Parameter gradients are overwritten (kernels/common/norm_shape.hpp), rounded once from double.
 template <class T>
-void accumulate(T* dst, int64_t i, double v) {
-  dst[i] = T(double(dst[i]) + v);
+void store(T* dst, int64_t i, double v) {
+  dst[i] = T(v);
+}
+
+// Empty sums: the parameter gradients of a norm over no values are zero.
+template <class T>
+void zero_params(T* dgamma, T* dbeta, int64_t n) {
+  if (dgamma) std::fill(dgamma, dgamma + n, T(0));
+  if (dbeta) std::fill(dbeta, dbeta + n, T(0));
 }
 
 void check_sizes(const char* fn, int64_t a, const char* an, int64_t b, const char* bn, int64_t c,
@@ -206,8 +213,8 @@ void batch_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   std::vector<GradSums> total(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t n = 0; n < N; ++n) total[c].add(part[n * C + c]);
-    if (dgamma) accumulate(dgamma, c, total[c].dy_xc * double(save_invstd[c]));
-    if (dbeta) accumulate(dbeta, c, total[c].dy);
+    if (dgamma) store(dgamma, c, total[c].dy_xc * double(save_invstd[c]));
+    if (dbeta) store(dbeta, c, total[c].dy);
   }
   if (!dx) return;
 
@@ -268,6 +275,7 @@ void group_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   const char* fn = "group_norm_backward";
   check_sizes(fn, N, "N", C, "C", HW, "HW");
   SDKD_CHECK(G >= 1 && C % G == 0, fn, ": groups G must be >= 1 and divide C, got C=", C, " G=", G);
+  if (N * C * HW == 0) zero_params(dgamma, dbeta, C);
   if (N * C * HW == 0 || (!dx && !dgamma && !dbeta)) return;
   SDKD_CHECK(dy && x && save_mean && save_invstd, fn,
              ": dy, x, save_mean and save_invstd must be non-null");
@@ -288,8 +296,8 @@ void group_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
         sum_dy += part[s].dy;
         sum_dy_xhat += part[s].dy_xc * double(save_invstd[s / per_group]);
       }
-      if (dgamma) accumulate(dgamma, c, sum_dy_xhat);
-      if (dbeta) accumulate(dbeta, c, sum_dy);
+      if (dgamma) store(dgamma, c, sum_dy_xhat);
+      if (dbeta) store(dbeta, c, sum_dy);
     }
   }
   if (!dx) return;
@@ -347,6 +355,7 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
                          int64_t D) {
   const char* fn = "layer_norm_backward";
   SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
+  if (rows == 0) zero_params(dgamma, dbeta, D);
   if (rows == 0 || (!dx && !dgamma && !dbeta)) return;
   SDKD_CHECK(dy && x && save_mean && save_invstd, fn,
              ": dy, x, save_mean and save_invstd must be non-null");
@@ -405,8 +414,49 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
       sum_g += part_g[blk * D + d];
       sum_b += part_b[blk * D + d];
     }
-    if (dgamma) accumulate(dgamma, d, sum_g);
-    if (dbeta) accumulate(dbeta, d, sum_b);
+    if (dgamma) store(dgamma, d, sum_g);
+    if (dbeta) store(dbeta, d, sum_b);
+  }
+}
+
+// ---------------------------------------------------------------- the op's two entry points
+
+template <class T>
+void norm_forward(const kern::NormShape& s, const kern::NormForwardArgs<T>& a) {
+  switch (s.kind) {
+    case kern::NormKind::batch:
+      if (s.training) {
+        batch_norm_forward_train<T>(a.x, a.gamma, a.beta, a.y, s.N, s.C, s.HW, s.eps, a.mean, a.invstd,
+                                    a.running_mean, a.running_var, s.momentum);
+      } else {
+        batch_norm_forward_eval<T>(a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y, s.N, s.C, s.HW, s.eps);
+        // The eval backward's invstd, from the running variance as the forward used it.
+        if (a.invstd)
+          for (int64_t c = 0; c < s.C; ++c) a.invstd[c] = 1.0 / std::sqrt(double(a.running_var[c]) + s.eps);
+      }
+      break;
+    case kern::NormKind::group:
+      group_norm_forward<T>(a.x, a.gamma, a.beta, a.y, s.N, s.C, s.HW, s.G, s.eps, a.mean, a.invstd);
+      break;
+    case kern::NormKind::layer:
+      layer_norm_forward<T>(a.x, a.gamma, a.beta, a.y, s.N, s.HW, s.eps, a.mean, a.invstd);
+      break;
+  }
+}
+
+template <class T>
+void norm_backward(const kern::NormShape& s, const kern::NormBackwardArgs<T>& a) {
+  switch (s.kind) {
+    case kern::NormKind::batch:
+      batch_norm_backward<T>(a.dy, a.x, a.gamma, a.mean, a.invstd, a.dx, a.dgamma, a.dbeta, s.N, s.C, s.HW,
+                             s.training);
+      break;
+    case kern::NormKind::group:
+      group_norm_backward<T>(a.dy, a.x, a.gamma, a.mean, a.invstd, a.dx, a.dgamma, a.dbeta, s.N, s.C, s.HW, s.G);
+      break;
+    case kern::NormKind::layer:
+      layer_norm_backward<T>(a.dy, a.x, a.gamma, a.mean, a.invstd, a.dx, a.dgamma, a.dbeta, s.N, s.HW);
+      break;
   }
 }
 
@@ -426,7 +476,9 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   template void layer_norm_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, double,  \
                                       double*, double*);                                           \
   template void layer_norm_backward<T>(const T*, const T*, const T*, const double*, const double*, \
-                                       T*, T*, T*, int64_t, int64_t);
+                                       T*, T*, T*, int64_t, int64_t);                              \
+  template void norm_forward<T>(const kern::NormShape&, const kern::NormForwardArgs<T>&);          \
+  template void norm_backward<T>(const kern::NormShape&, const kern::NormBackwardArgs<T>&);
 
 SDKD_NORM_INSTANTIATE(float)
 SDKD_NORM_INSTANTIATE(double)

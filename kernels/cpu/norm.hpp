@@ -8,15 +8,26 @@
 //   the forward pass and inputs of the backward pass (invstd = 1 / sqrt(biased var + eps)),
 //   double for every T: the statistics are computed in double, and rounding them to float
 //   costs the float32 backward up to 5e-5 relative in dgamma for inputs of mean 1000, std 1.
-// - Backward: dx may be null (not computed) and is overwritten; dgamma / dbeta may be null and
-//   are ACCUMULATED into (+=), so gradients of a shared parameter add up.
+// - Backward: dx, dgamma, dbeta may each be null (not computed) and are OVERWRITTEN, as on
+//   CUDA (kernels/common/norm_shape.hpp); the autograd engine sums the gradients of a shared
+//   parameter.
 // - Statistics and gradient sums accumulate in double. Every reduction has a fixed order that
 //   does not depend on the number of OpenMP threads, so results are bitwise reproducible.
 #include <cstdint>
 
+#include "kernels/common/norm_shape.hpp"
 #include "kernels/internal.hpp"
 
 namespace sdkd::cpu {
+
+// The op's entry points (what the engine calls): the kernel of s.kind, in s.training's mode,
+// with the buffers of kernels/common/norm_shape.hpp. BatchNorm eval also writes a.invstd.
+template <class T>
+void norm_forward(const kern::NormShape& s, const kern::NormForwardArgs<T>& a);
+template <class T>
+void norm_backward(const kern::NormShape& s, const kern::NormBackwardArgs<T>& a);
+
+// The kernels behind them, one per kind and mode.
 
 // BatchNorm2d, training mode: statistics per channel over (N, HW). Normalises with the biased
 // variance; the running update uses the unbiased one (PyTorch): r = (1 - m) * r + m * batch.

@@ -380,8 +380,8 @@ constexpr size_t backward_q_smem() {
 // Kernels above 48 KiB of dynamic shared memory must opt in; devices with less than the
 // kernel needs (consumer parts with ~99 KiB at d > 64) get a clear error instead of a failed launch.
 template <class Kernel>
-void allow_smem(Kernel* kernel, size_t bytes, const char* what, int64_t d) {
-  const int optin = cuda_rt::device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin);
+void allow_smem(const ExecContext& ctx, Kernel* kernel, size_t bytes, const char* what, int64_t d) {
+  const int optin = ctx.max_smem_optin;
   SDKD_CHECK(bytes <= size_t(optin), what, ": head dimension ", d, " needs ", bytes,
              " bytes of shared memory per block, the device allows ", optin);
   if (bytes > 48 * 1024)
@@ -393,40 +393,40 @@ unsigned tiles(int64_t rows, int per_tile) { return unsigned((rows + per_tile - 
 float scale_of(int64_t d) { return float(1.0 / std::sqrt(double(d))); }  // as the CPU twin computes it
 
 template <int D>
-void forward_impl(const AttentionDims& s, const float* q, const float* k, const float* v, float* o, float* lse) {
+void forward_impl(const ExecContext& ctx, const AttentionShape& s, const float* q, const float* k, const float* v, float* o, float* lse) {
   constexpr int TM = rows_per_thread<D>();
   constexpr size_t smem = forward_smem<D>();
   auto* kernel = attention_forward_kernel<D, TM>;
-  allow_smem(kernel, smem, "multi_head_attention (CUDA forward)", s.d);
+  allow_smem(ctx, kernel, smem, "multi_head_attention (CUDA forward)", s.d);
   const dim3 grid(unsigned(s.BH), tiles(s.N, kTy * TM));
-  kernel<<<grid, kAttnThreads, smem, cuda_rt::stream()>>>(q, k, v, o, lse, s.N, s.M, int(s.d), scale_of(s.d));
+  kernel<<<grid, kAttnThreads, smem, stream_of(ctx)>>>(q, k, v, o, lse, s.N, s.M, int(s.d), scale_of(s.d));
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
 template <int D>
-void backward_impl(const AttentionDims& s, const float* q, const float* k, const float* v, const float* lse,
-                   const float* delta, const float* dout, float* dq, float* dk, float* dv, bool deterministic) {
+void backward_impl(const ExecContext& ctx, const AttentionShape& s, const float* q, const float* k, const float* v,
+                   const float* lse, const float* delta, const float* dout, float* dq, float* dk, float* dv) {
   constexpr int TM = rows_per_thread<D>();
   const float scale = scale_of(s.d);
   const dim3 grid_kv(unsigned(s.BH), tiles(s.M, kTy * TM));
   constexpr size_t smem_kv = backward_kv_smem<D>();
-  if (deterministic) {
+  if (ctx.deterministic) {
     auto* kv = attention_backward_kv_kernel<D, TM, false>;
-    allow_smem(kv, smem_kv, "multi_head_attention (CUDA backward dK/dV)", s.d);
-    kv<<<grid_kv, kAttnThreads, smem_kv, cuda_rt::stream()>>>(q, k, v, lse, delta, dout, nullptr, dk, dv, s.N, s.M,
+    allow_smem(ctx, kv, smem_kv, "multi_head_attention (CUDA backward dK/dV)", s.d);
+    kv<<<grid_kv, kAttnThreads, smem_kv, stream_of(ctx)>>>(q, k, v, lse, delta, dout, nullptr, dk, dv, s.N, s.M,
                                                               int(s.d), scale);
     SDKD_CUDA_LAUNCH_CHECK();
     constexpr size_t smem_q = backward_q_smem<D>();
     auto* qk = attention_backward_q_kernel<D, TM>;
-    allow_smem(qk, smem_q, "multi_head_attention (CUDA backward dQ)", s.d);
+    allow_smem(ctx, qk, smem_q, "multi_head_attention (CUDA backward dQ)", s.d);
     const dim3 grid_q(unsigned(s.BH), tiles(s.N, kTy * TM));
-    qk<<<grid_q, kAttnThreads, smem_q, cuda_rt::stream()>>>(q, k, v, lse, delta, dout, dq, s.N, s.M, int(s.d), scale);
+    qk<<<grid_q, kAttnThreads, smem_q, stream_of(ctx)>>>(q, k, v, lse, delta, dout, dq, s.N, s.M, int(s.d), scale);
     SDKD_CUDA_LAUNCH_CHECK();
   } else {
-    SDKD_CUDA_CHECK(cudaMemsetAsync(dq, 0, size_t(s.BH * s.N * s.d) * sizeof(float), cuda_rt::stream()));
+    SDKD_CUDA_CHECK(cudaMemsetAsync(dq, 0, size_t(s.BH * s.N * s.d) * sizeof(float), stream_of(ctx)));
     auto* kv = attention_backward_kv_kernel<D, TM, true>;
-    allow_smem(kv, smem_kv, "multi_head_attention (CUDA backward)", s.d);
-    kv<<<grid_kv, kAttnThreads, smem_kv, cuda_rt::stream()>>>(q, k, v, lse, delta, dout, dq, dk, dv, s.N, s.M,
+    allow_smem(ctx, kv, smem_kv, "multi_head_attention (CUDA backward)", s.d);
+    kv<<<grid_kv, kAttnThreads, smem_kv, stream_of(ctx)>>>(q, k, v, lse, delta, dout, dq, dk, dv, s.N, s.M,
                                                               int(s.d), scale);
     SDKD_CUDA_LAUNCH_CHECK();
   }
@@ -437,7 +437,7 @@ int padded_head_dim(int64_t d) { return d <= 16 ? 16 : d <= 32 ? 32 : d <= 64 ? 
 
 }  // namespace
 
-void attention_check_dims(const AttentionDims& s) {
+void attention_check_dims(const AttentionShape& s) {
   const char* op = "multi_head_attention (CUDA)";
   SDKD_CHECK(s.BH >= 0 && s.BH <= 0x7fffffff, op, ": batch*heads must be in [0, 2^31), got ", s.BH);
   SDKD_CHECK(s.N >= 1 && s.M >= 1, op, ": need at least one query and one key row, got N = ", s.N, ", M = ", s.M);
@@ -448,33 +448,35 @@ void attention_check_dims(const AttentionDims& s) {
              " rows, got N = ", s.N, ", M = ", s.M);
 }
 
-void attention_forward(const AttentionDims& s, const float* q, const float* k, const float* v, float* o,
+void attention_forward(const ExecContext& ctx, const AttentionShape& s, const float* q, const float* k, const float* v, float* o,
                        float* lse) {
   attention_check_dims(s);
   if (s.BH == 0) return;
   switch (padded_head_dim(s.d)) {
-    case 16: forward_impl<16>(s, q, k, v, o, lse); break;
-    case 32: forward_impl<32>(s, q, k, v, o, lse); break;
-    case 64: forward_impl<64>(s, q, k, v, o, lse); break;
-    default: forward_impl<128>(s, q, k, v, o, lse); break;
+    case 16: forward_impl<16>(ctx, s, q, k, v, o, lse); break;
+    case 32: forward_impl<32>(ctx, s, q, k, v, o, lse); break;
+    case 64: forward_impl<64>(ctx, s, q, k, v, o, lse); break;
+    default: forward_impl<128>(ctx, s, q, k, v, o, lse); break;
   }
 }
 
-void attention_backward(const AttentionDims& s, const float* q, const float* k, const float* v, const float* o,
-                        const float* lse, const float* dout, float* delta, float* dq, float* dk, float* dv,
-                        bool deterministic) {
+void attention_backward(const ExecContext& ctx, const AttentionShape& s, const float* q, const float* k,
+                        const float* v, const float* o, const float* lse, const float* dout, float* dq, float* dk,
+                        float* dv) {
   attention_check_dims(s);
   if (s.BH == 0) return;
   const int64_t rows = s.BH * s.N;
+  const Workspace delta_rows(ctx, size_t(rows) * sizeof(float));  // rowsum(dO * O) per query row
+  float* delta = delta_rows.as<float>();
   constexpr int kDeltaThreads = 256;
-  attention_delta_kernel<<<grid_for(rows * 32, kDeltaThreads), kDeltaThreads, 0, cuda_rt::stream()>>>(o, dout, delta,
+  attention_delta_kernel<<<grid_for(rows * 32, kDeltaThreads), kDeltaThreads, 0, stream_of(ctx)>>>(o, dout, delta,
                                                                                                      rows, int(s.d));
   SDKD_CUDA_LAUNCH_CHECK();
   switch (padded_head_dim(s.d)) {
-    case 16: backward_impl<16>(s, q, k, v, lse, delta, dout, dq, dk, dv, deterministic); break;
-    case 32: backward_impl<32>(s, q, k, v, lse, delta, dout, dq, dk, dv, deterministic); break;
-    case 64: backward_impl<64>(s, q, k, v, lse, delta, dout, dq, dk, dv, deterministic); break;
-    default: backward_impl<128>(s, q, k, v, lse, delta, dout, dq, dk, dv, deterministic); break;
+    case 16: backward_impl<16>(ctx, s, q, k, v, lse, delta, dout, dq, dk, dv); break;
+    case 32: backward_impl<32>(ctx, s, q, k, v, lse, delta, dout, dq, dk, dv); break;
+    case 64: backward_impl<64>(ctx, s, q, k, v, lse, delta, dout, dq, dk, dv); break;
+    default: backward_impl<128>(ctx, s, q, k, v, lse, delta, dout, dq, dk, dv); break;
   }
 }
 

@@ -11,31 +11,30 @@
 // one kernel over key tiles that accumulates dQ with float atomicAdd (order, hence the last
 // bits, vary run to run); with deterministic = true a second kernel over query tiles computes
 // dQ without atomics, so every gradient is bitwise reproducible.
-// Plain C++ (no CUDA types); launches go on the current device's stream.
+// Plain C++ (no CUDA types); launches go on the stream of the ExecContext passed first. The
+// parameters are the CPU twin's struct (kernels/common/attention_shape.hpp).
 #include <cstdint>
 
+#include "kernels/common/attention_shape.hpp"
 #include "kernels/internal.hpp"
+#include "runtime/exec_context.hpp"
 
 namespace sdkd::gpu {
 
-struct AttentionDims {
-  int64_t BH = 1;  // batch * heads
-  int64_t N = 1;   // query rows
-  int64_t M = 1;   // key / value rows
-  int64_t d = 1;   // head dimension
-};
+using kern::AttentionShape;
 
 constexpr int64_t kAttentionMaxHeadDim = 128;
 
 // Throws sdkd::Error naming the op and the bad size when the kernels cannot take `dims`.
-void attention_check_dims(const AttentionDims& dims);
+void attention_check_dims(const AttentionShape& dims);
 
-void attention_forward(const AttentionDims& dims, const float* q, const float* k, const float* v, float* o,
+void attention_forward(const ExecContext& ctx, const AttentionShape& dims, const float* q, const float* k, const float* v, float* o,
                        float* lse);
 
-// `delta` is scratch of BH * N floats (it receives rowsum(dO * O)). dq, dk, dv are overwritten.
-void attention_backward(const AttentionDims& dims, const float* q, const float* k, const float* v, const float* o,
-                        const float* lse, const float* dout, float* delta, float* dq, float* dk, float* dv,
-                        bool deterministic);
+// dq, dk, dv are overwritten. rowsum(dO * O) goes to a launch-local Workspace of ctx;
+// ctx.deterministic picks the two-pass dQ kernel over the atomic one.
+void attention_backward(const ExecContext& ctx, const AttentionShape& dims, const float* q, const float* k,
+                        const float* v, const float* o, const float* lse, const float* dout, float* dq, float* dk,
+                        float* dv);
 
 }  // namespace sdkd::gpu

@@ -151,7 +151,7 @@ __device__ __forceinline__ void store_tile(float* out, const float (&acc)[8][C::
 // ---- forward -----------------------------------------------------------------------------
 
 struct FwdParams {
-  ConvGeom g;
+  DeviceConvProblem g;
   const float* x;
   const float* w;
   const float* bias;
@@ -174,7 +174,7 @@ struct FwdLoader {
   float ra[C::A_PER], rb[C::B_PER];
 
   __device__ __forceinline__ FwdLoader(const FwdParams& prm, int grp, int m0, int n0_) : p(prm), n0(n0_) {
-    const ConvGeom& g = p.g;
+    const DeviceConvProblem& g = p.g;
     const int tid = threadIdx.x;
     mm = tid % C::BM;
     kk0 = tid / C::BM;
@@ -184,16 +184,16 @@ struct FwdLoader {
     const int m = m0 + mm;
     m_ok = m < p.M;
     if (m_ok) {
-      const int P = g.H_out * g.W_out;
+      const int P = g.Ho * g.Wo;
       const int b = p.div_P.div(m), pix = m - b * P;
-      const int oh = p.div_Wo.div(pix), ow = pix - oh * g.W_out;
-      x_base = (b * g.C_in + grp * p.Cig) * g.H * g.W;
+      const int oh = p.div_Wo.div(pix), ow = pix - oh * g.Wo;
+      x_base = (b * g.img_channels + grp * p.Cig) * g.H * g.W;
       ih0 = oh * g.stride_h - g.pad_h;
       iw0 = ow * g.stride_w - g.pad_w;
     }
   }
   __device__ __forceinline__ void load(int t) {
-    const ConvGeom& g = p.g;
+    const DeviceConvProblem& g = p.g;
     const int k0 = t * BK, kHW = g.kH * g.kW;
 #pragma unroll
     for (int i = 0; i < C::A_PER; ++i) {
@@ -231,7 +231,7 @@ __global__ void __launch_bounds__(C::kThreads) conv_fwd_kernel(const __grid_cons
   float acc[8][C::TN] = {};
   gemm_mainloop<C>(ld, (p.K + BK - 1) / BK, sm, acc);
 
-  const int P = p.g.H_out * p.g.W_out, ty = threadIdx.x / (C::BN / C::TN);
+  const int P = p.g.Ho * p.g.Wo, ty = threadIdx.x / (C::BN / C::TN);
   int row_off[8];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
@@ -239,7 +239,7 @@ __global__ void __launch_bounds__(C::kThreads) conv_fwd_kernel(const __grid_cons
     row_off[i] = -1;
     if (m < p.M) {
       const int b = p.div_P.div(m);
-      row_off[i] = (b * p.g.C_out + grp * p.Cog) * P + (m - b * P);
+      row_off[i] = (b * p.g.col_channels + grp * p.Cog) * P + (m - b * P);
     }
   }
   store_tile<C, false>(p.y, acc, row_off, n0, p.Cog, P, p.bias != nullptr ? p.bias + grp * p.Cog : nullptr, p.vec);
@@ -279,7 +279,7 @@ __device__ AxisClass axis_class(int q, int size, int ksize, int s, int pad, int 
 }
 
 struct DgradParams {
-  ConvGeom g;
+  DeviceConvProblem g;
   const float* dy;
   const float* w;
   const float* bias;
@@ -304,7 +304,7 @@ struct DgradLoader {
   __device__ __forceinline__ DgradLoader(const DgradParams& prm, const AxisClass& ch_, const AxisClass& cw_, int grp, int m0, int M,
                          int n0_)
       : p(prm), ch(ch_), cw(cw_), n0(n0_) {
-    const ConvGeom& g = p.g;
+    const DeviceConvProblem& g = p.g;
     const int tid = threadIdx.x;
     taps = ch.taps * cw.taps;
     K = p.Cog * taps;
@@ -321,13 +321,13 @@ struct DgradLoader {
       const int plane = ch.count * cw.count;
       const int b = m / plane, rem = m - b * plane;
       const int jh = rem / cw.count, jw = rem - jh * cw.count;
-      dy_base = (b * g.C_out + grp * p.Cog) * g.H_out * g.W_out;
+      dy_base = (b * g.col_channels + grp * p.Cog) * g.Ho * g.Wo;
       oh0 = ch.out_base + jh;
       ow0 = cw.out_base + jw;
     }
   }
   __device__ __forceinline__ void load(int t) {
-    const ConvGeom& g = p.g;
+    const DeviceConvProblem& g = p.g;
     const int k0 = t * BK;
 #pragma unroll
     for (int i = 0; i < C::A_PER; ++i) {
@@ -337,8 +337,8 @@ struct DgradLoader {
         const int co = div_taps.div(k), r = k - co * taps;
         const int th = div_tw.div(r), tw = r - th * cw.taps;
         const int oh = oh0 - th * ch.out_step, ow = ow0 - tw * cw.out_step;
-        if (unsigned(oh) < unsigned(g.H_out) && unsigned(ow) < unsigned(g.W_out))
-          v = __ldg(p.dy + dy_base + (co * g.H_out + oh) * g.W_out + ow);
+        if (unsigned(oh) < unsigned(g.Ho) && unsigned(ow) < unsigned(g.Wo))
+          v = __ldg(p.dy + dy_base + (co * g.Ho + oh) * g.Wo + ow);
       }
       ra[i] = v;
     }
@@ -369,7 +369,7 @@ struct DgradLoader {
 template <class C>
 __global__ void __launch_bounds__(C::kThreads) conv_dgrad_kernel(const __grid_constant__ DgradParams p) {
   __shared__ __align__(16) Smem<C> sm;
-  const ConvGeom& g = p.g;
+  const DeviceConvProblem& g = p.g;
   const int cls = blockIdx.z / g.groups, grp = blockIdx.z - cls * g.groups;
   const AxisClass ch = axis_class(cls / g.stride_w, g.H, g.kH, g.stride_h, g.pad_h, g.dil_h);
   const AxisClass cw = axis_class(cls % g.stride_w, g.W, g.kW, g.stride_w, g.pad_w, g.dil_w);
@@ -390,7 +390,7 @@ __global__ void __launch_bounds__(C::kThreads) conv_dgrad_kernel(const __grid_co
       const int b = m / plane, rem = m - b * plane;
       const int jh = rem / cw.count, jw = rem - jh * cw.count;
       const int ih = ch.first + jh * g.stride_h, iw = cw.first + jw * g.stride_w;
-      row_off[i] = ((b * g.C_in + grp * p.Cig) * g.H + ih) * g.W + iw;
+      row_off[i] = ((b * g.img_channels + grp * p.Cig) * g.H + ih) * g.W + iw;
     }
   }
   store_tile<C, false>(p.dx, acc, row_off, n0, p.Cig, g.H * g.W, p.bias != nullptr ? p.bias + grp * p.Cig : nullptr,
@@ -400,7 +400,7 @@ __global__ void __launch_bounds__(C::kThreads) conv_dgrad_kernel(const __grid_co
 // ---- backward weight ---------------------------------------------------------------------
 
 struct WgradParams {
-  ConvGeom g;
+  DeviceConvProblem g;
   const float* x;
   const float* dy;
   float* out;           // dw, or the workspace of per-split partials
@@ -423,7 +423,7 @@ struct WgradLoader {
 
   __device__ __forceinline__ WgradLoader(const WgradParams& prm, int grp, int m0, int n0, int rb_, int re_)
       : p(prm), r_begin(rb_), r_end(re_) {
-    const ConvGeom& g = p.g;
+    const DeviceConvProblem& g = p.g;
     const int tid = threadIdx.x, kHW = g.kH * g.kW;
     kk = tid % BK;
     xg_base = grp * p.Cig * g.H * g.W;
@@ -447,21 +447,21 @@ struct WgradLoader {
     }
   }
   __device__ __forceinline__ void load(int t) {
-    const ConvGeom& g = p.g;
+    const DeviceConvProblem& g = p.g;
     const int r_raw = r_begin + t * BK + kk;
     const bool r_ok = r_raw < r_end;
     const int r = r_ok ? r_raw : 0;  // past the split: decode position 0, load nothing
-    const int P = g.H_out * g.W_out;
+    const int P = g.Ho * g.Wo;
     const int b = p.div_P.div(r), pix = r - b * P;
-    const int oh = p.div_Wo.div(pix), ow = pix - oh * g.W_out;
+    const int oh = p.div_Wo.div(pix), ow = pix - oh * g.Wo;
     const int ih0 = oh * g.stride_h - g.pad_h, iw0 = ow * g.stride_w - g.pad_w;
-    const float* xb = p.x + b * g.C_in * g.H * g.W + xg_base + ih0 * g.W + iw0;
+    const float* xb = p.x + b * g.img_channels * g.H * g.W + xg_base + ih0 * g.W + iw0;
 #pragma unroll
     for (int i = 0; i < C::A_PER; ++i) {
       const int ih = ih0 + khd[i], iw = iw0 + kwd[i];
       ra[i] = (r_ok && unsigned(ih) < unsigned(g.H) && unsigned(iw) < unsigned(g.W)) ? __ldg(xb + off[i]) : 0.0f;
     }
-    const float* dyb = p.dy + (b * g.C_out + dyg_base) * P + pix;
+    const float* dyb = p.dy + (b * g.col_channels + dyg_base) * P + pix;
 #pragma unroll
     for (int i = 0; i < C::B_PER; ++i) rb[i] = (r_ok && ncol[i] >= 0) ? __ldg(dyb + ncol[i] * P) : 0.0f;
   }
@@ -526,11 +526,11 @@ bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 =
 // The tile for a GEMM with n_dim columns and m_dim rows in `batches` independent problems:
 // narrow N gets narrow tiles; otherwise 128-row tiles unless that leaves fewer than two
 // blocks per multiprocessor, where 64-row tiles double the parallelism.
-TileKind pick_tile(int n_dim, int64_t m_dim, int64_t batches) {
+TileKind pick_tile(const ExecContext& ctx, int n_dim, int64_t m_dim, int64_t batches) {
   if (n_dim <= 16) return TileKind::XS;
   if (n_dim <= 32) return TileKind::S;
   const int64_t blocks = ceil_div(m_dim, TileL::BM) * ceil_div(n_dim, TileL::BN) * batches;
-  return blocks >= 2 * int64_t(conv_sm_count()) ? TileKind::L : TileKind::M;
+  return blocks >= 2 * int64_t(std::max(ctx.sm_count, 1)) ? TileKind::L : TileKind::M;
 }
 
 int tile_bm(TileKind t) { return t == TileKind::M ? TileM::BM : 128; }
@@ -558,21 +558,21 @@ void check_grid(int64_t x, int64_t y, int64_t z, const char* op) {
              " exceeds the CUDA limits (too many groups or channels for one launch)");
 }
 
-// How the weight-gradient reduction over R = N*H_out*W_out is split: enough blocks for about
-// four per multiprocessor, each split at least 256 positions long, splits * size < 2^31.
+// How the weight-gradient reduction over R = N*Ho*Wo is split: enough blocks for about four
+// per multiprocessor, each split at least 256 positions long, splits * size < 2^31.
 struct WgradPlan {
   TileKind tile;
   int splits, chunk;
 };
 
-WgradPlan plan_wgrad(const ConvGeom& g) {
-  const int Cig = g.C_in / g.groups, Cog = g.C_out / g.groups;
-  const int64_t K = int64_t(Cig) * g.kH * g.kW, R = int64_t(g.N) * g.H_out * g.W_out;
-  const int64_t size = int64_t(g.C_out) * K;
-  WgradPlan plan{pick_tile(Cog, K, g.groups), 1, int(R)};
+WgradPlan plan_wgrad(const ExecContext& ctx, const DeviceConvProblem& g) {
+  const int Cog = g.col_group();
+  const int64_t K = int64_t(g.img_group()) * g.kH * g.kW, R = int64_t(g.N) * g.Ho * g.Wo;
+  const int64_t size = int64_t(g.col_channels) * K;
+  WgradPlan plan{pick_tile(ctx, Cog, K, g.groups), 1, int(R)};
   if (R == 0) return plan;
   const int64_t tiles = ceil_div(K, tile_bm(plan.tile)) * ceil_div(Cog, tile_bn(plan.tile)) * g.groups;
-  int64_t splits = ceil_div(4 * int64_t(conv_sm_count()), tiles);
+  int64_t splits = ceil_div(4 * int64_t(std::max(ctx.sm_count, 1)), tiles);
   splits = std::min({splits, std::max<int64_t>(1, R / 256), int64_t(65535), std::max<int64_t>(1, INT_MAX / size)});
   splits = std::max<int64_t>(splits, 1);
   const int64_t chunk = ceil_div(ceil_div(R, splits), BK) * BK;
@@ -581,125 +581,120 @@ WgradPlan plan_wgrad(const ConvGeom& g) {
   return plan;
 }
 
+bool uses_depthwise(const DeviceConvProblem& g) {
+  // The backward-data kernel keeps col_group() * kH * kW weights in shared memory.
+  return g.img_group() == 1 && int64_t(g.col_group()) * g.kH * g.kW <= 4096;
+}
+
 }  // namespace
 
-int conv_sm_count() { return std::max(cuda_rt::device_attribute(cudaDevAttrMultiProcessorCount), 1); }
-
-void conv_sum_splits(const float* parts, int splits, int size, float* out) {
+void conv_sum_splits(const ExecContext& ctx, const float* parts, int splits, int size, float* out) {
   if (size <= 0) return;
-  sum_splits_kernel<<<grid_for(size), kThreads, 0, cuda_rt::stream()>>>(parts, splits, size, out);
+  sum_splits_kernel<<<grid_for(size), kThreads, 0, stream_of(ctx)>>>(parts, splits, size, out);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-bool conv_uses_depthwise(const ConvGeom& g) {
-  // The backward-data kernel keeps C_out/groups * kH * kW weights in shared memory.
-  return g.C_in == g.groups && int64_t(g.C_out / g.groups) * g.kH * g.kW <= 4096;
-}
-
-void conv2d_forward(ConvGeom g, const float* x, const float* w, const float* bias, float* y) {
+void conv2d_forward(const ExecContext& ctx, const ConvProblem& problem, const float* img, const float* w,
+                    const float* col_bias, float* col) {
+  const DeviceConvProblem g = problem.narrow<int>();
   if (g.N == 0) return;
-  if (conv_uses_depthwise(g)) return depthwise_forward(g, x, w, bias, y);
+  if (uses_depthwise(g)) return depthwise_forward(ctx, g, img, w, col_bias, col);
   FwdParams p{};
   p.g = g;
-  p.x = x, p.w = w, p.bias = bias, p.y = y;
-  p.Cig = g.C_in / g.groups;
-  p.Cog = g.C_out / g.groups;
+  p.x = img, p.w = w, p.bias = col_bias, p.y = col;
+  p.Cig = g.img_group();
+  p.Cog = g.col_group();
   p.K = p.Cig * g.kH * g.kW;
-  const int P = g.H_out * g.W_out;
+  const int P = g.Ho * g.Wo;
   p.M = g.N * P;
   p.div_P = FastDiv(uint32_t(P));
-  p.div_Wo = FastDiv(uint32_t(g.W_out));
+  p.div_Wo = FastDiv(uint32_t(g.Wo));
   p.div_kHW = FastDiv(uint32_t(g.kH * g.kW));
   p.div_kW = FastDiv(uint32_t(g.kW));
-  p.vec = P % 4 == 0 && aligned16(y);
-  with_tile(pick_tile(p.Cog, p.M, g.groups), [&](auto tile) {
+  p.vec = P % 4 == 0 && aligned16(col);
+  with_tile(pick_tile(ctx, p.Cog, p.M, g.groups), [&](auto tile) {
     using C = decltype(tile);
     const dim3 grid(unsigned(ceil_div(p.M, C::BM)), unsigned(ceil_div(p.Cog, C::BN)), unsigned(g.groups));
     check_grid(grid.x, grid.y, grid.z, "conv2d forward");
-    conv_fwd_kernel<C><<<grid, C::kThreads, 0, cuda_rt::stream()>>>(p);
+    conv_fwd_kernel<C><<<grid, C::kThreads, 0, stream_of(ctx)>>>(p);
     SDKD_CUDA_LAUNCH_CHECK();
   });
 }
 
-void conv2d_backward_data(ConvGeom g, const float* dy, const float* w, const float* bias_in, float* dx) {
+void conv2d_backward_data(const ExecContext& ctx, const ConvProblem& problem, const float* col, const float* w,
+                          const float* img_bias, float* img) {
+  const DeviceConvProblem g = problem.narrow<int>();
   if (g.N == 0) return;
-  if (conv_uses_depthwise(g)) return depthwise_backward_data(g, dy, w, bias_in, dx);
+  if (uses_depthwise(g)) return depthwise_backward_data(ctx, g, col, w, img_bias, img);
   DgradParams p{};
   p.g = g;
-  p.dy = dy, p.w = w, p.bias = bias_in, p.dx = dx;
-  p.Cig = g.C_in / g.groups;
-  p.Cog = g.C_out / g.groups;
+  p.dy = col, p.w = w, p.bias = img_bias, p.dx = img;
+  p.Cig = g.img_group();
+  p.Cog = g.col_group();
   // With stride 1 the only class is the whole image in row-major order, so four consecutive
   // rows of a tile are four consecutive pixels of one image when H*W is a multiple of four.
-  p.vec = g.stride_h == 1 && g.stride_w == 1 && (g.H * g.W) % 4 == 0 && aligned16(dx);
+  p.vec = g.stride_h == 1 && g.stride_w == 1 && (g.H * g.W) % 4 == 0 && aligned16(img);
   const int64_t classes = int64_t(g.stride_h) * g.stride_w;
   const int64_t M_max = int64_t(g.N) * ceil_div(g.H, g.stride_h) * ceil_div(g.W, g.stride_w);
-  with_tile(pick_tile(p.Cig, M_max, g.groups * classes), [&](auto tile) {
+  with_tile(pick_tile(ctx, p.Cig, M_max, g.groups * classes), [&](auto tile) {
     using C = decltype(tile);
     const dim3 grid(unsigned(ceil_div(M_max, C::BM)), unsigned(ceil_div(p.Cig, C::BN)),
                     unsigned(classes * g.groups));
     check_grid(ceil_div(M_max, C::BM), grid.y, classes * g.groups, "conv2d backward-data");
-    conv_dgrad_kernel<C><<<grid, C::kThreads, 0, cuda_rt::stream()>>>(p);
+    conv_dgrad_kernel<C><<<grid, C::kThreads, 0, stream_of(ctx)>>>(p);
     SDKD_CUDA_LAUNCH_CHECK();
   });
 }
 
-int64_t conv2d_backward_weight_workspace(ConvGeom g, bool deterministic) {
-  if (g.N == 0) return 0;
-  if (conv_uses_depthwise(g)) return depthwise_backward_weight_workspace(g);
-  const WgradPlan plan = plan_wgrad(g);
-  if (!deterministic || plan.splits <= 1) return 0;
-  return int64_t(plan.splits) * g.C_out * (g.C_in / g.groups) * g.kH * g.kW;
-}
-
-void conv2d_backward_weight(ConvGeom g, const float* x, const float* dy, float* dw, float* workspace,
-                            bool deterministic) {
-  const int64_t size = int64_t(g.C_out) * (g.C_in / g.groups) * g.kH * g.kW;
+void conv2d_backward_weight(const ExecContext& ctx, const ConvProblem& problem, const float* img, const float* col,
+                            float* dw) {
+  const DeviceConvProblem g = problem.narrow<int>();
+  const int64_t size = problem.weight_numel();
   if (g.N == 0) {
-    SDKD_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(size) * sizeof(float), cuda_rt::stream()));
+    SDKD_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(size) * sizeof(float), stream_of(ctx)));
     return;
   }
-  if (conv_uses_depthwise(g)) return depthwise_backward_weight(g, x, dy, dw, workspace);
-  const WgradPlan plan = plan_wgrad(g);
+  if (uses_depthwise(g)) return depthwise_backward_weight(ctx, g, img, col, dw);
+  const WgradPlan plan = plan_wgrad(ctx, g);
   WgradParams p{};
   p.g = g;
-  p.x = x, p.dy = dy;
-  p.Cig = g.C_in / g.groups;
-  p.Cog = g.C_out / g.groups;
+  p.x = img, p.dy = col;
+  p.Cig = g.img_group();
+  p.Cog = g.col_group();
   p.K = p.Cig * g.kH * g.kW;
-  p.R = g.N * g.H_out * g.W_out;
+  p.R = g.N * g.Ho * g.Wo;
   p.chunk = plan.chunk;
-  p.div_P = FastDiv(uint32_t(g.H_out * g.W_out));
-  p.div_Wo = FastDiv(uint32_t(g.W_out));
+  p.div_P = FastDiv(uint32_t(g.Ho * g.Wo));
+  p.div_Wo = FastDiv(uint32_t(g.Wo));
   p.div_kHW = FastDiv(uint32_t(g.kH * g.kW));
   p.div_kW = FastDiv(uint32_t(g.kW));
-  const bool partials = deterministic && plan.splits > 1;
-  const bool atomic = !deterministic && plan.splits > 1;
+  const bool partials = ctx.deterministic && plan.splits > 1;
+  const bool atomic = !ctx.deterministic && plan.splits > 1;
+  // Deterministic mode: per-split partial sums in launch-local scratch, added in split order.
+  const Workspace parts(ctx, partials ? size_t(plan.splits) * size_t(size) * sizeof(float) : 0);
   if (partials) {
-    SDKD_CHECK(workspace != nullptr, "conv2d backward-weight: deterministic mode needs a workspace of ",
-               conv2d_backward_weight_workspace(g, true), " floats");
-    p.out = workspace;
+    p.out = parts.as<float>();
     p.split_stride = int(size);
   } else {
     p.out = dw;
     p.split_stride = 0;
-    if (atomic) SDKD_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(size) * sizeof(float), cuda_rt::stream()));
+    if (atomic) SDKD_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(size) * sizeof(float), stream_of(ctx)));
   }
   p.vec = !atomic && p.K % 4 == 0 && aligned16(p.out);
   with_tile(plan.tile, [&](auto tile) {
     using C = decltype(tile);
     const dim3 grid(unsigned(ceil_div(p.K, C::BM)), unsigned(ceil_div(p.Cog, C::BN) * g.groups), unsigned(plan.splits));
     check_grid(grid.x, ceil_div(p.Cog, C::BN) * g.groups, plan.splits, "conv2d backward-weight");
-    if (atomic) conv_wgrad_kernel<C, true><<<grid, C::kThreads, 0, cuda_rt::stream()>>>(p);
-    else conv_wgrad_kernel<C, false><<<grid, C::kThreads, 0, cuda_rt::stream()>>>(p);
+    if (atomic) conv_wgrad_kernel<C, true><<<grid, C::kThreads, 0, stream_of(ctx)>>>(p);
+    else conv_wgrad_kernel<C, false><<<grid, C::kThreads, 0, stream_of(ctx)>>>(p);
     SDKD_CUDA_LAUNCH_CHECK();
   });
-  if (partials) conv_sum_splits(workspace, plan.splits, int(size), dw);
+  if (partials) conv_sum_splits(ctx, parts.as<float>(), plan.splits, int(size), dw);
 }
 
-void conv_bias_backward(const float* dy, int N, int C, int plane, float* db) {
+void conv_bias_backward(const ExecContext& ctx, const float* dy, int N, int C, int plane, float* db) {
   if (C <= 0) return;
-  bias_grad_kernel<<<unsigned(C), kThreads, 0, cuda_rt::stream()>>>(dy, N, C, plane, db);
+  bias_grad_kernel<<<unsigned(C), kThreads, 0, stream_of(ctx)>>>(dy, N, C, plane, db);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 

@@ -2,66 +2,68 @@
 // 2-D convolution on the GPU (NCHW, float32) as implicit GEMM: the im2col matrix is never
 // stored; each GEMM tile gathers its operand from the image while loading shared memory.
 //
-// Every entry point speaks conv2d's language: an image side x (N, C_in, H, W), a column side
-// y (N, C_out, H_out, W_out) and a weight (C_out, C_in/groups, kH, kW). conv_transpose2d is
-// the adjoint and reuses the same three kernels with the geometry mapped (its output is the
-// image side, its input the column side, its weight (C_in_T, C_out_T/groups, kH, kW) is
-// already laid out as (col channels, img channels / groups, kH, kW)):
-//   conv2d forward            = conv2d_forward              convT backward-data
-//   conv2d backward-data      = conv2d_backward_data        convT forward (bias on C_in)
-//   conv2d backward-weight    = conv2d_backward_weight(x, dy)   convT: (dy_T, x_T)
-// Groups with one image-side channel (depthwise, also C_in = 1) take direct kernels
+// Every entry point takes the lowered problem of kernels/common/conv_problem.hpp (the CPU
+// kernels of kernels/cpu/conv.hpp take the same one, with the same signatures): an image side
+// img (N, img_channels, H, W), a column side col (N, col_channels, Ho, Wo) and a weight
+// (col_channels, img_channels/groups, kH, kW). conv_transpose2d is the adjoint and uses the
+// same three kernels (its output is the image side, its input the column side):
+//   conv2d_forward            conv2d forward           convT backward-data
+//   conv2d_backward_data      conv2d backward-data     convT forward (bias on the image side)
+//   conv2d_backward_weight    conv2d: (img, col) = (x, dy)   convT: (dy, x)
+// Groups with one image-side channel (depthwise, also img_channels = 1) take direct kernels
 // (conv_depthwise.cu) instead of a GEMM whose depth would be kH*kW.
 //
-// Sizes are int: the caller checks that every tensor has fewer than 2^31 elements.
-// Outputs are overwritten (no accumulation). Pointers are device pointers; every launch goes
-// on cuda_rt::stream(). Plain C++ (no CUDA types): the engine includes it.
+// The kernels index with int: the caller checks ConvProblem::fits_int() once, where it lowers
+// the op (every tensor of the problem below 2^31 elements). Every kernel OVERWRITES its output
+// (no accumulation, as on the CPU). Pointers are device pointers; every launch goes on the
+// stream of `ctx`, scratch memory comes from its caching allocator (gpu::Workspace), and the
+// weight gradient's reduction order follows ctx.deterministic. Plain C++ (no CUDA types): the
+// engine includes it.
 #include <cstdint>
 
+#include "kernels/common/conv_problem.hpp"
 #include "kernels/internal.hpp"
+#include "runtime/exec_context.hpp"
 
 namespace sdkd::gpu {
 
-struct ConvGeom {
-  int N = 1, C_in = 1, H = 1, W = 1;          // image side
-  int C_out = 1, kH = 1, kW = 1;              // column side channels, kernel size
-  int H_out = 1, W_out = 1;                   // column side size
-  int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1, groups = 1;
-};
+using kern::ConvProblem;
 
-// True when the direct depthwise kernels handle this geometry (C_in / groups == 1).
-bool conv_uses_depthwise(const ConvGeom& g);
+// col = conv(img) + col_bias (over col_channels, may be null).
+void conv2d_forward(const ExecContext& ctx, const ConvProblem& p, const float* img, const float* w,
+                    const float* col_bias, float* col);
 
-// y = conv2d(x, w) + bias (bias over C_out, may be null).
-void conv2d_forward(ConvGeom g, const float* x, const float* w, const float* bias, float* y);
+// img = the adjoint of conv2d_forward applied to col, + img_bias (over img_channels, may be
+// null: the transposed convolution's forward adds its bias here). Each image pixel gathers only
+// the placements that reach it (stride > 1 is split into stride_h*stride_w residue classes, so
+// no multiply is spent on taps that cannot contribute); no atomics.
+void conv2d_backward_data(const ExecContext& ctx, const ConvProblem& p, const float* col, const float* w,
+                          const float* img_bias, float* img);
 
-// dx = conv2d_backward_data(dy, w) + bias_in (bias over C_in, may be null: the transposed
-// convolution's forward adds its bias here). Each input pixel gathers only the output
-// positions that reach it (stride > 1 is split into stride_h*stride_w residue classes, so no
-// multiply is spent on taps that cannot contribute); no atomics.
-void conv2d_backward_data(ConvGeom g, const float* dy, const float* w, const float* bias_in, float* dx);
-
-// dw = sum over batch and output positions of dy * im2col(x). The reduction may be split over
-// blocks: with `deterministic` false the splits are added with atomics, otherwise each split
-// writes its partial sums to `workspace` and a second kernel adds them in split order.
-// workspace must hold conv2d_backward_weight_workspace(g, deterministic) floats (0: null ok).
-int64_t conv2d_backward_weight_workspace(ConvGeom g, bool deterministic);
-void conv2d_backward_weight(ConvGeom g, const float* x, const float* dy, float* dw, float* workspace,
-                            bool deterministic);
+// dw = sum over the batch and the placements of col * im2col(img)^T. The reduction may be split
+// over blocks: with ctx.deterministic false the splits are added with atomics, otherwise each
+// split writes its partial sums to launch-local scratch and a second kernel adds them in split
+// order.
+void conv2d_backward_weight(const ExecContext& ctx, const ConvProblem& p, const float* img, const float* col,
+                            float* dw);
 
 // db[c] = sum over n and the plane of dy[n][c]; a fixed-order tree per channel (deterministic).
-void conv_bias_backward(const float* dy, int N, int C, int plane, float* db);
+void conv_bias_backward(const ExecContext& ctx, const float* dy, int N, int C, int plane, float* db);
 
-// The direct depthwise kernels (conv_depthwise.cu); called by the entry points above.
-void depthwise_forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
-void depthwise_backward_data(const ConvGeom& g, const float* dy, const float* w, const float* bias_in,
-                             float* dx);
-int64_t depthwise_backward_weight_workspace(const ConvGeom& g);  // always deterministic
-void depthwise_backward_weight(const ConvGeom& g, const float* x, const float* dy, float* dw, float* workspace);
+// ---- shared by conv.cu and conv_depthwise.cu (the entry points above call these) ----
 
-// Shared by conv.cu and conv_depthwise.cu: out[i] = sum over s < splits of parts[s*size + i],
-// added in split order; and the current device's multiprocessor count (cached).
-void conv_sum_splits(const float* parts, int splits, int size, float* out);
-int conv_sm_count();
+// The problem as the kernels index it (int), narrowed from a problem that fits_int().
+using DeviceConvProblem = kern::BasicConvProblem<int>;
+
+// The direct depthwise kernels (conv_depthwise.cu); the weight gradient is always deterministic.
+void depthwise_forward(const ExecContext& ctx, const DeviceConvProblem& g, const float* img, const float* w,
+                       const float* bias, float* col);
+void depthwise_backward_data(const ExecContext& ctx, const DeviceConvProblem& g, const float* col, const float* w,
+                             const float* bias_in, float* img);
+void depthwise_backward_weight(const ExecContext& ctx, const DeviceConvProblem& g, const float* img,
+                               const float* col, float* dw);
+
+// out[i] = sum over s < splits of parts[s*size + i], added in split order.
+void conv_sum_splits(const ExecContext& ctx, const float* parts, int splits, int size, float* out);
 
 }  // namespace sdkd::gpu

@@ -58,18 +58,18 @@ __global__ void mask_kernel(float* dst, int64_t n, uint64_t seed, uint64_t strea
 
 }  // namespace
 
-void fill(void* dst, DType dtype, int64_t n, double value) {
+void fill(const ExecContext& ctx, void* dst, DType dtype, int64_t n, double value) {
   if (n == 0) return;
   if (dtype == DType::f32)
-    fill_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(static_cast<float*>(dst), n, float(value));
+    fill_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<float*>(dst), n, float(value));
   else
-    fill_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(static_cast<double*>(dst), n, value);
+    fill_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<double*>(dst), n, value);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void copy_strided(void* dst, DType dst_dtype, const void* src, DType src_dtype, const StridedView& view, int64_t n) {
+void copy_strided(const ExecContext& ctx, void* dst, DType dst_dtype, const void* src, DType src_dtype, const StridedView& view, int64_t n) {
   if (n == 0) return;
-  cudaStream_t s = cuda_rt::stream();
+  cudaStream_t s = stream_of(ctx);
   const unsigned g = grid_for(n);
   if (dst_dtype == DType::f32 && src_dtype == DType::f32)
     copy_kernel<<<g, kThreads, 0, s>>>(static_cast<float*>(dst), static_cast<const float*>(src), view, n);
@@ -82,18 +82,18 @@ void copy_strided(void* dst, DType dst_dtype, const void* src, DType src_dtype, 
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void fill_random(void* dst, DType dtype, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, RandomKind kind) {
+void fill_random(const ExecContext& ctx, void* dst, DType dtype, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, RandomKind kind) {
   if (n == 0) return;
   if (dtype == DType::f32)
-    random_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(static_cast<float*>(dst), n, seed, stream, base, kind);
+    random_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<float*>(dst), n, seed, stream, base, kind);
   else
-    random_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(static_cast<double*>(dst), n, seed, stream, base, kind);
+    random_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<double*>(dst), n, seed, stream, base, kind);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void fill_bernoulli_mask(float* dst, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, double p, double scale) {
+void fill_bernoulli_mask(const ExecContext& ctx, float* dst, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, double p, double scale) {
   if (n == 0) return;
-  mask_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(dst, n, seed, stream, base, p, float(scale));
+  mask_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(dst, n, seed, stream, base, p, float(scale));
   SDKD_CUDA_LAUNCH_CHECK();
 }
 

@@ -2,9 +2,9 @@
 // operands go through float4 loads (a scalar tail covers n % 4), a one-element operand is read
 // once per thread, and broadcast or strided operands are indexed through a view whose
 // dimensions were merged on the host wherever both operands allow it (fewer div/mod per
-// element). Math is float32 with the accurate library functions (no fast-math intrinsics),
-// except where a double step makes the result match the CPU twin's formula exactly at no
-// memory cost (leaky_relu's slope, the y-based derivatives of tanh and sigmoid).
+// element). The formulas are kernels/common/unary_ops.hpp and binary_ops.hpp, shared with the
+// CPU and evaluated here in float with the accurate library functions (no fast-math
+// intrinsics); that header says where a float formula takes a double step or differs.
 #include <cstdint>
 
 #include "kernels/cuda/common.cuh"
@@ -63,67 +63,27 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) ==
 __device__ __forceinline__ int64_t thread_index() { return blockIdx.x * int64_t(blockDim.x) + threadIdx.x; }
 __device__ __forceinline__ int64_t thread_count() { return int64_t(gridDim.x) * blockDim.x; }
 
-// ---- the functions ----
+// ---- the functions (the shared formulas as device functors) ----
 
 template <BinaryOp K>
 struct Bin {
-  __device__ __forceinline__ float operator()(float x, float y) const {
-    if constexpr (K == BinaryOp::add) return x + y;
-    else if constexpr (K == BinaryOp::sub) return x - y;
-    else if constexpr (K == BinaryOp::mul) return x * y;
-    else return x / y;
-  }
+  __device__ __forceinline__ float operator()(float x, float y) const { return kern::binary_value<K>(x, y); }
 };
-
-constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
 
 template <UnaryOp K>
 struct Fwd {
   double p;
-  __device__ __forceinline__ float operator()(float x) const {
-    if constexpr (K == UnaryOp::exp) return expf(x);
-    else if constexpr (K == UnaryOp::log) return logf(x);
-    else if constexpr (K == UnaryOp::sqrt) return sqrtf(x);
-    else if constexpr (K == UnaryOp::abs) return fabsf(x);
-    else if constexpr (K == UnaryOp::square) return x * x;
-    else if constexpr (K == UnaryOp::pow) return powf(x, float(p));
-    else if constexpr (K == UnaryOp::tanh) return tanhf(x);
-    else if constexpr (K == UnaryOp::sigmoid) return 1.0f / (1.0f + expf(-x));
-    else if constexpr (K == UnaryOp::relu) return x > 0.0f ? x : 0.0f;
-    else if constexpr (K == UnaryOp::leaky_relu) return x > 0.0f ? x : float(p * double(x));
-    else if constexpr (K == UnaryOp::silu) return x / (1.0f + expf(-x));
-    // 0.5 x (1 + erf(x/sqrt2)) written with erfc, which keeps its relative accuracy in the
-    // negative tail where 1 + erf cancels (the CPU twin works in double there).
-    else return 0.5f * x * erfcf(-x * kInvSqrt2);
-  }
+  __device__ __forceinline__ float operator()(float x) const { return kern::unary_value<K, float>(x, p); }
 };
 
-// f'(x, y) times the incoming gradient g. kX/kY say which saved tensor the derivative reads,
-// so the kernel loads only those.
+// g * f'(x, y). kX/kY say which saved tensor the derivative reads, so the kernel loads only those.
 template <UnaryOp K>
 struct Bwd {
-  static constexpr bool kY = K == UnaryOp::exp || K == UnaryOp::sqrt || K == UnaryOp::tanh || K == UnaryOp::sigmoid;
+  static constexpr bool kY = kern::unary_slope_reads_y(K);
   static constexpr bool kX = !kY;
   double p;
   __device__ __forceinline__ float operator()(float g, float x, float y) const {
-    float d;
-    if constexpr (K == UnaryOp::exp) d = y;
-    else if constexpr (K == UnaryOp::log) d = 1.0f / x;
-    else if constexpr (K == UnaryOp::sqrt) d = 0.5f / y;
-    else if constexpr (K == UnaryOp::abs) d = x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
-    else if constexpr (K == UnaryOp::square) d = 2.0f * x;
-    else if constexpr (K == UnaryOp::pow) d = float(p) * powf(x, float(p - 1.0));
-    else if constexpr (K == UnaryOp::tanh) d = float(1.0 - double(y) * double(y));
-    else if constexpr (K == UnaryOp::sigmoid) d = float(double(y) * (1.0 - double(y)));
-    else if constexpr (K == UnaryOp::relu) d = x > 0.0f ? 1.0f : 0.0f;
-    else if constexpr (K == UnaryOp::leaky_relu) d = x > 0.0f ? 1.0f : float(p);
-    else if constexpr (K == UnaryOp::silu) {
-      const float s = 1.0f / (1.0f + expf(-x));
-      d = s * (1.0f + x * (1.0f - s));
-    } else {
-      d = 0.5f * erfcf(-x * kInvSqrt2) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
-    }
-    return g * d;
+    return g * kern::unary_slope<K, float>(x, y, p);
   }
 };
 
@@ -221,8 +181,9 @@ __global__ void copy_view_kernel(float* dst, const float* src, PairView v, int64
 unsigned blocks_for(int64_t n, bool vec) { return grid_for(vec ? (n + 3) / 4 : n); }
 
 template <class F>
-void launch_binary(float* out, const float* a, const float* b, const PairView& v, int64_t n, F f) {
-  cudaStream_t s = cuda_rt::stream();
+void launch_binary(const ExecContext& ctx, float* out, const float* a, const float* b, const PairView& v, int64_t n,
+                   F f) {
+  cudaStream_t s = stream_of(ctx);
   // After merging, a contiguous operand is one dim of stride 1 and a broadcast scalar one
   // dim of stride 0 (or no dims at all when n == 1).
   const bool one = v.nd <= 1;
@@ -242,65 +203,44 @@ void launch_binary(float* out, const float* a, const float* b, const PairView& v
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-template <template <UnaryOp> class Functor, class Launch>
-void with_unary(UnaryOp op, double p, Launch&& launch) {
-  switch (op) {
-    case UnaryOp::exp: launch(Functor<UnaryOp::exp>{p}); break;
-    case UnaryOp::log: launch(Functor<UnaryOp::log>{p}); break;
-    case UnaryOp::sqrt: launch(Functor<UnaryOp::sqrt>{p}); break;
-    case UnaryOp::abs: launch(Functor<UnaryOp::abs>{p}); break;
-    case UnaryOp::square: launch(Functor<UnaryOp::square>{p}); break;
-    case UnaryOp::pow: launch(Functor<UnaryOp::pow>{p}); break;
-    case UnaryOp::tanh: launch(Functor<UnaryOp::tanh>{p}); break;
-    case UnaryOp::sigmoid: launch(Functor<UnaryOp::sigmoid>{p}); break;
-    case UnaryOp::relu: launch(Functor<UnaryOp::relu>{p}); break;
-    case UnaryOp::leaky_relu: launch(Functor<UnaryOp::leaky_relu>{p}); break;
-    case UnaryOp::silu: launch(Functor<UnaryOp::silu>{p}); break;
-    case UnaryOp::gelu: launch(Functor<UnaryOp::gelu>{p}); break;
-  }
-}
-
 }  // namespace
 
-void binary(float* out, const float* a, const StridedView& va, const float* b, const StridedView& vb, int64_t n,
-            BinaryOp op) {
+void binary(const ExecContext& ctx, float* out, const float* a, const StridedView& va, const float* b,
+            const StridedView& vb, int64_t n, BinaryOp op) {
   if (n == 0) return;
   SDKD_CHECK(va.ndim == vb.ndim, "elementwise op: operand views of ", va.ndim, " and ", vb.ndim, " dims");
   const PairView v = coalesce(va, vb);
-  switch (op) {
-    case BinaryOp::add: launch_binary(out, a, b, v, n, Bin<BinaryOp::add>{}); break;
-    case BinaryOp::sub: launch_binary(out, a, b, v, n, Bin<BinaryOp::sub>{}); break;
-    case BinaryOp::mul: launch_binary(out, a, b, v, n, Bin<BinaryOp::mul>{}); break;
-    case BinaryOp::div: launch_binary(out, a, b, v, n, Bin<BinaryOp::div>{}); break;
-  }
+  kern::visit_binary(op, [&](auto k) { launch_binary(ctx, out, a, b, v, n, Bin<decltype(k)::value>{}); });
 }
 
-void unary(float* y, const float* x, int64_t n, UnaryOp op, double param) {
+void unary(const ExecContext& ctx, float* y, const float* x, int64_t n, UnaryOp op, double param) {
   if (n == 0) return;
   const bool vec = aligned16(y) && aligned16(x);
-  with_unary<Fwd>(op, param, [&](auto f) {
-    map1_kernel<<<blocks_for(n, vec), kThreads, 0, cuda_rt::stream()>>>(y, x, n, vec, f);
+  kern::visit_unary(op, [&](auto k) {
+    map1_kernel<<<blocks_for(n, vec), kThreads, 0, stream_of(ctx)>>>(y, x, n, vec, Fwd<decltype(k)::value>{param});
     SDKD_CUDA_LAUNCH_CHECK();
   });
 }
 
-void unary_backward(float* dx, const float* g, const float* x, const float* y, int64_t n, UnaryOp op,
-                    double param) {
+void unary_backward(const ExecContext& ctx, float* dx, const float* g, const float* x, const float* y, int64_t n,
+                    UnaryOp op, double param) {
   if (n == 0) return;
   const bool vec = aligned16(dx) && aligned16(g) && aligned16(x) && aligned16(y);
-  with_unary<Bwd>(op, param, [&](auto f) {
-    backward_kernel<<<blocks_for(n, vec), kThreads, 0, cuda_rt::stream()>>>(dx, g, x, y, n, vec, f);
+  kern::visit_unary(op, [&](auto k) {
+    backward_kernel<<<blocks_for(n, vec), kThreads, 0, stream_of(ctx)>>>(dx, g, x, y, n, vec,
+                                                                           Bwd<decltype(k)::value>{param});
     SDKD_CUDA_LAUNCH_CHECK();
   });
 }
 
-void copy_view(float* dst, const StridedView& dv, const float* src, const StridedView& sv, int64_t n) {
+void copy_view(const ExecContext& ctx, float* dst, const StridedView& dv, const float* src, const StridedView& sv,
+               int64_t n) {
   if (n == 0) return;
   SDKD_CHECK(dv.ndim == sv.ndim, "copy_view: views of ", dv.ndim, " and ", sv.ndim, " dims");
   for (int d = 0; d < dv.ndim; ++d)
     SDKD_CHECK(dv.shape[d] == sv.shape[d], "copy_view: shapes differ in dim ", d, " (", dv.shape[d], " vs ",
                sv.shape[d], ")");
-  copy_view_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(dst, src, coalesce(dv, sv), n);
+  copy_view_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(dst, src, coalesce(dv, sv), n);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 

@@ -41,11 +41,9 @@ std::map<PlanKey, cufftHandle>& plan_cache() {
 bool is_forward(cufftType t) { return t == CUFFT_R2C || t == CUFFT_D2Z; }
 
 // Caller holds plan_mutex().
-cufftHandle plan_locked(int H, int W, int batch, cufftType type) {
-  int device = 0;
-  SDKD_CUDA_CHECK(cudaGetDevice(&device));
-  const cudaStream_t stream = cuda_rt::stream();
-  const PlanKey key{H, W, batch, type, device, stream};
+cufftHandle plan_locked(const ExecContext& ctx, int H, int W, int batch, cufftType type) {
+  const cudaStream_t stream = stream_of(ctx);
+  const PlanKey key{H, W, batch, type, ctx.device, stream};
   auto& cache = plan_cache();
   if (auto it = cache.find(key); it != cache.end()) return it->second;
 
@@ -97,12 +95,12 @@ int64_t chunk_for(int64_t batch, int H, int W) {
 
 // Runs the transform over `batch` maps in chunks; `exec(plan, in_offset_maps)`.
 template <class Exec>
-void run_chunks(int64_t batch, int H, int W, cufftType type, Exec exec) {
+void run_chunks(const ExecContext& ctx, int64_t batch, int H, int W, cufftType type, Exec exec) {
   const int64_t chunk = chunk_for(batch, H, W);
   std::lock_guard<std::mutex> lock(plan_mutex());
   for (int64_t first = 0; first < batch; first += chunk) {
     const int64_t count = std::min(chunk, batch - first);
-    exec(plan_locked(H, W, int(count), type), first);
+    exec(plan_locked(ctx, H, W, int(count), type), first);
   }
 }
 
@@ -154,57 +152,60 @@ __global__ void prepare_c2r_kernel(const float2* X, float2* out, int64_t n, int 
 
 }  // namespace
 
-void rfft2_ortho(const float* x, float* X, int64_t batch, int H, int W, int column_power) {
+void rfft2_ortho(const ExecContext& ctx, const float* x, float* X, int64_t batch, int H, int W, int column_power) {
   check_sizes(batch, H, W, "rfft2 (CUDA)");
   SDKD_CHECK(column_power >= -1 && column_power <= 1, "rfft2 (CUDA): column_power must be -1, 0 or 1, got ",
              column_power);
   if (batch == 0) return;
   const int Wc = W / 2 + 1;
-  run_chunks(batch, H, W, CUFFT_R2C, [&](cufftHandle plan, int64_t first) {
+  run_chunks(ctx, batch, H, W, CUFFT_R2C, [&](cufftHandle plan, int64_t first) {
     SDKD_CUFFT_CHECK(cufftExecR2C(plan, const_cast<cufftReal*>(x + first * H * W),
                                   reinterpret_cast<cufftComplex*>(X + first * H * Wc * 2)));
   });
   const double base = 1.0 / std::sqrt(double(H) * double(W));
   const double paired = column_power > 0 ? 2.0 * base : column_power < 0 ? 0.5 * base : base;
   const int64_t n = batch * H * Wc;
-  scale_columns_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(reinterpret_cast<float2*>(X), n, Wc, W,
+  scale_columns_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(reinterpret_cast<float2*>(X), n, Wc, W,
                                                                          float(base), float(paired));
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void irfft2_ortho(const float* X, float* x, float* scratch, int64_t batch, int H, int W, bool divide_by_weights,
-                  double factor, const float* device_factor) {
+void irfft2_ortho(const ExecContext& ctx, const float* X, float* x, int64_t batch, int H, int W,
+                  bool divide_by_weights, double factor, const float* device_factor) {
   check_sizes(batch, H, W, "irfft2 (CUDA)");
   if (batch == 0) return;
   const int Wc = W / 2 + 1;
   const int64_t n = batch * H * Wc;
+  // The prepared spectrum, which cuFFT's complex-to-real transform destroys (X stays intact).
+  const Workspace prepared(ctx, size_t(n) * 2 * sizeof(float));
+  float* scratch = prepared.as<float>();
   const double self = factor / std::sqrt(double(H) * double(W));
   const double paired = divide_by_weights ? 0.5 * self : self;
-  prepare_c2r_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(
+  prepare_c2r_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(
       reinterpret_cast<const float2*>(X), reinterpret_cast<float2*>(scratch), n, H, Wc, W, float(self), float(paired),
       device_factor);
   SDKD_CUDA_LAUNCH_CHECK();
-  run_chunks(batch, H, W, CUFFT_C2R, [&](cufftHandle plan, int64_t first) {
+  run_chunks(ctx, batch, H, W, CUFFT_C2R, [&](cufftHandle plan, int64_t first) {
     SDKD_CUFFT_CHECK(cufftExecC2R(plan, reinterpret_cast<cufftComplex*>(scratch + first * H * Wc * 2),
                                   x + first * H * W));
   });
 }
 
-void rfft2_f64_raw(const double* x, double* X, int64_t batch, int H, int W) {
+void rfft2_f64_raw(const ExecContext& ctx, const double* x, double* X, int64_t batch, int H, int W) {
   check_sizes(batch, H, W, "rfft2 (CUDA, float64)");
   if (batch == 0) return;
   const int Wc = W / 2 + 1;
-  run_chunks(batch, H, W, CUFFT_D2Z, [&](cufftHandle plan, int64_t first) {
+  run_chunks(ctx, batch, H, W, CUFFT_D2Z, [&](cufftHandle plan, int64_t first) {
     SDKD_CUFFT_CHECK(cufftExecD2Z(plan, const_cast<cufftDoubleReal*>(x + first * H * W),
                                   reinterpret_cast<cufftDoubleComplex*>(X + first * H * Wc * 2)));
   });
 }
 
-void irfft2_f64_raw_destructive(double* X, double* x, int64_t batch, int H, int W) {
+void irfft2_f64_raw_destructive(const ExecContext& ctx, double* X, double* x, int64_t batch, int H, int W) {
   check_sizes(batch, H, W, "irfft2 (CUDA, float64)");
   if (batch == 0) return;
   const int Wc = W / 2 + 1;
-  run_chunks(batch, H, W, CUFFT_Z2D, [&](cufftHandle plan, int64_t first) {
+  run_chunks(ctx, batch, H, W, CUFFT_Z2D, [&](cufftHandle plan, int64_t first) {
     SDKD_CUFFT_CHECK(cufftExecZ2D(plan, reinterpret_cast<cufftDoubleComplex*>(X + first * H * Wc * 2),
                                   x + first * H * W));
   });

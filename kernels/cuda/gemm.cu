@@ -34,9 +34,6 @@ struct Problem {
   int64_t ldc, sC;
 };
 
-int current_device_sm_count() { return std::max(cuda_rt::device_attribute(cudaDevAttrMultiProcessorCount), 1); }
-int current_device_cc_major() { return cuda_rt::device_attribute(cudaDevAttrComputeCapabilityMajor); }
-
 // Grid limits: y and z are at most 65535. Large M (tiles along y) or a large batch (z) are
 // split into several launches; pointers are advanced on the host, so kernels never see it.
 constexpr int64_t kMaxGridYZ = 65535;
@@ -210,32 +207,33 @@ __global__ void __launch_bounds__((BM / 8) * (BN / 8)) sgemm_simt_kernel(Problem
 }
 
 template <int BM, int BN, bool TA, bool TB>
-void launch_simt_t(const Problem& p, int64_t batch) {
-  launch_chunks(p, TA, batch, BM, BN, [](const Problem& q, dim3 grid) {
-    sgemm_simt_kernel<BM, BN, TA, TB><<<grid, (BM / 8) * (BN / 8), 0, cuda_rt::stream()>>>(q);
+void launch_simt_t(cudaStream_t st, const Problem& p, int64_t batch) {
+  launch_chunks(p, TA, batch, BM, BN, [st](const Problem& q, dim3 grid) {
+    sgemm_simt_kernel<BM, BN, TA, TB><<<grid, (BM / 8) * (BN / 8), 0, st>>>(q);
   });
 }
 
 template <int BM, int BN>
-void launch_simt_tiles(bool ta, bool tb, const Problem& p, int64_t batch) {
+void launch_simt_tiles(cudaStream_t st, bool ta, bool tb, const Problem& p, int64_t batch) {
   if (ta) {
-    if (tb) launch_simt_t<BM, BN, true, true>(p, batch);
-    else launch_simt_t<BM, BN, true, false>(p, batch);
+    if (tb) launch_simt_t<BM, BN, true, true>(st, p, batch);
+    else launch_simt_t<BM, BN, true, false>(st, p, batch);
   } else {
-    if (tb) launch_simt_t<BM, BN, false, true>(p, batch);
-    else launch_simt_t<BM, BN, false, false>(p, batch);
+    if (tb) launch_simt_t<BM, BN, false, true>(st, p, batch);
+    else launch_simt_t<BM, BN, false, false>(st, p, batch);
   }
 }
 
 // True when the grid of big tiles would leave SMs idle: then the smaller tile wins.
-bool prefer_small_tiles(const Problem& p, int64_t batch, int BM, int BN) {
+bool prefer_small_tiles(const ExecContext& ctx, const Problem& p, int64_t batch, int BM, int BN) {
   const int64_t tiles = int64_t((p.M + BM - 1) / BM) * ((p.N + BN - 1) / BN) * batch;
-  return tiles < int64_t(current_device_sm_count());
+  return tiles < int64_t(ctx.sm_count);
 }
 
-void gemm_simt(bool ta, bool tb, const Problem& p, int64_t batch) {
-  if (prefer_small_tiles(p, batch, 128, 128)) launch_simt_tiles<64, 64>(ta, tb, p, batch);
-  else launch_simt_tiles<128, 128>(ta, tb, p, batch);
+void gemm_simt(const ExecContext& ctx, bool ta, bool tb, const Problem& p, int64_t batch) {
+  const cudaStream_t st = stream_of(ctx);
+  if (prefer_small_tiles(ctx, p, batch, 128, 128)) launch_simt_tiles<64, 64>(st, ta, tb, p, batch);
+  else launch_simt_tiles<128, 128>(st, ta, tb, p, batch);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -388,29 +386,30 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, 2) sgemm_tf32_kern
 }
 
 template <int BM, int BN, int WM, int WN, bool TA, bool TB>
-void launch_tf32_t(const Problem& p, int64_t batch) {
-  launch_chunks(p, TA, batch, BM, BN, [](const Problem& q, dim3 grid) {
-    sgemm_tf32_kernel<BM, BN, WM, WN, TA, TB><<<grid, (BM / WM) * (BN / WN) * 32, 0, cuda_rt::stream()>>>(q);
+void launch_tf32_t(cudaStream_t st, const Problem& p, int64_t batch) {
+  launch_chunks(p, TA, batch, BM, BN, [st](const Problem& q, dim3 grid) {
+    sgemm_tf32_kernel<BM, BN, WM, WN, TA, TB><<<grid, (BM / WM) * (BN / WN) * 32, 0, st>>>(q);
   });
 }
 
 template <int BM, int BN, int WM, int WN>
-void launch_tf32_tiles(bool ta, bool tb, const Problem& p, int64_t batch) {
+void launch_tf32_tiles(cudaStream_t st, bool ta, bool tb, const Problem& p, int64_t batch) {
   if (ta) {
-    if (tb) launch_tf32_t<BM, BN, WM, WN, true, true>(p, batch);
-    else launch_tf32_t<BM, BN, WM, WN, true, false>(p, batch);
+    if (tb) launch_tf32_t<BM, BN, WM, WN, true, true>(st, p, batch);
+    else launch_tf32_t<BM, BN, WM, WN, true, false>(st, p, batch);
   } else {
-    if (tb) launch_tf32_t<BM, BN, WM, WN, false, true>(p, batch);
-    else launch_tf32_t<BM, BN, WM, WN, false, false>(p, batch);
+    if (tb) launch_tf32_t<BM, BN, WM, WN, false, true>(st, p, batch);
+    else launch_tf32_t<BM, BN, WM, WN, false, false>(st, p, batch);
   }
 }
 
-void gemm_tf32(bool ta, bool tb, const Problem& p, int64_t batch) {
-  SDKD_CHECK(current_device_cc_major() >= 8,
+void gemm_tf32(const ExecContext& ctx, bool ta, bool tb, const Problem& p, int64_t batch) {
+  SDKD_CHECK(ctx.cc_major >= 8,
              "gemm: the tf32 backend needs a tensor-core GPU of compute capability 8.0 or newer; "
              "use the simt or cublas backend (sdkd::set_gemm_backend) on this device");
-  if (prefer_small_tiles(p, batch, 128, 128)) launch_tf32_tiles<64, 64, 32, 32>(ta, tb, p, batch);
-  else launch_tf32_tiles<128, 128, 64, 32>(ta, tb, p, batch);
+  const cudaStream_t st = stream_of(ctx);
+  if (prefer_small_tiles(ctx, p, batch, 128, 128)) launch_tf32_tiles<64, 64, 32, 32>(st, ta, tb, p, batch);
+  else launch_tf32_tiles<128, 128, 64, 32>(st, ta, tb, p, batch);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -420,8 +419,8 @@ void gemm_tf32(bool ta, bool tb, const Problem& p, int64_t batch) {
 // Full fp32 (the handle keeps CUBLAS_DEFAULT_MATH): this is the accuracy and speed yardstick.
 // ---------------------------------------------------------------------------------------
 
-void gemm_cublas(bool ta, bool tb, const Problem& p, int64_t batch) {
-  cublasHandle_t h = cuda_rt::cublas_handle();
+void gemm_cublas(const ExecContext& ctx, bool ta, bool tb, const Problem& p, int64_t batch) {
+  cublasHandle_t h = blas_of(ctx);
   const auto op = [](bool t) { return t ? CUBLAS_OP_T : CUBLAS_OP_N; };
   for (int64_t b0 = 0; b0 < batch; b0 += INT_MAX) {
     const int nb = int(std::min<int64_t>(INT_MAX, batch - b0));
@@ -484,7 +483,7 @@ __global__ void column_finish_kernel(float* __restrict__ out, const float* __res
 
 }  // namespace
 
-void gemm(GemmBackend backend, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+void gemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
           const float* A, int64_t lda, int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b, float beta,
           float* C, int64_t ldc, int64_t stride_c, int64_t batch) {
   SDKD_CHECK(M >= 0 && N >= 0 && K >= 0 && batch >= 0, "gemm: negative size (M ", M, ", N ", N, ", K ", K,
@@ -500,46 +499,40 @@ void gemm(GemmBackend backend, bool trans_a, bool trans_b, int64_t M, int64_t N,
   const int64_t ld_a = std::max<int64_t>(lda, 1), ld_b = std::max<int64_t>(ldb, 1), ld_c = std::max<int64_t>(ldc, 1);
   const Problem p{int(M), int(N), int(K), alpha, beta, A, ld_a, stride_a, B, ld_b, stride_b, C, ld_c, stride_c};
   // K == 0 is C = beta * C; our SIMT kernel does that directly, so no backend special-cases it.
-  if (K == 0) backend = GemmBackend::simt;
+  const GemmBackend backend = K == 0 ? GemmBackend::simt : ctx.gemm;
   switch (backend) {
-    case GemmBackend::simt: gemm_simt(trans_a, trans_b, p, batch); break;
-    case GemmBackend::tf32: gemm_tf32(trans_a, trans_b, p, batch); break;
-    case GemmBackend::cublas: gemm_cublas(trans_a, trans_b, p, batch); break;
+    case GemmBackend::simt: gemm_simt(ctx, trans_a, trans_b, p, batch); break;
+    case GemmBackend::tf32: gemm_tf32(ctx, trans_a, trans_b, p, batch); break;
+    case GemmBackend::cublas: gemm_cublas(ctx, trans_a, trans_b, p, batch); break;
   }
 }
 
-void add_row_bias(float* C, const float* bias, int64_t rows, int64_t cols) {
+void add_row_bias(const ExecContext& ctx, float* C, const float* bias, int64_t rows, int64_t cols) {
   if (rows <= 0 || cols <= 0) return;
-  add_row_bias_kernel<<<grid_for(rows * cols), kThreads, 0, cuda_rt::stream()>>>(C, bias, rows, cols);
+  add_row_bias_kernel<<<grid_for(rows * cols), kThreads, 0, stream_of(ctx)>>>(C, bias, rows, cols);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-int64_t column_sum_workspace(int64_t rows, int64_t cols) {
-  if (rows <= 0 || cols <= 0) return 0;
-  const int64_t chunk = column_sum_chunk_rows(rows);
-  const int64_t chunks = (rows + chunk - 1) / chunk;
-  return chunks > 1 ? chunks * cols : 0;
-}
-
-void column_sum(float* out, const float* G, int64_t rows, int64_t cols, float* workspace) {
+void column_sum(const ExecContext& ctx, float* out, const float* G, int64_t rows, int64_t cols) {
   if (cols <= 0) return;
+  const cudaStream_t st = stream_of(ctx);
   if (rows <= 0) {
-    SDKD_CUDA_CHECK(cudaMemsetAsync(out, 0, size_t(cols) * sizeof(float), cuda_rt::stream()));
+    SDKD_CUDA_CHECK(cudaMemsetAsync(out, 0, size_t(cols) * sizeof(float), st));
     return;
   }
   const int64_t chunk = column_sum_chunk_rows(rows);
   const int64_t chunks = (rows + chunk - 1) / chunk;
-  SDKD_CHECK(chunks == 1 || workspace != nullptr, "column_sum: needs a workspace of ",
-             column_sum_workspace(rows, cols), " floats for ", rows, " x ", cols);
   const int64_t col_blocks = (cols + kColX - 1) / kColX;
   SDKD_CHECK(col_blocks <= INT_MAX, "column_sum: too many columns (", cols, ")");
+  // Tall inputs: one partial per (chunk, column) in scratch, added in chunk order by pass 2.
+  const Workspace partials(ctx, chunks > 1 ? size_t(chunks * cols) * sizeof(float) : 0);
   // chunks <= kMaxChunks < 65535, so it fits grid.y.
-  column_partial_kernel<<<dim3(unsigned(col_blocks), unsigned(chunks)), dim3(kColX, kColY), 0, cuda_rt::stream()>>>(
-      chunks == 1 ? out : workspace, G, rows, cols, chunk);
+  column_partial_kernel<<<dim3(unsigned(col_blocks), unsigned(chunks)), dim3(kColX, kColY), 0, st>>>(
+      chunks == 1 ? out : partials.as<float>(), G, rows, cols, chunk);
   SDKD_CUDA_LAUNCH_CHECK();
   if (chunks > 1) {
-    column_finish_kernel<<<grid_for(cols, kThreads, INT_MAX), kThreads, 0, cuda_rt::stream()>>>(out, workspace,
-                                                                                                  chunks, cols);
+    column_finish_kernel<<<grid_for(cols, kThreads, INT_MAX), kThreads, 0, st>>>(out, partials.as<float>(), chunks,
+                                                                                   cols);
     SDKD_CUDA_LAUNCH_CHECK();
   }
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Single-precision matrix products on the GPU (implemented in gemm.cu). Plain C++: pointers
-// are device pointers and every launch goes on the current device's stream.
+// are device pointers and every launch goes on the stream of the ExecContext passed first.
 //
 // Row-major, strided-batched: for b in [0, batch)
 //   C_b = alpha * op(A_b) * op(B_b) + beta * C_b,  X_b = X + b * stride_x,
@@ -14,24 +14,24 @@
 #include <cstdint>
 
 #include "kernels/internal.hpp"
-#include "sdkd/dtype.hpp"
+#include "runtime/exec_context.hpp"
 
 namespace sdkd::gpu {
 
-// The backend is the caller's choice (the engine passes sdkd::gemm_backend()): simt = our tiled fp32 FMA kernel (matches the CPU to fp32
-// rounding), tf32 = our tensor-core kernel (inputs rounded to TF32, fp32 accumulation),
-// cublas = cublasSgemmStridedBatched in full fp32 (the yardstick).
-void gemm(GemmBackend backend, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+// The backend is the context's (ctx.gemm, from sdkd::gemm_backend() when the engine builds it):
+// simt = our tiled fp32 FMA kernel (matches the CPU to fp32 rounding), tf32 = our tensor-core
+// kernel (inputs rounded to TF32, fp32 accumulation; needs ctx.cc_major >= 8), cublas =
+// cublasSgemmStridedBatched on ctx's handle in full fp32 (the yardstick).
+void gemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
           const float* A, int64_t lda, int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b, float beta,
           float* C, int64_t ldc, int64_t stride_c, int64_t batch);
 
 // C (rows x cols, contiguous) += bias (cols) on every row: the bias of a linear layer.
-void add_row_bias(float* C, const float* bias, int64_t rows, int64_t cols);
+void add_row_bias(const ExecContext& ctx, float* C, const float* bias, int64_t rows, int64_t cols);
 
 // out[c] = sum over r of G[r * cols + c] (G contiguous rows x cols): a linear layer's bias
 // gradient, in a fixed order (no atomics). Tall inputs are summed in row chunks whose partial
-// sums go to `workspace` (column_sum_workspace(rows, cols) floats; may be null when that is 0).
-int64_t column_sum_workspace(int64_t rows, int64_t cols);
-void column_sum(float* out, const float* G, int64_t rows, int64_t cols, float* workspace);
+// sums go to a launch-local Workspace of ctx, then added in chunk order. Overwrites out.
+void column_sum(const ExecContext& ctx, float* out, const float* G, int64_t rows, int64_t cols);
 
 }  // namespace sdkd::gpu

@@ -411,8 +411,6 @@ void check_size(int64_t N, int64_t C, int64_t HW, const char* fn) {
   SDKD_CHECK(N >= 0 && C >= 0 && HW >= 0, fn, ": sizes must be non-negative, got N=", N, " C=", C, " HW=", HW);
 }
 
-}  // namespace
-
 // ---------------------------------------------------------------- BatchNorm2d
 
 int64_t batch_norm_workspace(int64_t N, int64_t C, int64_t HW) {
@@ -421,7 +419,7 @@ int64_t batch_norm_workspace(int64_t N, int64_t C, int64_t HW) {
   return N * C * chunks_for(HW) * 2 + 2 * C;
 }
 
-void batch_norm_forward_train(const float* x, const float* gamma, const float* beta, float* y, int64_t N,
+void batch_norm_forward_train(const ExecContext& ctx, const float* x, const float* gamma, const float* beta, float* y, int64_t N,
                               int64_t C, int64_t HW, double eps, double* save_mean, double* save_invstd,
                               float* running_mean, float* running_var, double momentum, double* workspace) {
   const char* fn = "gpu::batch_norm_forward_train";
@@ -432,7 +430,7 @@ void batch_norm_forward_train(const float* x, const float* gamma, const float* b
   if (C == 0) return;
   const int64_t P = N * C, S = chunks_for(HW);
   check_planes(P, fn);
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   double* stats = workspace + P * S * 2;
   plane_moments_kernel<<<dim3(unsigned(P), unsigned(S)), threads_for((HW + S - 1) / S), 0, st>>>(x, HW, S, workspace);
   SDKD_CUDA_LAUNCH_CHECK();
@@ -444,14 +442,14 @@ void batch_norm_forward_train(const float* x, const float* gamma, const float* b
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void batch_norm_forward_eval(const float* x, const float* gamma, const float* beta, const float* running_mean,
+void batch_norm_forward_eval(const ExecContext& ctx, const float* x, const float* gamma, const float* beta, const float* running_mean,
                              const float* running_var, float* y, int64_t N, int64_t C, int64_t HW, double eps,
                              double* save_invstd, double* workspace) {
   const char* fn = "gpu::batch_norm_forward_eval";
   check_size(N, C, HW, fn);
   SDKD_CHECK(save_invstd != nullptr, fn, ": save_invstd (C values) is required");
   if (C == 0) return;
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   eval_stats_kernel<<<grid_for(C), kThreads, 0, st>>>(running_mean, running_var, save_invstd, workspace, C, eps);
   SDKD_CUDA_LAUNCH_CHECK();
   const int64_t P = N * C;
@@ -462,7 +460,7 @@ void batch_norm_forward_eval(const float* x, const float* gamma, const float* be
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void batch_norm_backward(const float* dy, const float* x, const float* gamma, const double* save_mean,
+void batch_norm_backward(const ExecContext& ctx, const float* dy, const float* x, const float* gamma, const double* save_mean,
                          const double* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t N, int64_t C,
                          int64_t HW, bool training, double* workspace) {
   const char* fn = "gpu::batch_norm_backward";
@@ -470,7 +468,7 @@ void batch_norm_backward(const float* dy, const float* x, const float* gamma, co
   if (C == 0 || (!dx && !dgamma && !dbeta)) return;
   const int64_t P = N * C, S = chunks_for(HW);
   check_planes(P, fn);
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   if (P * HW == 0) {  // no values: the parameter gradients are empty sums
     if (dgamma) SDKD_CUDA_CHECK(cudaMemsetAsync(dgamma, 0, size_t(C) * sizeof(float), st));
     if (dbeta) SDKD_CUDA_CHECK(cudaMemsetAsync(dbeta, 0, size_t(C) * sizeof(float), st));
@@ -499,7 +497,7 @@ int64_t group_norm_workspace(int64_t N, int64_t C, int64_t HW, int64_t G) {
   return N * C * chunks_for(HW) * 2 + 2 * N * std::max<int64_t>(G, 1);
 }
 
-void group_norm_forward(const float* x, const float* gamma, const float* beta, float* y, int64_t N, int64_t C,
+void group_norm_forward(const ExecContext& ctx, const float* x, const float* gamma, const float* beta, float* y, int64_t N, int64_t C,
                         int64_t HW, int64_t G, double eps, double* save_mean, double* save_invstd, double* workspace) {
   const char* fn = "gpu::group_norm_forward";
   check_size(N, C, HW, fn);
@@ -507,7 +505,7 @@ void group_norm_forward(const float* x, const float* gamma, const float* beta, f
   if (N * C * HW == 0) return;
   const int64_t P = N * C, S = chunks_for(HW), Cg = C / G;
   check_planes(P, fn);
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   double* stats = workspace + P * S * 2;
   plane_moments_kernel<<<dim3(unsigned(P), unsigned(S)), threads_for((HW + S - 1) / S), 0, st>>>(x, HW, S, workspace);
   SDKD_CUDA_LAUNCH_CHECK();
@@ -519,14 +517,14 @@ void group_norm_forward(const float* x, const float* gamma, const float* beta, f
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void group_norm_backward(const float* dy, const float* x, const float* gamma, const double* save_mean,
+void group_norm_backward(const ExecContext& ctx, const float* dy, const float* x, const float* gamma, const double* save_mean,
                          const double* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t N, int64_t C,
                          int64_t HW, int64_t G, double* workspace) {
   const char* fn = "gpu::group_norm_backward";
   check_size(N, C, HW, fn);
   SDKD_CHECK(G >= 1 && C % G == 0, fn, ": groups G must be >= 1 and divide C, got C=", C, " G=", G);
   if (C == 0 || (!dx && !dgamma && !dbeta)) return;
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   if (N * HW == 0) {
     if (dgamma) SDKD_CUDA_CHECK(cudaMemsetAsync(dgamma, 0, size_t(C) * sizeof(float), st));
     if (dbeta) SDKD_CUDA_CHECK(cudaMemsetAsync(dbeta, 0, size_t(C) * sizeof(float), st));
@@ -554,12 +552,12 @@ void group_norm_backward(const float* dy, const float* x, const float* gamma, co
 
 // ---------------------------------------------------------------- LayerNorm
 
-void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y, int64_t rows, int64_t D,
+void layer_norm_forward(const ExecContext& ctx, const float* x, const float* gamma, const float* beta, float* y, int64_t rows, int64_t D,
                         double eps, double* save_mean, double* save_invstd) {
   const char* fn = "gpu::layer_norm_forward";
   SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
   if (rows == 0) return;
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   const bool warp_rows = D <= kWarpRowMax;
   if (warp_rows)
     layer_norm_forward_kernel<true><<<row_blocks(rows, true), kLnThreads, 0, st>>>(x, gamma, beta, y, rows, D, eps,
@@ -575,13 +573,13 @@ int64_t layer_norm_backward_workspace(int64_t rows, int64_t D) {
   return 2 * ((rows + per - 1) / per) * D;
 }
 
-void layer_norm_backward(const float* dy, const float* x, const float* gamma, const double* save_mean,
+void layer_norm_backward(const ExecContext& ctx, const float* dy, const float* x, const float* gamma, const double* save_mean,
                          const double* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t D,
                          double* workspace) {
   const char* fn = "gpu::layer_norm_backward";
   SDKD_CHECK(rows >= 0 && D >= 1, fn, ": expected rows >= 0 and D >= 1, got rows=", rows, " D=", D);
   if (!dx && !dgamma && !dbeta) return;
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   if (rows == 0) {
     if (dgamma) SDKD_CUDA_CHECK(cudaMemsetAsync(dgamma, 0, size_t(D) * sizeof(float), st));
     if (dbeta) SDKD_CUDA_CHECK(cudaMemsetAsync(dbeta, 0, size_t(D) * sizeof(float), st));
@@ -604,6 +602,56 @@ void layer_norm_backward(const float* dy, const float* x, const float* gamma, co
   SDKD_CUDA_LAUNCH_CHECK();
   layer_norm_param_final_kernel<<<grid_for(D), kThreads, 0, st>>>(workspace, D, chunks, dgamma, dbeta);
   SDKD_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace
+
+void norm_forward(const ExecContext& ctx, const NormShape& s, const NormForwardArgs<float>& a) {
+  switch (s.kind) {
+    case NormKind::batch: {
+      const Workspace ws(ctx, size_t(batch_norm_workspace(s.N, s.C, s.HW)) * sizeof(double));
+      if (s.training)
+        batch_norm_forward_train(ctx, a.x, a.gamma, a.beta, a.y, s.N, s.C, s.HW, s.eps, a.mean, a.invstd,
+                                 a.running_mean, a.running_var, s.momentum, ws.as<double>());
+      else
+        batch_norm_forward_eval(ctx, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y, s.N, s.C, s.HW, s.eps,
+                                a.invstd, ws.as<double>());
+      break;
+    }
+    case NormKind::group: {
+      const Workspace ws(ctx, size_t(group_norm_workspace(s.N, s.C, s.HW, s.G)) * sizeof(double));
+      group_norm_forward(ctx, a.x, a.gamma, a.beta, a.y, s.N, s.C, s.HW, s.G, s.eps, a.mean, a.invstd,
+                         ws.as<double>());
+      break;
+    }
+    case NormKind::layer:
+      layer_norm_forward(ctx, a.x, a.gamma, a.beta, a.y, s.N, s.HW, s.eps, a.mean, a.invstd);
+      break;
+  }
+}
+
+void norm_backward(const ExecContext& ctx, const NormShape& s, const NormBackwardArgs<float>& a) {
+  switch (s.kind) {
+    case NormKind::batch: {
+      const Workspace ws(ctx, size_t(batch_norm_workspace(s.N, s.C, s.HW)) * sizeof(double));
+      batch_norm_backward(ctx, a.dy, a.x, a.gamma, a.mean, a.invstd, a.dx, a.dgamma, a.dbeta, s.N, s.C, s.HW,
+                          s.training, ws.as<double>());
+      break;
+    }
+    case NormKind::group: {
+      const Workspace ws(ctx, size_t(group_norm_workspace(s.N, s.C, s.HW, s.G)) * sizeof(double));
+      group_norm_backward(ctx, a.dy, a.x, a.gamma, a.mean, a.invstd, a.dx, a.dgamma, a.dbeta, s.N, s.C, s.HW, s.G,
+                          ws.as<double>());
+      break;
+    }
+    case NormKind::layer: {
+      const bool params = a.dgamma || a.dbeta;
+      const Workspace ws(ctx, params ? size_t(layer_norm_backward_workspace(s.N, s.HW)) * sizeof(double) : 0);
+      layer_norm_backward(ctx, a.dy, a.x, a.gamma, a.mean, a.invstd, a.dx, a.dgamma, a.dbeta, s.N, s.HW,
+                          ws.as<double>());
+      break;
+    }
+  }
 }
 
 }  // namespace sdkd::gpu

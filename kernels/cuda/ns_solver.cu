@@ -108,17 +108,17 @@ __global__ void update_kernel(Update mode, const double* product_h, const double
 int64_t bins(const NSBuffers& b) { return int64_t(b.n) * (b.n / 2 + 1); }
 
 // The tendency of w_in followed by the update `mode`.
-void tendency_then(const NSBuffers& b, const double* w_in, Update mode, double* out) {
+void tendency_then(const ExecContext& ctx, const NSBuffers& b, const double* w_in, Update mode, double* out) {
   const int n = b.n, nc = n / 2 + 1;
   const int64_t S = bins(b), total = b.batch * S, points = b.batch * int64_t(n) * n;
-  const cudaStream_t stream = cuda_rt::stream();
+  const cudaStream_t stream = stream_of(ctx);
   derivatives_kernel<<<grid_for(total), kThreads, 0, stream>>>(w_in, b.deriv_h, total, n, nc, S, b.inv_lam, b.dkx,
                                                                b.dky, 1.0 / (double(n) * double(n)));
   SDKD_CUDA_LAUNCH_CHECK();
-  irfft2_f64_raw_destructive(b.deriv_h, b.deriv, 4 * b.batch, n, n);
+  irfft2_f64_raw_destructive(ctx, b.deriv_h, b.deriv, 4 * b.batch, n, n);
   advection_kernel<<<grid_for(points), kThreads, 0, stream>>>(b.deriv, b.product, points);
   SDKD_CUDA_LAUNCH_CHECK();
-  rfft2_f64_raw(b.product, b.product_h, b.batch, n, n);
+  rfft2_f64_raw(ctx, b.product, b.product_h, b.batch, n, n);
   update_kernel<<<grid_for(total), kThreads, 0, stream>>>(mode, b.product_h, b.f_h, b.mask, b.c_full, b.c_half, b.dt,
                                                           total, S, out, b.w_h, b.stage, b.k);
   SDKD_CUDA_LAUNCH_CHECK();
@@ -134,33 +134,33 @@ void check(const NSBuffers& b, const char* who) {
 
 }  // namespace
 
-void ns_step(const NSBuffers& b) {
+void ns_step(const ExecContext& ctx, const NSBuffers& b) {
   check(b, "ns_step (CUDA)");
   if (!b.ifrk4) {
-    tendency_then(b, b.w_h, Update::fno, nullptr);
+    tendency_then(ctx, b, b.w_h, Update::fno, nullptr);
     return;
   }
-  tendency_then(b, b.w_h, Update::rk_stage1, nullptr);
-  tendency_then(b, b.stage, Update::rk_stage2, nullptr);
-  tendency_then(b, b.stage, Update::rk_stage3, nullptr);
-  tendency_then(b, b.stage, Update::rk_final, nullptr);
+  tendency_then(ctx, b, b.w_h, Update::rk_stage1, nullptr);
+  tendency_then(ctx, b, b.stage, Update::rk_stage2, nullptr);
+  tendency_then(ctx, b, b.stage, Update::rk_stage3, nullptr);
+  tendency_then(ctx, b, b.stage, Update::rk_final, nullptr);
 }
 
-void ns_tendency(const NSBuffers& b, const double* w_h_in, double* out) {
+void ns_tendency(const ExecContext& ctx, const NSBuffers& b, const double* w_h_in, double* out) {
   check(b, "ns_tendency (CUDA)");
   SDKD_CHECK(out != nullptr && out != b.k && out != b.deriv_h && out != b.product_h,
              "ns_tendency (CUDA): the output must not be a scratch buffer");
-  tendency_then(b, w_h_in, Update::tendency, out);
+  tendency_then(ctx, b, w_h_in, Update::tendency, out);
 }
 
-void ns_vorticity(const NSBuffers& b, double* w) {
+void ns_vorticity(const ExecContext& ctx, const NSBuffers& b, double* w) {
   check(b, "ns_vorticity (CUDA)");
   const int n = b.n, nc = n / 2 + 1;
   const int64_t S = bins(b), total = b.batch * S;
-  hermitian_scale_kernel<<<grid_for(total), kThreads, 0, cuda_rt::stream()>>>(b.w_h, b.deriv_h, total, n, nc, S,
+  hermitian_scale_kernel<<<grid_for(total), kThreads, 0, stream_of(ctx)>>>(b.w_h, b.deriv_h, total, n, nc, S,
                                                                               1.0 / (double(n) * double(n)));
   SDKD_CUDA_LAUNCH_CHECK();
-  irfft2_f64_raw_destructive(b.deriv_h, w, b.batch, n, n);
+  irfft2_f64_raw_destructive(ctx, b.deriv_h, w, b.batch, n, n);
 }
 
 }  // namespace sdkd::gpu

@@ -3,10 +3,12 @@
 // engine/src/ns_solver.cpp, same formulas in the same order). A batch of independent states of
 // one n x n grid advances together; S = n * (n/2+1) half-spectrum bins per state, complex
 // arrays are interleaved (re, im) doubles, state b at offset b * 2S. All pointers are device
-// pointers owned by the caller; every call only enqueues work on the current device's stream.
+// pointers owned by the caller; every call only enqueues work on the stream of the
+// ExecContext passed first.
 #include <cstdint>
 
 #include "kernels/internal.hpp"
+#include "runtime/exec_context.hpp"
 
 namespace sdkd::gpu {
 
@@ -34,12 +36,12 @@ struct NSBuffers {
 };
 
 // One step of the buffers' scheme on every state of the batch.
-void ns_step(const NSBuffers& b);
+void ns_step(const ExecContext& ctx, const NSBuffers& b);
 
 // out = f_h - mask * rfft2(u.grad w) of the states w_h_in (batch * 2S; may be b.stage, not b.k).
-void ns_tendency(const NSBuffers& b, const double* w_h_in, double* out);
+void ns_tendency(const ExecContext& ctx, const NSBuffers& b, const double* w_h_in, double* out);
 
 // The grid values (batch * n * n) of the states: irfft2 with numpy's 1/n^2 (uses deriv_h as scratch).
-void ns_vorticity(const NSBuffers& b, double* w);
+void ns_vorticity(const ExecContext& ctx, const NSBuffers& b, double* w);
 
 }  // namespace sdkd::gpu

@@ -67,7 +67,7 @@ int64_t blocks_for(int64_t n) { return std::max<int64_t>(1, (n + kNormBlockElems
 
 }  // namespace
 
-void adam_step(const std::vector<AdamTensor>& tensors, const AdamScalars& s) {
+void adam_step(const ExecContext& ctx, const std::vector<AdamTensor>& tensors, const AdamScalars& s) {
   for (size_t first = 0; first < tensors.size(); first += kChunk) {
     AdamBatch b{};
     b.count = int(std::min<size_t>(kChunk, tensors.size() - first));
@@ -77,19 +77,18 @@ void adam_step(const std::vector<AdamTensor>& tensors, const AdamScalars& s) {
       largest = std::max(largest, b.t[i].n);
     }
     const dim3 grid(grid_for(largest, kThreads, 1024), unsigned(b.count));
-    adam_kernel<<<grid, kThreads, 0, cuda_rt::stream()>>>(b, s);
+    adam_kernel<<<grid, kThreads, 0, stream_of(ctx)>>>(b, s);
     SDKD_CUDA_LAUNCH_CHECK();
   }
 }
 
-int64_t sq_norm_workspace(const std::vector<std::pair<const float*, int64_t>>& tensors) {
-  int64_t total = 1;  // the final sum
-  for (const auto& t : tensors) total += blocks_for(t.second);
-  return total;
-}
-
-double sq_norm(const std::vector<std::pair<const float*, int64_t>>& tensors, double* workspace) {
-  cudaStream_t st = cuda_rt::stream();
+double sq_norm(const ExecContext& ctx, const std::vector<std::pair<const float*, int64_t>>& tensors) {
+  // workspace[0] receives the total; then one partial per block of every tensor, in order.
+  int64_t doubles = 1;
+  for (const auto& t : tensors) doubles += blocks_for(t.second);
+  const Workspace partials(ctx, size_t(doubles) * sizeof(double));
+  double* workspace = partials.as<double>();
+  cudaStream_t st = stream_of(ctx);
   int64_t at = 1;
   for (const auto& [ptr, n] : tensors) {
     const int64_t blocks = blocks_for(n);
@@ -109,9 +108,9 @@ double sq_norm(const std::vector<std::pair<const float*, int64_t>>& tensors, dou
   return out;
 }
 
-void scale_(float* x, int64_t n, float s) {
+void scale_(const ExecContext& ctx, float* x, int64_t n, float s) {
   if (n == 0) return;
-  scale_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(x, n, s);
+  scale_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(x, n, s);
   SDKD_CUDA_LAUNCH_CHECK();
 }
 

@@ -151,19 +151,15 @@ int64_t loss_chunks(int64_t n) { return std::clamp<int64_t>(cdiv(n, kChunk), 1, 
 
 }  // namespace
 
-int64_t sum_workspace(int64_t outer, int64_t red, int64_t inner) {
-  const Plan p = plan_for(outer, red, inner);
-  if (p.chunks == 1) return 0;
-  return outer * inner * p.chunks;
-}
-
-void sum(float* out, const float* in, int64_t outer, int64_t red, int64_t inner, double scale, double* workspace) {
+void sum(const ExecContext& ctx, float* out, const float* in, int64_t outer, int64_t red, int64_t inner,
+         double scale) {
   const int64_t n_out = outer * inner;
   if (n_out == 0) return;
   const Plan p = plan_for(outer, red, inner);
-  SDKD_CHECK(p.chunks == 1 || workspace != nullptr, "sum: a workspace of ", sum_workspace(outer, red, inner),
-             " doubles is needed for [", outer, ", ", red, ", ", inner, "]");
-  cudaStream_t s = cuda_rt::stream();
+  // Split reductions: one double partial per (output, chunk), added in chunk order.
+  const Workspace partials(ctx, p.chunks > 1 ? size_t(n_out * p.chunks) * sizeof(double) : 0);
+  double* workspace = partials.as<double>();
+  cudaStream_t s = stream_of(ctx);
   const int warps_per_block = kThreads / 32;
   switch (p.path) {
     case Path::rows:
@@ -193,13 +189,13 @@ void sum(float* out, const float* in, int64_t outer, int64_t red, int64_t inner,
   }
 }
 
-int64_t loss_workspace(int64_t n) { return loss_chunks(n); }
-
-void pointwise_loss(float* out, const float* pred, const float* target, int64_t n, PointLossParams loss,
-                    double* workspace) {
+void pointwise_loss(const ExecContext& ctx, float* out, const float* pred, const float* target, int64_t n,
+                    PointLossParams loss) {
   SDKD_CHECK(n > 0, "pointwise_loss: empty input");
   const int64_t chunks = loss_chunks(n), len = cdiv(n, chunks);
-  cudaStream_t s = cuda_rt::stream();
+  const Workspace partials(ctx, size_t(chunks) * sizeof(double));  // one double per block
+  double* workspace = partials.as<double>();
+  cudaStream_t s = stream_of(ctx);
   const unsigned grid = unsigned(chunks);
   switch (loss.kind) {
     case PointLoss::mse:
@@ -217,10 +213,10 @@ void pointwise_loss(float* out, const float* pred, const float* target, int64_t 
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void pointwise_loss_backward(float* d, const float* pred, const float* target, int64_t n, PointLossParams loss,
-                             const float* g) {
+void pointwise_loss_backward(const ExecContext& ctx, float* d, const float* pred, const float* target, int64_t n,
+                             PointLossParams loss, const float* g) {
   if (n == 0) return;
-  cudaStream_t s = cuda_rt::stream();
+  cudaStream_t s = stream_of(ctx);
   const unsigned grid = grid_for(n);
   switch (loss.kind) {
     case PointLoss::mse:

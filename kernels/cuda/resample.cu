@@ -78,19 +78,19 @@ __global__ void backward_kernel(float* dx, const float* g, int64_t planes, int64
 
 }  // namespace
 
-void upsample_bilinear2d(float* y, const float* x, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+void upsample_bilinear2d(const ExecContext& ctx, float* y, const float* x, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
   const int64_t n = planes * OH * OW;
   if (n == 0) return;
-  forward_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(y, x, planes, H, W, OH, OW, double(H) / double(OH),
+  forward_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(y, x, planes, H, W, OH, OW, double(H) / double(OH),
                                                                    double(W) / double(OW));
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void upsample_bilinear2d_backward(float* dx, const float* g, int64_t planes, int64_t H, int64_t W, int64_t OH,
+void upsample_bilinear2d_backward(const ExecContext& ctx, float* dx, const float* g, int64_t planes, int64_t H, int64_t W, int64_t OH,
                                   int64_t OW) {
   const int64_t n = planes * H * W;
   if (n == 0) return;
-  backward_kernel<<<grid_for(n), kThreads, 0, cuda_rt::stream()>>>(dx, g, planes, H, W, OH, OW, double(H) / double(OH),
+  backward_kernel<<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(dx, g, planes, H, W, OH, OW, double(H) / double(OH),
                                                                     double(W) / double(OW));
   SDKD_CUDA_LAUNCH_CHECK();
 }

@@ -120,11 +120,11 @@ void check_lanes(int64_t outer, int64_t D, int64_t inner, const char* fn) {
 
 }  // namespace
 
-void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner) {
+void softmax_forward(const ExecContext& ctx, const float* x, float* y, int64_t outer, int64_t D, int64_t inner) {
   check_lanes(outer, D, inner, "gpu::softmax_forward");
   const int64_t lanes = outer * inner;
   if (lanes == 0 || D == 0) return;
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   if (D <= kWarpLaneMax)
     softmax_forward_kernel<true><<<lane_blocks(lanes, true), kSoftmaxThreads, 0, st>>>(x, y, lanes, D, inner);
   else
@@ -132,11 +132,11 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void softmax_backward(const float* y, const float* g, float* dx, int64_t outer, int64_t D, int64_t inner) {
+void softmax_backward(const ExecContext& ctx, const float* y, const float* g, float* dx, int64_t outer, int64_t D, int64_t inner) {
   check_lanes(outer, D, inner, "gpu::softmax_backward");
   const int64_t lanes = outer * inner;
   if (lanes == 0 || D == 0) return;
-  cudaStream_t st = cuda_rt::stream();
+  cudaStream_t st = stream_of(ctx);
   if (D <= kWarpLaneMax)
     softmax_backward_kernel<true><<<lane_blocks(lanes, true), kSoftmaxThreads, 0, st>>>(y, g, dx, lanes, D, inner);
   else
@@ -144,14 +144,14 @@ void softmax_backward(const float* y, const float* g, float* dx, int64_t outer, 
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void scale_samples(const float* x, const float* scale, float* y, int64_t samples, int64_t per_sample) {
+void scale_samples(const ExecContext& ctx, const float* x, const float* scale, float* y, int64_t samples, int64_t per_sample) {
   SDKD_CHECK(samples >= 0 && per_sample >= 0, "gpu::scale_samples: sizes must be non-negative, got samples=", samples,
              " per_sample=", per_sample);
   SDKD_CHECK(samples <= int64_t(0x7fffffff), "gpu::scale_samples: ", samples, " samples exceed the grid limit");
   if (samples == 0 || per_sample == 0) return;
   const int threads = int(std::clamp<int64_t>((per_sample + 31) / 32 * 32, 32, 256));
   const int64_t per = std::clamp<int64_t>((per_sample + threads * 4 - 1) / (threads * 4), 1, 65535);
-  scale_samples_kernel<<<dim3(unsigned(samples), unsigned(per)), threads, 0, cuda_rt::stream()>>>(x, scale, y,
+  scale_samples_kernel<<<dim3(unsigned(samples), unsigned(per)), threads, 0, stream_of(ctx)>>>(x, scale, y,
                                                                                                   per_sample);
   SDKD_CUDA_LAUNCH_CHECK();
 }

@@ -33,12 +33,12 @@ Grid grid_of(int64_t batch, int H, int W) {
   return g;
 }
 
-void check_args(int64_t batch, int H, int W, const int32_t* band_of, int K, const double* workspace, const char* who) {
+void check_args(int64_t batch, int H, int W, const int32_t* band_of, int K, const char* who) {
   SDKD_CHECK(batch >= 0 && H >= 1 && W >= 1, who, ": expected batch >= 0 and H, W >= 1, got batch ", batch, " H ", H,
              " W ", W);
   SDKD_CHECK(K >= 1 && K <= kMaxSpectralBands, who, ": ", K, " bands; the CUDA kernel takes 1 to ", kMaxSpectralBands,
              " bands (use fewer cutoffs or run on the CPU)");
-  SDKD_CHECK(band_of != nullptr && workspace != nullptr, who, ": band_of and workspace must be device buffers");
+  SDKD_CHECK(band_of != nullptr, who, ": band_of must be a device buffer");
 }
 
 // kLoss: A = S, B = T, sums w |A - B|^2 and (kGrad) writes grad; otherwise sums w |A|^2.
@@ -83,11 +83,14 @@ __global__ void band_finish_kernel(const double* partials, int64_t blocks, int K
 }
 
 template <bool kLoss, bool kGrad>
-void run(const float* A, const float* B, float* grad, int64_t batch, int H, int W, const int32_t* band_of, int K,
-         const BandScales& scale, double* workspace, double* band_sums) {
+void run(const ExecContext& ctx, const float* A, const float* B, float* grad, int64_t batch, int H, int W,
+         const int32_t* band_of, int K, const BandScales& scale, double* band_sums) {
   const Grid g = grid_of(batch, H, W);
   const int Wc = W / 2 + 1;
-  const cudaStream_t stream = cuda_rt::stream();
+  const cudaStream_t stream = stream_of(ctx);
+  // Per-block partials of every band, then the K totals.
+  const Workspace scratch(ctx, size_t((g.blocks + 1) * int64_t(K)) * sizeof(double));
+  double* workspace = scratch.as<double>();
   double* partials = workspace;
   double* totals = workspace + g.blocks * K;
   if (g.n > 0) {
@@ -107,26 +110,21 @@ void run(const float* A, const float* B, float* grad, int64_t batch, int H, int 
 
 }  // namespace
 
-int64_t spectral_loss_workspace_doubles(int64_t batch, int H, int W, int K) {
-  return (grid_of(batch, H, W).blocks + 1) * int64_t(K);
-}
-
-void spectral_band_loss(const float* S, const float* T, float* grad, int64_t batch, int H, int W,
-                        const int32_t* band_of, int K, const double* grad_scale, double* workspace,
-                        double* band_sums) {
-  check_args(batch, H, W, band_of, K, workspace, "spectral_band_loss (CUDA)");
+void spectral_band_loss(const ExecContext& ctx, const float* S, const float* T, float* grad, int64_t batch, int H,
+                        int W, const int32_t* band_of, int K, const double* grad_scale, double* band_sums) {
+  check_args(batch, H, W, band_of, K, "spectral_band_loss (CUDA)");
   SDKD_CHECK(grad == nullptr || grad_scale != nullptr, "spectral_band_loss (CUDA): a gradient needs grad_scale");
   BandScales scale{};
   if (grad != nullptr)
     for (int b = 0; b < K; ++b) scale.v[b] = float(grad_scale[b]);  // as the CPU twin: T(grad_scale[b])
-  if (grad != nullptr) run<true, true>(S, T, grad, batch, H, W, band_of, K, scale, workspace, band_sums);
-  else run<true, false>(S, T, nullptr, batch, H, W, band_of, K, scale, workspace, band_sums);
+  if (grad != nullptr) run<true, true>(ctx, S, T, grad, batch, H, W, band_of, K, scale, band_sums);
+  else run<true, false>(ctx, S, T, nullptr, batch, H, W, band_of, K, scale, band_sums);
 }
 
-void spectral_band_energy(const float* X, int64_t batch, int H, int W, const int32_t* band_of, int K,
-                          double* workspace, double* band_sums) {
-  check_args(batch, H, W, band_of, K, workspace, "spectral_band_energy (CUDA)");
-  run<false, false>(X, nullptr, nullptr, batch, H, W, band_of, K, BandScales{}, workspace, band_sums);
+void spectral_band_energy(const ExecContext& ctx, const float* X, int64_t batch, int H, int W,
+                          const int32_t* band_of, int K, double* band_sums) {
+  check_args(batch, H, W, band_of, K, "spectral_band_energy (CUDA)");
+  run<false, false>(ctx, X, nullptr, nullptr, batch, H, W, band_of, K, BandScales{}, band_sums);
 }
 
 }  // namespace sdkd::gpu

@@ -8,26 +8,24 @@
 // Pointers are device pointers except grad_scale and band_sums (host). The sums are reduced
 // deterministically: fixed per-block partials (the grid depends only on the problem size),
 // then one ordered pass over the blocks; no atomics. band_sums is copied back to the host, so
-// these calls wait for the device.
+// these calls wait for the device. Launches go on the stream of the ExecContext passed first;
+// the partial sums live in a launch-local Workspace of it.
 #include <cstdint>
 
 #include "kernels/internal.hpp"
+#include "runtime/exec_context.hpp"
 
 namespace sdkd::gpu {
 
 constexpr int kMaxSpectralBands = 32;
 
-// Doubles of device workspace the calls below need for this problem.
-int64_t spectral_loss_workspace_doubles(int64_t batch, int H, int W, int K);
-
 // band_of: device int32, H * (W/2+1) entries in [0, K). grad: nullable, may alias S.
 // grad_scale: K host doubles (may be null when grad is null). band_sums: K host doubles, overwritten.
-void spectral_band_loss(const float* S, const float* T, float* grad, int64_t batch, int H, int W,
-                        const int32_t* band_of, int K, const double* grad_scale, double* workspace,
-                        double* band_sums);
+void spectral_band_loss(const ExecContext& ctx, const float* S, const float* T, float* grad, int64_t batch, int H,
+                        int W, const int32_t* band_of, int K, const double* grad_scale, double* band_sums);
 
 // band_sums[b] = sum over maps and bins of band b of w_k |X_k|^2 (e.g. the teacher's band energies).
-void spectral_band_energy(const float* X, int64_t batch, int H, int W, const int32_t* band_of, int K,
-                          double* workspace, double* band_sums);
+void spectral_band_energy(const ExecContext& ctx, const float* X, int64_t batch, int H, int W,
+                          const int32_t* band_of, int K, double* band_sums);
 
 }  // namespace sdkd::gpu

@@ -290,7 +290,7 @@ TEST_CASE("gpu::gemm honours alpha, beta and K = 0 on every backend", "[cuda][ge
       const Tensor Ag = A.to(kCuda), Bg = B.to(kCuda);
       cpu::gemm<float>(false, false, M, N, K, 1.5f, A.data<float>(), lda, B.data<float>(), ldb, beta, Cc.data<float>(),
                        ldc);
-      gpu::gemm(be.kind, false, false, M, N, K, 1.5f, Ag.data<float>(), lda, 0, Bg.data<float>(), ldb, 0, beta,
+      gpu::gemm(gpu::make_context(0, be.kind, false), false, false, M, N, K, 1.5f, Ag.data<float>(), lda, 0, Bg.data<float>(), ldb, 0, beta,
                 Cg.data<float>(), ldc, 0, 1);
       // Only the M x N window is written; the padding columns must keep their values.
       const double atol = 1.5 * gemm_atol(be.eps, K, A, B) + 1e-6 * max_abs(C0);
@@ -301,7 +301,7 @@ TEST_CASE("gpu::gemm honours alpha, beta and K = 0 on every backend", "[cuda][ge
     }
     // K = 0: C = beta * C exactly.
     Tensor Cg = C0.to(kCuda);
-    gpu::gemm(be.kind, false, false, M, N, 0, 1.f, A.to(kCuda).data<float>(), lda, 0, B.to(kCuda).data<float>(), ldb,
+    gpu::gemm(gpu::make_context(0, be.kind, false), false, false, M, N, 0, 1.f, A.to(kCuda).data<float>(), lda, 0, B.to(kCuda).data<float>(), ldb,
               0, 2.f, Cg.data<float>(), ldc, 0, 1);
     const std::vector<float> got = Cg.to_float_vector(), c0 = C0.to_float_vector();
     for (int64_t i = 0; i < M; ++i)

@@ -1,5 +1,7 @@
-// conv2d / conv_transpose2d against direct loops written from the definitions, central finite
-// differences (double), and the adjoint identity <conv(x), y> = <x, convT(y)>.
+// The CPU conv kernels, run on the lowered problem (kernels/common/conv_problem.hpp) as the
+// engine maps conv2d and conv_transpose2d onto it, against direct loops written from the
+// definitions, central finite differences (double), the adjoint identity
+// <conv(x), y> = <x, convT(y)>, and the overwrite contract (no kernel reads its output).
 // Float results are compared element-wise with the bound gamma * (the same loops run on |x|,
 // |w|), gamma = (taps + 2) * eps; the worst ratio error / bound is printed.
 #include <omp.h>
@@ -17,9 +19,42 @@
 #include "sdkd/rng.hpp"
 
 using namespace sdkd::cpu;
+using sdkd::kern::Conv2dParams;
+using sdkd::kern::ConvT2dParams;
+using sdkd::kern::lower;
 using Vec = std::vector<double>;
 
 namespace {
+
+// The two ops in their own terms, mapped onto the lowered kernels as engine/src/ops_conv.cpp
+// does: conv2d's image side is its input, conv_transpose2d's its output. Weight gradients come
+// with the bias gradient of the op's output channels (db may be null).
+template <class T>
+void conv_forward(const Conv2dParams& p, const T* x, const T* w, const T* b, T* y) {
+  conv2d_forward(lower(p), x, w, b, y);
+}
+template <class T>
+void conv_backward_data(const Conv2dParams& p, const T* dy, const T* w, T* dx) {
+  conv2d_backward_data(lower(p), dy, w, static_cast<const T*>(nullptr), dx);
+}
+template <class T>
+void conv_backward_weight(const Conv2dParams& p, const T* x, const T* dy, T* dw, T* db) {
+  conv2d_backward_weight(lower(p), x, dy, dw);
+  if (db != nullptr) conv_bias_backward(dy, p.N, p.C_out, p.H_out() * p.W_out(), db);
+}
+template <class T>
+void convT_forward(const ConvT2dParams& q, const T* x, const T* w, const T* b, T* y) {
+  conv2d_backward_data(lower(q), x, w, b, y);
+}
+template <class T>
+void convT_backward_data(const ConvT2dParams& q, const T* dy, const T* w, T* dx) {
+  conv2d_forward(lower(q), dy, w, static_cast<const T*>(nullptr), dx);
+}
+template <class T>
+void convT_backward_weight(const ConvT2dParams& q, const T* x, const T* dy, T* dw, T* db) {
+  conv2d_backward_weight(lower(q), dy, x, dw);
+  if (db != nullptr) conv_bias_backward(dy, q.N, q.C_out, q.H_out() * q.W_out(), db);
+}
 
 Vec random_vec(size_t n, uint64_t stream) {
   Vec v(n);
@@ -235,30 +270,26 @@ void check_against_oracles(const char* type) {
 
     const auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), dyt = cast<T>(dy);
     std::vector<T> y(y_size(p), T(7));  // forward overwrites
-    conv2d_forward(p, xt.data(), wt.data(), bt.data(), y.data());
+    conv_forward(p, xt.data(), wt.data(), bt.data(), y.data());
     const Vec ab = abs_of(b);
     const double rf = worst_ratio(y, naive_forward(p, x, w, &b),
                                   naive_forward(p, abs_of(x), abs_of(w), &ab), taps + 1);
     CHECK(rf <= 1.0);
 
     std::vector<T> dx(x_size(p), T(7));  // backward-data overwrites
-    conv2d_backward_data(p, dyt.data(), wt.data(), dx.data());
+    conv_backward_data(p, dyt.data(), wt.data(), dx.data());
     const double rd = worst_ratio(dx, naive_backward_data(p, dy, w),
                                   naive_backward_data(p, abs_of(dy), abs_of(w)), uses_per_input);
     CHECK(rd <= 1.0);
 
-    // Backward-weight accumulates: start from a known dw0, dbias0 and expect dw0 + grad.
-    const Vec dw0 = random_vec(w_size(p), stream++), db0 = random_vec(size_t(p.C_out), stream++);
-    std::vector<T> dw = cast<T>(dw0), db = cast<T>(db0);
-    conv2d_backward_weight(p, xt.data(), dyt.data(), dw.data(), db.data());
-    Vec dw_ref = naive_backward_weight(p, x, dy),
-        dw_abs = naive_backward_weight(p, abs_of(x), abs_of(dy));
-    Vec db_ref = naive_bias_grad(p.N, p.C_out, plane, dy),
-        db_abs = naive_bias_grad(p.N, p.C_out, plane, abs_of(dy));
-    for (size_t i = 0; i < dw_ref.size(); ++i) dw_ref[i] += dw0[i], dw_abs[i] += std::abs(dw0[i]);
-    for (size_t i = 0; i < db_ref.size(); ++i) db_ref[i] += db0[i], db_abs[i] += std::abs(db0[i]);
-    const double rw = worst_ratio(dw, dw_ref, dw_abs, uses_per_weight + 1);
-    const double rb = worst_ratio(db, db_ref, db_abs, uses_per_weight + 1);
+    // Backward-weight overwrites too: start from values it must not add to.
+    std::vector<T> dw = cast<T>(random_vec(w_size(p), stream++)), db = cast<T>(random_vec(size_t(p.C_out), stream++));
+    conv_backward_weight(p, xt.data(), dyt.data(), dw.data(), db.data());
+    const Vec dw_ref = naive_backward_weight(p, x, dy), dw_abs = naive_backward_weight(p, abs_of(x), abs_of(dy));
+    const Vec db_ref = naive_bias_grad(p.N, p.C_out, plane, dy),
+              db_abs = naive_bias_grad(p.N, p.C_out, plane, abs_of(dy));
+    const double rw = worst_ratio(dw, dw_ref, dw_abs, uses_per_weight);
+    const double rb = worst_ratio(db, db_ref, db_abs, uses_per_weight);
     CHECK(rw <= 1.0);
     CHECK(rb <= 1.0);
     worst_fwd = std::max(worst_fwd, rf), worst_bd = std::max(worst_bd, rd);
@@ -314,15 +345,15 @@ TEST_CASE("conv2d gradients match central finite differences (double)", "[conv]"
     const Vec r = random_vec(y_size(p), stream++);
     Vec y(y_size(p));
     auto loss = [&]() {
-      conv2d_forward(p, x.data(), w.data(), b.data(), y.data());
+      conv_forward(p, x.data(), w.data(), b.data(), y.data());
       return quadratic_loss(y, r);
     };
     loss();
     Vec dy(y.size());
     for (size_t i = 0; i < y.size(); ++i) dy[i] = y[i] + r[i];
     Vec dx(x.size()), dw(w.size(), 0.0), db(b.size(), 0.0);
-    conv2d_backward_data(p, dy.data(), w.data(), dx.data());
-    conv2d_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
+    conv_backward_data(p, dy.data(), w.data(), dx.data());
+    conv_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
     worst = std::max({worst, finite_difference_check(x, dx, loss),
                       finite_difference_check(w, dw, loss), finite_difference_check(b, db, loss)});
   }
@@ -340,15 +371,15 @@ TEST_CASE("conv_transpose2d gradients match central finite differences (double)"
   const Vec r = random_vec(y_size(q), stream++);
   Vec y(y_size(q));
   auto loss = [&]() {
-    conv_transpose2d_forward(q, x.data(), w.data(), b.data(), y.data());
+    convT_forward(q, x.data(), w.data(), b.data(), y.data());
     return quadratic_loss(y, r);
   };
   loss();
   Vec dy(y.size());
   for (size_t i = 0; i < y.size(); ++i) dy[i] = y[i] + r[i];
   Vec dx(x.size()), dw(w.size(), 0.0), db(b.size(), 0.0);
-  conv_transpose2d_backward_data(q, dy.data(), w.data(), dx.data());
-  conv_transpose2d_backward_weight(q, x.data(), dy.data(), dw.data(), db.data());
+  convT_backward_data(q, dy.data(), w.data(), dx.data());
+  convT_backward_weight(q, x.data(), dy.data(), dw.data(), db.data());
   const double worst =
       std::max({finite_difference_check(x, dx, loss), finite_difference_check(w, dw, loss),
                 finite_difference_check(b, db, loss)});
@@ -367,8 +398,8 @@ TEST_CASE("conv_transpose2d is the adjoint of conv2d: <conv(x), y> = <x, convT(y
     const Vec x = random_vec(x_size(p), stream++), w = random_vec(w_size(p), stream++);
     const Vec y = random_vec(y_size(p), stream++);
     Vec cx(y_size(p)), ty(x_size(p), 3.0);
-    conv2d_forward(p, x.data(), w.data(), static_cast<const double*>(nullptr), cx.data());
-    conv_transpose2d_forward(t, y.data(), w.data(), static_cast<const double*>(nullptr), ty.data());
+    conv_forward(p, x.data(), w.data(), static_cast<const double*>(nullptr), cx.data());
+    convT_forward(t, y.data(), w.data(), static_cast<const double*>(nullptr), ty.data());
     const double lhs = dot(cx, y), rhs = dot(x, ty);
     const double scale = dot(abs_of(cx), abs_of(y)) + dot(abs_of(x), abs_of(ty));
     const double rel = std::abs(lhs - rhs) / (1e-13 * scale);
@@ -401,22 +432,20 @@ TEST_CASE("conv_transpose2d matches its scatter definition, forward and backward
     const int64_t taps = (q.C_in / q.groups) * q.kH * q.kW + 1;
 
     std::vector<float> y(y_size(q), 9.f);
-    conv_transpose2d_forward(q, cast<float>(x).data(), cast<float>(w).data(), cast<float>(b).data(),
-                             y.data());
+    convT_forward(q, cast<float>(x).data(), cast<float>(w).data(), cast<float>(b).data(), y.data());
     const double rf = worst_ratio(y, naive_transpose_forward(q, x, w, &b),
                                   naive_transpose_forward(q, ax, aw, &ab), taps);
     CHECK(rf <= 1.0);
 
     std::vector<float> dx(x_size(q), 5.f);
-    conv_transpose2d_backward_data(q, cast<float>(dy).data(), cast<float>(w).data(), dx.data());
+    convT_backward_data(q, cast<float>(dy).data(), cast<float>(w).data(), dx.data());
     const double rd =
         worst_ratio(dx, naive_transpose_backward_data(q, dy, w),
                     naive_transpose_backward_data(q, ady, aw), (q.C_out / q.groups) * q.kH * q.kW);
     CHECK(rd <= 1.0);
 
     std::vector<float> dw(w_size(q), 0.f), db(size_t(q.C_out), 0.f);
-    conv_transpose2d_backward_weight(q, cast<float>(x).data(), cast<float>(dy).data(), dw.data(),
-                                     db.data());
+    convT_backward_weight(q, cast<float>(x).data(), cast<float>(dy).data(), dw.data(), db.data());
     const double rw = worst_ratio(dw, naive_transpose_backward_weight(q, x, dy),
                                   naive_transpose_backward_weight(q, ax, ady), q.N * q.H * q.W);
     const double rb = worst_ratio(db, naive_bias_grad(q.N, q.C_out, plane, dy),
@@ -467,7 +496,7 @@ TEST_CASE("conv2d backward_weight does not depend on scheduling", "[conv]") {
   for (int threads : {2, 2, 2, 1}) {
     omp_set_num_threads(threads);
     std::vector<float> dw(w_size(p), 0.f), db(size_t(p.C_out), 0.f);
-    conv2d_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
+    conv_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
     dw.insert(dw.end(), db.begin(), db.end());
     results.push_back(dw);
   }
@@ -478,29 +507,85 @@ TEST_CASE("conv2d backward_weight does not depend on scheduling", "[conv]") {
     CHECK(results[3][i] == Approx(results[0][i]).epsilon(1e-5).margin(1e-5));
 }
 
+// Runs `kernel` into an output of n elements pre-filled with NaN and into a zeroed one (a fresh
+// buffer, what the engine handed out when weight gradients accumulated): equal results (NaN
+// compares unequal) mean the kernel never reads its output.
+template <class T, class Kernel>
+bool overwrites(size_t n, Kernel&& kernel) {
+  std::vector<T> fresh(n, T(0)), dirty(n, std::numeric_limits<T>::quiet_NaN());
+  kernel(fresh.data());
+  kernel(dirty.data());
+  return fresh == dirty;
+}
+
+template <class T>
+void check_overwrites(const sdkd::kern::ConvProblem& L, uint64_t& stream) {
+  const auto img = cast<T>(random_vec(size_t(L.img_numel()), stream++));
+  const auto col = cast<T>(random_vec(size_t(L.col_numel()), stream++));
+  const auto w = cast<T>(random_vec(size_t(L.weight_numel()), stream++));
+  const auto img_bias = cast<T>(random_vec(size_t(L.img_channels), stream++));
+  const auto col_bias = cast<T>(random_vec(size_t(L.col_channels), stream++));
+  const T* none = nullptr;
+  const size_t n_img = img.size(), n_col = col.size(), n_w = w.size(), n_b = col_bias.size();
+  CHECK(overwrites<T>(n_col, [&](T* y) { conv2d_forward(L, img.data(), w.data(), col_bias.data(), y); }));
+  CHECK(overwrites<T>(n_col, [&](T* y) { conv2d_forward(L, img.data(), w.data(), none, y); }));
+  CHECK(overwrites<T>(n_img, [&](T* dx) { conv2d_backward_data(L, col.data(), w.data(), none, dx); }));
+  CHECK(overwrites<T>(n_img, [&](T* y) { conv2d_backward_data(L, col.data(), w.data(), img_bias.data(), y); }));
+  CHECK(overwrites<T>(n_w, [&](T* dw) { conv2d_backward_weight(L, img.data(), col.data(), dw); }));
+  CHECK(overwrites<T>(n_b, [&](T* db) { conv_bias_backward(col.data(), L.N, L.col_channels, L.col_plane(), db); }));
+}
+
+TEST_CASE("every conv kernel overwrites its output (NaN-filled outputs give a fresh run's result)", "[conv]") {
+  std::vector<sdkd::kern::ConvProblem> problems;
+  for (const Conv2dParams& p : test_shapes()) problems.push_back(lower(p));
+  ConvT2dParams t;  // output_padding rows that no placement reaches must be written too
+  t.N = 2, t.C_in = 4, t.H = 5, t.W = 6, t.C_out = 2, t.kH = 3, t.kW = 2;
+  t.stride_h = 2, t.stride_w = 1, t.pad_h = 1, t.pad_w = 0, t.dil_h = 3, t.dil_w = 3;
+  t.output_padding_h = 2, t.output_padding_w = 2, t.groups = 2;
+  problems.push_back(lower(t));
+  Conv2dParams empty;  // an empty batch: the gradients are zeros, written all the same
+  empty.N = 0, empty.C_in = 4, empty.H = empty.W = 6, empty.C_out = 3, empty.kH = empty.kW = 3;
+  problems.push_back(lower(empty));
+  empty.C_out = 4, empty.groups = 4;  // the depthwise loops
+  problems.push_back(lower(empty));
+
+  const int saved = omp_get_max_threads();
+  uint64_t stream = 2000;
+  for (int threads : {1, 2}) {  // 2: the weight gradient's per-thread partials
+    omp_set_num_threads(threads);
+    for (const auto& L : problems) {
+      INFO("threads=" << threads << " N=" << L.N << " img=" << L.img_channels << "x" << L.H << "x" << L.W
+                      << " col=" << L.col_channels << "x" << L.Ho << "x" << L.Wo << " k=" << L.kH << "x" << L.kW
+                      << " g=" << L.groups);
+      check_overwrites<float>(L, stream);
+      check_overwrites<double>(L, stream);
+    }
+  }
+  omp_set_num_threads(saved);
+}
+
 TEST_CASE("conv parameters are validated with clear messages", "[conv]") {
   std::vector<float> buf(4096, 0.f);
   Conv2dParams p;
   p.N = 1, p.C_in = 3, p.H = 8, p.W = 8, p.C_out = 4, p.kH = p.kW = 3, p.groups = 2;
-  REQUIRE_THROWS_WITH(conv2d_forward(p, buf.data(), buf.data(), buf.data(), buf.data()),
+  REQUIRE_THROWS_WITH(conv_forward(p, buf.data(), buf.data(), buf.data(), buf.data()),
                       Catch::Contains("C_in=3 is not divisible by groups=2"));
   p.C_in = 4, p.groups = 1, p.kH = 11;
-  REQUIRE_THROWS_WITH(conv2d_backward_data(p, buf.data(), buf.data(), buf.data()),
+  REQUIRE_THROWS_WITH(conv_backward_data(p, buf.data(), buf.data(), buf.data()),
                       Catch::Contains("output size would be < 1"));
   p.kH = 3, p.stride_w = 0;
-  REQUIRE_THROWS_WITH(conv2d_backward_weight(p, buf.data(), buf.data(), buf.data(), buf.data()),
+  REQUIRE_THROWS_WITH(conv_backward_weight(p, buf.data(), buf.data(), buf.data(), buf.data()),
                       Catch::Contains("stride must be >= 1"));
   p.stride_w = 1, p.dil_h = 0;
   REQUIRE_THROWS_WITH(p.validate(), Catch::Contains("dilation must be >= 1"));
   p.dil_h = 1;
-  REQUIRE_THROWS_WITH(conv2d_forward(p, buf.data(), static_cast<const float*>(nullptr),
-                                     buf.data(), buf.data()),
+  REQUIRE_THROWS_WITH(conv_forward(p, buf.data(), static_cast<const float*>(nullptr), buf.data(), buf.data()),
                       Catch::Contains("conv2d_forward: a required input or output pointer is null"));
 
   ConvT2dParams t;
   t.C_in = 4, t.C_out = 6, t.H = t.W = 5, t.kH = t.kW = 3, t.stride_h = t.stride_w = 2;
   t.output_padding_h = 2;
-  REQUIRE_THROWS_WITH(conv_transpose2d_forward(t, buf.data(), buf.data(), buf.data(), buf.data()),
+  REQUIRE_THROWS_WITH(convT_forward(t, buf.data(), buf.data(), buf.data(), buf.data()),
                       Catch::Contains("must be smaller than stride"));
   t.output_padding_h = 0, t.groups = 4;
   REQUIRE_THROWS_WITH(t.validate(), Catch::Contains("C_out=6 is not divisible by groups=4"));

@@ -381,14 +381,14 @@ TEST_CASE("batch_norm_backward matches finite differences of the training forwar
                         got.dgamma.data(), got.dbeta.data(), s.N, s.C, s.HW);
     check_grads(got, finite_difference(x, g, b, r, forward));
 
-    // Optional outputs: null dx leaves the parameter gradients unchanged, dgamma / dbeta add to
-    // what is there, and a null gamma means gamma = 1.
+    // Optional outputs: null dx leaves the parameter gradients unchanged, dgamma / dbeta are
+    // overwritten (what is there is ignored), and a null gamma means gamma = 1.
     Vec dg2(size_t(s.C), 0.5), db2(size_t(s.C), -0.25);
     batch_norm_backward<double>(r.data(), x.data(), g.data(), mean.data(), invstd.data(), nullptr,
                                 dg2.data(), db2.data(), s.N, s.C, s.HW);
     for (size_t c = 0; c < size_t(s.C); ++c) {
-      CHECK(dg2[c] == Approx(got.dgamma[c] + 0.5).epsilon(1e-14));
-      CHECK(db2[c] == Approx(got.dbeta[c] - 0.25).epsilon(1e-14));
+      CHECK(dg2[c] == Approx(got.dgamma[c]).epsilon(1e-14));
+      CHECK(db2[c] == Approx(got.dbeta[c]).epsilon(1e-14));
     }
     const Vec ones(size_t(s.C), 1.0);
     Vec dx_ones(n), dx_null(n);
@@ -426,8 +426,8 @@ TEST_CASE("group_norm_backward matches finite differences", "[norm]") {
     Vec dg2(size_t(s.C), 0.5);
     group_norm_backward<double>(r.data(), x.data(), g.data(), mean.data(), invstd.data(), nullptr,
                                 dg2.data(), nullptr, s.N, s.C, s.HW, s.G);
-    for (size_t c = 0; c < size_t(s.C); ++c)
-      CHECK(dg2[c] == Approx(got.dgamma[c] + 0.5).epsilon(1e-14));
+    for (size_t c = 0; c < size_t(s.C); ++c)  // overwritten, not added to
+      CHECK(dg2[c] == Approx(got.dgamma[c]).epsilon(1e-14));
   }
 }
 
@@ -460,7 +460,7 @@ TEST_CASE("layer_norm_backward matches finite differences", "[norm]") {
                                 nullptr, db2.data(), s.rows, s.D);
     CHECK(bitwise_equal(dx_only, got.dx));
     for (size_t d = 0; d < size_t(s.D); ++d)
-      CHECK(db2[d] == Approx(got.dbeta[d] + 2.0).epsilon(1e-14));
+      CHECK(db2[d] == Approx(got.dbeta[d]).epsilon(1e-14));  // overwritten, not added to
   }
 }
 
@@ -511,15 +511,21 @@ TEST_CASE("GroupNorm with G=C equals InstanceNorm (BatchNorm of each sample alon
                       gdb.data(), N, C, HW, C);
 
   // BatchNorm on one sample normalises each channel over HW: instance normalisation. Its
-  // parameter gradients accumulate (+=) over the samples, as GroupNorm sums over n.
+  // parameter gradients (overwritten per call) are summed over the samples here, as GroupNorm
+  // sums over n.
   Vec iy(n), im(N * C), ii(N * C), idx(n), idg(C, 0.0), idb(C, 0.0);
   for (int64_t s = 0; s < N; ++s) {
     const size_t o = size_t(s) * per_sample;
     batch_norm_forward_train<double>(x.data() + o, g.data(), b.data(), iy.data() + o, 1, C, HW,
                                      kEps, im.data() + s * C, ii.data() + s * C, nullptr, nullptr,
                                      0.1);
+    Vec sdg(C), sdb(C);
     batch_norm_backward(r.data() + o, x.data() + o, g.data(), im.data() + s * C, ii.data() + s * C,
-                        idx.data() + o, idg.data(), idb.data(), 1, C, HW);
+                        idx.data() + o, sdg.data(), sdb.data(), 1, C, HW);
+    for (int64_t c = 0; c < C; ++c) {
+      idg[size_t(c)] += sdg[size_t(c)];
+      idb[size_t(c)] += sdb[size_t(c)];
+    }
   }
   CHECK(max_err(gy, iy) < 1e-12);
   CHECK(max_err(gm, im) < 1e-12);
@@ -642,4 +648,76 @@ TEST_CASE("normalisation kernels reject bad sizes and null buffers", "[norm]") {
   CHECK_THROWS_WITH(group_norm_forward<double>(x.data(), nullptr, nullptr, y.data(), 2, 6, 2, 4,
                                                kEps, m.data(), i.data()),
                     Catch::Contains("group_norm_forward") && Catch::Contains("divide C"));
+}
+
+// ---------------------------------------------------------------- the op's entry points
+
+TEST_CASE("norm_forward / norm_backward overwrite every output and dispatch to the kernel of the shape",
+          "[norm]") {
+  using sdkd::kern::NormKind;
+  using sdkd::kern::NormShape;
+  const double nan = std::nan("");
+  struct Case {
+    const char* name;
+    NormShape shape;
+  };
+  const Case cases[] = {{"batch train", {NormKind::batch, 3, 4, 10, 1, kEps, true, 0.1}},
+                        {"batch eval", {NormKind::batch, 3, 4, 10, 1, kEps, false, 0.1}},
+                        {"group", {NormKind::group, 2, 6, 7, 3, kEps}},
+                        {"layer", {NormKind::layer, 5, 1, 9, 1, kEps}},
+                        {"group, empty batch", {NormKind::group, 0, 6, 7, 3, kEps}},
+                        {"layer, no rows", {NormKind::layer, 0, 1, 9, 1, kEps}}};
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const NormShape& s = c.shape;
+    const size_t n = size_t(s.N * s.C * s.HW), A = size_t(s.affine_size()), S = size_t(s.stats_size());
+    const Vec x = randn(n, 900, 2.0, 0.5), dy = randn(n, 901), g = randn(A, 902), b = randn(A, 903);
+    Vec rm = randn(size_t(s.C), 904), rv = randn(size_t(s.C), 905, 0.1, 1.0);
+    // The entry point against the per-kind kernel it must call, on the same inputs.
+    Vec y(n, nan), mean(S, nan), invstd(S, nan), y_ref(n), mean_ref(S), invstd_ref(S);
+    Vec rm_ref = rm, rv_ref = rv;
+    sdkd::kern::NormForwardArgs<double> fa;
+    fa.x = x.data(), fa.gamma = g.data(), fa.beta = b.data(), fa.y = y.data(), fa.mean = mean.data();
+    fa.invstd = invstd.data(), fa.running_mean = rm.data(), fa.running_var = rv.data();
+    if (s.kind == NormKind::layer || s.kind == NormKind::group) fa.running_mean = fa.running_var = nullptr;
+    norm_forward<double>(s, fa);
+    if (s.kind == NormKind::batch && s.training) {
+      batch_norm_forward_train<double>(x.data(), g.data(), b.data(), y_ref.data(), s.N, s.C, s.HW, s.eps,
+                                       mean_ref.data(), invstd_ref.data(), rm_ref.data(), rv_ref.data(), s.momentum);
+      CHECK(bitwise_equal(rm, rm_ref));
+      CHECK(bitwise_equal(rv, rv_ref));
+    } else if (s.kind == NormKind::batch) {
+      batch_norm_forward_eval<double>(x.data(), g.data(), b.data(), rm.data(), rv.data(), y_ref.data(), s.N, s.C,
+                                      s.HW, s.eps);
+      for (size_t i = 0; i < S; ++i) invstd_ref[i] = 1.0 / std::sqrt(rv[i] + s.eps);
+      mean = mean_ref = Vec(S);  // eval mode does not write the mean
+    } else if (s.kind == NormKind::group) {
+      group_norm_forward<double>(x.data(), g.data(), b.data(), y_ref.data(), s.N, s.C, s.HW, s.G, s.eps,
+                                 mean_ref.data(), invstd_ref.data());
+    } else {
+      layer_norm_forward<double>(x.data(), g.data(), b.data(), y_ref.data(), s.N, s.HW, s.eps, mean_ref.data(),
+                                 invstd_ref.data());
+    }
+    CHECK(bitwise_equal(y, y_ref));
+    CHECK(bitwise_equal(mean, mean_ref));
+    CHECK(bitwise_equal(invstd, invstd_ref));
+
+    // Backward into NaN-filled and zero-filled outputs: identical, so no output is read.
+    const Vec& save_mean = s.kind == NormKind::batch && !s.training ? rm : mean_ref;
+    auto backward = [&](double fill) {
+      std::vector<Vec> out{Vec(n, fill), Vec(A, fill), Vec(A, fill)};
+      sdkd::kern::NormBackwardArgs<double> ba;
+      ba.dy = dy.data(), ba.x = x.data(), ba.gamma = g.data(), ba.mean = save_mean.data();
+      ba.invstd = invstd_ref.data(), ba.dx = out[0].data(), ba.dgamma = out[1].data(), ba.dbeta = out[2].data();
+      norm_backward<double>(s, ba);
+      return out;
+    };
+    const std::vector<Vec> from_nan = backward(nan), from_zero = backward(0.0), from_one = backward(1.0);
+    for (size_t k = 0; k < 3; ++k) {
+      CHECK(bitwise_equal(from_nan[k], from_zero[k]));
+      CHECK(bitwise_equal(from_one[k], from_zero[k]));
+    }
+    if (n == 0)  // the parameter gradients of a norm over no values are empty sums
+      for (size_t k = 1; k < 3; ++k) CHECK(std::all_of(from_nan[k].begin(), from_nan[k].end(), [](double v) { return v == 0.0; }));
+  }
 }
