@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "bench/kernel_bench/shapes.hpp"
 #include "bench/kernel_bench/vendor.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/ops_nn.hpp"
@@ -40,6 +39,7 @@ Prepared prepare_softmax(const shapes::Softmax& s, Device dev) {
   p.bound = Bound::memory;
   p.ours.run = [st] { st->y = softmax(st->x, -1); };
   if (dev.is_cpu()) {
+    p.reference = "softmax in double";
     p.validate = [x, s] {
       const std::vector<float> xv = x.to_float_vector();
       std::vector<double> ref(xv.size());
@@ -54,6 +54,7 @@ Prepared prepare_softmax(const shapes::Softmax& s, Device dev) {
     p.yardstick_note = "-";
     return p;
   }
+  p.reference = "CPU twin";
   p.validate = [st, x] { return compare(softmax(st->x, -1), softmax(x, -1), kTolSoftmax, "y"); };
   if (!vendor::cudnn_missing().empty()) {
     p.yardstick_note = vendor::cudnn_missing();
@@ -160,6 +161,7 @@ Prepared prepare_attention(const shapes::Attention& s, bool backward, Device dev
   const char* names[] = {"o", "dq", "dk", "dv"};
   const double tols[] = {kTolAttnFwd, kTolAttnBwd, kTolAttnBwd, kTolAttnBwd};
   if (dev.is_cpu()) {
+    p.reference = "full score matrix in double";
     p.validate = [=] {
       const AttnRef r = attention_ref(s, q.to_float_vector(), k.to_float_vector(), v.to_float_vector(), dout.to_float_vector());
       const std::vector<Tensor> got = attn_outputs(backward, q, k, v, dout);
@@ -169,6 +171,7 @@ Prepared prepare_attention(const shapes::Attention& s, bool backward, Device dev
       return worst(checks);
     };
   } else {
+    p.reference = "CPU twin";
     p.validate = [=] {
       const std::vector<Tensor> got = attn_outputs(backward, st->q, st->k, st->v, st->dout);
       const std::vector<Tensor> ref = attn_outputs(backward, q, k, v, dout);
@@ -182,17 +185,18 @@ Prepared prepare_attention(const shapes::Attention& s, bool backward, Device dev
 
 }  // namespace
 
-void add_attention_cases(std::vector<Case>& out, const BuildOptions& o) {
-  for (const auto& s : shapes::kSoftmax) {
-    if (s.quick != o.quick) continue;
-    add_for_devices(out, o, "softmax", s.name, s.origin, [s](Device d) { return prepare_softmax(s, d); });
-  }
+// softmax's forward; its backward gets the generic softmax_fwdbwd row.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Softmax& s) {
+  add_for_devices(out, o, "softmax", e, [&s](Device d) { return prepare_softmax(s, d); });
+  return {true, false};
+}
+
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e,
+                             const shapes::Attention& s) {
   for (bool backward : {false, true})
-    for (const auto& s : shapes::kAttention) {
-      if (s.quick != o.quick) continue;
-      add_for_devices(out, o, backward ? "attention_fwdbwd" : "attention_fwd", s.name, s.origin,
-                      [s, backward](Device d) { return prepare_attention(s, backward, d); });
-    }
+    add_for_devices(out, o, backward ? "attention_fwdbwd" : "attention_fwd", e,
+                    [&s, backward](Device d) { return prepare_attention(s, backward, d); });
+  return {true, true};
 }
 
 }  // namespace sdkd::bench

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "bench/kernel_bench/shapes.hpp"
 #include "bench/kernel_bench/vendor.hpp"
 #include "sdkd/ops.hpp"
 
@@ -152,10 +151,12 @@ Prepared prepare_conv(Dir dir, const shapes::Conv& s, Device dev) {
     p.ours.run = [st] { st->y.backward(st->g); };
   }
   if (dev.is_cpu()) {
+    p.reference = "direct loop in double";
     p.validate = [dir, s, x, w, g] { return validate_cpu(dir, s, x, w, g); };
     p.yardstick_note = "-";
     return p;
   }
+  p.reference = "CPU twin";
   p.validate = [dir, st, x, w, g, o] {
     const Tensor got = run_dir(dir, st->x, st->w, st->g, o);
     const Tensor ref = run_dir(dir, x, w, g, o);
@@ -202,6 +203,7 @@ Prepared prepare_convt(const shapes::ConvT& s, Device dev) {
   p.bound = Bound::fp32;
   p.ours.run = [st, o] { st->y = conv_transpose2d(st->x, st->w, Tensor(), o); };
   if (dev.is_cpu()) {
+    p.reference = "scatter loop in double";
     p.validate = [s, x, w, o, Ho, Wo] {
       const std::vector<int64_t> samples = first_and_last(s.N);
       std::vector<double> ref = sampled(s.N * s.C_out * Ho * Wo, s.C_out * Ho * Wo, samples);
@@ -228,6 +230,7 @@ Prepared prepare_convt(const shapes::ConvT& s, Device dev) {
     p.yardstick_note = "-";
     return p;
   }
+  p.reference = "CPU twin";
   p.validate = [st, x, w, o] {
     return compare(conv_transpose2d(st->x, st->w, Tensor(), o), conv_transpose2d(x, w, Tensor(), o), kTolFwd, "y");
   };
@@ -249,17 +252,18 @@ Prepared prepare_convt(const shapes::ConvT& s, Device dev) {
 
 }  // namespace
 
-void add_conv_cases(std::vector<Case>& out, const BuildOptions& o) {
+// conv2d's forward, and its backward as the two kernels training runs (dgrad, wgrad).
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Conv& s) {
   const std::pair<const char*, Dir> dirs[] = {{"conv_fwd", Dir::fwd}, {"conv_dgrad", Dir::dgrad}, {"conv_wgrad", Dir::wgrad}};
   for (const auto& [family, dir] : dirs)
-    for (const auto& s : shapes::kConv) {
-      if (s.quick != o.quick) continue;
-      add_for_devices(out, o, family, s.name, s.origin, [s, dir = dir](Device d) { return prepare_conv(dir, s, d); });
-    }
-  for (const auto& s : shapes::kConvT) {
-    if (s.quick != o.quick) continue;
-    add_for_devices(out, o, "conv_transpose", s.name, s.origin, [s](Device d) { return prepare_convt(s, d); });
-  }
+    add_for_devices(out, o, family, e, [&s, dir = dir](Device d) { return prepare_conv(dir, s, d); });
+  return {true, true};
+}
+
+// conv_transpose2d's forward; its backward gets the generic conv_transpose_fwdbwd row.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::ConvT& s) {
+  add_for_devices(out, o, "conv_transpose", e, [&s](Device d) { return prepare_convt(s, d); });
+  return {true, false};
 }
 
 }  // namespace sdkd::bench

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "bench/kernel_bench/shapes.hpp"
 #include "sdkd/spectral_loss.hpp"
 #include "sdkd/fft.hpp"
 #include "sdkd/ops.hpp"
@@ -85,6 +84,7 @@ Prepared prepare_fft(const shapes::Fft& sh, bool inverse, Device dev) {
   else
     p.ours.run = [st] { st->y = rfft2(st->x); };
   if (dev.is_cpu()) {
+    p.reference = inverse ? "inverts rfft2 (round trip)" : "separable DFT in double";
     p.validate = [=] {
       if (inverse) return compare(irfft2(X, W), x, kTolFft, "x");
       const int64_t maps = sh.B * sh.C;
@@ -92,6 +92,7 @@ Prepared prepare_fft(const shapes::Fft& sh, bool inverse, Device dev) {
                      kTolFft, "X");
     };
   } else {
+    p.reference = "CPU twin";
     p.validate = [=] {
       if (inverse) return compare(irfft2(st->X, W), irfft2(X, W), kTolFft, "x");
       return compare(rfft2(st->x), rfft2(x), kTolFft, "X");
@@ -167,6 +168,7 @@ Prepared prepare_loss(const shapes::SpectralLoss& sh, Device dev) {
     return std::vector<Tensor>{loss, aa.grad()};
   };
   if (dev.is_cpu()) {
+    p.reference = "unfused float64 ops";
     p.validate = [=] {
       const std::vector<Tensor> got = fused(s, t);
       Tensor s64 = s.to(DType::f64);
@@ -176,6 +178,7 @@ Prepared prepare_loss(const shapes::SpectralLoss& sh, Device dev) {
       return worst({compare(got[0], ref, kTolLoss, "loss"), compare(got[1], s64.grad(), kTolGrad, "grad")});
     };
   } else {
+    p.reference = "CPU twin";
     p.validate = [=] {
       const std::vector<Tensor> got = fused(st->s, st->t), ref = fused(s, t);
       return worst({compare(got[0], ref[0], kTolLoss, "loss"), compare(got[1], ref[1], kTolGrad, "grad")});
@@ -186,17 +189,18 @@ Prepared prepare_loss(const shapes::SpectralLoss& sh, Device dev) {
 
 }  // namespace
 
-void add_fft_cases(std::vector<Case>& out, const BuildOptions& o) {
-  for (bool inverse : {false, true})
-    for (const auto& s : shapes::kFft) {
-      if (s.quick != o.quick) continue;
-      add_for_devices(out, o, inverse ? "irfft2" : "rfft2", s.name, s.origin,
-                      [s, inverse](Device d) { return prepare_fft(s, inverse, d); });
-    }
-  for (const auto& s : shapes::kSpectralLoss) {
-    if (s.quick != o.quick) continue;
-    add_for_devices(out, o, "spectral_loss", s.name, s.origin, [s](Device d) { return prepare_loss(s, d); });
-  }
+// The transform's forward; its backward gets the generic rfft2_fwdbwd / irfft2_fwdbwd row.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Fft& s) {
+  const bool inverse = e.op() == "irfft2";
+  add_for_devices(out, o, inverse ? "irfft2" : "rfft2", e, [&s, inverse](Device d) { return prepare_fft(s, inverse, d); });
+  return {true, false};
+}
+
+// The loss with its gradient; the forward alone gets the generic spectral_loss_fwd row.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e,
+                             const shapes::SpectralLoss& s) {
+  add_for_devices(out, o, "spectral_loss", e, [&s](Device d) { return prepare_loss(s, d); });
+  return {false, true};
 }
 
 }  // namespace sdkd::bench

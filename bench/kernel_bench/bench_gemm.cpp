@@ -8,7 +8,6 @@
 #include <memory>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "bench/kernel_bench/shapes.hpp"
 #include "bench/kernel_bench/vendor.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "sdkd/device.hpp"
@@ -53,6 +52,7 @@ Prepared prepare(const shapes::Gemm& s, Device dev, bool variant) {
                                0.0f, st->c.data<float>(), s.N);
     })
                          : std::function<void()>([st] { st->c = matmul(st->a, st->b); });
+    p.reference = "cpu::gemm_naive (triple loop)";
     p.validate = [st, s, a, b, run = p.ours.run] {
       run();
       Tensor ref = Tensor::empty({s.M, s.N});
@@ -76,6 +76,7 @@ Prepared prepare(const shapes::Gemm& s, Device dev, bool variant) {
     BackendScope scope(mine);
     st->c = matmul(st->a, st->b);
   };
+  p.reference = "CPU twin";
   p.validate = [st, a, b, variant, run = p.ours.run] {
     run();
     return compare(st->c, matmul(a, b), variant ? kTolTf32 : kTolFp32, "C");
@@ -99,17 +100,16 @@ Prepared prepare(const shapes::Gemm& s, Device dev, bool variant) {
 
 }  // namespace
 
-void add_gemm_cases(std::vector<Case>& out, const BuildOptions& o) {
-  for (const auto& s : shapes::kGemm) {
-    if (s.quick != o.quick) continue;
-    add_for_devices(out, o, "gemm", s.name, s.origin, [s](Device d) { return prepare(s, d, false); });
-    // The second variant differs per device: our blocked kernel on the CPU, TF32 on the GPU.
-    BuildOptions cpu_only = o, gpu_only = o;
-    cpu_only.cuda = false;
-    gpu_only.cpu = false;
-    add_for_devices(out, cpu_only, "gemm_blocked", s.name, s.origin, [s](Device d) { return prepare(s, d, true); });
-    add_for_devices(out, gpu_only, "gemm_tf32", s.name, s.origin, [s](Device d) { return prepare(s, d, true); });
-  }
+// gemm stands in for matmul's forward; its backward gets the generic gemm_fwdbwd row.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Gemm& s) {
+  add_for_devices(out, o, "gemm", e, [&s](Device d) { return prepare(s, d, false); });
+  // The second variant differs per device: our blocked kernel on the CPU, TF32 on the GPU.
+  BuildOptions cpu_only = o, gpu_only = o;
+  cpu_only.cuda = false;
+  gpu_only.cpu = false;
+  add_for_devices(out, cpu_only, "gemm_blocked", e, [&s](Device d) { return prepare(s, d, true); });
+  add_for_devices(out, gpu_only, "gemm_tf32", e, [&s](Device d) { return prepare(s, d, true); });
+  return {true, false};
 }
 
 }  // namespace sdkd::bench

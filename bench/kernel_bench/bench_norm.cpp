@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "bench/kernel_bench/shapes.hpp"
 #include "bench/kernel_bench/vendor.hpp"
 #include "sdkd/ops.hpp"
 
@@ -128,6 +127,7 @@ Prepared prepare(const shapes::Norm& s, bool backward, Device dev) {
   const char* names[] = {"y", "dx", "dgamma", "dbeta"};
   const double tols[] = {kTolY, kTolDx, kTolParam, kTolParam};
   if (dev.is_cpu()) {
+    p.reference = "norm formulas in double";
     p.validate = [=] {
       const NormRef r = norm_ref(s, x.to_float_vector(), gamma.to_float_vector(), beta.to_float_vector(),
                                  dy.to_float_vector());
@@ -138,6 +138,7 @@ Prepared prepare(const shapes::Norm& s, bool backward, Device dev) {
       return worst(checks);
     };
   } else {
+    p.reference = "CPU twin";
     p.validate = [=] {
       const std::vector<Tensor> got = outputs(s, backward, st->x, st->gamma, st->beta, st->dy);
       const std::vector<Tensor> ref = outputs(s, backward, x, gamma, beta, dy);
@@ -171,14 +172,12 @@ Prepared prepare(const shapes::Norm& s, bool backward, Device dev) {
 
 }  // namespace
 
-void add_norm_cases(std::vector<Case>& out, const BuildOptions& o) {
+// <kind>_fwd and <kind>_fwdbwd: the entry's stem names the kind.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Norm& s) {
   for (bool backward : {false, true})
-    for (const auto& s : shapes::kNorm) {
-      if (s.quick != o.quick) continue;
-      const std::string kind = s.kind == NormKind::batch ? "batch_norm" : s.kind == NormKind::group ? "group_norm" : "layer_norm";
-      add_for_devices(out, o, kind + (backward ? "_fwdbwd" : "_fwd"), s.name, s.origin,
-                      [s, backward](Device d) { return prepare(s, backward, d); });
-    }
+    add_for_devices(out, o, e.stem + (backward ? "_fwdbwd" : "_fwd"), e,
+                    [&s, backward](Device d) { return prepare(s, backward, d); });
+  return {true, true};
 }
 
 }  // namespace sdkd::bench

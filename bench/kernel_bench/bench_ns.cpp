@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "bench/kernel_bench/shapes.hpp"
 #include "datasets/navier_stokes.hpp"
 
 namespace sdkd::bench {
@@ -31,6 +30,7 @@ Prepared prepare(const shapes::NsStep& s, Device dev) {
   const std::vector<double> w0 = data::grf_sample(cfg, 0, s.n);
   solver->set_vorticity(w0.data());
   p.ours.run = [solver] { solver->step(); };
+  p.reference = "exact decay of one Fourier mode";
   p.validate = [s, scheme, dev] {
     const int k = 2;
     const int n = s.n;
@@ -53,12 +53,10 @@ Prepared prepare(const shapes::NsStep& s, Device dev) {
 
 }  // namespace
 
-void add_ns_cases(std::vector<Case>& out, const BuildOptions& o) {
-  for (const auto& s : shapes::kNsStep) {
-    if (s.quick != o.quick) continue;
-    if (o.cpu) out.push_back({"ns_step", s.name, kCpu, s.origin, [s] { return prepare(s, kCpu); }, ""});
-    if (o.cuda) out.push_back({"ns_step", s.name, kCuda, s.origin, [s] { return prepare(s, kCuda); }, o.cuda_skip});
-  }
+// One solver step: no op, no generic rows.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::NsStep& s) {
+  add_for_devices(out, o, "ns_step", e, [&s](Device d) { return prepare(s, d); });
+  return {true, true};
 }
 
 }  // namespace sdkd::bench

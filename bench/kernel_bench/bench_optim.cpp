@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "bench/kernel_bench/shapes.hpp"
 #include "models/forecaster.hpp"
 #include "sdkd/optim.hpp"
 
@@ -87,6 +86,7 @@ Prepared prepare(const shapes::Adam& a, Device dev) {
     return all;
   };
   if (dev.is_cpu()) {
+    p.reference = "Adam's first step in double";
     p.validate = [values, grads, opt, first_step] {
       std::vector<double> ref;
       for (size_t i = 0; i < values.size(); ++i) {
@@ -100,6 +100,7 @@ Prepared prepare(const shapes::Adam& a, Device dev) {
       return compare(first_step(kCpu), ref, kTol, "w");
     };
   } else {
+    p.reference = "CPU twin";
     p.validate = [first_step] { return compare(first_step(kCuda), first_step(kCpu), kTol, "w"); };
   }
   return p;
@@ -107,11 +108,10 @@ Prepared prepare(const shapes::Adam& a, Device dev) {
 
 }  // namespace
 
-void add_optim_cases(std::vector<Case>& out, const BuildOptions& o) {
-  for (const auto& s : shapes::kAdam) {
-    if (s.quick != o.quick) continue;
-    add_for_devices(out, o, "adam", s.name, s.origin, [s](Device d) { return prepare(s, d); });
-  }
+// One optimizer step: no op, no generic rows.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Adam& s) {
+  add_for_devices(out, o, "adam", e, [&s](Device d) { return prepare(s, d); });
+  return {true, true};
 }
 
 }  // namespace sdkd::bench

@@ -53,10 +53,10 @@ Check worst(const std::vector<Check>& checks) {
   return w;
 }
 
-void add_for_devices(std::vector<Case>& out, const BuildOptions& o, const std::string& family, const std::string& shape,
-                     const std::string& origin, const std::function<Prepared(Device)>& prepare) {
-  if (o.cpu) out.push_back({family, shape, kCpu, origin, [prepare] { return prepare(kCpu); }, ""});
-  if (o.cuda) out.push_back({family, shape, kCuda, origin, [prepare] { return prepare(kCuda); }, o.cuda_skip});
+void add_for_devices(std::vector<Case>& out, const BuildOptions& o, const std::string& family, const PerfCase& e,
+                     const std::function<Prepared(Device)>& prepare) {
+  if (o.cpu) out.push_back({family, e.shape, kCpu, e.origin, &e, [prepare] { return prepare(kCpu); }, ""});
+  if (o.cuda) out.push_back({family, e.shape, kCuda, e.origin, &e, [prepare] { return prepare(kCuda); }, o.cuda_skip});
 }
 
 Tensor host_randn(const Shape& shape, uint64_t salt, double scale) {

@@ -1,15 +1,22 @@
 #pragma once
 // sdkd-bench's harness: a benchmark case is a named (family, shape, device) triple whose
 // prepare() allocates the inputs and returns closures to validate, time and compare it.
+// The cases come from the op registry's perf entries (tests/ops/perf_registry.hpp): each entry
+// gives its specialised rows (bench_<family>.cpp, for the family tables) and generic rows
+// (bench_generic.cpp) for what those leave out.
 // The harness validates first (a failed check is reported as FAILED and never timed), then
 // times the op and, where one exists, the yardstick (vendor library or unfused reference).
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "ops/perf_registry.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::bench {
+
+namespace shapes = sdkd::test::ops::shapes;
+using sdkd::test::ops::PerfCase;
 
 // Result of comparing an output with its reference: err = max |got - ref| / max |ref| over
 // the compared entries (a NaN in `got` fails). Entries where the reference is NaN are "not
@@ -35,6 +42,7 @@ struct Timed {
 
 struct Prepared {
   std::function<Check()> validate;
+  std::string reference;       // what validate() compares against ("CPU twin", "same op in float64 (CPU)", ...)
   Timed ours;
   Timed yardstick;             // optional
   std::string yardstick_name;  // "OpenBLAS", "cuBLAS", "cuDNN", "unfused ops", ...
@@ -48,6 +56,7 @@ struct Case {
   std::string family, shape;
   Device device;
   std::string origin;  // which model/layer the shape comes from
+  const PerfCase* entry = nullptr;  // the registry perf entry it times
   std::function<Prepared()> prepare;
   std::string skip_reason;  // non-empty: listed and reported, never run
   std::string name() const;  // family/shape/device
@@ -60,18 +69,38 @@ struct BuildOptions {
   std::string cuda_skip;         // non-empty: CUDA rows are skipped for this reason
 };
 
-// One call per family file; each appends its cases.
-void add_gemm_cases(std::vector<Case>& out, const BuildOptions& o);
-void add_conv_cases(std::vector<Case>& out, const BuildOptions& o);
-void add_norm_cases(std::vector<Case>& out, const BuildOptions& o);
-void add_attention_cases(std::vector<Case>& out, const BuildOptions& o);  // softmax, attention
-void add_fft_cases(std::vector<Case>& out, const BuildOptions& o);        // rfft2, irfft2, band-split loss
-void add_optim_cases(std::vector<Case>& out, const BuildOptions& o);
-void add_ns_cases(std::vector<Case>& out, const BuildOptions& o);
+// Every case: the rows of every perf entry of the registry (bench_registry.cpp), grouped by family.
+std::vector<Case> registry_cases(const BuildOptions& o);
+// The registry's coverage table (tests/ops/coverage.hpp) with the bench-scale row families built
+// here in the benchmark column; probe_device as coverage_rows().
+std::string coverage_text(bool probe_device);
+
+// The generic rows a specialised benchmark stands in for: the forward (fwd) and the forward +
+// backward (fwdbwd) of the entry's op.
+struct Covered {
+  bool fwd = false, fwdbwd = false;
+};
+// The specialised benchmarks, one overload per family table (perf_shapes.hpp) in its bench file;
+// each appends the rows of one entry.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Gemm& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Conv& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::ConvT& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Norm& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Softmax& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e,
+                             const shapes::Attention& s);
+// rfft2 or irfft2, as the entry's op says.
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Fft& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e,
+                             const shapes::SpectralLoss& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Adam& s);
+Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::NsStep& s);
+// The generic rows <stem>_fwd and <stem>_fwdbwd of an entry's op, but those already covered.
+void add_generic_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, Covered covered);
 
 // Appends one case per requested device (CPU and/or CUDA, skipped CUDA rows included).
-void add_for_devices(std::vector<Case>& out, const BuildOptions& o, const std::string& family, const std::string& shape,
-                     const std::string& origin, const std::function<Prepared(Device)>& prepare);
+void add_for_devices(std::vector<Case>& out, const BuildOptions& o, const std::string& family, const PerfCase& e,
+                     const std::function<Prepared(Device)>& prepare);
 
 // ---- helpers the families share ----
 inline const Device kCpu{};

@@ -1,6 +1,7 @@
-// sdkd-bench: kernel microbenchmarks. Every case is validated against its CPU twin (or, on the
-// CPU, a naive reference) before it is timed; a case that fails validation is reported FAILED
-// and not timed. See bench/README.md for the method and the output columns.
+// sdkd-bench: kernel microbenchmarks of the op registry's perf entries (bench_registry.cpp). Every
+// case is validated against its CPU twin (or, on the CPU, a naive reference or the same op in
+// float64) before it is timed; a case that fails validation is reported FAILED and not timed.
+// See bench/README.md for the method and the output columns.
 // Exit status: 0 all run cases passed, 2 bad options, 3 some case FAILED or threw.
 #include <cxxopts.hpp>
 
@@ -27,7 +28,7 @@ struct Settings {
   std::string filter, json, csv, device = "all";
   int threads = 1;
   double min_time = 0.5;
-  bool list = false, quick = false, flush_l2 = true;
+  bool list = false, quick = false, flush_l2 = true, coverage = false;
 };
 
 // The value of a numeric option, parsed here so that a bad value's error names the option
@@ -51,6 +52,7 @@ Settings parse(int argc, char** argv) {
   opts.add_options()
     ("filter", "only cases whose name family/shape/device matches this regular expression", cxxopts::value<std::string>())
     ("list", "print the cases (after --filter) and exit")
+    ("coverage", "print per registry op: CPU / CUDA / gradient check / the bench rows timing it, and exit")
     ("json", "write the results to this JSON file", cxxopts::value<std::string>())
     ("csv", "write the results to this CSV file", cxxopts::value<std::string>())
     ("device", "cpu, cuda or all", cxxopts::value<std::string>()->default_value("all"))
@@ -87,6 +89,7 @@ Settings parse(int argc, char** argv) {
   s.quick = r.count("quick") > 0;
   s.min_time = r.count("min-time") ? number(r, "min-time", 1e-6, 600) : s.quick ? 0.01 : 0.5;
   s.list = r.count("list") > 0;
+  s.coverage = r.count("coverage") > 0;
   s.flush_l2 = r.count("no-l2-flush") == 0;
   return s;
 }
@@ -116,6 +119,7 @@ Row run_case(const Case& c, const TimingOptions& topt, const Peaks& peaks) {
   Row r;
   r.name = c.name(), r.family = c.family, r.shape = c.shape, r.device = c.device.is_cuda() ? "cuda" : "cpu";
   r.origin = c.origin;
+  r.op = c.entry->op(), r.op_family = c.entry->family;
   if (!c.skip_reason.empty()) {
     r.status = "skipped", r.reason = c.skip_reason;
     return r;
@@ -123,7 +127,7 @@ Row run_case(const Case& c, const TimingOptions& topt, const Peaks& peaks) {
   try {
     Prepared p = c.prepare();
     const Check chk = p.validate();
-    r.check = chk.what, r.err = chk.err, r.tol = chk.tol;
+    r.check = chk.what, r.err = chk.err, r.tol = chk.tol, r.reference = p.reference;
     if (!chk.ok) {
       r.status = "FAILED", r.reason = "does not match its reference";
       return r;
@@ -163,6 +167,10 @@ int run(int argc, char** argv) {
     throw Error(str_cat("--filter '", s.filter, "' is not a valid regular expression: ", e.what()));
   }
   set_num_threads(s.threads);
+  if (s.coverage) {
+    std::printf("%s", coverage_text(true).c_str());
+    return 0;
+  }
 
   BuildOptions bo;
   bo.quick = s.quick;
@@ -170,15 +178,8 @@ int run(int argc, char** argv) {
   bo.cuda = s.device != "cpu";
   const std::string why_not = cuda_unavailable_reason();
   if (!why_not.empty()) bo.cuda_skip = "not yet measured (" + why_not + ")";
-  std::vector<Case> all, cases;
-  add_gemm_cases(all, bo);
-  add_conv_cases(all, bo);
-  add_norm_cases(all, bo);
-  add_attention_cases(all, bo);
-  add_fft_cases(all, bo);
-  add_optim_cases(all, bo);
-  add_ns_cases(all, bo);
-  for (const Case& c : all)
+  std::vector<Case> cases;
+  for (const Case& c : registry_cases(bo))
     if (std::regex_search(c.name(), filter)) cases.push_back(c);
 
   if (s.list) {

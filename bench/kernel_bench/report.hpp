@@ -10,9 +10,11 @@ namespace sdkd::bench {
 
 struct Row {
   std::string name, family, shape, device, origin;
+  std::string op, op_family;  // the registry op and family of the perf entry it times
   std::string status;  // ok | FAILED (validation) | error (threw) | skipped
   std::string reason;  // why FAILED / error / skipped
   std::string check;   // the worst compared output
+  std::string reference;  // what it was validated against
   double err = 0, tol = 0;
   double ms = 0, min_ms = 0;
   int repeats = 0;

@@ -1,5 +1,6 @@
 // sdkd-op-coverage: the op registry (tests/ops/op_registry.hpp) as a listing.
 //   sdkd-op-coverage [--coverage]         one row per case: CPU kernel, CUDA kernel, gradient check, benchmark
+//                                         (the perf entries timing the op, coverage.hpp)
 //   sdkd-op-coverage --perf [--device cpu|cuda] [--iterations N] [--filter TEXT]
 //                                         ms per forward call (float32) and GB/s from the bytes estimate
 #include <algorithm>
@@ -9,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "ops/op_registry.hpp"
+#include "ops/coverage.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/threads.hpp"
 
@@ -52,7 +53,8 @@ int perf(Device device, int iterations, const std::string& filter) {
       ++failed;
     }
   }
-  std::printf("device %s, float32, forward only, %d thread(s); shapes are the registry's small test shapes\n",
+  std::printf("device %s, float32, forward only, %d thread(s); shapes are the registry's small test shapes "
+              "(sdkd-bench times the bench-scale perf entries)\n",
               device.str().c_str(), num_threads());
   return failed ? 3 : 0;
 }

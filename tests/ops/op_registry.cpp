@@ -1,11 +1,11 @@
-// The op registry: every public differentiable op of the engine as a list of cases, and the
-// three ways of running a case (grad, backend, perf) plus the coverage listing.
+// The op registry: every public differentiable op of the engine as a list of cases (with the
+// bench-scale perf shapes of the ops sdkd-bench times through them), and the ways of running a
+// case: grad, backend and the quick perf timing of the test shapes.
 #include "ops/op_registry.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
 #include "sdkd/autograd.hpp"
@@ -20,45 +20,7 @@ namespace sdkd::test::ops {
 
 namespace {
 
-using Shapes = std::vector<Shape>;
-// Forward FLOPs from the input shapes and the output shape (multiply-add = 2).
-using CostFn = std::function<double(const Shapes& in, const Shape& out)>;
-
-double count(const Shape& s) { return double(shape_numel(s)); }
-
-CostFn per_output(double k) {
-  return [k](const Shapes&, const Shape& out) { return k * count(out); };
-}
-CostFn per_input(double k) {
-  return [k](const Shapes& in, const Shape&) { return k * count(in[0]); };
-}
-const CostFn kNoFlops = [](const Shapes&, const Shape&) { return 0.0; };
-// Every output element of a product is a dot product over the inner dimension of the first operand.
-const CostFn kGemmCost = [](const Shapes& in, const Shape& out) { return 2 * count(out) * double(in[0].back()); };
-// conv2d: each output element sums C_in/groups * kH * kW products (weight is input 1).
-const CostFn kConvCost = [](const Shapes& in, const Shape& out) {
-  return 2 * count(out) * double(in[1][1] * in[1][2] * in[1][3]);
-};
-// conv_transpose2d: each input element scatters into C_out/groups * kH * kW outputs.
-const CostFn kConvTCost = [](const Shapes& in, const Shape&) {
-  return 2 * count(in[0]) * double(in[1][1] * in[1][2] * in[1][3]);
-};
-// Attention: Q K^T and P V, 2 N M d each per (batch, head).
-const CostFn kAttentionCost = [](const Shapes& in, const Shape&) {
-  const Shape& q = in[0];
-  const Shape& k = in[1];
-  return 4.0 * double(q[0] * q[1] * q[2] * k[2] * q[3]);
-};
-// A real 2-D FFT of an H x W plane: ~2.5 HW log2(HW) flops (half of a complex transform's 5 N log2 N).
-double fft_flops(const Shape& real_shape) {
-  const double H = double(real_shape[real_shape.size() - 2]), W = double(real_shape.back());
-  const double planes = count(real_shape) / (H * W);
-  return planes * 2.5 * H * W * std::max(1.0, std::log2(H * W));
-}
-const CostFn kRfftCost = [](const Shapes& in, const Shape&) { return fft_flops(in[0]); };
-const CostFn kIrfftCost = [](const Shapes&, const Shape& out) { return fft_flops(out); };
-// Two forward transforms and a per-bin squared difference (~8 flops per half-spectrum bin).
-const CostFn kSpectralCost = [](const Shapes& in, const Shape&) { return 2 * fft_flops(in[0]) + 4 * count(in[0]); };
+using namespace cost;
 
 // ---- tolerance presets (CUDA vs CPU float32; see Tolerance in the header) ----
 Tolerance cuda_tol(double fwd_rtol, double fwd_atol, double grad_rtol, double grad_atol, double fd_tol = 1e-6) {
@@ -91,45 +53,44 @@ InputSpec in(Shape s, Fill f = Fill::normal, double scale = 1.0) { return {std::
 // An input that is not differentiated: a target, a teacher, running statistics.
 InputSpec fixed(Shape s, Fill f = Fill::normal, double scale = 1.0) { return {std::move(s), f, false, scale}; }
 
-struct Pending {
-  OpCase c;
-  CostFn cost;
-};
-
 class Builder {
  public:
-  Builder(std::vector<Pending>& out, std::string family, Tolerance tol) : out_(out), family_(std::move(family)), tol_(tol) {}
-  // Adds a case with the family's tolerance; returns it for per-case adjustments.
+  Builder(std::vector<OpCase>& out, std::string family, Tolerance tol) : out_(out), family_(std::move(family)), tol_(tol) {}
+  // Adds a case with the family's tolerance; returns it for per-case adjustments (a tolerance,
+  // a note, bench-scale perf shapes).
   OpCase& add(std::string name, std::vector<std::string> covers, std::vector<InputSpec> inputs, OpFn fn,
               CostFn cost = per_output(1.0)) {
-    Pending p;
-    p.c.name = std::move(name);
-    p.c.family = family_;
-    p.c.covers = std::move(covers);
-    p.c.inputs = std::move(inputs);
-    p.c.fn = std::move(fn);
-    p.c.tol = tol_;
-    p.cost = std::move(cost);
-    out_.push_back(std::move(p));
-    return out_.back().c;
+    OpCase c;
+    c.name = std::move(name);
+    c.family = family_;
+    c.covers = std::move(covers);
+    c.inputs = std::move(inputs);
+    c.fn = std::move(fn);
+    c.tol = tol_;
+    c.cost = std::move(cost);
+    out_.push_back(std::move(c));
+    return out_.back();
   }
 
  private:
-  std::vector<Pending>& out_;
+  std::vector<OpCase>& out_;
   std::string family_;
   Tolerance tol_;
 };
 
 using V = const std::vector<Tensor>&;
 
-void elementwise_cases(std::vector<Pending>& out) {
+void elementwise_cases(std::vector<OpCase>& out) {
   Builder b(out, "elementwise", exact_tol());
-  b.add("add_bcast_channel", {"add", "broadcast"}, {in({2, 3, 4}), in({3, 1})}, [](V x) { return add(x[0], x[1]); });
+  b.add("add_bcast_channel", {"add", "broadcast"}, {in({2, 3, 4}), in({3, 1})}, [](V x) { return add(x[0], x[1]); })
+      .perf = {{"simvp128.residual", {{10, 128, 16, 16}, {10, 128, 16, 16}}, "demo SimVP translator residual h + mlp(h)"},
+               {"unet32.bias", {{10, 32, 64, 64}, {32, 1, 1}}, "paper U-Net conv bias over a (10, 32, 64, 64) map"}};
   b.add("add_both_broadcast", {"add", "broadcast"}, {in({4, 1, 3}), in({1, 5, 1})}, [](V x) { return add(x[0], x[1]); });
   b.add("sub_bcast_last", {"sub", "broadcast"}, {in({2, 3, 5}), in({5})}, [](V x) { return sub(x[0], x[1]); });
   b.add("sub_scalar_0d", {"sub", "broadcast:0d"}, {in({3, 4}), in({})}, [](V x) { return sub(x[0], x[1]); });
   b.add("mul_rank_extend", {"mul", "broadcast"}, {in({2, 1, 7}), in({3, 1})}, [](V x) { return mul(x[0], x[1]); });
-  b.add("mul_same_batch1", {"mul", "batch1"}, {in({1, 3, 4, 4}), in({1, 3, 4, 4})}, [](V x) { return mul(x[0], x[1]); });
+  b.add("mul_same_batch1", {"mul", "batch1"}, {in({1, 3, 4, 4}), in({1, 3, 4, 4})}, [](V x) { return mul(x[0], x[1]); })
+      .perf = {{"simvp512.gate", {{10, 512, 16, 16}, {10, 512, 16, 16}}, "paper SimVP gated block attn * u"}};
   b.add("div_bcast", {"div", "broadcast"}, {in({2, 3, 5}), in({3, 1}, Fill::away_from_zero)},
         [](V x) { return div(x[0], x[1]); });
   b.add("div_0d_numerator", {"div", "broadcast:0d"}, {in({}), in({7}, Fill::away_from_zero)},
@@ -142,7 +103,7 @@ void elementwise_cases(std::vector<Pending>& out) {
         [](V x) { return 2.5 * x[0] + 0.25 - x[0] * x[0]; });
 }
 
-void unary_cases(std::vector<Pending>& out) {
+void unary_cases(std::vector<OpCase>& out) {
   Builder b(out, "unary", transcendental_tol());
   const Tolerance ex = exact_tol();
   b.add("neg", {"neg"}, {in({3, 5})}, [](V x) { return neg(x[0]); }).tol = ex;
@@ -157,21 +118,27 @@ void unary_cases(std::vector<Pending>& out) {
   b.add("tanh", {"tanh"}, {in({3, 5}, Fill::normal, 2.0)}, [](V x) { return tanh(x[0]); });
   b.add("sigmoid", {"sigmoid"}, {in({3, 5}, Fill::normal, 3.0)}, [](V x) { return sigmoid(x[0]); });
   b.add("relu", {"relu"}, {in({3, 5}, Fill::away_from_zero)}, [](V x) { return relu(x[0]); }).tol = ex;
-  b.add("leaky_relu", {"leaky_relu"}, {in({3, 5}, Fill::away_from_zero)}, [](V x) { return leaky_relu(x[0], 0.1); })
-      .tol = ex;
-  b.add("silu", {"silu"}, {in({3, 5}, Fill::normal, 3.0)}, [](V x) { return silu(x[0]); });
-  b.add("gelu", {"gelu"}, {in({3, 5}, Fill::normal, 3.0)}, [](V x) { return gelu(x[0]); });
+  OpCase& leaky = b.add("leaky_relu", {"leaky_relu"}, {in({3, 5}, Fill::away_from_zero)}, [](V x) { return leaky_relu(x[0], 0.1); });
+  leaky.tol = ex;
+  leaky.perf = {{"unet32.inc", {{10, 32, 64, 64}}, "paper U-Net ConvBNAct activation after inc"}};
+  b.add("silu", {"silu"}, {in({3, 5}, Fill::normal, 3.0)}, [](V x) { return silu(x[0]); })
+      .perf = {{"simvp16.enc0", {{100, 16, 64, 64}}, "demo teacher encoder ConvGNAct activation @64 (B*T = 100)"}};
+  b.add("gelu", {"gelu"}, {in({3, 5}, Fill::normal, 3.0)}, [](V x) { return gelu(x[0]); })
+      .perf = {{"simvp512.fc1", {{10, 1024, 16, 16}}, "paper SimVP translator MLP GELU after fc1"},
+               {"alternet256.fc1", {{10, 256, 512}}, "paper AlterNet MLP GELU after fc1"}};
   b.add("gelu_batch1_offset", {"gelu", "strided"}, {in({1, 9})}, [](V x) { return gelu(x[0].slice(1, 1, 9)); });
 }
 
-void reduce_cases(std::vector<Pending>& out) {
+void reduce_cases(std::vector<OpCase>& out) {
   Builder b(out, "reduce", reduce_tol());
   b.add("sum_all", {"sum", "sum:all"}, {in({2, 3, 5})}, [](V x) { return sum(x[0]); }, per_input(1));
-  b.add("mean_all", {"mean", "mean:all"}, {in({7})}, [](V x) { return mean(x[0]); }, per_input(1));
+  b.add("mean_all", {"mean", "mean:all"}, {in({7})}, [](V x) { return mean(x[0]); }, per_input(1))
+      .perf = {{"frames64", {{10, 10, 64, 64}}, "the mean of a loss over a batch of output frames (10, 10, 64, 64)"}};
   b.add("sum_dim1", {"sum", "sum:dims"}, {in({2, 3, 4})}, [](V x) { return sum(x[0], {1}); }, per_input(1));
-  b.add("sum_dims02_keepdim", {"sum", "sum:dims"}, {in({2, 3, 4})}, [](V x) { return sum(x[0], {0, 2}, true); },
-        per_input(1))
-      .note = "non-adjacent reduced dims: the CUDA path permutes first";
+  OpCase& dims02 = b.add("sum_dims02_keepdim", {"sum", "sum:dims"}, {in({2, 3, 4})},
+                         [](V x) { return sum(x[0], {0, 2}, true); }, per_input(1));
+  dims02.note = "non-adjacent reduced dims: the CUDA path permutes first";
+  dims02.perf = {{"unet32.channel_sums", {{10, 32, 4096}}, "per-channel sums of a paper U-Net map (10, 32, 64*64)"}};
   b.add("mean_dims02_keepdim", {"mean", "mean:dims"}, {in({2, 3, 4})}, [](V x) { return mean(x[0], {0, 2}, true); },
         per_input(1));
   b.add("mean_last_dim", {"mean", "mean:dims"}, {in({3, 5})}, [](V x) { return mean(x[0], {-1}); }, per_input(1));
@@ -181,7 +148,7 @@ void reduce_cases(std::vector<Pending>& out) {
         per_input(1));
 }
 
-void broadcast_cases(std::vector<Pending>& out) {
+void broadcast_cases(std::vector<OpCase>& out) {
   Builder b(out, "broadcast", reduce_tol());
   b.add("expand_rank_extend", {"expand"}, {in({3, 1, 4})}, [](V x) { return expand(x[0], {2, 3, 5, 4}); }).tol =
       exact_tol();
@@ -189,11 +156,16 @@ void broadcast_cases(std::vector<Pending>& out) {
       exact_tol();
   b.add("sum_to_keepdim", {"sum_to"}, {in({2, 3, 4})}, [](V x) { return sum_to(x[0], {3, 1}); }, per_input(1));
   b.add("sum_to_last", {"sum_to"}, {in({2, 3, 4})}, [](V x) { return sum_to(x[0], {4}); }, per_input(1));
+  b.add("sum_to_bias", {"sum_to"}, {in({2, 3, 4, 5})}, [](V x) { return sum_to(x[0], {x[0].size(1), 1, 1}); },
+        per_input(1))
+      .perf = {{"unet32.bias_grad", {{10, 32, 64, 64}}, "a conv bias's gradient: add's backward over a paper U-Net map"}};
 }
 
-void join_cases(std::vector<Pending>& out) {
+void join_cases(std::vector<OpCase>& out) {
   Builder b(out, "join", exact_tol());
-  b.add("cat_dim1", {"cat"}, {in({2, 3, 4}), in({2, 2, 4})}, [](V x) { return cat({x[0], x[1]}, 1); }, kNoFlops);
+  b.add("cat_dim1", {"cat"}, {in({2, 3, 4}), in({2, 2, 4})}, [](V x) { return cat({x[0], x[1]}, 1); }, kNoFlops)
+      .perf = {{"unet8.skip0", {{10, 8, 64, 64}, {10, 8, 64, 64}}, "demo U-Net dec2 input: up2 output and skip s0"},
+               {"unet32.skip0", {{10, 32, 64, 64}, {10, 32, 64, 64}}, "paper U-Net dec2 input: up2 output and skip s0"}};
   b.add("cat_last_three", {"cat"}, {in({3, 2}), in({3, 1}), in({3, 4})}, [](V x) { return cat({x[0], x[1], x[2]}, -1); },
         kNoFlops);
   b.add("cat_batch1_dim0", {"cat", "batch1"}, {in({1, 3}), in({2, 3})}, [](V x) { return cat({x[0], x[1]}, 0); },
@@ -205,13 +177,20 @@ void join_cases(std::vector<Pending>& out) {
         kNoFlops);
 }
 
-void view_cases(std::vector<Pending>& out) {
+void view_cases(std::vector<OpCase>& out) {
   Builder b(out, "view", exact_tol());
   b.add("reshape_view", {"reshape"}, {in({2, 3, 4})}, [](V x) { return x[0].reshape({4, -1}); }, kNoFlops);
   b.add("permute_reshape", {"permute", "reshape"}, {in({2, 3, 4})}, [](V x) { return x[0].permute({2, 0, 1}).reshape({4, 6}); },
         kNoFlops)
       .note = "reshape of a permuted view copies";
   b.add("permute", {"permute"}, {in({2, 3, 4})}, [](V x) { return x[0].permute({1, 2, 0}); }, kNoFlops);
+  b.add("merge_heads", {"permute", "reshape"}, {in({2, 3, 4, 5})},
+        [](V x) {
+          const Tensor& t = x[0];
+          return t.permute({0, 2, 1, 3}).reshape({t.size(0), t.size(2), t.size(1) * t.size(3)});
+        },
+        kNoFlops)
+      .perf = {{"alternet256.heads", {{10, 8, 256, 32}}, "paper AlterNet merge heads (B, h, N, d) -> (B, N, h*d): a copy"}};
   b.add("slice_step2", {"slice"}, {in({2, 3, 5})}, [](V x) { return x[0].slice(2, 1, 5, 2); }, kNoFlops);
   b.add("select_last", {"select"}, {in({2, 3, 4})}, [](V x) { return x[0].select(1, -1); }, kNoFlops);
   b.add("transpose_contiguous", {"transpose", "contiguous"}, {in({3, 5})}, [](V x) { return x[0].transpose(0, 1).contiguous(); },
@@ -225,61 +204,65 @@ void view_cases(std::vector<Pending>& out) {
         kNoFlops);
 }
 
-void linalg_cases(std::vector<Pending>& out) {
+void linalg_cases(std::vector<OpCase>& out) {
   Builder b(out, "linalg", dot_tol());
   b.add("matmul_batched", {"matmul", "matmul:batched"}, {in({2, 3, 5}), in({2, 5, 4})}, [](V x) { return matmul(x[0], x[1]); },
-        kGemmCost);
+        kGemm)
+      .perf = {{"alternet256.scores", {{80, 256, 32}, {80, 32, 256}},
+                "paper AlterNet q k^T per (batch, head) as unfused attention computes it"}};
   b.add("matmul_shared_b", {"matmul", "matmul:shared_b"}, {in({2, 3, 5}), in({5, 4})}, [](V x) { return matmul(x[0], x[1]); },
-        kGemmCost);
-  b.add("matmul_2d_odd", {"matmul"}, {in({7, 3}), in({3, 5})}, [](V x) { return matmul(x[0], x[1]); }, kGemmCost);
+        kGemm);
+  b.add("matmul_2d_odd", {"matmul"}, {in({7, 3}), in({3, 5})}, [](V x) { return matmul(x[0], x[1]); }, kGemm);
   b.add("matmul_batch1_4d", {"matmul", "matmul:batched", "batch1"}, {in({1, 2, 3, 4}), in({1, 2, 4, 3})},
-        [](V x) { return matmul(x[0], x[1]); }, kGemmCost);
+        [](V x) { return matmul(x[0], x[1]); }, kGemm);
   b.add("matmul_transposed_a", {"matmul", "strided"}, {in({2, 5, 3}), in({2, 5, 4})},
         [](V x) { return matmul(x[0].transpose(1, 2), x[1]); },
         [](const Shapes& s, const Shape& o) { return 2 * count(o) * double(s[0][1]); });
   b.add("linear_bias", {"linear", "linear:bias"}, {in({2, 3, 5}), in({6, 5}), in({6})},
-        [](V x) { return linear(x[0], x[1], x[2]); }, kGemmCost);
+        [](V x) { return linear(x[0], x[1], x[2]); }, kGemm)
+      .perf = {{"alternet256.qkv", {{10, 256, 256}, {256, 256}, {256}}, "paper AlterNet q/k/v/out Linear: 10 x 256 tokens"},
+               {"alternet256.fc1", {{10, 256, 256}, {512, 256}, {512}}, "paper AlterNet MLP fc1: 256 -> 512"}};
   b.add("linear_no_bias", {"linear", "linear:no_bias"}, {in({4, 5}), in({3, 5})}, [](V x) { return linear(x[0], x[1]); },
-        kGemmCost);
+        kGemm);
   b.add("linear_batch1", {"linear", "linear:bias", "batch1"}, {in({1, 7}), in({2, 7}), in({2})},
-        [](V x) { return linear(x[0], x[1], x[2]); }, kGemmCost);
+        [](V x) { return linear(x[0], x[1], x[2]); }, kGemm);
 }
 
-void conv_cases(std::vector<Pending>& out) {
+void conv_cases(std::vector<OpCase>& out) {
   Builder b(out, "conv", dot_tol());
   b.add("conv2d_pad1", {"conv2d", "conv2d:padding"}, {in({2, 3, 5, 6}), in({4, 3, 3, 3}), in({4})},
-        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(1, 1)); }, kConvCost);
+        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(1, 1)); }, kConv);
   b.add("conv2d_stride2_groups2", {"conv2d", "conv2d:stride", "conv2d:padding", "conv2d:groups"},
         {in({2, 4, 5, 6}), in({6, 2, 3, 3}), in({6})},
-        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(2, 1, 1, 2)); }, kConvCost);
+        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(2, 1, 1, 2)); }, kConv);
   b.add("conv2d_dilation2_no_bias", {"conv2d", "conv2d:dilation"}, {in({1, 2, 7, 6}), in({3, 2, 3, 3})},
-        [](V x) { return conv2d(x[0], x[1], Tensor(), Conv2dOptions::make(1, 2, 2)); }, kConvCost);
+        [](V x) { return conv2d(x[0], x[1], Tensor(), Conv2dOptions::make(1, 2, 2)); }, kConv);
   b.add("conv2d_depthwise", {"conv2d", "conv2d:depthwise", "conv2d:groups"}, {in({2, 3, 5, 5}), in({3, 1, 3, 3}), in({3})},
-        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(1, 1, 1, 3)); }, kConvCost);
+        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(1, 1, 1, 3)); }, kConv);
   b.add("conv2d_1x1_batch1", {"conv2d", "batch1"}, {in({1, 4, 3, 5}), in({2, 4, 1, 1}), in({2})},
-        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(1, 0)); }, kConvCost);
+        [](V x) { return conv2d(x[0], x[1], x[2], Conv2dOptions::make(1, 0)); }, kConv);
   b.add("conv2d_rect_stride", {"conv2d", "conv2d:stride", "conv2d:padding"}, {in({1, 2, 5, 6}), in({3, 2, 3, 2}), in({3})},
         [](V x) {
           Conv2dOptions o;
           o.stride_h = 2, o.stride_w = 1, o.pad_h = 1, o.pad_w = 0;
           return conv2d(x[0], x[1], x[2], o);
         },
-        kConvCost)
+        kConv)
       .note = "unequal strides, paddings and kernel sides";
   b.add("conv_transpose2d_stride2_outpad1", {"conv_transpose2d", "conv_transpose2d:output_padding", "conv_transpose2d:stride"},
         {in({2, 4, 5, 6}), in({4, 3, 4, 4}), in({3})},
-        [](V x) { return conv_transpose2d(x[0], x[1], x[2], Conv2dOptions::make(2, 1, 1, 1, 1)); }, kConvTCost);
+        [](V x) { return conv_transpose2d(x[0], x[1], x[2], Conv2dOptions::make(2, 1, 1, 1, 1)); }, kConvT);
   b.add("conv_transpose2d_groups2", {"conv_transpose2d", "conv_transpose2d:groups", "conv_transpose2d:output_padding"},
         {in({1, 4, 3, 3}), in({4, 2, 3, 3}), in({4})},
-        [](V x) { return conv_transpose2d(x[0], x[1], x[2], Conv2dOptions::make(2, 1, 1, 2, 1)); }, kConvTCost);
+        [](V x) { return conv_transpose2d(x[0], x[1], x[2], Conv2dOptions::make(2, 1, 1, 2, 1)); }, kConvT);
   b.add("conv_transpose2d_stride1_no_bias", {"conv_transpose2d"}, {in({1, 2, 4, 3}), in({2, 3, 3, 3})},
-        [](V x) { return conv_transpose2d(x[0], x[1], Tensor(), Conv2dOptions::make(1, 1)); }, kConvTCost);
+        [](V x) { return conv_transpose2d(x[0], x[1], Tensor(), Conv2dOptions::make(1, 1)); }, kConvT);
   b.add("conv_transpose2d_dilation2", {"conv_transpose2d", "conv_transpose2d:dilation", "conv_transpose2d:output_padding"},
         {in({1, 2, 3, 3}), in({2, 2, 3, 3}), in({2})},
-        [](V x) { return conv_transpose2d(x[0], x[1], x[2], Conv2dOptions::make(2, 0, 2, 1, 1)); }, kConvTCost);
+        [](V x) { return conv_transpose2d(x[0], x[1], x[2], Conv2dOptions::make(2, 0, 2, 1, 1)); }, kConvT);
 }
 
-void norm_cases(std::vector<Pending>& out) {
+void norm_cases(std::vector<OpCase>& out) {
   Builder b(out, "norm", dot_tol());
   // Training mode updates the running buffers in place: fresh ones on the input's device per call.
   auto bn_train = [](V x, bool affine) {
@@ -318,20 +301,23 @@ void norm_cases(std::vector<Pending>& out) {
         per_output(8));
 }
 
-void loss_cases(std::vector<Pending>& out) {
+void loss_cases(std::vector<OpCase>& out) {
   Builder b(out, "loss", loss_tol());
-  b.add("mse_loss", {"mse_loss"}, {in({3, 4}), in({3, 4})}, [](V x) { return mse_loss(x[0], x[1]); }, per_input(3));
+  b.add("mse_loss", {"mse_loss"}, {in({3, 4}), in({3, 4})}, [](V x) { return mse_loss(x[0], x[1]); }, per_input(3))
+      .perf = {{"frames64", {{10, 10, 64, 64}, {10, 10, 64, 64}}, "training loss on a batch of output frames (10, 10, 64, 64)"}};
   b.add("mse_loss_batch1", {"mse_loss", "batch1"}, {in({1, 2, 3, 3}), fixed({1, 2, 3, 3})},
         [](V x) { return mse_loss(x[0], x[1]); }, per_input(3));
-  b.add("l1_loss", {"l1_loss"}, {in({2, 3, 5}), in({2, 3, 5})}, [](V x) { return l1_loss(x[0], x[1]); }, per_input(3));
-  b.add("ab_loss_margin1", {"ab_loss"}, {in({2, 3, 4}, Fill::normal, 1.5), fixed({2, 3, 4})},
-        [](V x) { return ab_loss(x[0], x[1], 1.0); }, per_input(5))
-      .note = "the teacher is a label: no gradient";
+  b.add("l1_loss", {"l1_loss"}, {in({2, 3, 5}), in({2, 3, 5})}, [](V x) { return l1_loss(x[0], x[1]); }, per_input(3))
+      .perf = {{"frames64", {{10, 10, 64, 64}, {10, 10, 64, 64}}, "L1 on a batch of output frames (10, 10, 64, 64)"}};
+  OpCase& ab = b.add("ab_loss_margin1", {"ab_loss"}, {in({2, 3, 4}, Fill::normal, 1.5), fixed({2, 3, 4})},
+                     [](V x) { return ab_loss(x[0], x[1], 1.0); }, per_input(5));
+  ab.note = "the teacher is a label: no gradient";
+  ab.perf = {{"kd.demo", {{10, 160, 16, 16}, {10, 160, 16, 16}}, "AB distillation on the demo latent tap (10, 10*16, 16, 16)"}};
   b.add("ab_loss_margin_half_batch1", {"ab_loss", "batch1"}, {in({1, 5, 3}, Fill::normal, 1.5), fixed({1, 5, 3})},
         [](V x) { return ab_loss(x[0], x[1], 0.5); }, per_input(5));
 }
 
-void attention_cases(std::vector<Pending>& out) {
+void attention_cases(std::vector<OpCase>& out) {
   Builder b(out, "attention", dot_tol());
   b.add("softmax_last", {"softmax"}, {in({3, 4, 5})}, [](V x) { return softmax(x[0], -1); }, per_output(4));
   b.add("softmax_dim0", {"softmax"}, {in({4, 3})}, [](V x) { return softmax(x[0], 0); }, per_output(4));
@@ -340,11 +326,11 @@ void attention_cases(std::vector<Pending>& out) {
   b.add("softmax_batch1_wide", {"softmax", "batch1"}, {in({1, 9}, Fill::normal, 3.0)}, [](V x) { return softmax(x[0]); },
         per_output(4));
   b.add("attention_cross", {"multi_head_attention"}, {in({1, 2, 3, 3}), in({1, 2, 4, 3}), in({1, 2, 4, 3})},
-        [](V x) { return multi_head_attention(x[0], x[1], x[2]); }, kAttentionCost);
+        [](V x) { return multi_head_attention(x[0], x[1], x[2]); }, kAttention);
   b.add("attention_single_query", {"multi_head_attention"}, {in({2, 1, 1, 2}), in({2, 1, 2, 2}), in({2, 1, 2, 2})},
-        [](V x) { return multi_head_attention(x[0], x[1], x[2]); }, kAttentionCost);
+        [](V x) { return multi_head_attention(x[0], x[1], x[2]); }, kAttention);
   b.add("attention_odd_head_dim", {"multi_head_attention"}, {in({1, 1, 5, 5}), in({1, 1, 7, 5}), in({1, 1, 7, 5})},
-        [](V x) { return multi_head_attention(x[0], x[1], x[2]); }, kAttentionCost);
+        [](V x) { return multi_head_attention(x[0], x[1], x[2]); }, kAttention);
   b.add("attention_self_permuted", {"multi_head_attention", "strided"}, {in({1, 3, 2, 4})},
         [](V x) {
           const Tensor q = x[0].permute({0, 2, 1, 3});
@@ -354,7 +340,7 @@ void attention_cases(std::vector<Pending>& out) {
       .note = "one input as q, k and v through a head-splitting permute";
 }
 
-void stochastic_cases(std::vector<Pending>& out) {
+void stochastic_cases(std::vector<OpCase>& out) {
   Builder b(out, "stochastic", exact_tol());
   // A fresh generator per call: the same mask on every call and on both devices (same Philox numbers).
   b.add("dropout_p03", {"dropout", "dropout:train"}, {in({4, 5})},
@@ -362,7 +348,8 @@ void stochastic_cases(std::vector<Pending>& out) {
           Generator g(9);
           g.offset = 17;
           return dropout(x[0], 0.3, true, g);
-        });
+        })
+      .perf = {{"alternet256.mlp", {{10, 256, 512}}, "an AlterNet MLP hidden map (the presets train without dropout)"}};
   b.add("dropout_p05_odd", {"dropout", "dropout:train"}, {in({37})},
         [](V x) {
           Generator g(1234);
@@ -378,7 +365,8 @@ void stochastic_cases(std::vector<Pending>& out) {
         [](V x) {
           Generator g(5);
           return drop_path(x[0], 0.5, true, g);
-        });
+        })
+      .perf = {{"alternet256.tokens", {{10, 256, 256}}, "an AlterNet block output (the presets train without drop path)"}};
   b.add("drop_path_p03_strided", {"drop_path", "drop_path:train", "strided"}, {in({2, 5, 3})},
         [](V x) {
           Generator g(11);
@@ -392,10 +380,12 @@ void stochastic_cases(std::vector<Pending>& out) {
         kNoFlops);
 }
 
-void resample_cases(std::vector<Pending>& out) {
+void resample_cases(std::vector<OpCase>& out) {
   Builder b(out, "resample", resample_tol());
-  b.add("pixel_shuffle_r2", {"pixel_shuffle"}, {in({1, 8, 2, 3})}, [](V x) { return pixel_shuffle(x[0], 2); }, kNoFlops)
-      .tol = exact_tol();
+  OpCase& shuffle = b.add("pixel_shuffle_r2", {"pixel_shuffle"}, {in({1, 8, 2, 3})},
+                          [](V x) { return pixel_shuffle(x[0], 2); }, kNoFlops);
+  shuffle.tol = exact_tol();
+  shuffle.perf = {{"up2.c32", {{10, 32, 32, 32}}, "a 2x upsampling of a 32-channel 32x32 map (not in the presets' models)"}};
   b.add("pixel_shuffle_r3", {"pixel_shuffle"}, {in({2, 9, 1, 2})}, [](V x) { return pixel_shuffle(x[0], 3); }, kNoFlops)
       .tol = exact_tol();
   b.add("upsample_bilinear2d_up", {"upsample_bilinear2d"}, {in({1, 2, 3, 4})},
@@ -406,30 +396,30 @@ void resample_cases(std::vector<Pending>& out) {
         [](V x) { return upsample_bilinear2d(x[0].transpose(2, 3), 6, 6); }, per_output(7));
 }
 
-void fft_cases(std::vector<Pending>& out) {
+void fft_cases(std::vector<OpCase>& out) {
   Builder b(out, "fft", fft_tol());
   const std::pair<const char*, FftNorm> norms[] = {
       {"ortho", FftNorm::ortho}, {"backward", FftNorm::backward}, {"forward", FftNorm::forward}};
   for (const auto& [nname, norm] : norms) {
     const FftNorm n = norm;
     b.add(std::string("rfft2_") + nname + "_odd_w", {"rfft2", std::string("rfft2:") + nname}, {in({2, 3, 5})},
-          [n](V x) { return rfft2(x[0], n); }, kRfftCost);
+          [n](V x) { return rfft2(x[0], n); }, kRfft);
     b.add(std::string("irfft2_") + nname + "_even_w", {"irfft2", std::string("irfft2:") + nname}, {in({2, 3, 3, 2})},
-          [n](V x) { return irfft2(x[0], 4, n); }, kIrfftCost);
+          [n](V x) { return irfft2(x[0], 4, n); }, kIrfft);
   }
   b.add("rfft2_ortho_even_w_batch1", {"rfft2", "rfft2:ortho", "batch1"}, {in({1, 4, 4})}, [](V x) { return rfft2(x[0]); },
-        kRfftCost);
+        kRfft);
   b.add("irfft2_backward_odd_w", {"irfft2", "irfft2:backward"}, {in({2, 4, 3, 2})},
-        [](V x) { return irfft2(x[0], 5, FftNorm::backward); }, kIrfftCost);
+        [](V x) { return irfft2(x[0], 5, FftNorm::backward); }, kIrfft);
   b.add("rfft2_irfft2_transposed", {"rfft2", "irfft2", "rfft2:ortho", "irfft2:ortho", "strided"}, {in({1, 3, 4})},
         [](V x) { return irfft2(rfft2(x[0].transpose(1, 2)), 3); },
         [](const Shapes& s, const Shape&) { return 2 * fft_flops(s[0]); });
 }
 
-void spectral_cases(std::vector<Pending>& out) {
+void spectral_cases(std::vector<OpCase>& out) {
   Builder b(out, "spectral", spectral_tol());
   b.add("spectral_kd_plain", {"spectral_kd_loss", "spectral_kd_loss:plain"}, {in({1, 2, 4, 4}), fixed({1, 2, 4, 4}, Fill::normal, 0.7)},
-        [](V x) { return spectral_kd_loss(x[0], x[1], SpectralKDOptions{}).loss; }, kSpectralCost)
+        [](V x) { return spectral_kd_loss(x[0], x[1], SpectralKDOptions{}).loss; }, kSpectral)
       .note = "the teacher is a target: no gradient";
   b.add("spectral_kd_alpha_two_cutoffs_odd", {"spectral_kd_loss", "spectral_kd_loss:alpha"},
         {in({2, 1, 5, 6}), fixed({2, 1, 5, 6}, Fill::normal, 0.7)},
@@ -439,7 +429,7 @@ void spectral_cases(std::vector<Pending>& out) {
           o.alpha = 2.0;
           return spectral_kd_loss(x[0], x[1], o).loss;
         },
-        kSpectralCost);
+        kSpectral);
   b.add("spectral_kd_band_weights", {"spectral_kd_loss", "spectral_kd_loss:band_weights"},
         {in({1, 2, 6, 5}), fixed({1, 2, 6, 5}, Fill::normal, 0.7)},
         [](V x) {
@@ -448,7 +438,7 @@ void spectral_cases(std::vector<Pending>& out) {
           o.band_weights = {0.5, 2.0};
           return spectral_kd_loss(x[0], x[1], o).loss;
         },
-        kSpectralCost);
+        kSpectral);
   b.add("spectral_kd_adaptive", {"spectral_kd_loss", "spectral_kd_loss:adaptive"},
         {in({2, 2, 6, 6}), fixed({2, 2, 6, 6}, Fill::normal, 0.7)},
         [](V x) {
@@ -458,7 +448,7 @@ void spectral_cases(std::vector<Pending>& out) {
           o.gamma = 0.5;
           return spectral_kd_loss(x[0], x[1], o).loss;
         },
-        kSpectralCost)
+        kSpectral)
       .note = "band weights from the teacher's spectrum (no gradient through them)";
 }
 
@@ -472,7 +462,7 @@ std::shared_ptr<M> placed(std::shared_ptr<M> m, const Tensor& like) {
   return m;
 }
 
-void module_cases(std::vector<Pending>& out) {
+void module_cases(std::vector<OpCase>& out) {
   Builder b(out, "module", dot_tol());
   b.add("nn_conv2d_same", {"nn::Conv2d", "conv2d"}, {in({1, 3, 5, 4})},
         [](V x) {
@@ -494,10 +484,13 @@ void module_cases(std::vector<Pending>& out) {
         [](const Shapes&, const Shape& o) { return 2 * count(o) * 5; });
   b.add("nn_batch_norm2d_train", {"nn::BatchNorm2d", "batch_norm2d", "batch_norm2d:train"}, {in({2, 3, 2, 3})},
         [](V x) { return placed(std::make_shared<nn::BatchNorm2d>(3), x[0])->forward(x[0]); }, per_output(8));
+  // The norm modules take their size from the input, so the same case runs at its perf shape.
   b.add("nn_group_norm", {"nn::GroupNorm", "group_norm"}, {in({1, 4, 2, 3})},
-        [](V x) { return placed(std::make_shared<nn::GroupNorm>(2, 4), x[0])->forward(x[0]); }, per_output(8));
+        [](V x) { return placed(std::make_shared<nn::GroupNorm>(2, x[0].size(1)), x[0])->forward(x[0]); }, per_output(8))
+      .perf = {{"simvp16.enc0", {{100, 16, 64, 64}}, "demo teacher encoder GroupNorm(2) module, built per call"}};
   b.add("nn_layer_norm", {"nn::LayerNorm", "layer_norm"}, {in({3, 6})},
-        [](V x) { return placed(std::make_shared<nn::LayerNorm>(6), x[0])->forward(x[0]); }, per_output(8));
+        [](V x) { return placed(std::make_shared<nn::LayerNorm>(x[0].size(-1)), x[0])->forward(x[0]); }, per_output(8))
+      .perf = {{"alternet256.fuse", {{10, 256, 256}}, "paper AlterNet fuse_norm LayerNorm module, built per call"}};
 }
 
 // Every op above has a CUDA branch in engine/src/ops_*.cpp (the ops that call require_cpu do so
@@ -507,26 +500,12 @@ void module_cases(std::vector<Pending>& out) {
 // dimension <= 128, spectral loss <= 32 bands and width >= 2, float32 only) are met by every
 // case, so `cuda` stays true; a case outside them would set it false.
 std::vector<OpCase> build() {
-  std::vector<Pending> pending;
-  elementwise_cases(pending);
-  unary_cases(pending);
-  reduce_cases(pending);
-  broadcast_cases(pending);
-  join_cases(pending);
-  view_cases(pending);
-  linalg_cases(pending);
-  conv_cases(pending);
-  norm_cases(pending);
-  loss_cases(pending);
-  attention_cases(pending);
-  stochastic_cases(pending);
-  resample_cases(pending);
-  fft_cases(pending);
-  spectral_cases(pending);
-  module_cases(pending);
   std::vector<OpCase> cases;
-  for (auto& p : pending) {
-    OpCase c = std::move(p.c);
+  for (auto* add_family : {elementwise_cases, unary_cases, reduce_cases, broadcast_cases, join_cases, view_cases,
+                           linalg_cases, conv_cases, norm_cases, loss_cases, attention_cases, stochastic_cases,
+                           resample_cases, fft_cases, spectral_cases, module_cases})
+    add_family(cases);
+  for (OpCase& c : cases) {
     // Size the cost estimate from one float32 forward on the CPU (a case that cannot run fails
     // the registry test through setup_error).
     Shapes in_shapes;
@@ -536,11 +515,10 @@ std::vector<OpCase> build() {
       NoGradGuard ng;
       const Tensor y = c.fn(make_inputs(c, DType::f32));
       c.bytes = 4 * (in_elems + count(y.shape()));
-      c.flops = p.cost(in_shapes, y.shape());
+      c.flops = c.cost(in_shapes, y.shape());
     } catch (const std::exception& e) {
       c.setup_error = e.what();
     }
-    cases.push_back(std::move(c));
   }
   return cases;
 }
@@ -604,42 +582,17 @@ const std::vector<std::string>& required_coverage() {
   return r;
 }
 
-// sdkd-bench (bench/kernel_bench) families timing each op, read off its add_for_devices(...)
-// calls: bench_gemm.cpp "gemm" / "gemm_blocked" (CPU) / "gemm_tf32" (GPU) time matmul;
-// bench_conv.cpp "conv_fwd", "conv_dgrad", "conv_wgrad" time conv2d and "conv_transpose"
-// conv_transpose2d; bench_norm.cpp "<kind>_fwd" / "<kind>_fwdbwd" time batch_norm2d in
-// training mode, group_norm and layer_norm; bench_attention.cpp "softmax", "attention_fwd",
-// "attention_fwdbwd"; bench_fft.cpp "rfft2", "irfft2" (orthonormal only) and "spectral_loss"
-// (spectral_kd_loss with cutoff 0.25 and alpha: not adaptive). "adam" and "ns_step" time no op
-// of this registry. Keyed by the case's op and variants (covers), so e.g. batch_norm2d:eval and
-// rfft2:backward get no bench row.
-std::vector<std::string> bench_families(const OpCase& c) {
-  auto has = [&](const char* v) { return std::find(c.covers.begin(), c.covers.end(), v) != c.covers.end(); };
-  // An nn module case (op "nn::Conv2d") runs the op it wraps, named next in covers.
-  const std::string& op = c.op().rfind("nn::", 0) == 0 && c.covers.size() > 1 ? c.covers[1] : c.op();
-  if (op == "matmul") return {"gemm", "gemm_blocked", "gemm_tf32"};
-  if (op == "conv2d") return {"conv_fwd", "conv_dgrad", "conv_wgrad"};
-  if (op == "conv_transpose2d") return {"conv_transpose"};
-  if (op == "batch_norm2d" && has("batch_norm2d:train")) return {"batch_norm_fwd", "batch_norm_fwdbwd"};
-  if (op == "group_norm") return {"group_norm_fwd", "group_norm_fwdbwd"};
-  if (op == "layer_norm") return {"layer_norm_fwd", "layer_norm_fwdbwd"};
-  if (op == "softmax") return {"softmax"};
-  if (op == "multi_head_attention") return {"attention_fwd", "attention_fwdbwd"};
-  if (op == "rfft2" && has("rfft2:ortho")) return {"rfft2"};
-  if (op == "irfft2" && has("irfft2:ortho")) return {"irfft2"};
-  if (op == "spectral_kd_loss" && !has("spectral_kd_loss:adaptive")) return {"spectral_loss"};
-  return {};
-}
-
-std::vector<Tensor> make_inputs(const OpCase& c, DType dtype) {
+std::vector<Tensor> make_inputs(const std::vector<InputSpec>& specs, const std::string& key, DType dtype) {
   std::vector<Tensor> out;
-  const uint64_t base = name_seed(c.name);
-  for (size_t k = 0; k < c.inputs.size(); ++k) {
-    const InputSpec& s = c.inputs[k];
+  const uint64_t base = name_seed(key);
+  for (size_t k = 0; k < specs.size(); ++k) {
+    const InputSpec& s = specs[k];
     out.push_back(filled(s.shape, s.fill, base + 7919 * k, dtype, s.scale));
   }
   return out;
 }
+
+std::vector<Tensor> make_inputs(const OpCase& c, DType dtype) { return make_inputs(c.inputs, c.name, dtype); }
 
 std::vector<bool> differentiable_mask(const OpCase& c) {
   std::vector<bool> m;
@@ -711,63 +664,6 @@ double run_perf(const OpCase& c, Device device, int iterations) {
   sync();
   const auto t1 = std::chrono::steady_clock::now();
   return std::chrono::duration<double, std::milli>(t1 - t0).count() / iterations;
-}
-
-std::vector<CoverageRow> coverage_rows(bool probe_device) {
-  const std::string why = cuda_unavailable_reason();
-  const bool probe = probe_device && why.empty();
-  std::vector<CoverageRow> rows;
-  for (const OpCase& c : registry()) {
-    CoverageRow r;
-    r.name = c.name;
-    r.family = c.family;
-    r.grad = c.has_grad_inputs();
-    r.bench = bench_families(c);
-    if (probe) {
-      try {
-        std::string failed;
-        for (const Comparison& cmp : run_backend(c, Device{DeviceType::cuda, 0}))
-          if (!cmp.passed()) failed = cmp.error.empty() ? cmp.what + " off by " + std::to_string(cmp.ratio) + "x the bound" : cmp.error;
-        r.cuda = true;
-        r.cuda_source = failed.empty() ? "ran on cuda:0" : "ran on cuda:0 and FAILED: " + failed;
-      } catch (const std::exception& e) {
-        r.cuda = false;
-        r.cuda_source = std::string("threw on cuda:0: ") + e.what();
-      }
-    } else {
-      r.cuda = c.cuda;
-      r.cuda_source = "registry flag";
-    }
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
-
-std::string coverage_table(const std::vector<CoverageRow>& rows) {
-  size_t wn = 4, wf = 6;
-  for (const auto& r : rows) wn = std::max(wn, r.name.size()), wf = std::max(wf, r.family.size());
-  std::ostringstream s;
-  auto cell = [](const std::string& v, size_t w) { return v + std::string(w > v.size() ? w - v.size() : 0, ' '); };
-  s << cell("case", wn) << " | " << cell("family", wf) << " | CPU | CUDA | grad | bench\n";
-  s << std::string(wn, '-') << "-|-" << std::string(wf, '-') << "-|-----|------|------|------\n";
-  size_t cuda = 0, grad = 0, bench = 0;
-  std::vector<std::string> notes;
-  for (const auto& r : rows) {
-    std::string b;
-    for (const auto& f : r.bench) b += (b.empty() ? "" : ",") + f;
-    s << cell(r.name, wn) << " | " << cell(r.family, wf) << " | " << cell(r.cpu ? "yes" : "no", 3) << " | "
-      << cell(r.cuda ? "yes" : "no", 4) << " | " << cell(r.grad ? "yes" : "no", 4) << " | "
-      << (b.empty() ? "no" : "yes (" + b + ")") << "\n";
-    cuda += r.cuda, grad += r.grad, bench += !r.bench.empty();
-    if (r.cuda_source != "ran on cuda:0" && r.cuda_source != "registry flag") notes.push_back(r.name + ": " + r.cuda_source);
-  }
-  s << rows.size() << " cases: CPU " << rows.size() << ", CUDA " << cuda << ", gradient check " << grad << ", benchmark "
-    << bench << "\n";
-  const std::string why = cuda_unavailable_reason();
-  if (!why.empty())
-    s << "CUDA column from the registry's per-case flag (read off engine/src/ops_*.cpp): no device here (" << why << ")\n";
-  for (const auto& n : notes) s << "CUDA " << n << "\n";
-  return s.str();
 }
 
 }  // namespace sdkd::test::ops

@@ -5,8 +5,10 @@
 // The same list runs in three modes:
 //   grad    - float64 on the CPU against central finite differences (tests/ops/test_ops.cpp);
 //   backend - float32 on CUDA against the CPU float32 twin, forward and input gradients;
-//   perf    - run_perf(): ms per call after warm-up (sdkd-op-coverage --perf).
-// sdkd-op-coverage prints which op runs where (coverage_rows / coverage_table).
+//   perf    - sdkd-bench times the registry's perf entries (perf_registry.hpp): a case's own
+//             bench-scale `perf` shapes and the op families' shape tables (perf_shapes.hpp);
+//             run_perf() times the small test shapes (sdkd-op-coverage --perf).
+// sdkd-op-coverage prints which op runs where (coverage.hpp).
 //
 // Catch2-free and built only on the engine's public headers, so a benchmark can link it too.
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "common/numeric.hpp"
+#include "ops/op_costs.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::test::ops {
@@ -41,6 +44,15 @@ struct Tolerance {
 
 using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
 
+// A bench-scale shape of a case: the case's op (its fn) on inputs of these shapes, one per
+// InputSpec (same fills and differentiability). sdkd-bench times it as <op>_fwd and, when the
+// case has differentiable inputs, <op>_fwdbwd (perf_registry.hpp).
+struct PerfShape {
+  std::string name;  // unique per op, e.g. "simvp128.residual"
+  std::vector<Shape> inputs;
+  std::string origin;  // the model and layer the shape comes from
+};
+
 struct OpCase {
   std::string name;    // unique, e.g. "conv2d_stride2_groups2"
   std::string family;  // one of families(): one Catch2 TEST_CASE per family and mode
@@ -49,7 +61,9 @@ struct OpCase {
   OpFn fn;  // builds the op from input tensors (any dtype and device) via the public API
   Tolerance tol;
   bool cuda = true;  // the engine has a CUDA path for this case (read off engine/src/ops_*.cpp)
-  double flops = 0;  // forward estimate (multiply-add = 2)
+  CostFn cost;       // forward FLOPs from the input and output shapes (used at the perf shapes too)
+  std::vector<PerfShape> perf;  // bench-scale shapes (empty: timed through a family table, or not at all)
+  double flops = 0;  // forward estimate at the test shapes (multiply-add = 2)
   double bytes = 0;  // forward estimate at float32: every input read once, the output written once
   std::string note;  // what the case stresses, or why a tolerance differs from the family's default
   std::string setup_error;  // set when the sizing forward threw (the registry test then fails)
@@ -64,12 +78,12 @@ const std::vector<OpCase>& registry();
 const std::vector<std::string>& families();
 // The public ops and variants the registry must cover: a missing one fails the registry test.
 const std::vector<std::string>& required_coverage();
-// sdkd-bench families that time an op (a static table; see op_registry.cpp for how it was read).
-std::vector<std::string> bench_families(const OpCase& c);
 
-// Inputs of a case as contiguous CPU tensors of `dtype` (seeded by the case's position, so the
+// Inputs of a case as contiguous CPU tensors of `dtype` (seeded by the case's name, so the
 // float32 and float64 inputs hold the same values up to rounding). None requires grad.
 std::vector<Tensor> make_inputs(const OpCase& c, DType dtype);
+// The same for any list of input specs, seeded by `key` (a perf entry's "<stem>/<shape>").
+std::vector<Tensor> make_inputs(const std::vector<InputSpec>& specs, const std::string& key, DType dtype);
 // The differentiable-input mask, for finite_difference_check.
 std::vector<bool> differentiable_mask(const OpCase& c);
 
@@ -86,22 +100,9 @@ struct Comparison {
 };
 std::vector<Comparison> run_backend(const OpCase& c, Device device);
 
-// perf mode: ms per forward call (no gradient recorded) on `device` in float32, timed with
-// steady_clock over `iterations` calls after two warm-up calls (synchronising a CUDA device).
+// perf mode on the test shapes: ms per forward call (no gradient recorded) on `device` in float32,
+// timed with steady_clock over `iterations` calls after two warm-up calls (synchronising a CUDA
+// device). sdkd-bench times the bench-scale shapes with its own harness.
 double run_perf(const OpCase& c, Device device, int iterations);
-
-// Coverage: one row per case.
-struct CoverageRow {
-  std::string name, family;
-  bool cpu = true;      // every op has a CPU kernel (the oracle)
-  bool cuda = false;    // runs on a CUDA device in this build
-  std::string cuda_source;  // "ran on cuda:0", "ran on cuda:0 and FAILED: ...", or "registry flag (no device: ...)"
-  bool grad = false;    // has differentiable inputs, so grad mode checks it
-  std::vector<std::string> bench;  // sdkd-bench families timing it
-};
-// probe_device: when a CUDA device is usable, decide the CUDA column by running each case there
-// (forward + backward); otherwise (or when false) take it from the registry's `cuda` flag.
-std::vector<CoverageRow> coverage_rows(bool probe_device = true);
-std::string coverage_table(const std::vector<CoverageRow>& rows);
 
 }  // namespace sdkd::test::ops

@@ -1,15 +1,18 @@
 // The op registry (op_registry.hpp) run as tests: per family, every case in float64 against
 // central finite differences (grad) and on CUDA against the CPU float32 twin (backend), plus
-// checks of the registry itself and of the coverage listing.
+// checks of the registry itself, of its perf entries (what sdkd-bench times) and of the coverage
+// listing.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/fixtures.hpp"
-#include "ops/op_registry.hpp"
+#include "ops/coverage.hpp"
 
 using namespace sdkd;
 using namespace sdkd::test::ops;
@@ -227,7 +230,8 @@ TEST_CASE("backend mode runs every case with the CPU as both devices", "[ops][re
 TEST_CASE("coverage lists every registry case", "[ops][coverage]") {
   const auto rows = coverage_rows();
   const auto& cases = registry();
-  REQUIRE(rows.size() == cases.size());
+  // The cases, then one row per perf-only op (Adam's step, the NS solver's step).
+  REQUIRE(rows.size() == cases.size() + 2);
   const std::string table = coverage_table(rows);
   std::map<std::string, int> seen;
   std::istringstream lines(table);
@@ -242,7 +246,7 @@ TEST_CASE("coverage lists every registry case", "[ops][coverage]") {
     ++seen[first];
     ++data_rows;
   }
-  CHECK(data_rows == int(cases.size()));
+  CHECK(data_rows == int(rows.size()));
   for (size_t i = 0; i < cases.size(); ++i) {
     const OpCase& c = cases[i];
     INFO("case " << c.name);
@@ -253,17 +257,145 @@ TEST_CASE("coverage lists every registry case", "[ops][coverage]") {
     CHECK(rows[i].bench == bench_families(c));
     if (!cuda_unavailable_reason().empty()) CHECK(rows[i].cuda == c.cuda);
   }
-  // The benchmark column is not empty for the op families sdkd-bench times.
+  for (size_t i = cases.size(); i < rows.size(); ++i) {
+    INFO("perf-only row " << rows[i].name);
+    CHECK(seen[rows[i].name] == 1);
+    CHECK(std::count(perf_only_families().begin(), perf_only_families().end(), rows[i].family) == 1);
+    CHECK(!rows[i].grad);
+    CHECK(!rows[i].bench.empty());
+  }
+  CHECK(rows[cases.size()].name == "adam");
+  CHECK(rows[cases.size() + 1].name == "ns_step");
+  // The benchmark column names the perf entries that time the op in the case's mode.
   const auto find = [&](const std::string& name) {
     for (const OpCase& c : cases)
       if (c.name == name) return &c;
     FAIL("no case " << name);
     return &cases.front();
   };
-  CHECK(bench_families(*find("matmul_batched")) == std::vector<std::string>{"gemm", "gemm_blocked", "gemm_tf32"});
+  CHECK(bench_families(*find("matmul_batched")) == std::vector<std::string>{"matmul"});  // its own perf shapes
+  // A 2-D product (no mode) is timed by the GEMM table and by the batched entry.
+  CHECK(bench_families(*find("matmul_2d_odd")) == std::vector<std::string>{"gemm", "matmul"});
+  CHECK(bench_families(*find("conv2d_pad1")) == std::vector<std::string>{"conv"});
+  // No bench-scale conv has stride 2 and groups (only a quick one does), none is in eval mode,
+  // adaptive or a plain relu.
+  CHECK(bench_families(*find("conv2d_stride2_groups2")).empty());
   CHECK(bench_families(*find("batch_norm2d_eval")).empty());
   CHECK(bench_families(*find("spectral_kd_adaptive")).empty());
   CHECK(bench_families(*find("relu")).empty());
+  // A case with perf shapes is benchmarked by them, and every family has benchmarked cases.
+  std::map<std::string, int> benched;
+  for (const OpCase& c : cases) {
+    INFO("case " << c.name);
+    const auto fams = bench_families(c);
+    if (!c.perf.empty()) CHECK(!fams.empty());
+    benched[c.family] += !fams.empty();
+  }
+  for (const std::string& f : families()) {
+    INFO("family " << f);
+    CHECK(benched[f] > 0);
+  }
+}
+
+TEST_CASE("perf entries give every family bench-scale and quick shapes", "[ops][perf]") {
+  const auto& entries = perf_cases();
+  std::set<std::string> keys;
+  std::map<std::string, int> full, quick;
+  for (const PerfCase& e : entries) {
+    INFO("perf entry " << e.key());
+    CHECK(keys.insert(e.key()).second);  // a row name is family/shape/device: unique per stem
+    CHECK(e.stem.find_first_of("/ ") == std::string::npos);
+    CHECK(e.shape.find_first_of("/ ") == std::string::npos);
+    CHECK(!e.origin.empty());
+    REQUIRE(!e.covers.empty());
+    (e.quick ? quick : full)[e.family] += 1;
+    if (!e.fn) {
+      // Only the perf-only families lack an op; their specialised benchmark reads the table row.
+      CHECK(std::count(perf_only_families().begin(), perf_only_families().end(), e.family) == 1);
+      CHECK((std::holds_alternative<const shapes::Adam*>(e.typed) || std::holds_alternative<const shapes::NsStep*>(e.typed)));
+      continue;
+    }
+    CHECK(std::count(families().begin(), families().end(), e.family) == 1);
+    CHECK(!e.inputs.empty());
+    CHECK(static_cast<bool>(e.cost));
+    CHECK(e.fwd_tol > 0);
+    CHECK(e.grad_tol > 0);
+    if (e.case_name.empty()) {
+      CHECK(!std::holds_alternative<std::monostate>(e.typed));  // a family-table row
+      continue;
+    }
+    // An entry from a case's perf shapes runs that case's op with its input specs.
+    const auto c = std::find_if(registry().begin(), registry().end(), [&](const OpCase& x) { return x.name == e.case_name; });
+    REQUIRE(c != registry().end());
+    CHECK(c->family == e.family);
+    CHECK(times(e, *c));
+    REQUIRE(c->inputs.size() == e.inputs.size());
+    for (size_t k = 0; k < e.inputs.size(); ++k) {
+      CHECK(e.inputs[k].fill == c->inputs[k].fill);
+      CHECK(e.inputs[k].differentiable == c->inputs[k].differentiable);
+      if (e.quick) CHECK(e.inputs[k].shape == c->inputs[k].shape);
+    }
+  }
+  for (const OpCase& c : registry()) {
+    INFO("case " << c.name);
+    const auto n = std::count_if(entries.begin(), entries.end(), [&](const PerfCase& e) { return e.case_name == c.name; });
+    CHECK(size_t(n) == (c.perf.empty() ? 0 : 1 + c.perf.size()));  // one quick entry on the test shapes
+  }
+  std::vector<std::string> all = families();
+  all.insert(all.end(), perf_only_families().begin(), perf_only_families().end());
+  for (const std::string& f : all) {
+    INFO("family " << f);
+    CHECK(full[f] > 0);
+    CHECK(quick[f] > 0);
+  }
+}
+
+namespace {
+
+// max |a - b| / max |b| (b in float64), as sdkd-bench's validation measures it.
+double max_rel_error(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_double_vector(), y = b.to_double_vector();
+  double diff = 0, ref = 0;
+  for (size_t i = 0; i < x.size(); ++i) diff = std::max(diff, std::fabs(x[i] - y[i])), ref = std::max(ref, std::fabs(y[i]));
+  return diff / (ref > 0 ? ref : 1.0);
+}
+
+}  // namespace
+
+TEST_CASE("quick perf entries agree in float32 and float64 within their tolerances", "[ops][perf]") {
+  // The generic rows' check on the CPU (bench_generic.cpp), here on the quick shapes: the op in
+  // float32 against the same op in float64 from the same inputs and upstream gradient.
+  int checked = 0;
+  for (const PerfCase& e : perf_cases()) {
+    if (!e.quick || !e.fn) continue;
+    INFO("perf entry " << e.key());
+    try {
+      const std::vector<Tensor> x = make_inputs(e, DType::f32);
+      Tensor y;
+      {
+        NoGradGuard ng;
+        y = e.fn(x);
+      }
+      const Tensor g = sdkd::test::filled(y.shape(), sdkd::test::Fill::normal, 17, DType::f32);
+      std::vector<Tensor> x64;
+      for (const Tensor& t : x) x64.push_back(t.to(DType::f64));
+      const bool backward = e.has_grad_inputs();
+      const auto got = perf_outputs(e, x, backward, g), ref = perf_outputs(e, x64, backward, g.to(DType::f64));
+      REQUIRE(got.size() == ref.size());
+      CHECK(got.size() == 1 + (backward ? size_t(std::count_if(e.inputs.begin(), e.inputs.end(),
+                                                               [](const InputSpec& s) { return s.differentiable; }))
+                                        : 0));
+      for (size_t i = 0; i < got.size(); ++i) {
+        INFO("output " << i << " (0: forward, then the input gradients)");
+        REQUIRE(got[i].shape() == ref[i].shape());
+        CHECK(max_rel_error(got[i], ref[i]) <= (i == 0 ? e.fwd_tol : e.grad_tol));
+      }
+      ++checked;
+    } catch (const std::exception& ex) {
+      FAIL_CHECK("threw: " << ex.what());
+    }
+  }
+  CHECK(checked > 20);
 }
 
 TEST_CASE("perf mode times a case on the CPU", "[ops][perf]") {

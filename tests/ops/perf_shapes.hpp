@@ -1,6 +1,11 @@
 #pragma once
-// Every shape sdkd-bench times, in one table per kernel family, each with the model and layer
-// it comes from. Sources: configs/demo.json (U-Net width 8, SimVP hid_S 16 / hid_T 128 / N_T 4,
+// The op registry's perf-shape tables: the bench-scale shapes of the op families that sdkd-bench
+// times with a specialised benchmark (naive reference, vendor yardstick), one table per kernel
+// family, each row with the model and layer it comes from. perf_registry.cpp turns every row into
+// a perf entry (the op through the public API on those shapes); the bench's specialised rows read
+// the typed row back from the entry. Ops timed on their own case's shapes carry them in the case
+// (OpCase::perf in op_registry.cpp).
+// Sources: configs/demo.json (U-Net width 8, SimVP hid_S 16 / hid_T 128 / N_T 4,
 // batch 10) and configs/paper.json (U-Net width 32; SimVP hid_S 64 / hid_T 512 / N_T 8;
 // ST-AlterNet hid_S 64 / hid_T 256 / 8 heads), all on 10 input frames of 64x64 (models/*.cpp):
 //   U-Net (width w): inc k3 10->w @64; down1 k3 s2 w->2w; conv1 @32; down2 k3 s2 ->4w @16; mid;
@@ -14,7 +19,7 @@
 // Rows flagged quick are tiny (odd sizes) and are the only ones `--quick` runs.
 #include <cstdint>
 
-namespace sdkd::bench::shapes {
+namespace sdkd::test::ops::shapes {
 
 struct Gemm { const char* name; int64_t M, K, N; bool quick; const char* origin; };
 inline constexpr Gemm kGemm[] = {
@@ -143,4 +148,4 @@ inline constexpr NsStep kNsStep[] = {
     {"fno.n256.cn", 256, 1e-4, "fno", false, "paper data (fno-1e-5): 256^2, dt 1e-4, FNO's CN/Euler scheme"},
 };
 
-}  // namespace sdkd::bench::shapes
+}  // namespace sdkd::test::ops::shapes
