@@ -10,11 +10,11 @@ JOBS       ?= $(shell nproc)
 PRESET     ?= demo
 # Debian packages the build needs (see docs/ARCHITECTURE.md for what each is for).
 PACKAGES   := cmake ninja-build g++ catch2 libcxxopts-dev nlohmann-json3-dev libstb-dev \
-              libopenblas-dev libkissfft-dev zlib1g-dev
+              libopenblas-dev libkissfft-dev zlib1g-dev libhdf5-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps configure build smoke clean crosscheck bench-step
+.PHONY: demo test deps configure build smoke clean crosscheck bench-step fuzz
 
 demo: build
 	./$(BUILD)/sdkd demo --preset $(PRESET)
@@ -54,6 +54,18 @@ bench-step: configure
 	cmake --build $(BUILD) -j $(JOBS) --target sdkd-step-bench
 	@bench/reference/python.sh --install >/dev/null
 	BUILD=$(BUILD) bench/reference/run_step_bench.sh $(STEP_BENCH_ARGS)
+
+# fuzz: the libFuzzer targets (fuzz/) in a clang ASan+UBSan build, each run FUZZ_SECONDS from its
+# seed corpus; fails on any crash, leak, timeout or memory blow-up (docs/USAGE.md, "Fuzzing").
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(PACKAGES) clang libomp-dev"
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DSDKD_CUDA=OFF -DSDKD_BUILD_TESTS=OFF -DSDKD_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target sdkd-fuzz-npy sdkd-fuzz-safetensors sdkd-fuzz-mat5 \
+	  sdkd-fuzz-hdf5 sdkd-fuzz-preset
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

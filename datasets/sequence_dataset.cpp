@@ -4,28 +4,24 @@
 #include <cstring>
 
 #include "sdkd/error.hpp"
-#include "sdkd/npy.hpp"
 
 namespace sdkd::data {
 
 namespace {
-Tensor load_npy_frames(const std::string& path) {
-  const NpyHeader h = read_npy_header(path);
-  SDKD_CHECK(h.dtype == "f4", path, ": expected float32 ('<f4') frames, found ", npy_dtype_name(h.dtype),
-             " (convert with numpy: a.astype('float32'))");
-  SDKD_CHECK(h.shape.size() == 5 || h.shape.size() == 4, path, ": expected shape (N, T, C, H, W) or (N, T, H, W), got ",
-             shape_str(h.shape));
-  NpyArray a = read_npy(path);
-  Shape shape = a.shape;
-  if (shape.size() == 4) shape.insert(shape.begin() + 2, 1);
-  Tensor t = Tensor::empty(shape);
-  std::memcpy(t.data<float>(), a.bytes.data(), a.bytes.size());
-  return t;
+// The path, and the options that pick what is read from it: the name identifies the data (a
+// teacher is reused only for the same name), so another --var of one file is other data.
+std::string dataset_name(const std::string& path, const DatasetOptions& o) {
+  if (o.var.empty() && o.layout.empty()) return path;
+  return str_cat(path, " [", o.var.empty() ? "" : "var " + o.var, !o.var.empty() && !o.layout.empty() ? ", " : "",
+                 o.layout.empty() ? "" : "layout " + o.layout, "]");
 }
 }  // namespace
 
-SequenceDataset::SequenceDataset(const std::string& npy_path, WindowSpec spec)
-    : values_(load_npy_frames(npy_path)), spec_(spec), name_(npy_path) {
+SequenceDataset::SequenceDataset(const std::string& path, WindowSpec spec, const DatasetOptions& options)
+    : spec_(spec), name_(dataset_name(path, options)) {
+  LoadedDataset loaded = open_dataset(path, options);
+  values_ = loaded.values;
+  source_ = std::move(loaded.description);
   validate();
 }
 
@@ -41,7 +37,7 @@ void SequenceDataset::validate() {
              "window: input/output frames and stride must be >= 1");
   SDKD_CHECK(frames() >= spec_.input_frames + spec_.output_frames, name_, ": ", frames(),
              " frames per trajectory, but a window needs ", spec_.input_frames, " input + ", spec_.output_frames,
-             " output frames");
+             " output frames", source_.empty() ? "" : " (" + source_ + "; is --layout right?)");
   SDKD_CHECK(trajectories() >= 1, name_, ": no trajectories");
   const float* p = values_.data<float>();
   for (int64_t i = 0; i < values_.numel(); ++i)

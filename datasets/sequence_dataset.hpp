@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/open_dataset.hpp"
 #include "datasets/split.hpp"
 #include "sdkd/tensor.hpp"
 
@@ -17,8 +18,9 @@ struct WindowSpec {
 
 class SequenceDataset {
  public:
-  // Loads the whole array (validated: float32, 5-d or 4-d (N, T, H, W) which gets C = 1).
-  SequenceDataset(const std::string& npy_path, WindowSpec spec);
+  // Loads the whole array of a data file through open_dataset (datasets/open_dataset.hpp: any
+  // format, --var, --layout); our own .npy files (N, T, C, H, W) float32 load as written.
+  SequenceDataset(const std::string& path, WindowSpec spec, const DatasetOptions& options = {});
   // From memory, for tests and generated-on-the-fly data: values (N, T, C, H, W).
   SequenceDataset(Tensor values, WindowSpec spec, std::string name = "<memory>");
 
@@ -29,6 +31,8 @@ class SequenceDataset {
   int64_t width() const { return values_.size(4); }
   const WindowSpec& spec() const { return spec_; }
   const std::string& name() const { return name_; }
+  // How the values were read ("u (1200, 64, 64, 20) of MAT v5 read as NHWT: ..."), for messages.
+  const std::string& source() const { return source_; }
   const Tensor& values() const { return values_; }
 
   // Windows (trajectory, start) of the given trajectories, in order.
@@ -44,6 +48,7 @@ class SequenceDataset {
   Tensor values_;
   WindowSpec spec_;
   std::string name_;
+  std::string source_;
 };
 
 // Iterates over windows in batches; shuffled per epoch from (seed, epoch) so a resumed run

@@ -5,6 +5,7 @@
 
 #include "distill/kd_losses.hpp"
 #include "distill/multi_teacher.hpp"
+#include "models/config_json.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 
@@ -49,33 +50,29 @@ const char* teacher_weighting_name(TeacherWeighting w) { return name_of(kWeighti
 
 bool uses_features(KDMethod m) { return m == KDMethod::sdkd || m == KDMethod::feature || m == KDMethod::ab; }
 
-KDConfig KDConfig::from_json(const nlohmann::json& j) {
+KDConfig KDConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  using models::json_number;
   KDConfig c;
   std::string method = kd_method_name(c.method), weighting = teacher_weighting_name(c.weighting);
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    try {
-      if (k == "method") method = it->get<std::string>();
-      else if (k == "lambda") c.lambda = it->get<double>();
-      else if (k == "beta") c.beta = it->get<double>();
-      else if (k == "cutoffs") c.spectral.cutoffs = it->get<std::vector<double>>();
-      else if (k == "alpha") c.spectral.alpha = it->get<double>();
-      else if (k == "band_weights") c.spectral.band_weights = it->get<std::vector<double>>();
-      else if (k == "adaptive") c.spectral.adaptive = it->get<bool>();
-      else if (k == "gamma") c.spectral.gamma = it->get<double>();
-      else if (k == "taps") c.taps = it->get<std::vector<std::string>>();
-      else if (k == "weighting") weighting = it->get<std::string>();
-      else if (k == "aekd_c") c.aekd_c = it->get<double>();
-      else if (k == "ab_margin") c.ab_margin = it->get<double>();
-      else throw Error(str_cat("kd config: unknown key '", k, "' (known: method, lambda, beta, cutoffs, alpha, ",
-                               "band_weights, adaptive, gamma, taps, weighting, aekd_c, ab_margin)"));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(str_cat("kd config: key '", k, "' has the wrong type: ", e.what()));
-    }
+  // Ranges here are types and signs; the spectral loss checks its cutoffs' order when it runs.
+  for (const auto& [k, v] : models::json_object(j, where).items()) {
+    if (k == "method") method = models::json_string(v, where, k);
+    else if (k == "lambda") c.lambda = json_number(v, where, k);
+    else if (k == "beta") c.beta = json_number(v, where, k);
+    else if (k == "cutoffs") c.spectral.cutoffs = models::json_numbers(v, where, k, {0, true});
+    else if (k == "alpha") c.spectral.alpha = json_number(v, where, k);
+    else if (k == "band_weights") c.spectral.band_weights = models::json_numbers(v, where, k);
+    else if (k == "adaptive") c.spectral.adaptive = models::json_bool(v, where, k);
+    else if (k == "gamma") c.spectral.gamma = json_number(v, where, k, models::kAnyFinite);
+    else if (k == "taps") c.taps = models::json_strings(v, where, k);
+    else if (k == "weighting") weighting = models::json_string(v, where, k);
+    else if (k == "aekd_c") c.aekd_c = json_number(v, where, k, {0, true});
+    else if (k == "ab_margin") c.ab_margin = json_number(v, where, k);
+    else throw Error(str_cat(where, ": unknown key '", k, "' (known: method, lambda, beta, cutoffs, alpha, ",
+                             "band_weights, adaptive, gamma, taps, weighting, aekd_c, ab_margin)"));
   }
   c.method = parse_kd_method(method);
   c.weighting = parse_teacher_weighting(weighting);
-  SDKD_CHECK(c.lambda >= 0 && c.beta >= 0, "kd lambda and beta must be >= 0");
   SDKD_CHECK(!uses_features(c.method) || !c.taps.empty(), "kd method '", method, "' needs at least one tap");
   return c;
 }

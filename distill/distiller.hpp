@@ -43,7 +43,8 @@ struct KDConfig {
   double aekd_c = 0.6;
   double ab_margin = 1.0;
 
-  static KDConfig from_json(const nlohmann::json& j);
+  // Every key type- and range-checked; errors name models::field_name(where, key).
+  static KDConfig from_json(const nlohmann::json& j, const std::string& where = "kd");
   nlohmann::json to_json() const;
 };
 

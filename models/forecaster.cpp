@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "models/alternet.hpp"
+#include "models/config_json.hpp"
 #include "models/mixer.hpp"
 #include "models/resnet.hpp"
 #include "models/simvp.hpp"
@@ -13,56 +14,63 @@
 namespace sdkd::models {
 
 namespace {
-// The integer fields by JSON key, so parsing, writing and the "known keys" list share one table.
-const std::vector<std::pair<const char*, int64_t ModelConfig::*>>& int_fields() {
-  static const std::vector<std::pair<const char*, int64_t ModelConfig::*>> fields = {
-      {"in_frames", &ModelConfig::in_frames}, {"out_frames", &ModelConfig::out_frames},
-      {"channels", &ModelConfig::channels},   {"height", &ModelConfig::height},
-      {"width", &ModelConfig::width},         {"hidden", &ModelConfig::hidden},
-      {"hid_S", &ModelConfig::hid_S},         {"hid_T", &ModelConfig::hid_T},
-      {"N_S", &ModelConfig::N_S},             {"N_T", &ModelConfig::N_T},
-      {"heads", &ModelConfig::heads},         {"blocks", &ModelConfig::blocks},
-      {"mlp_ratio", &ModelConfig::mlp_ratio}};
+// The integer fields by JSON key with their sane range, so parsing, checking, writing and the
+// "known keys" list share one table. The maxima are far above any model we train (the paper's
+// teacher has hid_T 512) and keep every weight tensor's byte count well inside 64 bits, so a
+// width such as 2^40 is refused here instead of reaching the allocator.
+struct IntField {
+  const char* key;
+  int64_t ModelConfig::*member;
+  int64_t lo, hi;
+};
+const std::vector<IntField>& int_fields() {
+  static const std::vector<IntField> fields = {
+      {"in_frames", &ModelConfig::in_frames, 1, 1000}, {"out_frames", &ModelConfig::out_frames, 1, 1000},
+      {"channels", &ModelConfig::channels, 1, 1024},   {"height", &ModelConfig::height, 1, 16384},
+      {"width", &ModelConfig::width, 1, 16384},        {"hidden", &ModelConfig::hidden, 1, 4096},
+      {"hid_S", &ModelConfig::hid_S, 1, 4096},         {"hid_T", &ModelConfig::hid_T, 1, 16384},
+      {"N_S", &ModelConfig::N_S, 1, 64},               {"N_T", &ModelConfig::N_T, 1, 256},
+      {"heads", &ModelConfig::heads, 1, 256},          {"blocks", &ModelConfig::blocks, 1, 256},
+      {"mlp_ratio", &ModelConfig::mlp_ratio, 1, 64}};
   return fields;
 }
 
 std::string known_keys() {
   std::string s = "name, residual";
-  for (const auto& [key, field] : int_fields()) s += str_cat(", ", key);
+  for (const auto& f : int_fields()) s += str_cat(", ", f.key);
   return s;
 }
 }  // namespace
 
-ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
+ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& where) {
   ModelConfig c;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    try {
-      if (k == "name") {
-        c.name = it->get<std::string>();
-        continue;
-      }
-      if (k == "residual") {
-        c.residual = it->get<bool>();
-        continue;
-      }
-      bool found = false;
-      for (const auto& [key, field] : int_fields())
-        if (k == key) {
-          c.*field = it->get<int64_t>();
-          found = true;
-        }
-      if (!found) throw Error(str_cat("model config: unknown key '", k, "' (known: ", known_keys(), ")"));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(str_cat("model config: key '", k, "' has the wrong type: ", e.what()));
+  for (const auto& [k, v] : json_object(j, where).items()) {
+    if (k == "name") {
+      c.name = json_string(v, where, k);
+      continue;
     }
+    if (k == "residual") {
+      c.residual = json_bool(v, where, k);
+      continue;
+    }
+    bool found = false;
+    for (const auto& f : int_fields())
+      if (k == f.key) {
+        c.*f.member = json_int(v, where, k, f.lo, f.hi);
+        found = true;
+      }
+    SDKD_CHECK(found, where, ": unknown key '", k, "' (known: ", known_keys(), ")");
   }
   return c;
 }
 
+void ModelConfig::validate(const std::string& where) const {
+  for (const auto& f : int_fields()) check_int(this->*f.member, where, f.key, f.lo, f.hi);
+}
+
 nlohmann::json ModelConfig::to_json() const {
   nlohmann::json j = {{"name", name}, {"residual", residual}};
-  for (const auto& [key, field] : int_fields()) j[key] = this->*field;
+  for (const auto& f : int_fields()) j[f.key] = this->*f.member;
   return j;
 }
 
@@ -74,8 +82,7 @@ void Forecaster::check_input(const Tensor& x) const {
 }
 
 std::shared_ptr<Forecaster> make_model(const ModelConfig& cfg, Generator& gen) {
-  SDKD_CHECK(cfg.in_frames >= 1 && cfg.out_frames >= 1 && cfg.channels >= 1 && cfg.hidden >= 1,
-             cfg.name, ": frames, channels and hidden width must be >= 1");
+  cfg.validate();
   if (cfg.name == "unet") return std::make_shared<UNet>(cfg, gen);
   if (cfg.name == "resnet") return std::make_shared<ResNet>(cfg, gen);
   if (cfg.name == "mixer") return std::make_shared<Mixer>(cfg, gen);

@@ -28,8 +28,12 @@ struct ModelConfig {
   int64_t blocks = 4;         // student depth: ResNet residual blocks, Mixer blocks
   int64_t mlp_ratio = 2;      // hidden/width of every channel MLP (SimVP, AlterNet, Mixer)
 
-  static ModelConfig from_json(const nlohmann::json& j);
+  // Every key type- and range-checked; errors name field_name(where, key), e.g.
+  // "preset.json: model.hidden must be an integer in [1, 4096], got 1099511627776".
+  static ModelConfig from_json(const nlohmann::json& j, const std::string& where = "model");
   nlohmann::json to_json() const;
+  // The same ranges for a config built in code (make_model calls it).
+  void validate(const std::string& where = "model") const;
 };
 
 class Forecaster : public nn::Module {

@@ -16,10 +16,12 @@
 #include "datasets/navier_stokes.hpp"
 #include "datasets/sequence_dataset.hpp"
 #include "distill/distiller.hpp"
+#include "models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
 #include "tools/commands.hpp"
+#include "train/trainer.hpp"
 #include "tools/options.hpp"
 #include "tools/pipeline/checkpoint.hpp"
 #include "tools/pipeline/distillation.hpp"
@@ -47,24 +49,34 @@ int cmd_demo(int argc, char** argv) {
     ("data", "dataset path (default: the preset's, generated if missing)", cxxopts::value<std::string>())
     ("seeds", "number of student seeds (default: the preset's)", cxxopts::value<int>())
     ("methods", "KD methods to run, e.g. none,sdkd (default: the preset's)", cxxopts::value<std::string>());
+  add_data_options(opts);
   add_train_options(opts);
   add_kd_options(opts);
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
   apply_runtime(r);
   nlohmann::json preset = load_preset(r["preset"].as<std::string>());
+  apply_data_overrides(r, preset);
   apply_train_overrides(r, preset);
   apply_kd_overrides(r, preset);
   const std::string name = preset.value("name", std::string("custom"));
   const std::string out = r.count("out") ? r["out"].as<std::string>() : "runs/" + name;
-  fs::create_directories(out);
+  make_output_dir(out);
 
-  std::string data_path = r.count("data") ? r["data"].as<std::string>() : preset.at("data").at("file").get<std::string>();
-  if (!r.count("data")) ensure_ns_data(data::ns_preset(preset.at("data").at("preset").get<std::string>()), data_path, false);
+  // The study's data: --data, or the preset's generated file (made here when missing).
+  const nlohmann::json& data_section = models::json_section(preset, "preset:", "data");
+  auto data_field = [&](const char* key) {
+    return models::json_string(models::json_required(data_section, "preset: data", key), "preset: data", key);
+  };
+  std::string data_path = r.count("data") ? r["data"].as<std::string>() : data_field("file");
+  if (!r.count("data")) ensure_ns_data(data::ns_preset(data_field("preset")), data_path, false);
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
-  const data::SequenceDataset ds(data_path, window_from(preset));
+  const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
   const TestSet ts = test_set(preset, ds);
-  const int64_t batch = preset.at("train").value("batch_size", int64_t(10));
+  // After the overrides, so --batch 0 is refused here, before any teacher trains.
+  const train::TrainConfig train_cfg =
+      train::TrainConfig::from_json(models::json_section(preset, "preset:", "train"), "preset: train");
+  const int64_t batch = train_cfg.batch_size;
 
   const nlohmann::json study = preset.value("study", nlohmann::json::object());
   std::vector<std::string> method_names = study.value("methods", std::vector<std::string>{"none"});
@@ -94,7 +106,7 @@ int cmd_demo(int argc, char** argv) {
     teachers.push_back({tname, model});
   }
   // ---- students ----
-  const uint64_t base_seed = preset.at("train").value("seed", uint64_t(0));
+  const uint64_t base_seed = train_cfg.seed;
   std::shared_ptr<models::Forecaster> shown_none, shown_kd;
   for (int s = 0; s < seeds; ++s) {
     for (const auto method : methods) {

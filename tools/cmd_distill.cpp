@@ -24,11 +24,12 @@ namespace fs = std::filesystem;
 int cmd_distill(int argc, char** argv) {
   cxxopts::Options opts("sdkd distill", "Train a student with knowledge distillation from frozen teacher checkpoints");
   opts.add_options()
-    ("data", "dataset .npy (N, T, C, H, W) float32", cxxopts::value<std::string>())
+    ("data", "data file: .npy, MAT (v5/v7.3) or HDF5; frames (N, T, C, H, W) by default, see --var, --layout", cxxopts::value<std::string>())
     ("teacher", "teacher checkpoint (repeat for several teachers)", cxxopts::value<std::vector<std::string>>())
     ("preset", "preset for student/train/kd settings", cxxopts::value<std::string>()->default_value("demo"))
     ("o,out", "run folder", cxxopts::value<std::string>()->default_value("runs/distill"))
     ("resume", "continue from <out>/last.safetensors if present");
+  add_data_options(opts);
   add_train_options(opts);
   add_kd_options(opts);
   cxxopts::ParseResult r;
@@ -36,6 +37,7 @@ int cmd_distill(int argc, char** argv) {
   SDKD_CHECK(r.count("data"), "sdkd distill: --data FILE is required");
   apply_runtime(r);
   nlohmann::json preset = load_preset(r["preset"].as<std::string>());
+  apply_data_overrides(r, preset);
   apply_train_overrides(r, preset);
   apply_kd_overrides(r, preset);
   const std::string data_path = r["data"].as<std::string>();
@@ -48,7 +50,7 @@ int cmd_distill(int argc, char** argv) {
   const auto method = distill::parse_kd_method(preset["kd"].value("method", std::string("none")));
   SDKD_CHECK(method == distill::KDMethod::none || !teachers.empty(), "sdkd distill: --kd ",
              distill::kd_method_name(method), " needs at least one --teacher CHECKPOINT");
-  const data::SequenceDataset ds(data_path, window_from(preset));
+  const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
   const std::string out = r["out"].as<std::string>();
   report_run(distill_from_preset(preset, ds, teachers, out, r.count("resume") > 0), preset, out);
   return 0;

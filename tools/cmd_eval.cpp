@@ -27,21 +27,23 @@ namespace fs = std::filesystem;
 int cmd_eval(int argc, char** argv) {
   cxxopts::Options opts("sdkd eval", "Score a checkpoint and the persistence baseline on the test split");
   opts.add_options()
-    ("data", "dataset .npy", cxxopts::value<std::string>())
+    ("data", "data file: .npy, MAT (v5/v7.3) or HDF5; frames (N, T, C, H, W) by default, see --var, --layout", cxxopts::value<std::string>())
     ("checkpoint", "model checkpoint (best.safetensors of a run)", cxxopts::value<std::string>())
     ("preset", "preset for the window and split: smoke, demo, paper or a JSON file", cxxopts::value<std::string>()->default_value("demo"))
     ("json", "write the metrics to this JSON file", cxxopts::value<std::string>())
     ("threads", "CPU threads (default: all cores)", cxxopts::value<int>());
+  add_data_options(opts);
   add_device_options(opts);
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
   SDKD_CHECK(r.count("data"), "sdkd eval: --data FILE is required");
   SDKD_CHECK(r.count("checkpoint"), "sdkd eval: --checkpoint FILE is required");
   apply_runtime(r);
-  const nlohmann::json preset = load_preset(r["preset"].as<std::string>());
+  nlohmann::json preset = load_preset(r["preset"].as<std::string>());
+  apply_data_overrides(r, preset);
   const std::string data_path = r["data"].as<std::string>();
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
-  const data::SequenceDataset ds(data_path, window_from(preset));
+  const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
   auto model = load_model(r["checkpoint"].as<std::string>());
   const TestSet ts = test_set(preset, ds);
   const int64_t train_batch = preset.contains("train") ? preset["train"].value("batch_size", int64_t(10)) : 10;

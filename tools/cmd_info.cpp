@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/config_json.hpp"
 #include "models/forecaster.hpp"
 #include "sdkd/device.hpp"
 #include "tools/commands.hpp"
@@ -30,7 +31,7 @@ int cmd_info(int argc, char** argv) {
     for (int i = 0; i < cuda_device_count(); ++i) std::printf("cuda:%d %s\n", i, cuda_device_summary(i).c_str());
     return 0;
   }
-  nlohmann::json mj = load_preset(r["preset"].as<std::string>()).at("model");
+  nlohmann::json mj = models::json_section(load_preset(r["preset"].as<std::string>()), "preset:", "model");
   if (r.count("model")) mj["name"] = r["model"].as<std::string>();
   if (r.count("hidden")) mj["hidden"] = r["hidden"].as<int64_t>();
   mj["height"] = mj["width"] = r["size"].as<int64_t>();

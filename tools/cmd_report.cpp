@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
@@ -27,7 +28,7 @@ int cmd_report(int argc, char** argv) {
   SDKD_CHECK(fs::exists(path), path, ": not found (run `sdkd demo` first)");
   nlohmann::json metrics;
   try {
-    metrics = nlohmann::json::parse(read_text_file(path));
+    metrics = models::read_json_file(path);
   } catch (const nlohmann::json::exception& e) {
     throw Error(str_cat(path, ": not valid JSON: ", e.what()));
   }

@@ -13,12 +13,13 @@ void usage() {
       "usage: sdkd <command> [options]   (sdkd <command> --help for its options)\n\n"
       "commands:\n"
       "  generate ns   simulate 2-D Navier-Stokes vorticity into a .npy file (presets smoke, demo, fno-1e-5, ...)\n"
-      "  train         train a forecaster on a .npy file (MSE, Adam), keep the best checkpoint\n"
+      "  train         train a forecaster on a data file (.npy, .mat, .h5; MSE, Adam), keep the best checkpoint\n"
       "  distill       train a student from frozen teachers (sdkd, feature, ab, output KD; aver/aekd)\n"
       "  eval          score a checkpoint against the persistence baseline\n"
       "  report        rewrite report.md and the plots of a finished demo run from its metrics.json\n"
       "  info          parameter count and FLOPs of a model; CUDA devices\n"
-      "  demo          the whole pipeline on a preset: generate -> train -> evaluate -> report\n");
+      "  demo          the whole pipeline on a preset: generate -> train -> evaluate -> report\n"
+      "  data info     arrays, shapes, layouts and statistics of a data file (.npy, .mat v5/v7.3, .h5)\n");
 }
 }  // namespace
 
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
     if (cmd == "report") return sdkd::tools::cmd_report(argc - 1, argv + 1);
     if (cmd == "info") return sdkd::tools::cmd_info(argc - 1, argv + 1);
     if (cmd == "demo") return sdkd::tools::cmd_demo(argc - 1, argv + 1);
-    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, distill, eval, report, info or demo)\n",
+    if (cmd == "data") return sdkd::tools::cmd_data(argc - 1, argv + 1);
+    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, distill, eval, report, info, demo or data)\n",
                  cmd.c_str());
     return 2;
   } catch (const sdkd::Error& e) {

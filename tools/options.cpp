@@ -34,6 +34,24 @@ void add_device_options(cxxopts::Options& opts) {
     ("gemm", "CUDA GEMM: simt (fp32, default), tf32 (tensor cores) or cublas", cxxopts::value<std::string>());
 }
 
+// ---- data ----
+
+void add_data_options(cxxopts::Options& opts) {
+  opts.add_options()
+    ("var", "array of a MAT/HDF5 data file (default: the only numeric one, else u)", cxxopts::value<std::string>())
+    ("layout", "axis order of that array, letters N T C H W, e.g. NHWT for the FNO .mat files (default: .npy "
+               "NTHW / NTCHW, MAT NHWT / HWT, HDF5 NTHW / NTCHW by rank)", cxxopts::value<std::string>());
+}
+
+void apply_data_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset) {
+  if (!r.count("var") && !r.count("layout")) return;
+  auto& d = preset["data"];
+  if (d.is_null()) d = nlohmann::json::object();
+  SDKD_CHECK(d.is_object(), "preset: \"data\" must be an object to take --var/--layout, got ", d.type_name());
+  if (r.count("var")) d["var"] = r["var"].as<std::string>();
+  if (r.count("layout")) d["layout"] = r["layout"].as<std::string>();
+}
+
 // ---- train ----
 
 void add_train_options(cxxopts::Options& opts) {

@@ -14,6 +14,12 @@ bool parse_options(cxxopts::Options& opts, int argc, char** argv, cxxopts::Parse
 // pipeline/runtime.hpp's apply_runtime).
 void add_device_options(cxxopts::Options& opts);
 
+// --var and --layout: which array of a data file, and its axis order (datasets/open_dataset.hpp);
+// they override the preset's "data" section ("var", "layout"), read by pipeline/windows.hpp's
+// dataset_options. Every command that takes --data takes them.
+void add_data_options(cxxopts::Options& opts);
+void apply_data_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset);
+
 // Options shared by train, distill and demo that override the preset's "model" and "train"
 // sections (--threads and the device options included).
 void add_train_options(cxxopts::Options& opts);

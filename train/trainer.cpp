@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -17,43 +16,11 @@
 #include "sdkd/optim.hpp"
 #include "sdkd/schedule.hpp"
 #include "train/progress.hpp"
+#include "train/run_state.hpp"
 
 namespace sdkd::train {
 
 namespace fs = std::filesystem;
-
-TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
-  TrainConfig c;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    try {
-      if (k == "epochs") c.epochs = it->get<int64_t>();
-      else if (k == "batch_size") c.batch_size = it->get<int64_t>();
-      else if (k == "lr") c.lr = it->get<double>();
-      else if (k == "weight_decay") c.weight_decay = it->get<double>();
-      else if (k == "adamw") c.adamw = it->get<bool>();
-      else if (k == "grad_clip") c.grad_clip = it->get<double>();
-      else if (k == "patience") c.patience = it->get<int64_t>();
-      else if (k == "seed") c.seed = it->get<uint64_t>();
-      else if (k == "schedule") c.schedule = it->get<std::string>();
-      else if (k == "warmup_steps") c.warmup_steps = it->get<int64_t>();
-      else if (k == "min_lr") c.min_lr = it->get<double>();
-      else if (k == "cuda_graph") c.cuda_graph = it->get<bool>();
-      else throw Error(str_cat("train config: unknown key '", k,
-                               "' (known: epochs, batch_size, lr, weight_decay, adamw, grad_clip, patience, seed, "
-                               "schedule, warmup_steps, min_lr, cuda_graph)"));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(str_cat("train config: key '", k, "' has the wrong type: ", e.what()));
-    }
-  }
-  return c;
-}
-
-nlohmann::json TrainConfig::to_json() const {
-  return {{"epochs", epochs},     {"batch_size", batch_size},     {"lr", lr},       {"weight_decay", weight_decay},
-          {"adamw", adamw},       {"grad_clip", grad_clip},       {"patience", patience}, {"seed", seed},
-          {"schedule", schedule}, {"warmup_steps", warmup_steps}, {"min_lr", min_lr}};
-}
 
 namespace {
 
@@ -61,21 +28,6 @@ std::string fmt(double v, const char* f = "%.5g") {
   char b[32];
   std::snprintf(b, sizeof b, f, v);
   return b;
-}
-
-nlohmann::json history_json(const std::vector<EpochRecord>& h) {
-  nlohmann::json a = nlohmann::json::array();
-  for (const auto& r : h)
-    a.push_back({{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"val_mse", r.val_mse}, {"seconds", r.seconds}});
-  return a;
-}
-
-std::vector<EpochRecord> history_from_json(const nlohmann::json& a) {
-  std::vector<EpochRecord> h;
-  for (const auto& r : a)
-    h.push_back({r.at("epoch").get<int64_t>(), r.at("train_loss").get<double>(), r.at("val_mse").get<double>(),
-                 r.at("seconds").get<double>()});
-  return h;
 }
 
 // The CUDA-graph path of the training step: after two eager full-size steps (so cuBLAS, cuFFT
@@ -119,46 +71,25 @@ class GraphedStep {
   std::vector<std::shared_ptr<TensorImpl>> grads_;
 };
 
-constexpr const char* kExtraPrefix = "kd.";
-constexpr const char* kOptimPrefix = "optim.";
-
-// Model, extra module and optimizer state in one file (see TrainHooks).
-void save_run_state(const std::string& path, const nn::Module& model, const nn::Module* extra, const optim::Adam& opt,
-                    const Metadata& meta) {
-  TensorMap all = model.state_dict();
-  if (extra)
-    for (const auto& [n, t] : extra->state_dict()) all[kExtraPrefix + n] = t;
-  for (const auto& [n, t] : opt.state_dict()) all[kOptimPrefix + n] = t;
-  save_tensors(path, all, meta);
-}
-
-Metadata load_run_state(const std::string& path, nn::Module& model, nn::Module* extra, optim::Adam& opt) {
-  Metadata meta;
-  TensorMap model_part, extra_part, optim_part;
-  for (auto& [n, t] : load_tensors(path, &meta)) {
-    if (n.rfind(kOptimPrefix, 0) == 0) optim_part[n.substr(std::strlen(kOptimPrefix))] = t;
-    else if (n.rfind(kExtraPrefix, 0) == 0) extra_part[n.substr(std::strlen(kExtraPrefix))] = t;
-    else model_part[n] = t;
-  }
-  try {
-    model.load_state_dict(model_part);
-    if (extra) extra->load_state_dict(extra_part);
-    else SDKD_CHECK(extra_part.empty(), "holds distillation state ('kd.' entries) but this run has none");
-    opt.load_state_dict(optim_part);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what() + " (resume with the same model and distillation settings)");
-  }
-  return meta;
+// Where a run stopped by a non-finite value can go back to: its last.safetensors only when
+// this run has one (resumed from it or written after an epoch); an older run's file, or none,
+// must not be offered as "the last good checkpoint".
+[[noreturn]] void non_finite(const char* what, double v, const std::string& when, bool have_checkpoint,
+                             const std::string& last_path) {
+  const char* shown = std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";  // printf would say -nan for some NaNs
+  throw Error(str_cat("non-finite ", what, " (", shown, ") ", when, "; ",
+                      have_checkpoint ? "the last good checkpoint is " + last_path
+                                      : std::string("no checkpoint has been written yet"),
+                      " (try a lower --lr or --grad-clip)"));
 }
 
 }  // namespace
 
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
                              const TrainConfig& cfg, const TrainHooks& hooks) {
-  SDKD_CHECK(cfg.epochs >= 1, "--epochs must be >= 1, got ", cfg.epochs);
-  SDKD_CHECK(cfg.lr > 0, "--lr must be > 0, got ", cfg.lr);
+  cfg.validate();  // before anything divides by the batch size
   SDKD_CHECK(!cfg.out_dir.empty(), "training needs an output folder (--out)");
-  fs::create_directories(cfg.out_dir);
+  make_output_dir(cfg.out_dir);
   const std::string last_path = (fs::path(cfg.out_dir) / "last.safetensors").string();
   const std::string best_path = (fs::path(cfg.out_dir) / "best.safetensors").string();
 
@@ -175,13 +106,15 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
 
   TrainResult res;
   int64_t start_epoch = 0;
+  bool have_checkpoint = false;  // this run's last.safetensors exists (see non_finite)
   if (cfg.resume && fs::exists(last_path)) {
-    const Metadata meta = load_run_state(last_path, model, hooks.extra, opt);
-    start_epoch = std::stoll(meta.at("epoch")) + 1;
-    res.best_val_mse = std::stod(meta.at("best_val_mse"));
-    res.best_epoch = std::stoll(meta.at("best_epoch"));
-    res.train_seconds = std::stod(meta.at("train_seconds"));
-    res.history = history_from_json(nlohmann::json::parse(meta.at("history")));
+    const RunState st = load_run_state(last_path, model, hooks.extra, opt);
+    start_epoch = st.epoch + 1;
+    res.best_val_mse = st.best_val_mse;
+    res.best_epoch = st.best_epoch;
+    res.train_seconds = st.train_seconds;
+    res.history = st.history;
+    have_checkpoint = true;
     if (!cfg.quiet) std::fprintf(stderr, "resuming %s at epoch %lld\n", last_path.c_str(), (long long)start_epoch);
   }
 
@@ -227,8 +160,8 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       }
       Tensor loss = lp.total;
       const double lv = loss.item();
-      SDKD_CHECK(std::isfinite(lv), "non-finite training loss (", lv, ") at epoch ", epoch + 1, " step ", steps + 1,
-                 "; the last good checkpoint is ", last_path, " (try a lower --lr or --grad-clip)");
+      if (!std::isfinite(lv))
+        non_finite("training loss", lv, str_cat("at epoch ", epoch + 1, " step ", steps + 1), have_checkpoint, last_path);
       opt.set_lr(sched.lr_at(steps));
       if (cfg.grad_clip > 0) optim::clip_grad_norm(trainable, cfg.grad_clip);
       opt.step();
@@ -250,6 +183,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     model.eval();
     const auto val = eval::evaluate([&](const Tensor& xb) { return model.forward(xb.to(dev)).pred; }, data, val_windows,
                                     cfg.batch_size);
+    // A diverged model must not become best.safetensors or last.safetensors.
+    if (!std::isfinite(val.mse))
+      non_finite("validation MSE", val.mse, str_cat("after epoch ", epoch + 1), have_checkpoint, last_path);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.train_seconds += secs;
     res.history.push_back({epoch, loss_sum / double(std::max<int64_t>(batches, 1)), val.mse, secs});
@@ -268,14 +204,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       bar.finish("train loss " + fmt(res.history.back().train_loss) + ", val mse " + fmt(val.mse) +
                  (improved ? " (best)" : ""));
     }
-    save_run_state(last_path, model, hooks.extra, opt,
-                   {{"model", model_json.dump()},
-                     {"train", cfg.to_json().dump()},
-                     {"epoch", std::to_string(epoch)},
-                     {"best_val_mse", fmt(res.best_val_mse, "%.17g")},
-                     {"best_epoch", std::to_string(res.best_epoch)},
-                     {"train_seconds", fmt(res.train_seconds, "%.17g")},
-                     {"history", history_json(res.history).dump()}});
+    save_run_state(last_path, model, hooks.extra, opt, {{"model", model_json.dump()}, {"train", cfg.to_json().dump()}},
+                   {epoch, res.best_val_mse, res.best_epoch, res.train_seconds, res.history});
+    have_checkpoint = true;
     if (cfg.patience > 0 && since_best >= cfg.patience) {
       res.stopped_early = true;
       if (!cfg.quiet) std::fprintf(stderr, "early stop: no improvement for %lld epochs\n", (long long)cfg.patience);

@@ -15,6 +15,10 @@
 
 namespace sdkd::train {
 
+// The most epochs (and patience) and the largest batch a config may ask for.
+constexpr int64_t kMaxEpochs = 100'000;
+constexpr int64_t kMaxBatchSize = 100'000;
+
 struct TrainConfig {
   int64_t epochs = 10;
   int64_t batch_size = 10;
@@ -34,8 +38,13 @@ struct TrainConfig {
   // eager steps and replay it (plain MSE training; runs with distillation hooks stay eager).
   bool cuda_graph = false;
 
-  static TrainConfig from_json(const nlohmann::json& j);
+  // Every key type- and range-checked (train/train_config.cpp); errors name
+  // models::field_name(where, key), e.g. "preset.json: train.epochs must be an integer in
+  // [1, 100000], got 1e+30".
+  static TrainConfig from_json(const nlohmann::json& j, const std::string& where = "train");
   nlohmann::json to_json() const;
+  // The same ranges for a config built in code; train_forecaster calls it first.
+  void validate(const std::string& where = "train") const;
 };
 
 struct EpochRecord {
@@ -70,6 +79,9 @@ struct TrainHooks {
   nn::Module* extra = nullptr;
 };
 
+// Checks cfg (TrainConfig::validate) and the output folder before any work. A non-finite
+// training loss or validation MSE stops the run with an error naming the epoch and the last
+// checkpoint of this run, if it has one; a diverged model is never saved.
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
                              const TrainConfig& cfg, const TrainHooks& hooks = {});
 

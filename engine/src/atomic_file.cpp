@@ -1,14 +1,16 @@
 #include "sdkd/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "sdkd/error.hpp"
 
@@ -39,12 +41,36 @@ void fsync_parent_dir(const std::string& path) {
   ::close(fd);
 }
 
+// The temporary files of path left by killed writers: path + ".tmp.<pid>" whose pid names no
+// running process (kill(pid, 0) fails with ESRCH). Best effort: a folder we cannot list or a
+// file we cannot remove is left as it was, and the write itself reports real I/O problems.
+void remove_stale_temps(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    long long pid = 0;
+    const char* first = name.data() + prefix.size();
+    const char* last = name.data() + name.size();
+    const auto [end_of_number, err] = std::from_chars(first, last, pid);
+    if (err != std::errc() || end_of_number != last || pid <= 0 || pid > INT_MAX || pid == ::getpid()) continue;
+    if (::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;  // alive (EPERM: alive, not ours)
+    std::error_code ignored;
+    fs::remove(it->path(), ignored);
+  }
+}
+
 }  // namespace
 
 void write_file_atomic(const std::string& path,
                        const std::function<void(std::ostream&)>& writer) {
   SDKD_CHECK(!path.empty(), "write_file_atomic: empty output path");
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  remove_stale_temps(path);
   try {
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -72,15 +98,30 @@ void write_text_atomic(const std::string& path, const std::string& text) {
   });
 }
 
-std::string read_text_file(const std::string& path) {
+std::string read_text_file(const std::string& path, size_t max_bytes) {
   std::error_code ec;
   SDKD_CHECK(!std::filesystem::is_directory(path, ec), path, ": is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   SDKD_CHECK(in.is_open(), path, ": cannot open file for reading: ", errno_text());
-  std::ostringstream content;
-  content << in.rdbuf();
+  // Counted while reading, not from the file's size, so /dev/zero or a pipe stops too.
+  std::string content;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    content.append(chunk, size_t(in.gcount()));
+    SDKD_CHECK(content.size() <= max_bytes, path, ": more than the ", max_bytes,
+               " bytes this kind of file may hold (the wrong file?)");
+  }
   SDKD_CHECK(!in.bad(), path, ": read failed");
-  return content.str();
+  return content;
+}
+
+void make_output_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  SDKD_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), dir,
+             ": exists and is not a folder (expected a folder for the run's outputs)");
+  fs::create_directories(dir, ec);
+  SDKD_CHECK(!ec, dir, ": cannot create the output folder: ", ec.message());
 }
 
 }  // namespace sdkd

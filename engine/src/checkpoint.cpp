@@ -1,5 +1,6 @@
 #include "sdkd/checkpoint.hpp"
 
+#include <charconv>
 #include <cstring>
 
 #include "dispatch.hpp"
@@ -79,6 +80,33 @@ Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Adam
     throw Error(path + ": " + e.what());
   }
   return meta;
+}
+
+namespace {
+// The number that is the whole of text, parsed without exceptions or locale.
+template <class T>
+T metadata_parse(const Metadata& meta, const std::string& key, const std::string& path, const char* what) {
+  const std::string& text = metadata_value(meta, key, path);
+  T value{};
+  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+  SDKD_CHECK(err == std::errc() && end == text.data() + text.size(), path, ": metadata '", key, "' must be ", what,
+             ", got '", text.substr(0, 40), "'");
+  return value;
+}
+}  // namespace
+
+const std::string& metadata_value(const Metadata& meta, const std::string& key, const std::string& path) {
+  const auto it = meta.find(key);
+  SDKD_CHECK(it != meta.end(), path, ": no '", key, "' entry in the metadata (not written by this sdkd?)");
+  return it->second;
+}
+
+int64_t metadata_int(const Metadata& meta, const std::string& key, const std::string& path) {
+  return metadata_parse<int64_t>(meta, key, path, "an integer");
+}
+
+double metadata_number(const Metadata& meta, const std::string& key, const std::string& path) {
+  return metadata_parse<double>(meta, key, path, "a number");
 }
 
 }  // namespace sdkd

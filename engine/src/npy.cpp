@@ -1,6 +1,7 @@
 #include "sdkd/npy.hpp"
 
 #include <array>
+#include <bit>
 #include <cctype>
 #include <cstring>
 #include <filesystem>
@@ -34,6 +35,13 @@ const DtypeInfo* find_dtype(const std::string& code) {
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
 constexpr int64_t kAlign = 64;  // NumPy pads the header so the data starts 64-byte aligned
+
+// Header text quoted in a message, non-printable bytes as '?': an error stays one line.
+std::string printable(std::string s) {
+  for (char& c : s)
+    if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+  return s;
+}
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "(";
@@ -99,7 +107,7 @@ class HeaderParser {
         f.shape = parse_shape();
         have_shape = true;
       } else {
-        throw Error(fail("unexpected key '" + key + "' (expected only descr, fortran_order, shape)"));
+        throw Error(fail("unexpected key '" + printable(key) + "' (expected only descr, fortran_order, shape)"));
       }
       skip_ws();
       if (peek() == ',') {
@@ -126,8 +134,7 @@ class HeaderParser {
   std::string excerpt() const {
     std::string e = s_.substr(0, 120);
     while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
-    for (char& c : e)
-      if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+    e = printable(e);
     return "\"" + e + (s_.size() > 120 ? "...\"" : "\"");
   }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
@@ -208,9 +215,12 @@ uint32_t read_le(const unsigned char* p, int n) {
   return v;
 }
 
-// The dtype code from a descr, insisting on little-endian data.
-std::string dtype_from_descr(const std::string& descr, const std::string& path) {
-  SDKD_CHECK(!descr.empty(), path, ": empty dtype descr in .npy header");
+// The dtype code from a descr. Strict (what read_npy and its NpyArray promise): little-endian
+// only. Otherwise ('>' big-endian, '=' and '|' native) the byte order is returned in
+// *big_endian for readers that convert (datasets/npy_file.cpp).
+std::string dtype_from_descr(const std::string& raw, const std::string& path, bool* big_endian = nullptr) {
+  SDKD_CHECK(!raw.empty(), path, ": empty dtype descr in .npy header");
+  const std::string descr = printable(raw);
   char order = descr[0];
   std::string code = descr.substr(1);
   const DtypeInfo* info = find_dtype(code);
@@ -219,6 +229,10 @@ std::string dtype_from_descr(const std::string& descr, const std::string& path) 
   SDKD_CHECK(info, path, ": unsupported dtype '", descr,
              "'; expected bool, int8..int64, uint8..uint64, float16/32/64 or complex64/128");
   if (info->size == 1) return code;  // byte order is meaningless for single bytes
+  if (big_endian) {
+    *big_endian = order == '>' || (order != '<' && std::endian::native == std::endian::big);
+    return code;
+  }
   SDKD_CHECK(order != '>', path, ": big-endian data ('", descr,
              "') is not supported; expected little-endian ('<", code, "'); convert with "
              "arr.astype(arr.dtype.newbyteorder('<'))");
@@ -280,7 +294,10 @@ void NpyArray::check_type(const char* requested) const {
              "') data; it was accessed as ", npy_dtype_name(requested), " ('", requested, "')");
 }
 
-NpyHeader read_npy_header(const std::string& path) {
+namespace {
+// Both header readers: `any` accepts every byte order and Fortran order (read_npy_header_any),
+// otherwise only what NpyArray can hold (read_npy_header).
+NpyHeader read_header(const std::string& path, bool any) {
   std::ifstream in = open_binary(path);
   std::error_code ec;
   const int64_t file_size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
@@ -309,8 +326,9 @@ NpyHeader read_npy_header(const std::string& path) {
 
   HeaderParser::Fields fields = HeaderParser(text, path).parse();
   NpyHeader h;
-  h.dtype = dtype_from_descr(fields.descr, path);
-  SDKD_CHECK(!fields.fortran_order, path,
+  h.dtype = dtype_from_descr(fields.descr, path, any ? &h.big_endian : nullptr);
+  h.fortran_order = fields.fortran_order;
+  SDKD_CHECK(any || !fields.fortran_order, path,
              ": Fortran-order (column-major) arrays are not supported; expected fortran_order False "
              "(save with np.ascontiguousarray)");
   h.shape = fields.shape;
@@ -325,6 +343,10 @@ NpyHeader read_npy_header(const std::string& path) {
              want, " bytes of ", npy_dtype_name(h.dtype), " ", shape_text(h.shape), ", file has ", have, ")");
   return h;
 }
+}  // namespace
+
+NpyHeader read_npy_header(const std::string& path) { return read_header(path, false); }
+NpyHeader read_npy_header_any(const std::string& path) { return read_header(path, true); }
 
 NpyArray read_npy(const std::string& path) {
   NpyHeader h = read_npy_header(path);

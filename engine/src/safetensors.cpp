@@ -44,17 +44,20 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// numel * itemsize with overflow and sign checks.
+// numel * itemsize with overflow and sign checks. Zero dimensions count as 1 in the overflow
+// check: a tensor's strides are products of its other dimensions, so [0, 2^62, 8] is refused too.
 int64_t byte_count(const std::vector<int64_t>& shape, int64_t itemsize, const std::string& where) {
   int64_t n = itemsize;
+  bool empty = false;
   for (int64_t d : shape) {
     SDKD_CHECK(d >= 0, where, ": negative dimension in shape ", shape_text(shape));
-    if (d == 0) return 0;
-    SDKD_CHECK(n <= std::numeric_limits<int64_t>::max() / d, where, ": shape ", shape_text(shape),
+    empty = empty || d == 0;
+    const int64_t f = std::max<int64_t>(d, 1);
+    SDKD_CHECK(n <= std::numeric_limits<int64_t>::max() / f, where, ": shape ", shape_text(shape),
                " is too large (byte count overflows 64 bits)");
-    n *= d;
+    n *= f;
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 int64_t to_offset(const nlohmann::json& v, const std::string& where) {
@@ -71,6 +74,25 @@ struct Entry {
 };
 
 }  // namespace
+
+void check_json_depth(std::string_view text, const std::string& where, int max_depth) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      SDKD_CHECK(++depth <= max_depth, where, ": JSON nested deeper than ", max_depth,
+                 " levels (arrays/objects); refusing it");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
 
 int64_t safetensors_itemsize(const std::string& dtype) {
   int64_t size = find_itemsize(dtype);
@@ -147,10 +169,12 @@ StFile load_safetensors(const std::string& path) {
   SDKD_CHECK(header_len >= 2 && file[8] == '{', path,
              ": header does not start with '{'; expected a JSON object (not a safetensors file?)");
 
+  const std::string_view header_text(file.data() + 8, header_len);
+  check_json_depth(header_text, path + ": header");
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<int64_t>(header_len));
-  } catch (const nlohmann::json::parse_error& e) {
+    header = nlohmann::json::parse(header_text);
+  } catch (const nlohmann::json::exception& e) {  // syntax, and numbers out of range (1e400)
     throw Error(str_cat(path, ": header is not valid JSON: ", e.what()));
   }
   SDKD_CHECK(header.is_object(), path, ": header must be a JSON object");

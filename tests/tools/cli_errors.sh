@@ -26,13 +26,13 @@ expect_error() {
 test -s good.npy && test -s good.npy.json || { echo "FAIL: generate wrote nothing"; exit 1; }
 size=$(stat -c %s good.npy)
 head -c $((size - 100)) good.npy > truncated.npy
-# Same header with the dtype changed to int32 (same item size, so only the dtype is wrong).
-sed '1s/<f4/<i4/' good.npy > wrong_dtype.npy
+# Same header with the dtype changed to a unicode string (every numeric dtype is read now).
+sed '1s/<f4/<U1/' good.npy > wrong_dtype.npy
 # 4x4 frames: a U-Net needs sizes divisible by 4, this one is fine; 6x6 is not.
 "$SDKD" generate ns --preset smoke --trajectories 3 --resolution 6 --solve-resolution 6 --out six.npy --threads 1 2>/dev/null
 
 expect_error "truncated" "$SDKD" train --data truncated.npy --preset smoke --out run1
-expect_error "expected float32" "$SDKD" train --data wrong_dtype.npy --preset smoke --out run1
+expect_error "unsupported dtype '<U1'" "$SDKD" train --data wrong_dtype.npy --preset smoke --out run1
 expect_error "missing.npy: data file not found" "$SDKD" train --data missing.npy --preset smoke --out run1
 expect_error "--data FILE is required" "$SDKD" train --preset smoke
 expect_error "no-such-option" "$SDKD" train --data good.npy --no-such-option 3

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/config_json.hpp"
 #include "models/forecaster.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/error.hpp"
@@ -18,7 +19,8 @@ std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint) {
   Metadata meta;
   const TensorMap tensors = load_tensors(checkpoint, &meta);
   SDKD_CHECK(meta.count("model"), checkpoint, ": no 'model' entry in the metadata (not an sdkd checkpoint?)");
-  const auto cfg = models::ModelConfig::from_json(nlohmann::json::parse(meta.at("model")));
+  const std::string where = checkpoint + ": metadata model";
+  const auto cfg = models::ModelConfig::from_json(models::parse_json(meta.at("model"), where), where);
   Generator g(0);
   auto model = models::make_model(cfg, g);
   TensorMap weights;

@@ -7,11 +7,14 @@
 #include <vector>
 
 #include "datasets/sequence_dataset.hpp"
+#include "models/config_json.hpp"
 #include "models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
+#include "sdkd/error.hpp"
 #include "sdkd/profiling.hpp"
 #include "tools/pipeline/windows.hpp"
+#include "train/trainer.hpp"
 
 namespace sdkd::tools {
 
@@ -48,6 +51,10 @@ double inference_ms(models::Forecaster& model, const Tensor& x_host) {
 
 int64_t train_step_bytes(models::Forecaster& model, const data::SequenceDataset& ds, const TestSet& ts,
                          int64_t batch) {
+  // batch comes from the preset's train section, which `demo` scores teachers with before any
+  // student config is parsed: check it here too (and the windows the modulo below cycles).
+  models::check_int(batch, "train", "batch_size", 1, train::kMaxBatchSize);
+  SDKD_CHECK(!ts.windows.empty(), ds.name(), ": no test windows to measure a training step on");
   std::vector<std::pair<int64_t, int64_t>> ws;
   for (int64_t i = 0; i < batch; ++i) ws.push_back(ts.windows[size_t(i) % ts.windows.size()]);
   auto [xh, yh] = ds.batch(ws);

@@ -6,6 +6,8 @@
 
 #include "datasets/split.hpp"
 #include "distill/distiller.hpp"
+#include "models/config_json.hpp"
+#include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
 
 namespace sdkd::tools {
@@ -13,12 +15,12 @@ namespace sdkd::tools {
 TrainedModel distill_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds,
                                  const std::vector<distill::TeacherModel>& teachers, const std::string& out_dir,
                                  bool resume) {
-  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
-  auto tcfg = train::TrainConfig::from_json(preset.at("train"));
+  const auto split = data::split_indices(ds.trajectories(), split_seed(preset));
+  auto tcfg = train::TrainConfig::from_json(models::json_section(preset, "preset:", "train"));
   tcfg.out_dir = out_dir;
   tcfg.resume = resume;
-  const auto kcfg = distill::KDConfig::from_json(preset.value("kd", nlohmann::json::object()));
-  const auto mcfg = model_config_for(preset.at("model"), ds);
+  const auto kcfg = distill::KDConfig::from_json(models::json_section(preset, "preset:", "kd"));
+  const auto mcfg = model_config_for(models::json_section(preset, "preset:", "model"), ds);
   Generator g(tcfg.seed);
   TrainedModel tm;
   tm.model = models::make_model(mcfg, g);

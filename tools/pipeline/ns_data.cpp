@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "datasets/navier_stokes.hpp"
+#include "models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/npy.hpp"
@@ -40,7 +41,7 @@ void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool qui
   const nlohmann::json params = ns_config_json(cfg);
   if (fs::exists(path) && fs::exists(side)) {
     try {
-      const auto j = nlohmann::json::parse(read_text_file(side));
+      const auto j = models::read_json_file(side);
       const auto h = read_npy_header(path);
       const Shape want = {cfg.trajectories, cfg.frames, 1, cfg.resolution, cfg.resolution};
       if (j.at("parameters") == params && h.shape == want && h.dtype == "f4") {

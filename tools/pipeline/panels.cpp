@@ -12,6 +12,7 @@
 #include "eval/metrics.hpp"
 #include "models/forecaster.hpp"
 #include "report/figures.hpp"
+#include "tools/pipeline/presets.hpp"
 #include "sdkd/autograd.hpp"
 
 namespace sdkd::tools {
@@ -20,7 +21,7 @@ namespace fs = std::filesystem;
 
 void write_panels(const nlohmann::json& preset, const data::SequenceDataset& ds, models::Forecaster& model,
                   const std::string& out_dir) {
-  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
+  const auto split = data::split_indices(ds.trajectories(), split_seed(preset));
   const auto windows = ds.windows(split.test);
   auto [x, y] = ds.batch({windows.front()});
   model.eval();

@@ -1,29 +1,91 @@
 #include "tools/pipeline/presets.hpp"
 
-#include "sdkd/atomic_file.hpp"
+#include "distill/distiller.hpp"
+#include "models/config_json.hpp"
+#include "models/forecaster.hpp"
 #include "sdkd/error.hpp"
+#include "train/trainer.hpp"
 
 namespace sdkd::tools {
 
+namespace {
+
+// In a preset file a key that is present must hold its type, null included (the commands read
+// sections with nlohmann's value() and at(), which throw on null); an absent one is a default.
+const nlohmann::json& section(const nlohmann::json& p, const std::string& top, const char* key) {
+  static const nlohmann::json empty = nlohmann::json::object();
+  return p.contains(key) ? models::json_object(p[key], top, key) : empty;
+}
+
+// A teacher entry: its model and train sections are required (it has no defaults of its own).
+// Its name (or its model's) becomes the folder <out>/teacher_<name>, which a rerun with other
+// settings deletes: only a plain name, no '/' that could point the deletion elsewhere.
+void check_teacher(const nlohmann::json& t, const std::string& at) {
+  models::json_object(t, at);
+  const auto model = models::ModelConfig::from_json(models::json_required(t, at, "model"), at + ".model");
+  train::TrainConfig::from_json(models::json_required(t, at, "train"), at + ".train");
+  const std::string name = t.contains("name") ? models::json_string(t["name"], at, "name") : model.name;
+  const bool plain = !name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789_-.") == std::string::npos;
+  SDKD_CHECK(plain, at, ": the teacher's name '", name, "' names its folder: use letters, digits, '_', '-', '.'");
+}
+
+}  // namespace
+
 nlohmann::json load_preset(const std::string& name) {
   const auto& presets = embedded_presets();
-  std::string text;
+  nlohmann::json preset;
   std::string where = name;
   if (auto it = presets.find(name); it != presets.end()) {
-    text = it->second;
     where = "preset '" + name + "'";
+    preset = models::parse_json(it->second, where);
   } else if (name.find('/') != std::string::npos || name.find(".json") != std::string::npos) {
-    text = read_text_file(name);
+    preset = models::read_json_file(name);
   } else {
     std::string names;
     for (const auto& [k, v] : presets) names += (names.empty() ? "" : ", ") + k;
     throw Error(str_cat("unknown preset '", name, "' (available: ", names, "; or a path to a JSON file)"));
   }
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(str_cat(where, ": not valid JSON: ", e.what()));
+  check_preset(preset, where);
+  return preset;
+}
+
+void check_preset(const nlohmann::json& p, const std::string& where) {
+  const std::string top = where + ":";
+  models::json_object(p, top);
+  for (const char* key : {"name", "about"})
+    if (p.contains(key)) models::json_string(p[key], top, key);
+  if (p.contains("split_seed")) models::json_uint(p["split_seed"], top, "split_seed");
+  const auto& data = section(p, top, "data");
+  for (const char* key : {"generator", "preset", "file", "var", "layout"})
+    if (data.contains(key)) models::json_string(data[key], where + ": data", key);
+  // Window frames share the models' in_frames/out_frames range.
+  const auto& window = section(p, top, "window");
+  for (const char* key : {"input_frames", "output_frames", "stride"})
+    if (window.contains(key)) models::json_int(window[key], where + ": window", key, 1, 1000);
+  models::ModelConfig::from_json(section(p, top, "model"), where + ": model");
+  train::TrainConfig::from_json(section(p, top, "train"), where + ": train");
+  distill::KDConfig::from_json(section(p, top, "kd"), where + ": kd");
+  if (p.contains("teachers")) {
+    const auto& ts = p["teachers"];
+    SDKD_CHECK(ts.is_array(), where, ": key 'teachers' has the wrong type: expected a list of {name, model, train}");
+    for (size_t i = 0; i < ts.size(); ++i) check_teacher(ts[i], str_cat(where, ": teachers[", i, "]"));
   }
+  const auto& study = section(p, top, "study");
+  if (study.contains("seeds")) models::json_int(study["seeds"], where + ": study", "seeds", 1, 1000);
+  if (study.contains("methods"))
+    for (const auto& m : models::json_strings(study["methods"], where + ": study", "methods")) try {
+        distill::parse_kd_method(m);
+      } catch (const Error& e) {
+        throw Error(str_cat(where, ": study.methods: ", e.what()));
+      }
+  const auto& eval = section(p, top, "eval");
+  if (eval.contains("batch_size"))
+    models::json_int(eval["batch_size"], where + ": eval", "batch_size", 1, train::kMaxBatchSize);
+}
+
+uint64_t split_seed(const nlohmann::json& preset) {
+  return preset.contains("split_seed") ? models::json_uint(preset["split_seed"], "preset:", "split_seed") : 0;
 }
 
 }  // namespace sdkd::tools

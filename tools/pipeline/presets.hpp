@@ -1,5 +1,6 @@
 #pragma once
 // Presets: the configs/*.json compiled into the binary, or a JSON file of the same layout.
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -10,8 +11,19 @@ namespace sdkd::tools {
 // Generated from configs/*.json at build time (cmake/EmbedPresets.cmake), keyed by file stem.
 const std::map<std::string, std::string>& embedded_presets();
 
-// A preset by name (embedded) or a path to a JSON file of the same layout; an unknown name
-// or malformed JSON is one sdkd::Error naming the preset and the choices.
+// A preset by name (embedded) or a path to a JSON file of the same layout (at most
+// models::kMaxJsonFileBytes, nested at most kMaxJsonDepth levels), checked by check_preset; an
+// unknown name, malformed JSON or a value out of place is one sdkd::Error naming the preset.
 nlohmann::json load_preset(const std::string& name_or_path);
+
+// The preset's layout, every error naming `where` (the file, or "preset 'smoke'") and the
+// field: the top level and each section (data, window, model, train, kd, study, eval) are
+// objects, teachers is a list of {name, model, train}, and every value a command reads has its
+// type and range (model, train and kd through their from_json). Unknown top-level keys are
+// left alone; a key present with null is an error (an absent one means the defaults).
+void check_preset(const nlohmann::json& preset, const std::string& where);
+
+// The preset's split_seed, 0 when absent.
+uint64_t split_seed(const nlohmann::json& preset);
 
 }  // namespace sdkd::tools

@@ -2,12 +2,15 @@
 
 #include <filesystem>
 #include <map>
+#include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "models/config_json.hpp"
 #include "report/figures.hpp"
 #include "report/report.hpp"
 #include "sdkd/error.hpp"
@@ -18,10 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A row's optional number, through the checked readers: an edited metrics.json holding 1e30
+// where an integer belongs is an error, not a conversion out of range.
 template <class T>
-std::optional<T> opt(const nlohmann::json& j, const char* key) {
+std::optional<T> opt(const nlohmann::json& j, const std::string& where, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  return j[key].get<T>();
+  if constexpr (std::is_integral_v<T>) return models::json_int(j[key], where, key, INT64_MIN, INT64_MAX);
+  else return models::json_number(j[key], where, key, models::kAnyFinite);
 }
 
 // Mean of a per-row list over the rows of one (model, role, kd) group (the seeds).
@@ -35,10 +41,9 @@ std::vector<double> mean_list(const std::vector<const nlohmann::json*>& rows, co
   return out;
 }
 
-}  // namespace
-
-void write_study_report(const std::string& out_dir, const nlohmann::json& metrics) {
+void write_report(const std::string& out_dir, const nlohmann::json& metrics) {
   SDKD_CHECK(metrics.contains("rows") && metrics["rows"].is_array(), out_dir, "/metrics.json: no 'rows' array");
+  const std::string where = out_dir + "/metrics.json: rows";
   report::ReportInput rep;
   rep.title = "sdkd report: " + metrics.value("preset", nlohmann::json::object()).value("name", fs::path(out_dir).filename().string());
   rep.description = metrics.value("description", std::string());
@@ -49,18 +54,18 @@ void write_study_report(const std::string& out_dir, const nlohmann::json& metric
     rr.model = row.value("model", std::string("?"));
     rr.role = row.value("role", std::string("student"));
     rr.kd = row.value("kd", std::string("none"));
-    if (rr.role == "student") rr.seed = opt<int64_t>(row, "seed");
-    rr.mse = opt<double>(row, "mse");
-    rr.mae = opt<double>(row, "mae");
-    rr.rel_l2 = opt<double>(row, "rel_l2");
-    rr.ssim = opt<double>(row, "ssim");
-    rr.psnr = opt<double>(row, "psnr");
+    if (rr.role == "student") rr.seed = opt<int64_t>(row, where, "seed");
+    rr.mse = opt<double>(row, where, "mse");
+    rr.mae = opt<double>(row, where, "mae");
+    rr.rel_l2 = opt<double>(row, where, "rel_l2");
+    rr.ssim = opt<double>(row, where, "ssim");
+    rr.psnr = opt<double>(row, where, "psnr");
     if (rr.role != "baseline") {
-      rr.params = opt<int64_t>(row, "params");
-      if (auto f = opt<int64_t>(row, "flops")) rr.flops = double(*f);
-      rr.train_seconds = opt<double>(row, "train_seconds");
-      rr.infer_ms = opt<double>(row, "infer_ms");
-      rr.peak_mem_bytes = opt<int64_t>(row, "peak_mem_bytes");
+      rr.params = opt<int64_t>(row, where, "params");
+      if (auto f = opt<int64_t>(row, where, "flops")) rr.flops = double(*f);
+      rr.train_seconds = opt<double>(row, where, "train_seconds");
+      rr.infer_ms = opt<double>(row, where, "infer_ms");
+      rr.peak_mem_bytes = opt<int64_t>(row, where, "peak_mem_bytes");
     }
     rep.rows.push_back(rr);
     const std::string key = rr.role == "student" ? rr.model + " + " + rr.kd : rr.model;
@@ -93,6 +98,17 @@ void write_study_report(const std::string& out_dir, const nlohmann::json& metric
   rep.images.push_back({"lead_time.svg", "relative L2 error per lead time"});
   if (shells > 1) rep.images.push_back({"spectrum.svg", "radial energy spectrum E(k) of truth and forecasts"});
   report::write_report_md((fs::path(out_dir) / "report.md").string(), rep);
+}
+
+}  // namespace
+
+void write_study_report(const std::string& out_dir, const nlohmann::json& metrics) {
+  // metrics.json may have been edited: any value of the wrong shape is one error naming it.
+  try {
+    write_report(out_dir, metrics);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(str_cat(out_dir, "/metrics.json: unexpected content: ", e.what()));
+  }
 }
 
 }  // namespace sdkd::tools

@@ -5,8 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
+#include "sdkd/error.hpp"
 #include "tools/pipeline/checkpoint.hpp"
+#include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/training.hpp"
 
 namespace sdkd::tools {
@@ -16,18 +19,25 @@ namespace fs = std::filesystem;
 std::shared_ptr<models::Forecaster> ensure_teacher(const nlohmann::json& preset, const nlohmann::json& teacher,
                                                     const data::SequenceDataset& ds, const std::string& dir,
                                                     double& train_seconds) {
-  const nlohmann::json settings = {{"model", teacher.at("model")},
-                                   {"train", teacher.at("train")},
+  const std::string at = "teacher " + dir;
+  const nlohmann::json settings = {{"model", models::json_required(teacher, at, "model")},
+                                   {"train", models::json_required(teacher, at, "train")},
                                    {"data", ds.name()},
                                    {"window", preset.value("window", nlohmann::json::object())},
-                                   {"split_seed", preset.value("split_seed", 0)}};
+                                   {"split_seed", split_seed(preset)}};
   const std::string done = (fs::path(dir) / "done.json").string();
   if (fs::exists(done)) {
-    const auto j = nlohmann::json::parse(read_text_file(done));
-    if (j.at("settings") == settings) {
-      std::fprintf(stderr, "reusing teacher %s (trained %.0f s, settings unchanged)\n", dir.c_str(),
-                   j.at("train_seconds").get<double>());
-      train_seconds = j.at("train_seconds").get<double>();
+    // done.json is a cache record: one that cannot be read (damaged or edited) means retraining.
+    bool same = false;
+    try {
+      const auto j = models::read_json_file(done);
+      same = models::json_required(j, done, "settings") == settings;
+      train_seconds = models::json_number(models::json_required(j, done, "train_seconds"), done, "train_seconds");
+    } catch (const Error& e) {
+      std::fprintf(stderr, "unreadable teacher record: %s\n", e.what());
+    }
+    if (same) {
+      std::fprintf(stderr, "reusing teacher %s (trained %.0f s, settings unchanged)\n", dir.c_str(), train_seconds);
       return load_model((fs::path(dir) / "best.safetensors").string());
     }
     std::fprintf(stderr, "teacher settings changed: retraining %s\n", dir.c_str());

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/split.hpp"
+#include "models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
+#include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
 
 namespace sdkd::tools {
@@ -14,7 +16,7 @@ namespace sdkd::tools {
 namespace fs = std::filesystem;
 
 models::ModelConfig model_config_for(const nlohmann::json& model_json, const data::SequenceDataset& data) {
-  nlohmann::json j = model_json;
+  nlohmann::json j = models::json_object(model_json, "model");
   j["in_frames"] = data.spec().input_frames;
   j["out_frames"] = data.spec().output_frames;
   j["channels"] = data.channels();
@@ -25,11 +27,12 @@ models::ModelConfig model_config_for(const nlohmann::json& model_json, const dat
 
 TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
                                bool resume) {
-  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
-  auto tcfg = train::TrainConfig::from_json(preset.at("train"));
+  const auto split = data::split_indices(ds.trajectories(), split_seed(preset));
+  // Sections are read again here, after the command-line options changed them.
+  auto tcfg = train::TrainConfig::from_json(models::json_section(preset, "preset:", "train"));
   tcfg.out_dir = out_dir;
   tcfg.resume = resume;
-  const auto mcfg = model_config_for(preset.at("model"), ds);
+  const auto mcfg = model_config_for(models::json_section(preset, "preset:", "model"), ds);
   Generator g(tcfg.seed);
   TrainedModel tm;
   tm.model = models::make_model(mcfg, g);

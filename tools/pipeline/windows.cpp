@@ -4,6 +4,10 @@
 
 #include "datasets/split.hpp"
 #include "eval/image_metrics.hpp"
+#include "models/config_json.hpp"
+#include "tools/pipeline/presets.hpp"
+#include "train/trainer.hpp"
+#include "sdkd/error.hpp"
 
 namespace sdkd::tools {
 
@@ -11,19 +15,34 @@ data::WindowSpec window_from(const nlohmann::json& preset) {
   data::WindowSpec w;
   if (preset.contains("window")) {
     const auto& j = preset["window"];
-    w.input_frames = j.value("input_frames", 10);
-    w.output_frames = j.value("output_frames", 10);
-    w.stride = j.value("stride", 10);
+    // The range of check_preset (tools/pipeline/presets.cpp), for presets edited by overrides.
+    auto frames = [&](const char* key, int fallback) {
+      return j.contains(key) ? int(models::json_int(j[key], "preset: window", key, 1, 1000)) : fallback;
+    };
+    w.input_frames = frames("input_frames", 10);
+    w.output_frames = frames("output_frames", 10);
+    w.stride = frames("stride", 10);
   }
   return w;
 }
 
+data::DatasetOptions dataset_options(const nlohmann::json& preset) {
+  data::DatasetOptions o;
+  if (!preset.contains("data") || !preset["data"].is_object()) return o;
+  const auto& d = preset["data"];
+  auto text = [&](const char* key) { return d.contains(key) ? models::json_string(d[key], "preset: data", key) : ""; };
+  o.var = text("var");
+  o.layout = text("layout");
+  return o;
+}
+
 TestSet test_set(const nlohmann::json& preset, const data::SequenceDataset& ds) {
   TestSet ts;
-  const auto split = data::split_indices(ds.trajectories(), preset.value("split_seed", uint64_t(0)));
+  const auto split = data::split_indices(ds.trajectories(), split_seed(preset));
   ts.windows = ds.windows(split.test);
   ts.data_range = eval::target_range(ds, ts.windows);
-  if (preset.contains("eval")) ts.batch = preset["eval"].value("batch_size", int64_t(20));
+  if (preset.contains("eval") && preset["eval"].contains("batch_size"))
+    ts.batch = models::json_int(preset["eval"]["batch_size"], "preset: eval", "batch_size", 1, train::kMaxBatchSize);
   return ts;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The forecasting windows a preset asks for: its window layout and its test split.
+// The forecasting windows a preset asks for: its window layout, the array they come from and
+// its test split.
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -12,6 +13,10 @@ namespace sdkd::tools {
 
 // The preset's "window" section (input/output frames, stride); defaults without one.
 data::WindowSpec window_from(const nlohmann::json& preset);
+
+// Which array of the data file and its axis order: the preset's "data" section's "var" and
+// "layout" (strings; --var/--layout set them, tools/options.hpp); empty without them.
+data::DatasetOptions dataset_options(const nlohmann::json& preset);
 
 // The test windows of the preset's split and the SSIM/PSNR data range computed from them.
 struct TestSet {

@@ -24,4 +24,11 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const opt
 // Errors name the file and the entry that does not fit.
 Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Adam* optimizer = nullptr);
 
+// Metadata values read back with checked conversions (a file may have been edited): a missing
+// key, or text that is not wholly one number, is an sdkd::Error naming the file and the key,
+// never a std::stoll or map::at exception. Ranges are the caller's (models/config_json.hpp).
+const std::string& metadata_value(const Metadata& meta, const std::string& key, const std::string& path);
+int64_t metadata_int(const Metadata& meta, const std::string& key, const std::string& path);
+double metadata_number(const Metadata& meta, const std::string& key, const std::string& path);
+
 }  // namespace sdkd

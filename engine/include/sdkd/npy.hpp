@@ -2,6 +2,8 @@
 // NumPy .npy files (format versions 1, 2 and 3), little-endian, C order: the format our data
 // generator writes and the one people already have from Python. Raw bytes only; the caller
 // wraps them in a Tensor. Every error names the file and what was expected.
+// read_npy_header_any also describes big-endian and Fortran-order files, for readers that
+// convert while they read (datasets/npy_file.hpp); NpyArray always holds little-endian C order.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,8 +34,10 @@ template <> constexpr const char* npy_dtype_of<bool>() { return "b1"; }
 
 // What a file's header says, already checked against the file's size.
 struct NpyHeader {
-  std::string dtype;           // code as above, byte order stripped (always little-endian)
+  std::string dtype;           // code as above, byte order stripped (see big_endian)
   std::vector<int64_t> shape;  // empty for a 0-d array
+  bool big_endian = false;     // only read_npy_header_any sets these two; read_npy_header
+  bool fortran_order = false;  // refuses such files
   int version = 1;             // format major version: 1, 2 or 3
   int64_t data_offset = 0;     // bytes before the first element
   int64_t numel() const;
@@ -65,6 +69,10 @@ struct NpyArray {
 // Reads and validates the header only (magic, version, header dict, byte order, C order,
 // file size == header + numel * itemsize).
 NpyHeader read_npy_header(const std::string& path);
+
+// The same checks, but big-endian ('>') and native ('=', '|') byte orders and Fortran order
+// are accepted and reported in big_endian / fortran_order.
+NpyHeader read_npy_header_any(const std::string& path);
 
 // The whole array.
 NpyArray read_npy(const std::string& path);

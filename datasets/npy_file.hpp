@@ -1,0 +1,70 @@
+#pragma once
+// NumPy .npy files of any numeric dtype, byte order and memory order, as an ArrayFile
+// (datasets/array_file.hpp), and the pieces the MAT v5 reader shares with it: the file is
+// memory-mapped (a 400 MB FNO array is not read whole to take a few rows), and rows are
+// decoded from the mapped bytes to float32 in one place for every dtype code, byte order and
+// C or Fortran (column-major: MATLAB's) order.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/array_file.hpp"
+#include "sdkd/npy.hpp"
+
+namespace sdkd::data {
+
+// A whole file mapped read-only (mmap, private). The mapping stays valid while the object
+// lives; an empty file maps to size() == 0 and data() == nullptr.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+  int64_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  int64_t size_ = 0;
+};
+
+// Decodes entries [first, first + count) along axis 0 of an array of `shape` whose elements
+// (NumPy dtype code: "f8", "i2", "b1", "f2", ...; not complex) start at `data`, byte-swapped
+// when `big_endian`, stored in C order or, when `fortran_order`, column-major. Writes
+// count * prod(shape[1:]) float32 values in C order to `out`. The caller has checked the
+// range and that the data fit in what it mapped.
+void decode_rows(const uint8_t* data, const std::vector<int64_t>& shape, const std::string& dtype, bool big_endian,
+                 bool fortran_order, int64_t first, int64_t count, float* out);
+
+// Whether decode_rows can convert this dtype code (every integer, float and bool code).
+bool decodable_dtype(const std::string& dtype);
+
+// One error naming the file and the array unless [first, first + count) lies on axis 0 of a
+// >= 1-d array: the range check every reader's read_rows starts with.
+void check_row_range(const std::string& path, const ArrayInfo& array, int64_t first, int64_t count);
+
+// What a reader lists besides arrays(): the variables it cannot return, by name, with what
+// they are ("cell array", "complex double", "0-d array"), for `sdkd data info` and for the
+// error that names a --var which is not numeric.
+struct SkippedVariable {
+  std::string name, what;
+};
+
+// A .npy file: one unnamed array (ArrayInfo::name ""), read straight from the mapping.
+class NpyFile final : public ArrayFile {
+ public:
+  explicit NpyFile(const std::string& path);
+  std::string format() const override { return "npy"; }
+  std::vector<ArrayInfo> arrays() const override;
+  void read_rows(const std::string& name, int64_t first, int64_t count, float* out) const override;
+  // A complex or 0-d array is listed here instead of in arrays().
+  std::vector<SkippedVariable> skipped() const;
+
+ private:
+  NpyHeader header_;
+  MappedFile map_;
+};
+
+}  // namespace sdkd::data
