@@ -38,6 +38,18 @@ class ArrayFile {
   // count * (numel / shape[0]) values into `out`. Readers that can (npy, HDF5) read only those
   // bytes; a compressed MAT v5 variable is decompressed once and kept.
   virtual void read_rows(const std::string& name, int64_t first, int64_t count, float* out) const = 0;
+  // A hint after reading: those rows will not be needed again soon. A reader that maps the file
+  // (npy) drops their pages from this process's mapping, so streaming a file larger than memory
+  // does not leave it all mapped (the page cache keeps what the kernel chooses). No-op by default.
+  virtual void release_rows(const std::string& name, int64_t first, int64_t count) const {
+    (void)name, (void)first, (void)count;
+  }
+  // Stronger: those rows will not be read for a long time (a whole-file scan has passed them).
+  // The npy reader also drops them from the page cache, so opening a file larger than memory
+  // does not push everything else out of it. No-op by default.
+  virtual void forget_rows(const std::string& name, int64_t first, int64_t count) const {
+    (void)name, (void)first, (void)count;
+  }
 
  protected:
   explicit ArrayFile(std::string path) : path_(std::move(path)) {}

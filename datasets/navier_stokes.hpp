@@ -29,7 +29,8 @@ struct NSConfig {
   double grf_alpha = 2.5;       // initial field spectrum sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha)
   double grf_tau = 7.0;
   double grf_sigma = 18.520259177452136;  // 7^1.5, FNO's tau^(alpha - 1) for alpha 2.5
-  Device device{};              // where the solver runs; CUDA runs the trajectories one after another
+  Device device{};              // where the solver runs (not a parameter of the data: both devices
+                                // give the same frames to float64 round-off)
 };
 
 // "smoke", "demo", "fno-1e-5", "fno-1e-4", "fno-1e-3"; anything else throws listing these.
@@ -39,13 +40,35 @@ std::vector<std::string> ns_preset_names();
 // Throws sdkd::Error naming the field and what was expected (sizes, dt, scheme, CFL hint).
 void validate(const NSConfig& cfg);
 
-// Writes cfg.trajectories * cfg.frames * resolution^2 floats, laid out (N, T, 1, H, W), frames
-// at t = 1..T (the initial field is not stored), like the `u` array of FNO's data files.
-// Trajectories run in parallel over OpenMP threads (on the CPU; on a CUDA device one after
-// another on its stream); trajectory i depends only on (seed, i) and the device.
-// progress(done, total) is called from one thread at a time after each trajectory.
-void generate_ns(const NSConfig& cfg, float* out,
-                 const std::function<void(int64_t done, int64_t total)>& progress = {});
+// Trajectories are run in batches; a batch is handed over whole, in order, before the next one
+// starts. On the CPU the trajectories of a batch run in parallel over OpenMP threads (one
+// trajectory per thread at a time); on a CUDA device a batch is one batched solver on the
+// device's stream. Trajectory i depends only on (seed, i) and the device, never on the batch.
+//
+// sink(first, count, frames) receives trajectories [first, first + count), frames laid out
+// (count, T, 1, H, W) float32, frames at t = 1..T (the initial field is not stored), like the
+// `u` array of FNO's data files. progress(done, total) counts finished trajectories of
+// [0, total), those before `first` included; it is called from one thread at a time, after
+// each trajectory on the CPU and after each batch on a GPU.
+using NSBatchSink = std::function<void(int64_t first, int64_t count, const float* frames)>;
+using NSProgress = std::function<void(int64_t done, int64_t total)>;
+
+// Runs trajectories [first, cfg.trajectories) in batches of `batch` (0: automatic, see
+// ns_batch_size).
+void generate_ns_batches(const NSConfig& cfg, int64_t first, int64_t batch, const NSBatchSink& sink,
+                         const NSProgress& progress = {});
+
+// The automatic batch for `remaining` trajectories on cfg.device. CUDA: enough states per launch
+// to fill the device (kNsGpuPointsPerLaunch grid points), at most what half of the device's
+// available memory holds. CPU: one trajectory per OpenMP thread for the first batch;
+// generate_ns_batches then grows it to whole rounds of about kNsCpuBatchSeconds, so that
+// writing a batch out costs ~1 % (a kill still loses at most that batch).
+int64_t ns_batch_size(const NSConfig& cfg, int64_t remaining);
+inline constexpr int64_t kNsGpuPointsPerLaunch = int64_t(1) << 23;
+inline constexpr double kNsCpuBatchSeconds = 2.0;
+
+// All trajectories into out (cfg.trajectories * cfg.frames * resolution^2 floats, (N, T, 1, H, W)).
+void generate_ns(const NSConfig& cfg, float* out, const NSProgress& progress = {});
 
 // The initial vorticity of trajectory `trajectory` on an n x n grid: FNO's GaussianRF,
 //   w = Re(ifft2(c_k * n^2 sqrt(2) sigma (4 pi^2 |k|^2 + tau^2)^(-alpha/2))), c_0 = 0,

@@ -1,5 +1,6 @@
 #include "datasets/npy_file.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -28,9 +29,10 @@ MappedFile::MappedFile(const std::string& path) {
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_t(size_), PROT_READ, MAP_PRIVATE, fd, 0);
     const int err = errno;
-    ::close(fd);
+    if (p == MAP_FAILED) ::close(fd);
     SDKD_CHECK(p != MAP_FAILED, path, ": cannot map ", size_, " bytes for reading: ", std::strerror(err));
     data_ = static_cast<const uint8_t*>(p);
+    fd_ = fd;  // kept for forget(): page-cache advice needs the file, not the mapping
   } else {
     ::close(fd);
   }
@@ -38,6 +40,41 @@ MappedFile::MappedFile(const std::string& path) {
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_t(size_));
+  if (fd_ >= 0) ::close(fd_);
+}
+
+namespace {
+// madvise over [offset, offset + bytes) of the mapping at `base`, widened to multiples of `align`
+// (a power of two, at least the page size) in the address space, where the kernel aligns too.
+void advise(const uint8_t* base, int64_t size, int64_t offset, int64_t bytes, int64_t align, int advice) {
+  if (!base || bytes <= 0 || offset >= size) return;
+  const uintptr_t lo = uintptr_t(base), hi = lo + uintptr_t(size);
+  const uintptr_t a = uintptr_t(align);
+  const uintptr_t begin = std::max(lo, (lo + uintptr_t(std::max<int64_t>(offset, 0))) / a * a);
+  const uintptr_t end = std::min(hi, (lo + uintptr_t(offset + bytes) + a - 1) / a * a);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), size_t(end - begin), advice);
+}
+int64_t page_size() {
+  static const int64_t page = ::sysconf(_SC_PAGESIZE);
+  return page;
+}
+}  // namespace
+
+void MappedFile::will_need(int64_t offset, int64_t bytes) const {
+  advise(data_, size_, offset, bytes, page_size(), MADV_WILLNEED);
+}
+
+void MappedFile::forget(int64_t offset, int64_t bytes) const {
+  drop(offset, bytes);  // mapped pages are never dropped from the page cache: unmap them first
+  if (fd_ >= 0 && bytes > 0) ::posix_fadvise(fd_, offset, bytes, POSIX_FADV_DONTNEED);
+}
+
+void MappedFile::drop(int64_t offset, int64_t bytes) const {
+  // One fault maps more than its page: the cached pages of the aligned 64 KiB around it
+  // (fault-around) and, on kernels with large folios (ext4, xfs since 6.x), the whole folio, up
+  // to a page-table block of 2 MiB. So a span's neighbours get mapped too: drop whole aligned
+  // 2 MiB blocks (what they hold of other windows stays cached and faults in cheaply again).
+  advise(data_, size_, offset, bytes, std::max<int64_t>(page_size(), 2 << 20), MADV_DONTNEED);
 }
 
 // ---- decoding ----
@@ -125,6 +162,17 @@ const DecoderEntry* find_decoder(const std::string& code) {
 
 bool decodable_dtype(const std::string& dtype) { return find_decoder(dtype) != nullptr; }
 
+void decode_span(const uint8_t* data, const std::string& dtype, bool big_endian, int64_t first, int64_t count,
+                 float* out) {
+  const DecoderEntry* d = find_decoder(dtype);
+  SDKD_CHECK(d, "decode_span: dtype '", dtype, "' cannot be converted to float32");
+  if (count == 0) return;
+  const bool swap = big_endian != (std::endian::native == std::endian::big);
+  const uint8_t* src = data + first * d->size;
+  if (dtype == "f4" && !swap) std::memcpy(out, src, size_t(count) * sizeof(float));  // our own files
+  else d->run(src, count, swap, out, 1);
+}
+
 void decode_rows(const uint8_t* data, const std::vector<int64_t>& shape, const std::string& dtype, bool big_endian,
                  bool fortran_order, int64_t first, int64_t count, float* out) {
   const DecoderEntry* d = find_decoder(dtype);
@@ -133,12 +181,7 @@ void decode_rows(const uint8_t* data, const std::vector<int64_t>& shape, const s
   for (size_t i = 1; i < shape.size(); ++i) rest *= shape[i];
   if (count == 0 || rest == 0) return;
   const bool swap = big_endian != (std::endian::native == std::endian::big);
-  if (!fortran_order || shape.size() == 1) {
-    const uint8_t* src = data + first * rest * d->size;
-    if (dtype == "f4" && !swap) std::memcpy(out, src, size_t(count * rest) * sizeof(float));  // our own files
-    else d->run(src, count * rest, swap, out, 1);
-    return;
-  }
+  if (!fortran_order || shape.size() == 1) return decode_span(data, dtype, big_endian, first * rest, count * rest, out);
   // Column-major: for each index j of the other axes (first of them fastest, as stored) the
   // `count` entries along axis 0 are consecutive; they land `rest` apart in the C-order output.
   const size_t k = shape.size();
@@ -192,6 +235,46 @@ void NpyFile::read_rows(const std::string& name, int64_t first, int64_t count, f
   check_row_range(path(), list.front(), first, count);
   decode_rows(map_.data() + header_.data_offset, header_.shape, header_.dtype, header_.big_endian,
               header_.fortran_order, first, count, out);
+}
+
+void NpyFile::read_span(int64_t first, int64_t count, float* out) const {
+  SDKD_CHECK(c_order(), path(), ": read_span needs a C-order array; this one is stored in Fortran order");
+  const auto list = arrays();
+  SDKD_CHECK(!list.empty(), path(), ": no numeric array to read: ", skipped().front().what);
+  const int64_t n = list.front().numel();
+  SDKD_CHECK(first >= 0 && count >= 0 && first <= n && count <= n - first, path(), ": elements [", first, ", ",
+             first + count, ") are out of range; the array has ", n);
+  decode_span(map_.data() + header_.data_offset, header_.dtype, header_.big_endian, first, count, out);
+}
+
+void NpyFile::will_need(int64_t first, int64_t count) const {
+  map_.will_need(header_.data_offset + first * header_.itemsize(), count * header_.itemsize());
+}
+
+void NpyFile::release_span(int64_t first, int64_t count) const {
+  map_.drop(header_.data_offset + first * header_.itemsize(), count * header_.itemsize());
+}
+
+namespace {
+// The bytes of rows [first, first + count) of a C-order array, or {0, 0} when they are not one run.
+std::pair<int64_t, int64_t> row_bytes(const NpyHeader& h, bool c_order, int64_t first, int64_t count) {
+  if (!c_order || h.shape.empty()) return {0, 0};  // a Fortran-order row is spread over the file
+  int64_t rest = h.itemsize();
+  for (size_t i = 1; i < h.shape.size(); ++i) rest *= h.shape[i];
+  return {h.data_offset + first * rest, count * rest};
+}
+}  // namespace
+
+void NpyFile::release_rows(const std::string& name, int64_t first, int64_t count) const {
+  if (!name.empty()) return;
+  const auto [offset, bytes] = row_bytes(header_, c_order(), first, count);
+  map_.drop(offset, bytes);
+}
+
+void NpyFile::forget_rows(const std::string& name, int64_t first, int64_t count) const {
+  if (!name.empty()) return;
+  const auto [offset, bytes] = row_bytes(header_, c_order(), first, count);
+  map_.forget(offset, bytes);
 }
 
 }  // namespace sdkd::data

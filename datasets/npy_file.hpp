@@ -24,10 +24,19 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   const uint8_t* data() const { return data_; }
   int64_t size() const { return size_; }
+  // Hints about bytes [offset, offset + bytes), widened to whole pages (drop: 2 MiB blocks):
+  // fetch them now (madvise WILLNEED), or drop them from this mapping (MADV_DONTNEED; the mapping
+  // is read-only, so a later read faults them in again from the page cache or the file). Never
+  // an error.
+  void will_need(int64_t offset, int64_t bytes) const;
+  void drop(int64_t offset, int64_t bytes) const;
+  // drop, then out of the page cache too (posix_fadvise DONTNEED): bytes not wanted again soon.
+  void forget(int64_t offset, int64_t bytes) const;
 
  private:
   const uint8_t* data_ = nullptr;
   int64_t size_ = 0;
+  int fd_ = -1;
 };
 
 // Decodes entries [first, first + count) along axis 0 of an array of `shape` whose elements
@@ -37,6 +46,11 @@ class MappedFile {
 // range and that the data fit in what it mapped.
 void decode_rows(const uint8_t* data, const std::vector<int64_t>& shape, const std::string& dtype, bool big_endian,
                  bool fortran_order, int64_t first, int64_t count, float* out);
+
+// Decodes `count` consecutive elements starting with element `first` (in storage order) of
+// data at `data`: the C-order branch of decode_rows, and a span of frames of a C-order array.
+void decode_span(const uint8_t* data, const std::string& dtype, bool big_endian, int64_t first, int64_t count,
+                 float* out);
 
 // Whether decode_rows can convert this dtype code (every integer, float and bool code).
 bool decodable_dtype(const std::string& dtype);
@@ -61,6 +75,20 @@ class NpyFile final : public ArrayFile {
   void read_rows(const std::string& name, int64_t first, int64_t count, float* out) const override;
   // A complex or 0-d array is listed here instead of in arrays().
   std::vector<SkippedVariable> skipped() const;
+
+  // Whether the elements lie in C order (then every run of consecutive C-order elements is one
+  // run of bytes in the file, which read_span reads without touching anything else).
+  bool c_order() const { return !header_.fortran_order || header_.shape.size() <= 1; }
+  // Elements [first, first + count) of the C-order flat array as float32: the frames a
+  // streamed batch needs, straight from the mapping. One error unless c_order() and in range.
+  void read_span(int64_t first, int64_t count, float* out) const;
+  // Asks the kernel to start reading those elements' pages now (madvise WILLNEED), so a batch's
+  // spans are fetched in parallel before read_span copies them; a hint, no error.
+  void will_need(int64_t first, int64_t count) const;
+  // After read_span: drops those elements' pages from the mapping (MappedFile::drop).
+  void release_span(int64_t first, int64_t count) const;
+  void release_rows(const std::string& name, int64_t first, int64_t count) const override;
+  void forget_rows(const std::string& name, int64_t first, int64_t count) const override;
 
  private:
   NpyHeader header_;

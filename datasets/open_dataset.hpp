@@ -12,10 +12,12 @@
 // (an FNO-style array in an HDF5 file) is refused with the layout to pass; an explicit
 // --layout is trusted.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "datasets/array_file.hpp"
+#include "datasets/axis_order.hpp"
 #include "datasets/npy_file.hpp"
 #include "sdkd/tensor.hpp"
 
@@ -24,6 +26,10 @@ namespace sdkd::data {
 struct DatasetOptions {
   std::string var;     // the array to read; "" = the only numeric array, else `u`
   std::string layout;  // axis letters of the stored array; "" = the default above
+  // How SequenceDataset reads the values (datasets/sequence_dataset.hpp): "ram" loads the whole
+  // array, "stream" reads the frames each batch needs from the file, "auto" streams when the
+  // float32 array would exceed half of MemAvailable. open_dataset itself always loads.
+  std::string loader = "auto";
 };
 
 struct LoadedDataset {
@@ -36,18 +42,24 @@ struct LoadedDataset {
 // with the layout that would fit; a NaN or Inf is one error naming its index.
 LoadedDataset open_dataset(const std::string& path, const DatasetOptions& options = {});
 
+// The checked plan open_dataset loads by: the opened file, the array, its layout (every error
+// of open_dataset but a non-finite value comes from here), so the streamed loader opens a file
+// exactly as the RAM loader does without reading its values.
+struct DatasetPlan {
+  std::unique_ptr<ArrayFile> file;
+  ArrayInfo array;
+  AxisOrder order;
+  std::string description;  // as LoadedDataset::description
+};
+DatasetPlan plan_dataset(const std::string& path, const DatasetOptions& options = {});
+
+// The values of a plan as float32 (N, T, C, H, W), read chunk by chunk, every value checked.
+Tensor load_dataset(const DatasetPlan& plan);
+
 // The array `var` of `file` ("" picks as open_dataset does); errors name the choices.
 ArrayInfo pick_array(const ArrayFile& file, const std::string& var);
 
-// The format's default layout for this rank ("" when there is none), and the layout that
-// reads this shape as square frames, the default first (for `sdkd data info` and hints).
-std::string default_layout(const std::string& format, size_t ndim);
-std::string guess_layout(const std::string& format, const std::vector<int64_t>& shape);
-// A shape as NumPy prints it: "(1200, 64, 64, 20)", "(5,)".
-std::string shape_text(const std::vector<int64_t>& shape);
-
-// "N = 1200, T = 20 frames of 64 x 64" (C when present), or why the layout does not fit.
-std::string describe_layout(const std::vector<int64_t>& shape, const std::string& layout);
+// shape_text, default_layout, guess_layout and describe_layout: datasets/axis_order.hpp.
 
 // The variables a reader lists besides arrays() (MAT v5 cells, structs, ...; a complex .npy).
 std::vector<SkippedVariable> skipped_variables(const ArrayFile& file);

@@ -1,8 +1,11 @@
 #include "datasets/sequence_dataset.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
+#include "datasets/loader_choice.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::data {
@@ -19,16 +22,35 @@ std::string dataset_name(const std::string& path, const DatasetOptions& o) {
 
 SequenceDataset::SequenceDataset(const std::string& path, WindowSpec spec, const DatasetOptions& options)
     : spec_(spec), name_(dataset_name(path, options)) {
-  LoadedDataset loaded = open_dataset(path, options);
-  values_ = loaded.values;
-  source_ = std::move(loaded.description);
-  validate();
+  DatasetPlan plan = plan_dataset(path, options);
+  const auto& d = plan.order.dims;
+  dims_ = d;
+  LoaderChoice choice = choose_loader(options.loader, d[0] * d[1] * d[2] * d[3] * d[4] * int64_t(sizeof(float)),
+                                      options.loader == "auto" || options.loader.empty() ? mem_available_bytes() : -1);
+  // auto never streams what cannot be streamed: such a file loads as it always did.
+  if (choice.stream && options.loader != "stream" && !stream_problem(plan).empty()) {
+    choice = {false, choice.why + ", but " + stream_problem(plan) + ": loaded into RAM"};
+  }
+  source_ = plan.description;
+  validate();  // before reading anything: a window that does not fit is known from the shape
+  if (choice.stream) {
+    frames_ = streamed_frames(std::move(plan));
+  } else {
+    values_ = load_dataset(plan);
+    frames_ = memory_frames(values_);
+  }
+  source_ += str_cat("; ", frames_->how(), " (", choice.why, ")");
 }
 
 SequenceDataset::SequenceDataset(Tensor values, WindowSpec spec, std::string name)
     : values_(values.contiguous()), spec_(spec), name_(std::move(name)) {
-  SDKD_CHECK(values_.dim() == 5 && values_.dtype() == DType::f32, name_, ": expected float32 (N, T, C, H, W), got ",
-             values_.str());
+  SDKD_CHECK(values_.dim() == 5 && values_.dtype() == DType::f32 && values_.device().is_cpu(), name_,
+             ": expected float32 (N, T, C, H, W) on the host, got ", values_.str());
+  for (int i = 0; i < 5; ++i) dims_[size_t(i)] = values_.size(i);
+  const float* p = values_.data<float>();
+  for (int64_t i = 0; i < values_.numel(); ++i)
+    SDKD_CHECK(std::isfinite(p[i]), name_, ": non-finite value (NaN or Inf) at flat index ", i);
+  frames_ = memory_frames(values_);
   validate();
 }
 
@@ -39,9 +61,12 @@ void SequenceDataset::validate() {
              " frames per trajectory, but a window needs ", spec_.input_frames, " input + ", spec_.output_frames,
              " output frames", source_.empty() ? "" : " (" + source_ + "; is --layout right?)");
   SDKD_CHECK(trajectories() >= 1, name_, ": no trajectories");
-  const float* p = values_.data<float>();
-  for (int64_t i = 0; i < values_.numel(); ++i)
-    SDKD_CHECK(std::isfinite(p[i]), name_, ": non-finite value (NaN or Inf) at flat index ", i);
+}
+
+const Tensor& SequenceDataset::values() const {
+  SDKD_CHECK(!streamed(), name_, ": the whole array is not in memory, the dataset is streamed from the file (",
+             source_, "); read windows with batch(), or load it with --loader ram");
+  return values_;
 }
 
 std::vector<std::pair<int64_t, int64_t>> SequenceDataset::windows(const std::vector<int64_t>& trajectories) const {
@@ -54,41 +79,43 @@ std::vector<std::pair<int64_t, int64_t>> SequenceDataset::windows(const std::vec
   return out;
 }
 
-std::pair<Tensor, Tensor> SequenceDataset::batch(const std::vector<std::pair<int64_t, int64_t>>& ws) const {
+std::pair<Tensor, Tensor> SequenceDataset::batch(const std::vector<std::pair<int64_t, int64_t>>& ws, bool pinned) const {
   const int64_t B = int64_t(ws.size()), C = channels(), H = height(), W = width();
-  const int64_t frame = C * H * W;
-  Tensor x = Tensor::empty({B, spec_.input_frames, C, H, W}), y = Tensor::empty({B, spec_.output_frames, C, H, W});
-  const float* src = values_.data<float>();
-  float* px = x.data<float>();
-  float* py = y.data<float>();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto [n, s] = ws[size_t(b)];
-    const float* traj = src + (n * frames() + s) * frame;
-    std::memcpy(px + b * spec_.input_frames * frame, traj, size_t(spec_.input_frames * frame) * sizeof(float));
-    std::memcpy(py + b * spec_.output_frames * frame, traj + spec_.input_frames * frame,
-                size_t(spec_.output_frames * frame) * sizeof(float));
-  }
+  const int64_t span = spec_.input_frames + spec_.output_frames;
+  for (const auto& [n, s] : ws)
+    SDKD_CHECK(n >= 0 && n < trajectories() && s >= 0 && s + span <= frames(), name_, ": window (", n, ", ", s,
+               ") outside ", trajectories(), " trajectories of ", frames(), " frames");
+  const Shape xs{B, spec_.input_frames, C, H, W}, ys{B, spec_.output_frames, C, H, W};
+  Tensor x = pinned ? Tensor::empty_pinned(xs) : Tensor::empty(xs);
+  Tensor y = pinned ? Tensor::empty_pinned(ys) : Tensor::empty(ys);
+  if (B > 0) frames_->gather(ws, spec_.input_frames, spec_.output_frames, x.data<float>(), y.data<float>());
   return {x, y};
 }
 
 std::pair<double, double> SequenceDataset::moments(const std::vector<int64_t>& trajectories) const {
-  const int64_t per = frames() * channels() * height() * width();
+  const int64_t frame = channels() * height() * width(), step = std::min(frames_->scan_frames(), frames());
+  std::vector<float> buf(size_t(step * frame));
   double s = 0, ss = 0;
-  const float* p = values_.data<float>();
-  for (int64_t n : trajectories)
-    for (int64_t i = 0; i < per; ++i) {
-      const double v = p[n * per + i];
-      s += v;
-      ss += v * v;
+  for (int64_t n : trajectories) {
+    SDKD_CHECK(n >= 0 && n < this->trajectories(), name_, ": trajectory index ", n, " out of range");
+    for (int64_t t0 = 0; t0 < frames(); t0 += step) {
+      const int64_t count = std::min(step, frames() - t0);
+      frames_->read(n, t0, count, buf.data());
+      for (int64_t i = 0; i < count * frame; ++i) {  // one running sum in element order, as before
+        const double v = buf[size_t(i)];
+        s += v;
+        ss += v * v;
+      }
     }
-  const double count = double(per) * double(trajectories.size());
+  }
+  const double count = double(frames() * frame) * double(trajectories.size());
   const double mean = s / count;
   return {mean, std::sqrt(std::max(ss / count - mean * mean, 0.0))};
 }
 
 BatchIterator::BatchIterator(const SequenceDataset& data, std::vector<std::pair<int64_t, int64_t>> windows,
-                             int64_t batch_size, bool shuffle, uint64_t seed, int64_t epoch)
-    : data_(data), windows_(std::move(windows)), batch_size_(batch_size) {
+                             int64_t batch_size, bool shuffle, uint64_t seed, int64_t epoch, bool pinned)
+    : data_(data), windows_(std::move(windows)), batch_size_(batch_size), pinned_(pinned) {
   SDKD_CHECK(batch_size >= 1, "batch size must be >= 1, got ", batch_size);
   if (shuffle) {
     const auto perm = permutation(int64_t(windows_.size()), seed, 0xE90C0000ull + uint64_t(epoch));
@@ -100,12 +127,28 @@ BatchIterator::BatchIterator(const SequenceDataset& data, std::vector<std::pair<
 
 int64_t BatchIterator::num_batches() const { return (int64_t(windows_.size()) + batch_size_ - 1) / batch_size_; }
 
-bool BatchIterator::next(Tensor& x, Tensor& y) {
-  if (pos_ >= int64_t(windows_.size())) return false;
+void BatchIterator::prepare_next() {
+  has_ahead_ = pos_ < int64_t(windows_.size());
+  if (!has_ahead_) return;
   const int64_t end = std::min<int64_t>(pos_ + batch_size_, int64_t(windows_.size()));
-  batch_.assign(windows_.begin() + pos_, windows_.begin() + end);
+  ahead_.assign(windows_.begin() + pos_, windows_.begin() + end);
   pos_ = end;
-  std::tie(x, y) = data_.batch(batch_);
+  worker_.start([this] { std::tie(ahead_x_, ahead_y_) = data_.batch(ahead_, pinned_); });
+}
+
+bool BatchIterator::next(Tensor& x, Tensor& y) {
+  if (!started_) {
+    started_ = true;
+    prepare_next();
+  }
+  if (!has_ahead_) return false;
+  has_ahead_ = false;  // a read that threw is not retried: the error is the iterator's end
+  worker_.wait();
+  x = std::move(ahead_x_);
+  y = std::move(ahead_y_);
+  ahead_x_ = ahead_y_ = Tensor();
+  batch_.swap(ahead_);
+  prepare_next();  // batch k+1 is read while the caller trains on batch k
   return true;
 }
 

@@ -118,6 +118,11 @@ Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<Teac
                "teacher '", teachers_[m].name, "' maps (", tc.in_frames, ", ", tc.channels, ", ", tc.height, ", ",
                tc.width, ") but the student maps (", sc.in_frames, ", ", sc.channels, ", ", sc.height, ", ", sc.width,
                ")");
+    // The teacher's outputs and features are compared with the student's as they are, so both
+    // must see the data on one scale.
+    SDKD_CHECK(t.normalization().matches(student.normalization()), "teacher '", teachers_[m].name,
+               "' was trained with data normalisation ", t.normalization().describe(), " but the student uses ",
+               student.normalization().describe(), "; train the student with the teacher's --normalize on the same data");
     t.eval();
     for (auto& p : t.parameters()) p.set_requires_grad(false);
     if (!uses_features(cfg_.method)) continue;

@@ -95,15 +95,15 @@ double value_range(const Tensor& x_in) {
 
 double target_range(const data::SequenceDataset& data, const std::vector<std::pair<int64_t, int64_t>>& windows) {
   SDKD_CHECK(!windows.empty(), "target_range: no windows in ", data.name());
-  const Tensor values = as_f32(data.values());
-  const int64_t T = data.frames(), frame = data.channels() * data.height() * data.width();
-  const int in = data.spec().input_frames, out = data.spec().output_frames;
+  // Through batch(), a few windows at a time: the same frames whether the dataset is in memory
+  // or streamed from its file (values() exists only in memory), and batch() checks each window.
+  constexpr size_t kWindowsPerRead = 32;
   double lo = INFINITY, hi = -INFINITY;
-  for (const auto& [n, s] : windows) {
-    SDKD_CHECK(n >= 0 && n < data.trajectories() && s >= 0 && s + in + out <= T, "target_range: window (", n,
-               ", ", s, ") outside ", data.name());
-    const float* p = values.data<float>() + (n * T + s + in) * frame;
-    const auto [a, b] = std::minmax_element(p, p + out * frame);
+  for (size_t first = 0; first < windows.size(); first += kWindowsPerRead) {
+    const std::vector<std::pair<int64_t, int64_t>> some(
+        windows.begin() + int64_t(first), windows.begin() + int64_t(std::min(windows.size(), first + kWindowsPerRead)));
+    const Tensor y = data.batch(some).second;
+    const auto [a, b] = std::minmax_element(y.data<float>(), y.data<float>() + y.numel());
     lo = std::min(lo, double(*a));
     hi = std::max(hi, double(*b));
   }

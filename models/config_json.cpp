@@ -1,6 +1,8 @@
 #include "models/config_json.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
@@ -59,6 +61,40 @@ bool exact_integer(const nlohmann::json& v, bool& negative, uint64_t& magnitude)
 }
 
 }  // namespace
+
+namespace {
+// Levenshtein distance, for "did you mean": keys are short, so the quadratic table is nothing.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+}  // namespace
+
+void check_keys(const nlohmann::json& obj, const std::string& where, const std::vector<std::string>& known) {
+  if (!obj.is_object()) return;  // the type is the caller's check
+  for (const auto& [k, v] : obj.items()) {
+    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+    std::string nearest, list;
+    size_t best = 3;  // a typo is at most two edits away (or one per four letters of a long key)
+    for (const auto& n : known) {
+      list += (list.empty() ? "" : ", ") + n;
+      const size_t d = edit_distance(k, n);
+      if (d < best && d <= std::max<size_t>(2, n.size() / 4)) best = d, nearest = n;
+    }
+    throw Error(str_cat(where, ": unknown key '", k, "'", nearest.empty() ? "" : " (did you mean '" + nearest + "'?)",
+                        "; known keys: ", list));
+  }
+}
 
 std::string field_name(const std::string& where, const std::string& key) {
   if (where.empty()) return key;

@@ -20,6 +20,10 @@ namespace sdkd::models {
 // where.key (where + " " + key at a file's top level, where ends in ':').
 std::string field_name(const std::string& where, const std::string& key);
 
+// Every key of the object `obj` is one of `known`; otherwise one error naming `where`, the
+// key, the nearest known key when it is a likely typo ("windw" -> "window") and the list.
+void check_keys(const nlohmann::json& obj, const std::string& where, const std::vector<std::string>& known);
+
 // text as JSON; a text nested deeper than kMaxJsonDepth, or not valid JSON (1e400 included),
 // is an error naming `where`.
 nlohmann::json parse_json(const std::string& text, const std::string& where);

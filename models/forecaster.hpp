@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/normalization.hpp"
 #include "sdkd/nn.hpp"
 
 namespace sdkd::models {
@@ -39,13 +40,23 @@ struct ModelConfig {
 class Forecaster : public nn::Module {
  public:
   explicit Forecaster(ModelConfig cfg) : cfg_(std::move(cfg)) {}
+  // On the model's own scale: with z-score normalisation (normalization()), x and pred are
+  // normalised values; features are the model's either way.
   virtual ModelOutput forward(const Tensor& x) = 0;
+  // The forecast in the data's units: forward on normalization().to_model(x), mapped back.
+  // The identity normalisation makes this forward(x).pred exactly.
+  Tensor predict(const Tensor& x) { return data_norm_.to_data(forward(data_norm_.to_model(x)).pred); }
   const ModelConfig& config() const { return cfg_; }
+  // Fitted by whoever trains the model (tools/pipeline/training.hpp) and stored with it in
+  // the checkpoints; not a parameter, so optimizers and state dicts never see it.
+  const DataNormalization& normalization() const { return data_norm_; }
+  void set_normalization(const DataNormalization& n) { data_norm_ = n; }
 
  protected:
   // Checks x against the configured (T_in, C, H, W) with a clear error.
   void check_input(const Tensor& x) const;
   ModelConfig cfg_;
+  DataNormalization data_norm_;
 };
 
 // Builds a model by name ("unet", "resnet", "mixer", "simvp", "alternet"); throws naming

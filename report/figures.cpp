@@ -144,45 +144,104 @@ void draw_text(Image& image, int x, int y, const std::string& text, int scale, R
   }
 }
 
-Image render_panels(const std::vector<std::vector<const float*>>& rows, int H, int W,
-                    const PanelStyle& style) {
+namespace {
+
+// "+2.31", "-0.0523": the ends of a colour bar, three significant digits.
+std::string bar_value(float v, bool sign) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, sign ? "%+.3g" : "%.3g", double(v));
+  return buf;
+}
+
+}  // namespace
+
+PanelLayout panel_layout(const std::vector<std::vector<const float*>>& rows, int H, int W, const PanelStyle& style) {
   SDKD_CHECK(H > 0 && W > 0, "render_panels: field size must be positive, got ", H, "x", W);
   SDKD_CHECK(style.scale >= 1 && style.gap >= 0 && style.font_scale >= 1,
              "render_panels: expected scale >= 1, gap >= 0, font_scale >= 1");
-  const int s = style.scale, g = style.gap, f = style.font_scale;
+  const int s = style.scale, g = style.gap, f = style.font_scale, line = 9 * f;
   size_t cols = 0;
   for (const auto& row : rows) cols = std::max(cols, row.size());
+  bool any_color = false;
+  for (const auto& c : style.row_colors) any_color = any_color || c.has_value();
+  const int swatch = any_color ? 8 * f : 0;
   int label_w = 0;
-  for (const auto& t : style.row_titles) label_w = std::max(label_w, text_width(t, f));
-  if (label_w > 0) label_w += g;
+  for (const auto& t : style.row_titles) label_w = std::max(label_w, swatch + text_width(t, f));
+  label_w = std::max(label_w, swatch);
+  if (label_w > 0) label_w += 2 * g;  // a margin on both sides of the titles
   bool any_col_title = false;
   for (const auto& t : style.col_titles) any_col_title = any_col_title || !t.empty();
   const int label_h = any_col_title ? 7 * f + g : 0;
-  const int64_t pw = static_cast<int64_t>(W) * s, ph = static_cast<int64_t>(H) * s;
-  const int64_t width = label_w + g + static_cast<int64_t>(cols) * (pw + g);
-  const int64_t height = label_h + g + static_cast<int64_t>(rows.size()) * (ph + g);
+  const int title_h = style.title_lines.empty() ? 0 : int(style.title_lines.size()) * line + g;
+  const int64_t pw = int64_t(W) * s, ph = int64_t(H) * s;
+
+  PanelLayout L;
+  L.grid_x = label_w + g;
+  L.grid_y = title_h + label_h + g;
+  L.pitch_x = int(std::min<int64_t>(pw + g, 1 << 20));
+  L.pitch_y = int(std::min<int64_t>(ph + g, 1 << 20));
+  const int64_t grid_right = L.grid_x + int64_t(cols) * L.pitch_x;
+
+  // Ranges: each row's own, then one per colour bar over its rows.
+  const int64_t n = int64_t(H) * W;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const float given = r < style.row_vmax.size() ? style.row_vmax[r] : 0.f;
+    L.row_vmax.push_back(given > 0.f ? given : row_max_abs(rows[r], n));
+  }
+  int bar_text_w = 0;
+  for (const ColorBar& cb : style.colorbars) {
+    SDKD_CHECK(cb.rows >= 1 && cb.first_row >= 0 && size_t(cb.first_row + cb.rows) <= rows.size(),
+               "render_panels: colour bar over rows ", cb.first_row, "..", cb.first_row + cb.rows - 1, " of ",
+               rows.size());
+    float vmax = 0.f;
+    for (int r = cb.first_row; r < cb.first_row + cb.rows; ++r) vmax = std::max(vmax, L.row_vmax[size_t(r)]);
+    for (int r = cb.first_row; r < cb.first_row + cb.rows; ++r) L.row_vmax[size_t(r)] = vmax;
+    PanelLayout::Bar bar;
+    bar.x = int(grid_right + 2 * f);
+    bar.w = 6 * f;
+    bar.y = L.grid_y + cb.first_row * L.pitch_y;
+    bar.h = cb.rows * L.pitch_y - g;
+    bar.vmax = vmax;
+    bar.label = cb.label;
+    for (const std::string& t : {bar_value(vmax, true), bar_value(-vmax, true), cb.label})
+      bar_text_w = std::max(bar_text_w, text_width(t, f));
+    L.bars.push_back(bar);
+  }
+  int64_t width = grid_right + (L.bars.empty() ? 0 : 10 * f + bar_text_w + g);
+  for (const auto& t : style.title_lines) width = std::max<int64_t>(width, text_width(t, f) + 2 * g);
+  const int64_t height = L.grid_y + int64_t(rows.size()) * L.pitch_y;
   SDKD_CHECK(width <= 16384 && height <= 16384, "render_panels: image of ", width, "x", height,
              " pixels is too large; use a smaller scale or fewer panels");
+  L.width = int(width);
+  L.height = int(height);
+  return L;
+}
 
+Image render_panels(const std::vector<std::vector<const float*>>& rows, int H, int W,
+                    const PanelStyle& style) {
+  const PanelLayout L = panel_layout(rows, H, W, style);
+  const int s = style.scale, g = style.gap, f = style.font_scale;
+  const int ph = H * s, pw = W * s;
   Image im;
-  im.width = static_cast<int>(width);
-  im.height = static_cast<int>(height);
-  im.rgb.resize(static_cast<size_t>(width * height * 3));
+  im.width = L.width;
+  im.height = L.height;
+  im.rgb.resize(size_t(L.width) * size_t(L.height) * 3);
   for (size_t i = 0; i < im.rgb.size(); i += 3) {
     im.rgb[i] = kBackground.r;
     im.rgb[i + 1] = kBackground.g;
     im.rgb[i + 2] = kBackground.b;
   }
 
-  const int64_t n = static_cast<int64_t>(H) * W;
+  for (size_t k = 0; k < style.title_lines.size(); ++k)
+    draw_text(im, g, g + int(k) * 9 * f, style.title_lines[k], f, kTextColor);
+  const int label_w = L.grid_x - g;
   for (size_t r = 0; r < rows.size(); ++r) {
-    float vmax = r < style.row_vmax.size() ? style.row_vmax[r] : 0.f;
-    if (!(vmax > 0.f)) vmax = row_max_abs(rows[r], n);
-    const int y0 = label_h + g + static_cast<int>(r * (ph + g));
+    const float vmax = L.row_vmax[r];
+    const int y0 = L.grid_y + int(r) * L.pitch_y;
     for (size_t c = 0; c < rows[r].size(); ++c) {
       const float* field = rows[r][c];
       if (!field) continue;
-      const int x0 = label_w + g + static_cast<int>(c * (pw + g));
+      const int x0 = L.grid_x + int(c) * L.pitch_x;
       for (int i = 0; i < H; ++i)
         for (int j = 0; j < W; ++j) {
           const Rgb color = diverging_color(field[static_cast<int64_t>(i) * W + j], vmax);
@@ -190,16 +249,39 @@ Image render_panels(const std::vector<std::vector<const float*>>& rows, int H, i
             for (int dx = 0; dx < s; ++dx) put(im, x0 + j * s + dx, y0 + i * s + dy, color);
         }
     }
-    if (r < style.row_titles.size()) {
-      const int ty = y0 + static_cast<int>(ph - 7 * f) / 2;
-      draw_text(im, label_w - g - text_width(style.row_titles[r], f), std::max(ty, y0), style.row_titles[r],
-                f, kTextColor);
+    // The title right-aligned against the grid, its colour square just before it.
+    const std::string title = r < style.row_titles.size() ? style.row_titles[r] : "";
+    const int ty = std::max(y0 + (ph - 7 * f) / 2, y0);
+    const int tx = label_w - g - text_width(title, f);
+    draw_text(im, tx, ty, title, f, kTextColor);
+    if (r < style.row_colors.size() && style.row_colors[r]) {
+      const int sx = tx - 8 * f;
+      for (int dy = 0; dy < 7 * f; ++dy)
+        for (int dx = 0; dx < 7 * f; ++dx) put(im, sx + dx, ty + dy, *style.row_colors[r]);
     }
   }
+  size_t cols = 0;
+  for (const auto& row : rows) cols = std::max(cols, row.size());
+  const int col_title_y = L.grid_y - 2 * g - 7 * f + g / 2;  // inside the label_h strip above the grid
   for (size_t c = 0; c < style.col_titles.size() && c < cols; ++c) {
-    const int x0 = label_w + g + static_cast<int>(c * (pw + g));
-    const int tx = x0 + std::max(0, static_cast<int>(pw) - text_width(style.col_titles[c], f)) / 2;
-    draw_text(im, tx, g / 2, style.col_titles[c], f, kTextColor);
+    const int x0 = L.grid_x + int(c) * L.pitch_x;
+    const int tx = x0 + std::max(0, pw - text_width(style.col_titles[c], f)) / 2;
+    draw_text(im, tx, col_title_y, style.col_titles[c], f, kTextColor);
+  }
+  for (const auto& bar : L.bars) {
+    for (int y = 0; y < bar.h; ++y) {
+      const float v = bar.vmax * (1.f - 2.f * (float(y) + 0.5f) / float(bar.h));
+      const Rgb color = diverging_color(v, bar.vmax);
+      for (int x = 0; x < bar.w; ++x) put(im, bar.x + x, bar.y + y, color);
+    }
+    for (int x = -1; x <= bar.w; ++x) put(im, bar.x + x, bar.y - 1, kTextColor), put(im, bar.x + x, bar.y + bar.h, kTextColor);
+    for (int y = 0; y < bar.h; ++y) put(im, bar.x - 1, bar.y + y, kTextColor), put(im, bar.x + bar.w, bar.y + y, kTextColor);
+    // Top-aligned +vmax, centred 0, bottom-aligned -vmax, the label half-way between the first two.
+    const int tx = bar.x + bar.w + 2 * f, mid = bar.y + bar.h / 2 - 7 * f / 2;
+    draw_text(im, tx, bar.y, bar_value(bar.vmax, true), f, kTextColor);
+    draw_text(im, tx, mid, "0", f, kTextColor);
+    draw_text(im, tx, bar.y + bar.h - 7 * f, bar_value(-bar.vmax, true), f, kTextColor);
+    draw_text(im, tx, std::max(bar.y + 9 * f, (bar.y + mid) / 2), bar.label, f, kTextColor);
   }
   return im;
 }
@@ -217,168 +299,6 @@ void write_png_panels(const std::string& path, const std::vector<std::vector<con
   const int ok = stbi_write_png_to_func(append, &png, im.width, im.height, 3, im.rgb.data(), im.width * 3);
   SDKD_CHECK(ok && !png.empty(), path, ": PNG encoding failed");
   write_text_atomic(path, png);
-}
-
-namespace {
-
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // Control characters are not allowed in XML 1.0 text.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n') out += c;
-    }
-  }
-  return out;
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
-// 1, 2 or 5 times a power of ten, close to range / 5: ticks people can read.
-double nice_step(double range) {
-  const double raw = range / 5.0;
-  const double p = std::pow(10.0, std::floor(std::log10(raw)));
-  const double m = raw / p;
-  return (m < 1.5 ? 1.0 : m < 3.5 ? 2.0 : m < 7.5 ? 5.0 : 10.0) * p;
-}
-
-struct Axis {
-  double lo = 0, hi = 1;      // in plot units (log10 of the value on a log axis)
-  std::vector<double> ticks;  // plot units
-  bool log = false;
-  std::string label(double t) const {
-    if (!log) return fmt("%.4g", std::fabs(t) < 1e-12 * (hi - lo) ? 0.0 : t);
-    const int k = static_cast<int>(std::lround(t));
-    return (k >= -3 && k <= 4) ? fmt("%g", std::pow(10.0, k)) : "1e" + std::to_string(k);
-  }
-};
-
-Axis make_axis(double lo, double hi, bool log) {
-  Axis a;
-  a.log = log;
-  if (!(lo <= hi)) lo = 0, hi = 1;  // no finite data
-  if (log) {
-    a.lo = std::floor(lo);
-    a.hi = std::ceil(hi);
-    if (a.hi <= a.lo) a.hi = a.lo + 1;
-    const int step = std::max(1, static_cast<int>((a.hi - a.lo) / 8) + 1);
-    for (double t = a.lo; t <= a.hi + 1e-9; t += step) a.ticks.push_back(t);
-    return a;
-  }
-  if (hi - lo <= 1e-12 * std::max(1.0, std::fabs(lo))) {
-    const double pad = std::max(0.5, std::fabs(lo) * 0.1);
-    lo -= pad, hi += pad;
-  }
-  const double step = nice_step(hi - lo);
-  a.lo = std::floor(lo / step) * step;
-  a.hi = std::ceil(hi / step) * step;
-  for (int i = 0; a.lo + i * step <= a.hi + step * 1e-6; ++i) a.ticks.push_back(a.lo + i * step);
-  return a;
-}
-
-bool usable(double x, double y, bool log_y) { return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0); }
-
-constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-                                    "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-
-}  // namespace
-
-void write_svg_lines(const std::string& path, const std::string& title, const std::string& x_label,
-                     const std::string& y_label, const std::vector<LineSeries>& series, bool log_y) {
-  double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-  for (const auto& s : series) {
-    SDKD_CHECK(s.xs.size() == s.ys.size(), path, ": series '", s.name, "' has ", s.xs.size(),
-               " x values but ", s.ys.size(), " y values");
-    for (size_t i = 0; i < s.xs.size(); ++i) {
-      if (!usable(s.xs[i], s.ys[i], log_y)) continue;
-      const double y = log_y ? std::log10(s.ys[i]) : s.ys[i];
-      xmin = std::min(xmin, s.xs[i]), xmax = std::max(xmax, s.xs[i]);
-      ymin = std::min(ymin, y), ymax = std::max(ymax, y);
-    }
-  }
-  const Axis ax = make_axis(xmin, xmax, false), ay = make_axis(ymin, ymax, log_y);
-
-  const double width = 720, height = 440, left = 80, right = 170, top = 40, bottom = 60;
-  const double pw = width - left - right, ph = height - top - bottom;
-  auto px = [&](double x) { return left + (x - ax.lo) / (ax.hi - ax.lo) * pw; };
-  auto py = [&](double y) { return top + ph - (y - ay.lo) / (ay.hi - ay.lo) * ph; };
-
-  std::string o;
-  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", width) + "\" height=\"" +
-       fmt("%.0f", height) + "\" viewBox=\"0 0 " + fmt("%.0f", width) + " " + fmt("%.0f", height) +
-       "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o += "<text x=\"" + fmt("%.1f", left + pw / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" +
-       xml_escape(title) + "</text>\n";
-  // Grid and tick labels.
-  for (double t : ax.ticks) {
-    const std::string x = fmt("%.2f", px(t));
-    o += "<line x1=\"" + x + "\" y1=\"" + fmt("%.2f", top) + "\" x2=\"" + x + "\" y2=\"" + fmt("%.2f", top + ph) +
-         "\" stroke=\"#e0e0e0\"/>\n";
-    o += "<text class=\"xtick\" x=\"" + x + "\" y=\"" + fmt("%.2f", top + ph + 16) + "\" text-anchor=\"middle\">" +
-         xml_escape(ax.label(t)) + "</text>\n";
-  }
-  for (double t : ay.ticks) {
-    const std::string y = fmt("%.2f", py(t));
-    o += "<line x1=\"" + fmt("%.2f", left) + "\" y1=\"" + y + "\" x2=\"" + fmt("%.2f", left + pw) + "\" y2=\"" + y +
-         "\" stroke=\"#e0e0e0\"/>\n";
-    o += "<text class=\"ytick\" x=\"" + fmt("%.2f", left - 6) + "\" y=\"" + fmt("%.2f", py(t) + 4) +
-         "\" text-anchor=\"end\">" + xml_escape(ay.label(t)) + "</text>\n";
-  }
-  o += "<rect x=\"" + fmt("%.2f", left) + "\" y=\"" + fmt("%.2f", top) + "\" width=\"" + fmt("%.2f", pw) +
-       "\" height=\"" + fmt("%.2f", ph) + "\" fill=\"none\" stroke=\"black\"/>\n";
-  o += "<text x=\"" + fmt("%.1f", left + pw / 2) + "\" y=\"" + fmt("%.1f", height - 16) +
-       "\" text-anchor=\"middle\">" + xml_escape(x_label) + "</text>\n";
-  o += "<text x=\"18\" y=\"" + fmt("%.1f", top + ph / 2) + "\" text-anchor=\"middle\" transform=\"rotate(-90 18 " +
-       fmt("%.1f", top + ph / 2) + ")\">" + xml_escape(y_label) + (log_y ? " (log)" : "") + "</text>\n";
-
-  // One path per series; unusable points start a new sub-path instead of being bridged.
-  for (size_t k = 0; k < series.size(); ++k) {
-    const auto& s = series[k];
-    const char* color = kPalette[k % (sizeof kPalette / sizeof kPalette[0])];
-    std::string d, dots;
-    bool pen_down = false;
-    for (size_t i = 0; i < s.xs.size(); ++i) {
-      if (!usable(s.xs[i], s.ys[i], log_y)) {
-        pen_down = false;
-        continue;
-      }
-      const std::string x = fmt("%.2f", px(s.xs[i]));
-      const std::string y = fmt("%.2f", py(log_y ? std::log10(s.ys[i]) : s.ys[i]));
-      if (!d.empty()) d += ' ';
-      d += pen_down ? 'L' : 'M';
-      d += x + " " + y;
-      pen_down = true;
-      if (s.xs.size() <= 40) {  // markers only where points are few enough to tell apart
-        dots += "<circle cx=\"";
-        dots += x + "\" cy=\"" + y + "\" r=\"2.5\" fill=\"" + color + "\"/>";
-      }
-    }
-    o += "<g class=\"series\">\n";
-    if (!d.empty())
-      o += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"1.8\"/>" + dots + "\n";
-    // Legend entry.
-    const double ly = top + 10 + 18 * static_cast<double>(k);
-    o += "<line x1=\"" + fmt("%.2f", left + pw + 12) + "\" y1=\"" + fmt("%.2f", ly) + "\" x2=\"" +
-         fmt("%.2f", left + pw + 36) + "\" y2=\"" + fmt("%.2f", ly) + "\" stroke=\"" + color +
-         "\" stroke-width=\"2\"/>\n";
-    o += "<text x=\"" + fmt("%.2f", left + pw + 42) + "\" y=\"" + fmt("%.2f", ly + 4) + "\">" + xml_escape(s.name) +
-         "</text>\n";
-    o += "</g>\n";
-  }
-  o += "</svg>\n";
-  write_text_atomic(path, o);
 }
 
 }  // namespace sdkd::report

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <functional>
 
-#include "report/figures.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 
@@ -95,6 +94,7 @@ void write_report_md(const std::string& path, const ReportInput& in) {
   const I bytes = format_bytes;
 
   std::string o = "# " + in.title + "\n\n";
+  if (!in.headline.empty()) o += in.headline + "\n\n";
   if (!in.description.empty()) o += in.description + "\n\n";
   o += "| model | role | KD | seed | MSE | MAE | rel L2 | SSIM | PSNR (dB) | params | FLOPs/sample | train (s) "
        "| infer (ms) | peak mem |\n";
@@ -122,23 +122,11 @@ void write_report_md(const std::string& path, const ReportInput& in) {
     o += "\n## Figures\n";
     for (const ReportImage& im : in.images) o += "\n![" + im.caption + "](" + im.path + ")\n\n" + im.caption + "\n";
   }
-  write_text_atomic(path, o);
-}
-
-void write_spectrum_svg(const std::string& path, const std::string& title,
-                        const std::vector<std::pair<std::string, std::vector<double>>>& spectra, int k_max) {
-  std::vector<LineSeries> series;
-  for (const auto& [name, energy] : spectra) {
-    LineSeries s;
-    s.name = name;
-    const int last = k_max > 0 ? std::min<int>(k_max, int(energy.size()) - 1) : int(energy.size()) - 1;
-    for (int k = 1; k <= last; ++k) {
-      s.xs.push_back(k);
-      s.ys.push_back(energy[size_t(k)]);
-    }
-    series.push_back(std::move(s));
+  if (!in.provenance.empty()) {
+    o += "\n## Provenance\n\n| what | value |\n|:---|:---|\n";
+    for (const auto& [what, value] : in.provenance) o += "| " + cell(what) + " | " + cell(value) + " |\n";
   }
-  write_svg_lines(path, title, "wavenumber |k|", "E(k)", series, /*log_y=*/true);
+  write_text_atomic(path, o);
 }
 
 }  // namespace sdkd::report

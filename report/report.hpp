@@ -1,6 +1,6 @@
 #pragma once
-// The Markdown results report (one table of models, free-form findings, embedded figures) and
-// the energy-spectrum plot that goes with it. Both are written atomically.
+// The Markdown results report: a headline paragraph, one table of models, free-form findings,
+// embedded figures and where the numbers come from. Written atomically.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,10 +27,13 @@ struct ReportImage {
 
 struct ReportInput {
   std::string title;
-  std::string description;  // machine, preset, data: one paragraph under the title
+  std::string headline;     // one paragraph right under the title (headline.hpp)
+  std::string description;  // machine, preset, data: one paragraph under the headline
   std::vector<ReportRow> rows;
   std::vector<std::string> summary;  // each becomes one bullet under "Summary"
   std::vector<ReportImage> images;
+  // (what, value) rows of the closing "## Provenance" table: commit, build, machine, command.
+  std::vector<std::pair<std::string, std::string>> provenance;
 };
 
 // Number formats of the table cells (exposed for tests and other reports):
@@ -42,15 +45,10 @@ std::string format_error(double v);
 std::string format_count(double v);  // k, M, G, T with 3 significant digits
 std::string format_bytes(int64_t bytes);
 
-// Writes the report: "# title", the description, the results table (header row, alignment
-// row, one line per row in the given order), "## Summary" bullets, "## Figures" images.
-// Table cells escape '|' so a name cannot break the table.
+// Writes the report: "# title", the headline, the description, the results table (header row,
+// alignment row, one line per row in the given order), "## Summary" bullets, "## Figures"
+// images, "## Provenance" table. Empty parts are left out. Table cells escape '|' so a name
+// cannot break the table.
 void write_report_md(const std::string& path, const ReportInput& input);
-
-// Energy spectra E(k) (index = shell k, eval/spectrum.hpp) as lines on a log y axis, shells
-// 1..k_max (k = 0, the mean, is not a scale; k_max <= 0 plots every shell, but those above
-// min(H, W)/2 are only partly inside the grid, so callers pass min(H, W)/2).
-void write_spectrum_svg(const std::string& path, const std::string& title,
-                        const std::vector<std::pair<std::string, std::vector<double>>>& spectra, int k_max = 0);
 
 }  // namespace sdkd::report

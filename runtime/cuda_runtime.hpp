@@ -32,6 +32,15 @@ void copy_d2h(void* dst, const void* src, size_t bytes, int device);
 void copy_d2d(void* dst, const void* src, size_t bytes, int device);
 void synchronize(int device);
 
+// Page-locked host blocks (runtime/pinned_host.cu), cached and reused once the copies out of
+// them have finished. alloc_pinned returns nullptr when the driver refuses (the caller then
+// uses pageable memory). copy_h2d_pinned queues a direct copy from such a block and returns at
+// once: the host must not write the block's bytes while the copy may still run (the batch
+// loader fills each block before its one copy and never again).
+void* alloc_pinned(size_t bytes);
+void free_pinned(void* ptr);
+void copy_h2d_pinned(void* dst, const void* src, size_t bytes, int device);
+
 // CUDA graphs: while a capture is open on the current device, allocations come from a pool
 // private to the graph (the graph keeps reusing those addresses on replay).
 struct Graph;

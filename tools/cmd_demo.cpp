@@ -35,6 +35,7 @@
 #include "tools/pipeline/study_summary.hpp"
 #include "tools/pipeline/teachers.hpp"
 #include "tools/pipeline/windows.hpp"
+#include "tools/provenance.hpp"
 
 namespace sdkd::tools {
 
@@ -92,6 +93,7 @@ int cmd_demo(int argc, char** argv) {
   SDKD_CHECK(seeds >= 1, "--seeds must be >= 1, got ", seeds);
 
   std::vector<EvalRow> rows;
+  std::vector<std::string> run_dirs;  // per row, its folder under <out> (metrics.json "run_dir": training curves)
   // ---- teachers ----
   std::vector<distill::TeacherModel> teachers;
   for (const auto& t : preset.value("teachers", nlohmann::json::array())) {
@@ -103,11 +105,13 @@ int cmd_demo(int argc, char** argv) {
     row.kd = "-";
     row.train_seconds = secs;
     rows.push_back(row);
+    run_dirs.push_back("teacher_" + tname);
     teachers.push_back({tname, model});
   }
   // ---- students ----
   const uint64_t base_seed = train_cfg.seed;
   std::shared_ptr<models::Forecaster> shown_none, shown_kd;
+  std::string shown_kd_name;
   for (int s = 0; s < seeds; ++s) {
     for (const auto method : methods) {
       const std::string mname = distill::kd_method_name(method);
@@ -124,11 +128,15 @@ int cmd_demo(int argc, char** argv) {
       row.seed = int64_t(base_seed) + s;
       row.train_seconds = tm.result.train_seconds;
       rows.push_back(row);
+      run_dirs.push_back(fs::path(dir).filename().string());
       if (s == 0 && method == distill::KDMethod::none) shown_none = best;
-      if (s == 0 && method == distill::KDMethod::sdkd) shown_kd = best;
+      // The panels show SDKD's student, or the first other KD method's when SDKD was not run.
+      if (s == 0 && method != distill::KDMethod::none && (!shown_kd || method == distill::KDMethod::sdkd))
+        shown_kd = best, shown_kd_name = mname;
     }
   }
   rows.push_back(evaluate_persistence(ds, ts));
+  run_dirs.push_back("");
 
   // ---- summary: means over seeds, paired differences against the student alone ----
   std::vector<std::string> run_names;
@@ -142,6 +150,9 @@ int cmd_demo(int argc, char** argv) {
               num_threads(), data_path.c_str(), ts.windows.size(), table.str().c_str());
   for (const auto& l : summary.lines) std::printf("%s\n", l.c_str());
   nlohmann::json metrics = rows_json(rows);
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (!run_dirs[i].empty()) metrics["rows"][i]["run_dir"] = run_dirs[i];
+  metrics["provenance"] = provenance();
   metrics["summary"] = summary.json;
   metrics["summary_lines"] = summary.lines;
   metrics["description"] = str_cat("Preset `", name, "`, data `", data_path, "` (", ds.trajectories(),
@@ -152,10 +163,15 @@ int cmd_demo(int argc, char** argv) {
   metrics["data"] = data_path;
   metrics["threads"] = num_threads();
   write_text_atomic((fs::path(out) / "metrics.json").string(), metrics.dump(2) + "\n");
-  if (shown_none) write_panels(preset, ds, shown_kd ? *shown_kd : *shown_none, out);
+  std::vector<PanelRun> shown;
+  for (const auto& t : teachers) shown.push_back({"teacher " + t.model->config().name, "", t.model.get()});
+  auto seeded = [&](const models::Forecaster& m) { return str_cat(m.config().name, " seed ", base_seed); };
+  if (shown_none) shown.push_back({"student alone", seeded(*shown_none), shown_none.get()});
+  if (shown_kd) shown.push_back({"student + " + shown_kd_name, seeded(*shown_kd), shown_kd.get()});
+  if (!shown.empty()) write_panels(preset, ds, shown, out);
   write_study_report(out, metrics);
-  std::printf("wrote %s/metrics.json, %s/report.md, panels.png, lead_time.svg, spectrum.svg\n", out.c_str(),
-              out.c_str());
+  std::printf("wrote %s/metrics.json, %s/report.md, panels.png, lead_time.svg, spectrum.svg, training.svg\n",
+              out.c_str(), out.c_str());
   return 0;
 }
 

@@ -45,6 +45,9 @@ int cmd_eval(int argc, char** argv) {
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
   const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
   auto model = load_model(r["checkpoint"].as<std::string>());
+  if (model->normalization().zscore)  // from the checkpoint: the metrics below are in the data's units
+    std::fprintf(stderr, "%s: inputs normalised with its training split's %s\n", r["checkpoint"].as<std::string>().c_str(),
+                 model->normalization().describe().c_str());
   const TestSet ts = test_set(preset, ds);
   const int64_t train_batch = preset.contains("train") ? preset["train"].value("batch_size", int64_t(10)) : 10;
   EvalRow scored = evaluate_model(*model, ds, ts, train_batch);

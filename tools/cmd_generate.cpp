@@ -1,4 +1,5 @@
-// sdkd generate ns: simulate Navier-Stokes vorticity trajectories into a .npy file.
+// sdkd generate ns: simulate Navier-Stokes vorticity trajectories into a .npy file, batch by
+// batch, resuming an interrupted run of the same parameters (tools/pipeline/ns_data.hpp).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -34,8 +35,11 @@ int cmd_generate(int argc, char** argv) {
     ("dt", "time step", cxxopts::value<double>())
     ("scheme", "ifrk4 (integrating-factor RK4) or fno (Crank-Nicolson + Euler, dt 1e-4)", cxxopts::value<std::string>())
     ("seed", "random seed (trajectory i uses the stream (seed, i))", cxxopts::value<uint64_t>())
+    ("batch", "trajectories per batch, the unit written out and lost to a kill (default: automatic: "
+              "CPU rounds of one trajectory per thread lasting ~2 s, GPU as many as fill the device and fit "
+              "in memory)", cxxopts::value<int64_t>())
     ("threads", "CPU threads (default: all cores)", cxxopts::value<int>())
-    ("force", "regenerate even if an identical file exists");
+    ("force", "regenerate even if an identical file exists, and do not resume an interrupted run");
   add_device_options(opts);
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc - 1, argv + 1, r)) return 0;
@@ -52,11 +56,12 @@ int cmd_generate(int argc, char** argv) {
   if (r.count("seed")) cfg.seed = r["seed"].as<uint64_t>();
   const std::string out = r.count("out") ? r["out"].as<std::string>() : "data/ns_" + preset + ".npy";
   SDKD_CHECK(out.size() > 4 && out.substr(out.size() - 4) == ".npy", "--out '", out, "': expected a path ending in .npy");
+  const int64_t batch = r.count("batch") ? r["batch"].as<int64_t>() : 0;
+  SDKD_CHECK(!r.count("batch") || batch >= 1, "--batch: expected a number of trajectories >= 1, got ", batch);
   if (r.count("force")) {
-    std::remove(out.c_str());
-    std::remove((out + ".json").c_str());
+    for (const char* suffix : {"", ".json", ".partial", ".partial.json"}) std::remove((out + suffix).c_str());
   }
-  ensure_ns_data(cfg, out, false);
+  ensure_ns_data(cfg, out, false, batch);
   return 0;
 }
 

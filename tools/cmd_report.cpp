@@ -17,7 +17,7 @@ namespace sdkd::tools {
 namespace fs = std::filesystem;
 
 int cmd_report(int argc, char** argv) {
-  cxxopts::Options opts("sdkd report", "Rewrite report.md, lead_time.svg and spectrum.svg of a run from metrics.json");
+  cxxopts::Options opts("sdkd report", "Rewrite report.md, lead_time.svg, spectrum.svg and training.svg of a run from metrics.json");
   opts.add_options()("run", "run folder holding metrics.json (e.g. runs/demo)", cxxopts::value<std::string>());
   opts.parse_positional({"run"});
   cxxopts::ParseResult r;
@@ -33,7 +33,7 @@ int cmd_report(int argc, char** argv) {
     throw Error(str_cat(path, ": not valid JSON: ", e.what()));
   }
   write_study_report(dir, metrics);
-  std::printf("wrote %s/report.md, lead_time.svg, spectrum.svg\n", dir.c_str());
+  std::printf("wrote %s/report.md and its figures (lead_time.svg, spectrum.svg, training.svg when histories exist)\n", dir.c_str());
   return 0;
 }
 

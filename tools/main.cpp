@@ -6,6 +6,7 @@
 
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
+#include "tools/provenance.hpp"
 
 namespace {
 void usage() {
@@ -24,6 +25,7 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sdkd::tools::record_command_line(argc, argv);  // for the provenance of what this run writes
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 2 : 0;

@@ -1,6 +1,8 @@
 #include "tools/options.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sdkd/error.hpp"
+#include "tools/pipeline/presets.hpp"
 
 namespace sdkd::tools {
 
@@ -40,16 +43,43 @@ void add_data_options(cxxopts::Options& opts) {
   opts.add_options()
     ("var", "array of a MAT/HDF5 data file (default: the only numeric one, else u)", cxxopts::value<std::string>())
     ("layout", "axis order of that array, letters N T C H W, e.g. NHWT for the FNO .mat files (default: .npy "
-               "NTHW / NTCHW, MAT NHWT / HWT, HDF5 NTHW / NTCHW by rank)", cxxopts::value<std::string>());
+               "NTHW / NTCHW, MAT NHWT / HWT, HDF5 NTHW / NTCHW by rank)", cxxopts::value<std::string>())
+    ("normalize", "zscore: train on (x - mean) / std with mean and std of the training split, kept in the "
+                  "checkpoint and undone before every metric; none (default)", cxxopts::value<std::string>())
+    ("loader", "ram: read the whole array into memory; stream: read the windows each batch needs from the "
+               "file, on a prefetch thread; auto (default): stream when the array would not fit comfortably "
+               "in RAM", cxxopts::value<std::string>())
+    ("input-frames", "frames a window shows the model (default: the preset's window, 10)", cxxopts::value<int64_t>())
+    ("output-frames", "frames a window asks it to forecast (default: the preset's, 10)", cxxopts::value<int64_t>())
+    ("stride", "frames between the starts of two windows of one trajectory: windows slide over a long "
+               "sequence (default: the preset's, 10)", cxxopts::value<int64_t>());
 }
 
 void apply_data_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset) {
-  if (!r.count("var") && !r.count("layout")) return;
+  // The window section: range-checked where it is read (pipeline/windows.hpp's window_from).
+  for (const char* k : {"input-frames", "output-frames", "stride"}) {
+    if (!r.count(k)) continue;
+    auto& w = preset["window"];
+    if (w.is_null()) w = nlohmann::json::object();
+    SDKD_CHECK(w.is_object(), "preset: \"window\" must be an object to take --", k, ", got ", w.type_name());
+    const int64_t v = r[k].as<int64_t>();
+    SDKD_CHECK(v >= 1 && v <= 1000, "--", k, " must be an integer in [1, 1000], got ", v);
+    std::string key = k;
+    std::replace(key.begin(), key.end(), '-', '_');
+    w[key] = v;
+  }
+  constexpr const char* kKeys[] = {"var", "layout", "normalize", "loader"};
+  if (std::none_of(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return r.count(k) > 0; })) return;
   auto& d = preset["data"];
   if (d.is_null()) d = nlohmann::json::object();
-  SDKD_CHECK(d.is_object(), "preset: \"data\" must be an object to take --var/--layout, got ", d.type_name());
-  if (r.count("var")) d["var"] = r["var"].as<std::string>();
-  if (r.count("layout")) d["layout"] = r["layout"].as<std::string>();
+  SDKD_CHECK(d.is_object(), "preset: \"data\" must be an object to take --var/--layout/--normalize/--loader, got ",
+             d.type_name());
+  for (const char* k : kKeys) {
+    if (!r.count(k)) continue;
+    const std::string v = r[k].as<std::string>(), problem = data_choice_problem(k, v);
+    SDKD_CHECK(problem.empty(), "--", k, " ", problem);
+    d[k] = v;
+  }
 }
 
 // ---- train ----

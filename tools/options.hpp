@@ -14,9 +14,10 @@ bool parse_options(cxxopts::Options& opts, int argc, char** argv, cxxopts::Parse
 // pipeline/runtime.hpp's apply_runtime).
 void add_device_options(cxxopts::Options& opts);
 
-// --var and --layout: which array of a data file, and its axis order (datasets/open_dataset.hpp);
-// they override the preset's "data" section ("var", "layout"), read by pipeline/windows.hpp's
-// dataset_options. Every command that takes --data takes them.
+// The options of every command that takes --data: --var and --layout (which array of the file
+// and its axis order, datasets/open_dataset.hpp), --normalize (none/zscore, models/
+// normalization.hpp) and --loader (auto/ram/stream) override the preset's "data" section;
+// --input-frames, --output-frames and --stride its "window" section (pipeline/windows.hpp).
 void add_data_options(cxxopts::Options& opts);
 void apply_data_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset);
 

@@ -77,6 +77,8 @@ RunState load_run_state(const std::string& path, nn::Module& model, nn::Module* 
   s.train_seconds = metadata_number(meta, "train_seconds", path);
   models::check_number(s.train_seconds, where, "train_seconds");
   s.history = history_from_json(metadata_value(meta, "history", path), path, s.epoch);
+  if (meta.count(models::kNormalizationKey))
+    s.normalization = models::DataNormalization::from_metadata(meta.at(models::kNormalizationKey), path);
   try {
     model.load_state_dict(model_part);
     if (extra) extra->load_state_dict(extra_part);

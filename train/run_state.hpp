@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/normalization.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/nn.hpp"
 #include "sdkd/optim.hpp"
@@ -26,6 +27,7 @@ struct RunState {
   int64_t best_epoch = -1;
   double train_seconds = 0;
   std::vector<EpochRecord> history;
+  models::DataNormalization normalization;  // metadata "normalization"; absent: none
 };
 
 nlohmann::json history_json(const std::vector<EpochRecord>& h);

@@ -42,6 +42,7 @@ class GraphedStep {
   void note_eager_step(const Tensor& x) {
     if (x.size(0) == batch_) ++eager_full_;
   }
+  // x and y in the data's units: the model's normalisation is part of the captured graph.
   Tensor run(models::Forecaster& model, const std::vector<Tensor>& params, const Tensor& x, const Tensor& y) {
     if (!graph_) {
       gx_ = Tensor::zeros(x.shape(), x.dtype(), dev_);
@@ -49,7 +50,8 @@ class GraphedStep {
       graph_ = std::make_unique<CudaGraph>(dev_);
       graph_->capture([&] {
         for (auto p : params) p.zero_grad();
-        Tensor l = mse_loss(model.forward(gx_).pred, gy_);
+        const auto& norm = model.normalization();
+        Tensor l = mse_loss(model.forward(norm.to_model(gx_)).pred, norm.to_model(gy_));
         l.backward();
         loss_ = l.detach();
       });
@@ -104,11 +106,16 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   for (auto& [n, t] : named) trainable.push_back(t);
   optim::Adam opt(named, ao);
 
+  const models::DataNormalization& norm = model.normalization();
   TrainResult res;
   int64_t start_epoch = 0;
   bool have_checkpoint = false;  // this run's last.safetensors exists (see non_finite)
   if (cfg.resume && fs::exists(last_path)) {
     const RunState st = load_run_state(last_path, model, hooks.extra, opt);
+    // The statistics come from the training split: other ones mean other data or settings.
+    SDKD_CHECK(st.normalization.matches(norm), last_path, ": this run was trained with normalisation ",
+               st.normalization.describe(), ", but resuming it now would use ", norm.describe(),
+               "; resume with the same data, split and --normalize");
     start_epoch = st.epoch + 1;
     res.best_val_mse = st.best_val_mse;
     res.best_epoch = st.best_epoch;
@@ -140,7 +147,8 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     const auto t0 = std::chrono::steady_clock::now();
     model.train();
     if (hooks.extra) hooks.extra->train();
-    data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch);
+    data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch,
+                           /*pinned=*/dev.is_cuda());
     ProgressBar bar(str_cat("epoch ", epoch + 1, "/", cfg.epochs), int64_t(train_windows.size()), "samples");
     Tensor x, y;
     double loss_sum = 0;
@@ -151,7 +159,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       if (use_graph && graphed.fits(x)) {
         lp.total = graphed.run(model, trainable, x, y);  // forward + backward already done
       } else {
-        const Tensor xd = x.to(dev), yd = y.to(dev);
+        // The model's scale (z-scored when it carries a normalisation): the loss, the
+        // distillation terms and the teachers all see what the model sees.
+        const Tensor xd = norm.to_model(x.to(dev)), yd = norm.to_model(y.to(dev));
         const models::ModelOutput out = model.forward(xd);
         lp = hooks.loss ? hooks.loss(xd, yd, out, it.batch_windows()) : LossParts{mse_loss(out.pred, yd), {}};
         opt.zero_grad();
@@ -181,7 +191,8 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       if (!cfg.quiet) bar.update(seen, status);
     }
     model.eval();
-    const auto val = eval::evaluate([&](const Tensor& xb) { return model.forward(xb.to(dev)).pred; }, data, val_windows,
+    // In the data's units, as every metric (Forecaster::predict undoes the normalisation).
+    const auto val = eval::evaluate([&](const Tensor& xb) { return model.predict(xb.to(dev)); }, data, val_windows,
                                     cfg.batch_size);
     // A diverged model must not become best.safetensors or last.safetensors.
     if (!std::isfinite(val.mse))
@@ -194,9 +205,10 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       res.best_val_mse = val.mse;
       res.best_epoch = epoch;
       since_best = 0;
-      save_checkpoint(best_path, model, nullptr,
-                      {{"model", model_json.dump()}, {"epoch", std::to_string(epoch)},
-                       {"val_mse", fmt(val.mse, "%.17g")}, {"data", data.name()}});
+      Metadata meta{{"model", model_json.dump()}, {"epoch", std::to_string(epoch)},
+                    {"val_mse", fmt(val.mse, "%.17g")}, {"data", data.name()}};
+      if (norm.zscore) meta[models::kNormalizationKey] = norm.to_metadata();
+      save_checkpoint(best_path, model, nullptr, meta);
     } else {
       ++since_best;
     }
@@ -204,7 +216,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       bar.finish("train loss " + fmt(res.history.back().train_loss) + ", val mse " + fmt(val.mse) +
                  (improved ? " (best)" : ""));
     }
-    save_run_state(last_path, model, hooks.extra, opt, {{"model", model_json.dump()}, {"train", cfg.to_json().dump()}},
+    Metadata last_meta{{"model", model_json.dump()}, {"train", cfg.to_json().dump()}};
+    if (norm.zscore) last_meta[models::kNormalizationKey] = norm.to_metadata();
+    save_run_state(last_path, model, hooks.extra, opt, last_meta,
                    {epoch, res.best_val_mse, res.best_epoch, res.train_seconds, res.history});
     have_checkpoint = true;
     if (cfg.patience > 0 && since_best >= cfg.patience) {

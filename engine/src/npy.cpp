@@ -387,13 +387,9 @@ NpyArray read_npy_rows(const std::string& path, int64_t first, int64_t count) {
   return a;
 }
 
-void write_npy(const std::string& path, const std::string& dtype, const std::vector<int64_t>& shape,
-               const void* data) {
-  const std::string code = normalize_dtype(dtype, path);
-  const int64_t itemsize = npy_itemsize(code);
-  const int64_t nbytes = checked_numel(shape, itemsize, path) * itemsize;
-  SDKD_CHECK(data || nbytes == 0, path, ": write_npy got no data for ", shape_text(shape));
-
+std::string npy_header_bytes(const std::string& dtype, const std::vector<int64_t>& shape) {
+  const std::string code = normalize_dtype(dtype, "npy header");
+  checked_numel(shape, npy_itemsize(code), "npy header");
   std::string dict = "{'descr': '" + npy_descr(code) + "', 'fortran_order': False, 'shape': " +
                      shape_text(shape) + ", }";
   // Version 1 stores the header length in 16 bits; a longer header (huge ndim) needs version 2.
@@ -404,15 +400,21 @@ void write_npy(const std::string& path, const std::string& dtype, const std::vec
   const int version = padded_len(10) <= 65535 ? 1 : 2;
   const int64_t header_len = padded_len(version == 1 ? 10 : 12);
   const int64_t padding = header_len - 1 - static_cast<int64_t>(dict.size());
-  std::string header = dict + std::string(static_cast<size_t>(padding), ' ') + "\n";
-
   std::string preamble(kMagic, kMagicLen);
   preamble += static_cast<char>(version);
   preamble += '\0';
   for (int i = 0; i < (version == 1 ? 2 : 4); ++i) preamble += static_cast<char>((header_len >> (8 * i)) & 0xff);
+  return preamble + dict + std::string(static_cast<size_t>(padding), ' ') + "\n";
+}
 
+void write_npy(const std::string& path, const std::string& dtype, const std::vector<int64_t>& shape,
+               const void* data) {
+  const std::string code = normalize_dtype(dtype, path);
+  const int64_t itemsize = npy_itemsize(code);
+  const int64_t nbytes = checked_numel(shape, itemsize, path) * itemsize;
+  SDKD_CHECK(data || nbytes == 0, path, ": write_npy got no data for ", shape_text(shape));
+  const std::string header = npy_header_bytes(code, shape);
   write_file_atomic(path, [&](std::ostream& out) {
-    out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     if (nbytes) out.write(static_cast<const char*>(data), nbytes);
   });

@@ -53,12 +53,25 @@ Shape contiguous_strides(const Shape& shape) {
   return st;
 }
 
-Storage::Storage(size_t bytes, Device dev) : nbytes(bytes), device(dev) {
+Storage::Storage(size_t bytes, Device dev, bool pinned_host) : nbytes(bytes), device(dev) {
   if (dev.is_cuda()) {
     require_cuda("allocating a tensor", dev.index);
     SDKD_CUDA_ONLY(data = cuda_rt::alloc(bytes, dev.index));
     return;
   }
+#ifdef SDKD_WITH_CUDA
+  // Pinned only where a GPU can use it; a refusal (locked-memory limit) falls back to pageable.
+  if (pinned_host && bytes > 0 && cuda_device_count() > 0) {
+    data = cuda_rt::alloc_pinned(bytes);
+    pinned = data != nullptr;
+    if (pinned) {
+      note_host_alloc(int64_t(nbytes));
+      return;
+    }
+  }
+#else
+  (void)pinned_host;
+#endif
   const size_t rounded = ((bytes + 63) / 64) * 64;
   data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
   SDKD_CHECK(data || !rounded, "out of host memory allocating ", bytes, " bytes");
@@ -70,7 +83,8 @@ Storage::~Storage() {
     SDKD_CUDA_ONLY(cuda_rt::free(data, nbytes, device.index));
     return;
   }
-  std::free(data);
+  if (pinned) SDKD_CUDA_ONLY(cuda_rt::free_pinned(data));
+  else std::free(data);
   note_host_free(int64_t(nbytes));
 }
 
@@ -85,6 +99,15 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return make_tensor(shape, dtype, device); }
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  for (auto d : shape) SDKD_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(size_t(shape_numel(shape)) * dtype_size(dtype), Device{}, true);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
 Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
@@ -279,7 +302,9 @@ Tensor raw_transfer(const Tensor& src, Device to) {
                ": copies between two GPUs go through the host in this release");
   }
   SDKD_CUDA_ONLY({
-    if (to.is_cuda())
+    if (to.is_cuda() && c.impl()->storage->pinned)
+      cuda_rt::copy_h2d_pinned(dst, from, bytes, to.index);  // direct, no staging copy
+    else if (to.is_cuda())
       cuda_rt::copy_h2d(dst, from, bytes, to.index);
     else
       cuda_rt::copy_d2h(dst, from, bytes, src.device().index);

@@ -1,8 +1,9 @@
-// The Navier-Stokes step on the GPU: per tendency, one kernel forms the spectra of u, v, w_x,
-// w_y, cuFFT takes them to the grid (one batched Z2D), one kernel forms u.grad(w), cuFFT takes
-// it back (D2Z), and one fused kernel applies forcing and the 2/3 mask and advances the scheme
+// The Navier-Stokes step on the GPU, for a whole batch of states at once: per tendency, one
+// kernel forms the spectra of u, v, w_x, w_y, cuFFT takes them to the grid (one batched Z2D over
+// 4 * batch maps), one kernel forms u.grad(w), cuFFT takes it back (D2Z over batch maps), and
+// one fused kernel applies forcing and the 2/3 mask and advances the scheme
 // (the Crank-Nicolson update, or the next integrating-factor RK4 stage). The expressions follow
-// datasets/ns_solver.cpp term by term so both devices round alike.
+// kernels/cpu/ns_solver.cpp term by term so both devices round alike.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/fft.hpp"
 #include "kernels/cuda/ns_solver.hpp"
@@ -69,7 +70,7 @@ __global__ void hermitian_scale_kernel(const double* w_h, double* out, int64_t t
 
 enum class Update : int { tendency, fno, rk_stage1, rk_stage2, rk_stage3, rk_final };
 
-// k = f_h - mask * product_h, then the scheme's update for this stage (see ns_solver.cpp).
+// k = f_h - mask * product_h, then the scheme's update for this stage (see kernels/cpu/ns_solver.cpp).
 __global__ void update_kernel(Update mode, const double* product_h, const double* f_h, const double* mask,
                               const double* c_full, const double* c_half, double dt, int64_t total, int64_t S,
                               double* out, double* w_h, double* stage, double* k) {
@@ -105,12 +106,10 @@ __global__ void update_kernel(Update mode, const double* product_h, const double
   }
 }
 
-int64_t bins(const NSBuffers& b) { return int64_t(b.n) * (b.n / 2 + 1); }
-
 // The tendency of w_in followed by the update `mode`.
 void tendency_then(const ExecContext& ctx, const NSBuffers& b, const double* w_in, Update mode, double* out) {
   const int n = b.n, nc = n / 2 + 1;
-  const int64_t S = bins(b), total = b.batch * S, points = b.batch * int64_t(n) * n;
+  const int64_t S = b.bins(), total = b.batch * S, points = b.batch * int64_t(n) * n;
   const cudaStream_t stream = stream_of(ctx);
   derivatives_kernel<<<grid_for(total), kThreads, 0, stream>>>(w_in, b.deriv_h, total, n, nc, S, b.inv_lam, b.dkx,
                                                                b.dky, 1.0 / (double(n) * double(n)));
@@ -124,18 +123,10 @@ void tendency_then(const ExecContext& ctx, const NSBuffers& b, const double* w_i
   SDKD_CUDA_LAUNCH_CHECK();
 }
 
-void check(const NSBuffers& b, const char* who) {
-  SDKD_CHECK(b.n >= 4 && b.n % 2 == 0 && b.batch >= 1, who, ": expected an even grid n >= 4 and batch >= 1, got n ",
-             b.n, ", batch ", b.batch);
-  SDKD_CHECK(b.inv_lam && b.dkx && b.dky && b.mask && b.c_full && b.c_half && b.f_h && b.w_h && b.stage && b.k &&
-                 b.deriv_h && b.deriv && b.product && b.product_h,
-             who, ": a device buffer is missing");
-}
-
 }  // namespace
 
 void ns_step(const ExecContext& ctx, const NSBuffers& b) {
-  check(b, "ns_step (CUDA)");
+  b.check("ns_step (CUDA)");
   if (!b.ifrk4) {
     tendency_then(ctx, b, b.w_h, Update::fno, nullptr);
     return;
@@ -147,20 +138,27 @@ void ns_step(const ExecContext& ctx, const NSBuffers& b) {
 }
 
 void ns_tendency(const ExecContext& ctx, const NSBuffers& b, const double* w_h_in, double* out) {
-  check(b, "ns_tendency (CUDA)");
+  b.check("ns_tendency (CUDA)");
   SDKD_CHECK(out != nullptr && out != b.k && out != b.deriv_h && out != b.product_h,
              "ns_tendency (CUDA): the output must not be a scratch buffer");
   tendency_then(ctx, b, w_h_in, Update::tendency, out);
 }
 
 void ns_vorticity(const ExecContext& ctx, const NSBuffers& b, double* w) {
-  check(b, "ns_vorticity (CUDA)");
+  b.check("ns_vorticity (CUDA)");
   const int n = b.n, nc = n / 2 + 1;
-  const int64_t S = bins(b), total = b.batch * S;
+  const int64_t S = b.bins(), total = b.batch * S;
   hermitian_scale_kernel<<<grid_for(total), kThreads, 0, stream_of(ctx)>>>(b.w_h, b.deriv_h, total, n, nc, S,
                                                                               1.0 / (double(n) * double(n)));
   SDKD_CUDA_LAUNCH_CHECK();
   irfft2_f64_raw_destructive(ctx, b.deriv_h, w, b.batch, n, n);
+}
+
+int64_t ns_free_device_bytes(const ExecContext& ctx) {
+  (void)ctx;  // the engine made ctx.device current; cudaMemGetInfo reports that device
+  size_t free_b = 0, total_b = 0;
+  SDKD_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  return int64_t(free_b);
 }
 
 }  // namespace sdkd::gpu

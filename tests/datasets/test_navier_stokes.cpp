@@ -85,6 +85,14 @@ TEST_CASE("NS presets: the paper's settings, and unknown names list the valid on
   CHECK(fno.resolution == 64);
   CHECK(fno.dt == 1e-4);
   CHECK(fno.scheme == "fno");
+  // FNO's ns_2d.py for the V1e-5 T20 file: navier_stokes_2d(w0, f, 1e-5, T = 20, delta_t = 1e-4,
+  // record_steps = 20), i.e. one frame per time unit at t = 1..20, f = 0.1 (sin + cos), GRF
+  // alpha 2.5 tau 7: 2e5 steps per trajectory, 1e4 between frames.
+  CHECK(fno.frame_interval == 1.0);
+  CHECK(std::llround(fno.frames * fno.frame_interval / fno.dt) == 200000);
+  CHECK(fno.forcing_amplitude == 0.1);
+  CHECK(fno.grf_alpha == 2.5);
+  CHECK(fno.grf_tau == 7.0);
   CHECK(ns_preset("fno-1e-4").frames == 30);
   CHECK(ns_preset("fno-1e-4").viscosity == 1e-4);
   CHECK(ns_preset("fno-1e-3").frames == 50);

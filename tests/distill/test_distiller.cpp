@@ -155,3 +155,18 @@ TEST_CASE("kd methods and weightings are parsed once by name and written back by
   CHECK(distill::KDConfig{}.to_json().at("method") == "none");
   CHECK(distill::KDConfig{}.to_json().at("weighting") == "aver");
 }
+
+TEST_CASE("a teacher trained on other normalised data is refused, naming both scales", "[distiller][normalization]") {
+  auto student = model("unet", 1);
+  auto teacher = model("simvp", 2);
+  teacher->set_normalization(models::DataNormalization::z_score(250.0, 6.0, "data"));
+  distill::KDConfig c;
+  c.method = distill::KDMethod::output;
+  Generator g(5);
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(distill::Distiller(c, *student, {{"t", teacher}}, g),
+                    Contains("teacher 't'") && Contains("z-score (mean 250, std 6)") && Contains("none") &&
+                        Contains("--normalize"));
+  student->set_normalization(models::DataNormalization::z_score(250.0, 6.0 * (1 + 1e-12), "data"));
+  CHECK_NOTHROW(distill::Distiller(c, *student, {{"t", teacher}}, g));  // the same statistics, summed otherwise
+}

@@ -11,6 +11,10 @@
 
 #include "common/toy.hpp"
 #include "report/figures.hpp"
+#include "rgb_print.hpp"
+#include "report/palette.hpp"
+#include "report/svg_plot.hpp"
+#include "svg_check.hpp"
 #include "sdkd/error.hpp"
 
 namespace fs = std::filesystem;
@@ -18,6 +22,7 @@ using Catch::Matchers::Contains;
 using sdkd::report::Rgb;
 using sdkd::test::read_bytes;
 using sdkd::test::TempDir;
+using sdkd::test::check_balanced_xml;
 
 namespace {
 
@@ -100,13 +105,6 @@ Rgb lerp_color(Rgb from, Rgb to, double t) {
 
 }  // namespace
 
-namespace Catch {
-template <> struct StringMaker<Rgb> {
-  static std::string convert(const Rgb& c) {
-    return "(" + std::to_string(c.r) + "," + std::to_string(c.g) + "," + std::to_string(c.b) + ")";
-  }
-};
-}  // namespace Catch
 
 TEST_CASE("figures: diverging colormap endpoints, midpoint, clamping, NaN", "[figures]") {
   using namespace sdkd::report;
@@ -179,7 +177,7 @@ TEST_CASE("figures: PNG panels decode to the expected layout and colours", "[fig
   write_png_panels(path, rows, H, W, style);
 
   const Decoded png = decode_png(read_bytes(path));
-  const int label_w = (5 * 6 - 1) * 1 + 2;  // "truth" is the longest row title
+  const int label_w = 2 + (5 * 6 - 1) * 1 + 2;  // "truth" is the longest row title, a gap each side
   const int label_h = 7 + 2;
   const int pw = W * 3, ph = H * 3;
   CHECK(png.width == static_cast<uint32_t>(label_w + 2 + 2 * (pw + 2)));
@@ -240,70 +238,6 @@ TEST_CASE("figures: PNG errors are clear and leave no file", "[figures]") {
 }
 
 namespace {
-
-// Checks that every element is closed in order (a tiny XML well-formedness test: tags, comments,
-// the XML declaration, name="value" attributes, and no raw '<' or bare '&' in text or values).
-bool is_entity(const std::string& s, size_t amp) {
-  for (const char* e : {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"})
-    if (s.compare(amp, std::strlen(e), e) == 0) return true;
-  return false;
-}
-
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == ':' || c == '_'; }
-
-// `tag` is the text between '<' and '>' of a start tag: name, then name="value" pairs.
-bool attributes_well_formed(const std::string& tag) {
-  size_t i = 0;
-  while (i < tag.size() && is_name_char(tag[i])) ++i;
-  if (i == 0) return false;
-  for (;;) {
-    const size_t before = i;
-    while (i < tag.size() && std::isspace(static_cast<unsigned char>(tag[i]))) ++i;
-    if (i == tag.size() || (tag[i] == '/' && i + 1 == tag.size())) return true;
-    if (i == before) return false;  // attributes must be separated by whitespace
-    const size_t name_start = i;
-    while (i < tag.size() && is_name_char(tag[i])) ++i;
-    if (i == name_start || i + 1 >= tag.size() || tag[i] != '=' || tag[i + 1] != '"') return false;
-    const size_t close = tag.find('"', i + 2);
-    if (close == std::string::npos) return false;
-    const std::string value = tag.substr(i + 2, close - i - 2);
-    if (value.find('<') != std::string::npos) return false;
-    for (size_t amp = value.find('&'); amp != std::string::npos; amp = value.find('&', amp + 1))
-      if (!is_entity(value, amp)) return false;
-    i = close + 1;
-  }
-}
-
-void check_balanced_xml(const std::string& xml) {
-  std::vector<std::string> stack;
-  int roots = 0;
-  for (size_t at = 0; at < xml.size();) {
-    const size_t lt = xml.find('<', at);
-    const std::string text = xml.substr(at, lt == std::string::npos ? std::string::npos : lt - at);
-    for (size_t amp = text.find('&'); amp != std::string::npos; amp = text.find('&', amp + 1))
-      CHECK(is_entity(text, amp));
-    if (lt == std::string::npos) break;
-    const size_t gt = xml.find('>', lt);
-    REQUIRE(gt != std::string::npos);
-    const std::string tag = xml.substr(lt + 1, gt - lt - 1);
-    REQUIRE(tag.find('<') == std::string::npos);
-    at = gt + 1;
-    if (tag.rfind("?", 0) == 0 || tag.rfind("!--", 0) == 0) continue;
-    if (tag[0] == '/') {
-      REQUIRE(!stack.empty());
-      CHECK(stack.back() == tag.substr(1));
-      stack.pop_back();
-      continue;
-    }
-    CAPTURE(tag);
-    CHECK(attributes_well_formed(tag));
-    const std::string name = tag.substr(0, tag.find_first_of(" \t\n/"));
-    if (stack.empty()) ++roots;
-    if (tag.back() != '/') stack.push_back(name);
-  }
-  CHECK(stack.empty());
-  CHECK(roots == 1);
-}
 
 // Points of the n-th series path ("M x y L x y ..."): command letter and coordinates.
 std::vector<std::pair<char, std::pair<double, double>>> path_points(const std::string& svg, int n) {
@@ -373,7 +307,10 @@ TEST_CASE("figures: SVG line plot is well formed and maps the data", "[figures]"
 TEST_CASE("figures: SVG log axis uses decades and skips non-positive values", "[figures]") {
   using namespace sdkd::report;
   TempDir tmp("fig_svglog");
-  LineSeries spectrum{"energy", {1, 2, 3, 4, 5}, {1.0, 0.1, 0.0, 0.001, 1e-4}};
+  LineSeries spectrum;
+  spectrum.name = "energy";
+  spectrum.xs = {1, 2, 3, 4, 5};
+  spectrum.ys = {1.0, 0.1, 0.0, 0.001, 1e-4};
   const std::string path = tmp / "spectrum.svg";
   write_svg_lines(path, "Energy spectrum", "k", "E(k)", {spectrum}, true);
   const std::string svg = read_bytes(path);
@@ -386,11 +323,54 @@ TEST_CASE("figures: SVG log axis uses decades and skips non-positive values", "[
   CHECK(p[1].second.second - p[0].second.second == Approx(p[3].second.second - p[2].second.second).margin(0.02));
 
   // Mismatched series lengths: one clear error, no file.
-  LineSeries bad{"bad", {1, 2}, {1}};
+  LineSeries bad;
+  bad.name = "bad";
+  bad.xs = {1, 2};
+  bad.ys = {1};
   REQUIRE_THROWS_WITH(write_svg_lines(tmp / "bad.svg", "", "", "", {bad}),
                       Contains("bad.svg") && Contains("series 'bad'") && Contains("2 x values but 1 y values"));
   CHECK(!fs::exists(tmp / "bad.svg"));
   // No data at all still gives a valid, empty plot.
   write_svg_lines(tmp / "empty.svg", "nothing", "x", "y", {}, false);
   check_balanced_xml(read_bytes(tmp / "empty.svg"));
+}
+
+TEST_CASE("figures: SVG bands break at missing points, narrow log ranges tick on 1-2-5", "[figures]") {
+  using namespace sdkd::report;
+  TempDir tmp("fig_svgband");
+  LineSeries s;
+  s.name = "student alone";
+  s.xs = {1, 2, 3, 4, 5};
+  s.ys = {0.4, 0.5, 0.6, 0.7, 0.8};
+  s.lo = {0.35, 0.45, NAN, 0.65, 0.75};
+  s.hi = {0.45, 0.55, 0.65, 0.75, 0.85};
+  PlotFigure fig;
+  fig.title = "t";
+  fig.x_label = "x";
+  PlotPanel p;
+  p.y_label = "y";
+  p.log_y = true;  // 0.35 .. 0.85: under half a decade
+  p.series = {s};
+  fig.panels = {p};
+  const std::string path = tmp / "band.svg";
+  write_svg_plot(path, fig);
+  const std::string svg = read_bytes(path);
+  check_balanced_xml(svg);
+  // One band element, two closed polygons (points 1-2 and 4-5), each 2 x 2 corners.
+  const size_t band = svg.find("<path class=\"band\"");
+  REQUIRE(band != std::string::npos);
+  const std::string d = sdkd::test::attribute(svg.substr(band), "d");
+  CHECK(sdkd::test::count_of(d, "Z") == 2);
+  CHECK(sdkd::test::path_points_of(d).size() == 8);
+  // The band is filled in the run's palette colour, the line drawn over it (after it).
+  CHECK(sdkd::test::attribute(svg.substr(band), "fill") == hex_color(run_color("student alone")));
+  CHECK(svg.find("<g class=\"series\">") > band);
+  // Ticks on the 1-2-5 grid around the data (0.2 and 0.5 below 1, 1 above), not 0.1 and 1 only.
+  for (const char* tick : {">0.2<", ">0.5<", ">1<"}) CHECK_THAT(svg, Contains(tick));
+  CHECK(svg.find(">0.1<") == std::string::npos);
+
+  // A band that does not match its points is one error naming the series.
+  fig.panels[0].series[0].lo.pop_back();
+  REQUIRE_THROWS_WITH(write_svg_plot(tmp / "bad.svg", fig),
+                      Contains("series 'student alone' has a band of 4 and 5 values for 5 points"));
 }

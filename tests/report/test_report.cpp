@@ -116,18 +116,29 @@ TEST_CASE("report: Markdown table with one line per row, formatted numbers and e
   CHECK(std::distance(fs::directory_iterator(tmp.dir), {}) == 1);
 }
 
-TEST_CASE("report: spectrum SVG names its series and uses a log axis", "[report]") {
-  const sdkd::test::TempDir tmp("report");
-  const std::string path = tmp / "spectrum.svg";
-  std::vector<double> truth = {0.0, 1.0, 0.25, 0.04, 0.01, 1e-6}, pred = {0.0, 0.9, 0.3, 0.05, 0.02, 1e-5};
-  write_spectrum_svg(path, "Energy spectrum", {{"truth", truth}, {"U-Net <KD>", pred}}, 4);
-  REQUIRE(fs::exists(path));
-  const std::string svg = sdkd::test::read_bytes(path);
-  CHECK_THAT(svg, Contains("<svg"));
-  CHECK_THAT(svg, Contains(">truth</text>"));
-  CHECK_THAT(svg, Contains(">U-Net &lt;KD&gt;</text>"));
-  CHECK_THAT(svg, Contains("(log)"));
-  CHECK_THAT(svg, Contains("Energy spectrum"));
-  // k_max = 4 leaves out shell 5 (1e-6), so the lowest tick is 0.01, not 1e-6.
-  CHECK(svg.find("1e-6") == std::string::npos);
+TEST_CASE("report: the headline opens the report, the provenance table closes it", "[report]") {
+  const sdkd::test::TempDir tmp("report_prov");
+  ReportInput in;
+  in.title = "study";
+  in.headline = "**Headline.** Nothing beats seed noise.";
+  in.description = "Preset demo.";
+  ReportRow r;
+  r.model = "unet";
+  r.mse = 0.25;
+  in.rows = {r};
+  in.provenance = {{"commit", "a7ef709 (clean)"}, {"command", "`sdkd demo --out a|b`"}};
+  const std::string path = tmp / "report.md";
+  write_report_md(path, in);
+  const std::vector<std::string> lines = lines_of(path);
+  REQUIRE(lines.size() > 10);
+  CHECK(lines[0] == "# study");
+  CHECK(lines[2] == in.headline);
+  CHECK(lines[4] == in.description);
+  CHECK(cells_of(lines[6])[0] == "model");
+  // The last lines: the Provenance table, one row per entry, '|' escaped inside a cell.
+  const size_t n = lines.size();
+  CHECK(lines[n - 6] == "## Provenance");
+  CHECK(cells_of(lines[n - 4]) == std::vector<std::string>{"what", "value"});
+  CHECK(cells_of(lines[n - 2]) == std::vector<std::string>{"commit", "a7ef709 (clean)"});
+  CHECK(cells_of(lines[n - 1]) == std::vector<std::string>{"command", "`sdkd demo --out a|b`"});
 }

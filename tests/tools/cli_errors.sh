@@ -1,25 +1,12 @@
 #!/usr/bin/env bash
 # Bad input to the sdkd binary gets exactly one clear error line naming what was expected,
-# a non-zero exit status, and no half-written output. Usage: cli_errors.sh path/to/sdkd
+# exit status 2, and no half-written output. Usage: cli_errors.sh path/to/sdkd
 set -u
 SDKD=$1
+. "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, expect_error_last, finish
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-fails=0
-
-# expect_error "<substring of the message>" command...
-expect_error() {
-  local want=$1; shift
-  local out rc
-  out=$("$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -eq 0 ]; then echo "FAIL: '$*' succeeded, expected an error containing: $want"; fails=$((fails+1)); return; fi
-  if [ "$(printf '%s\n' "$out" | grep -c .)" -ne 1 ]; then echo "FAIL: '$*' printed more than one line:"; echo "$out"; fails=$((fails+1)); return; fi
-  case "$out" in
-    *"$want"*) echo "ok: $*  ->  $out" ;;
-    *) echo "FAIL: '$*' said: $out"; echo "      expected it to contain: $want"; fails=$((fails+1)) ;;
-  esac
-}
 
 # A valid tiny dataset to corrupt.
 "$SDKD" generate ns --preset smoke --trajectories 3 --out good.npy --threads 1 2>/dev/null || { echo "FAIL: generate"; exit 1; }
@@ -62,5 +49,4 @@ expect_error "--cutoffs 'low'" "$SDKD" distill --data good.npy --preset smoke --
 if find . -name '*.tmp*' | grep -q .; then echo "FAIL: temp files left:"; find . -name '*.tmp*'; fails=$((fails+1)); fi
 [ -e run1 ] && [ -n "$(ls run1 2>/dev/null)" ] && { echo "FAIL: a failed run wrote files into run1"; fails=$((fails+1)); }
 
-echo "$fails failure(s)"
-[ $fails -eq 0 ]
+finish

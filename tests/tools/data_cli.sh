@@ -7,25 +7,11 @@
 # Usage: data_cli.sh path/to/sdkd
 set -u
 SDKD=$1
+. "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, expect_error_last, finish
 FIX=$(cd "$(dirname "$0")/../data/fixtures" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_error "<substring>" command...: exit status 2 and exactly one line containing it.
-expect_error() {
-  local want=$1; shift
-  local out rc
-  out=$("$@" 2>&1 >/dev/null); rc=$?
-  [ $rc -eq 2 ] || { fail "'$*' exited $rc, expected 2 (output: $out)"; return; }
-  [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] || { fail "'$*' printed more than one line: $out"; return; }
-  case "$out" in
-    *"$want"*) echo "ok: $*  ->  $out" ;;
-    *) fail "'$*' said: $out (expected it to contain: $want)" ;;
-  esac
-}
 
 # close A B: the two numbers agree to 1e-5 relative (printf %.6g rounding).
 close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; s = (a < 0 ? -a : a) + 1e-30; exit !(d <= 1e-5 * s + 1e-12) }'; }
@@ -71,6 +57,19 @@ strip() { grep -v -E '"(infer_ms|train_seconds|peak_mem_bytes)"' "$1"; }
 e=$(grep -o '"best_val_mse": [^,]*' explicit/train.json 2>/dev/null)
 [ -n "$e" ] && [ "$e" = "$m" ] && echo "ok: --var u --layout NHWT: $e" || fail "--var u --layout NHWT gave '$e', the defaults '$m'"
 
+# ---- sliding windows: --input-frames/--output-frames/--stride over the 6-frame trajectories ----
+# The split of 6 trajectories is 4/1/1; a trajectory of 6 frames holds floor((6 - in - out) /
+# stride) + 1 windows.
+for spec in "1 1 1 20 5" "2 2 1 12 3" "1 1 3 8 2" "3 3 2 4 1"; do
+  set -- $spec
+  "$SDKD" train --data "$FIX/mat5_zip.mat" --preset "$P" --input-frames $1 --output-frames $2 --stride $3 \
+    --out "win_$1_$2_$3" --threads 1 >win.log 2>&1 || { fail "train --input-frames $1 --output-frames $2 --stride $3"; cat win.log; continue; }
+  grep -q ": $4 train / $5 val windows" win.log && echo "ok: windows $1 -> $2 stride $3: $4 train / $5 val" ||
+    fail "windows $1 -> $2 stride $3: expected $4 train / $5 val windows: $(grep windows win.log)"
+done
+expect_error "--stride must be an integer in [1, 1000], got 0" "$SDKD" train --data "$FIX/mat5_zip.mat" --preset "$P" --stride 0 --out r0
+expect_error "a window needs 4 input + 3 output frames" "$SDKD" eval --data "$FIX/mat5_zip.mat" --preset "$P" --input-frames 4 --output-frames 3 --checkpoint mat/best.safetensors
+
 # ---- --var/--layout reach every command that takes --data; so does the preset ----
 expect_error "--var cel: 'cel' is a cell array" "$SDKD" train --data "$FIX/mat5_zip.mat" --var cel --preset "$P" --out r1
 expect_error "layout NTCHW names 5 axes, the array has 4" "$SDKD" distill --data "$FIX/mat5_zip.mat" --layout NTCHW --preset "$P" --kd none --out r2
@@ -83,5 +82,4 @@ expect_error "expected a string" "$SDKD" train --data "$FIX/mat5_zip.mat" --pres
 expect_error "holds -Inf at index [0, 0, 1, 1]" "$SDKD" train --data "$FIX/mat5_plain.mat" --var holes --preset "$P" --out r6
 for r in r1 r2 r4 r5 r6; do [ -n "$(ls "$r" 2>/dev/null)" ] && fail "a failed run wrote files into $r"; done
 
-echo "$fails failure(s)"
-[ $fails -eq 0 ]
+finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The smoke study end to end through the real binary, checked against independent paths:
 # `sdkd eval` on a saved student must reproduce that student's row of metrics.json, the
-# teacher is reused on a second run, and `sdkd report` rewrites the same report.md.
+# teacher is reused on a second run, and `sdkd report` rewrites the same report.md; the
+# provenance matches this machine and command, the figures hold the runs of metrics.json.
 set -u
 SDKD=$1
 work=$(mktemp -d)
@@ -13,6 +14,62 @@ fail() { echo "FAIL: $*"; exit 1; }
 test -s runs/smoke/metrics.json || fail "no metrics.json"
 test -s runs/smoke/report.md || fail "no report.md"
 test -s runs/smoke/panels.png || fail "no panels.png"
+for f in lead_time.svg spectrum.svg training.svg; do test -s runs/smoke/$f || fail "no $f"; done
+
+# Provenance, the figures' content and the headline, each against what is computed here.
+SDKD="$SDKD" python3 - <<'PY' || fail "provenance, figures or headline"
+import datetime, json, os, re, struct
+m = json.load(open("runs/smoke/metrics.json"))
+p = m["provenance"]
+for k in ("commit", "dirty", "build_type", "compiler", "cxx_flags", "cuda", "blas", "cpu", "gpus", "device",
+          "threads", "date_utc", "command_line"):
+    assert k in p, ("provenance lacks", k)
+assert p["commit"] == "unknown" or re.fullmatch(r"[0-9a-f]{4,40}", p["commit"]), p["commit"]
+assert p["dirty"] in (True, False, None), p["dirty"]
+assert p["threads"] == 1 and p["device"] == "cpu", (p["threads"], p["device"])
+assert p["command_line"] == os.environ["SDKD"] + " demo --preset smoke --threads 1", p["command_line"]
+names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
+assert p["cpu"] == (names[0] if names else "unknown"), (p["cpu"], names[:1])
+when = datetime.datetime.strptime(p["date_utc"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+age = (datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()
+assert -5 < age < 3600, ("date_utc is not now", p["date_utc"])
+assert p["cuda"] == "off" or p["cuda"].startswith("on ("), p["cuda"]
+assert isinstance(p["gpus"], list) and (p["cuda"] != "off" or p["gpus"] == []), p["gpus"]  # no CUDA, no devices
+
+# Every trained run names its folder, whose history.json has one entry per epoch run; the
+# training figure has one line per run in each of its two panels.
+trained = [r for r in m["rows"] if r["role"] != "baseline"]
+for r in trained:
+    h = json.load(open(os.path.join("runs/smoke", r["run_dir"], "history.json")))
+    want = m["preset"]["train"]["epochs"] if r["role"] == "student" else m["preset"]["teachers"][0]["train"]["epochs"]
+    assert len(h) == want, (r["run_dir"], len(h), want)
+svg = open("runs/smoke/training.svg").read()
+assert svg.count('<g class="panel">') == 2 and svg.count('<g class="series">') == 2 * len(trained), svg.count('<g class="series">')
+# Lead time: every run in the top panel, the KD student in the difference panel, one zero line.
+lead = open("runs/smoke/lead_time.svg").read()
+runs = {(r["role"], r["model"], r["kd"]) for r in m["rows"]}
+kd = {r["kd"] for r in m["rows"] if r["role"] == "student" and r["kd"] != "none"}
+assert lead.count('<g class="series">') == len(runs) + len(kd) and lead.count('class="zero"') == 1
+assert lead.count('class="band"') == len(runs) + len(kd)
+assert "enstrophy spectrum" in open("runs/smoke/spectrum.svg").read()
+
+# panels.png: truth, then forecast and error rows of the teacher, the student alone and the
+# distilled student: 7 rows of 32 x 6 pixels, by the layout of report/figures.hpp (gap 4,
+# font scale 2, two title lines).
+png = open("runs/smoke/panels.png", "rb").read()
+w, h = struct.unpack(">II", png[16:24])
+g, f, ph = 4, 2, 32 * 6
+assert h == (2 * 9 * f + g) + (7 * f + g) + g + 7 * (ph + g), (w, h)
+
+# The headline opens the report and quotes the best method's paired change from the summary.
+lines = open("runs/smoke/report.md").read().split("\n")
+assert lines[2].startswith("**Headline.** "), lines[2]
+s = m["summary"]
+best = min((k for k in s if isinstance(s[k], dict) and k != "none"), key=lambda k: s[k]["mse_change_mean"])
+assert best in lines[2] and "%+.1f%%" % (100 * s[best]["mse_change_mean"]) in lines[2], lines[2]
+assert "| commit | " + p["commit"] in "\n".join(lines) and "`" + p["command_line"] + "`" in "\n".join(lines)
+print("provenance, figures and headline ok")
+PY
 
 python3 - <<'PY' || fail "metrics.json content"
 import json

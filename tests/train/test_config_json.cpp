@@ -88,3 +88,17 @@ TEST_CASE("train configs check every integer and number with the file and the fi
   CHECK(c.seed == 7);
   CHECK(train::TrainConfig::from_json(c.to_json()).to_json() == c.to_json());
 }
+
+TEST_CASE("check_keys refuses an unknown key, suggesting the nearest known one", "[config]") {
+  const std::vector<std::string> known = {"input_frames", "output_frames", "stride"};
+  CHECK_NOTHROW(models::check_keys(json{{"stride", 1}, {"input_frames", 2}}, "p.json: window", known));
+  CHECK_NOTHROW(models::check_keys(json::object(), "p.json: window", known));
+  CHECK_THROWS_WITH(models::check_keys(json{{"output_frame", 1}}, "p.json: window", known),
+                    Contains("p.json: window: unknown key 'output_frame' (did you mean 'output_frames'?)") &&
+                        Contains("known keys: input_frames, output_frames, stride"));
+  // Too far from every known key for a guess: only the list.
+  const auto far = [&] { models::check_keys(json{{"colour", 1}}, "p.json: window", known); };
+  CHECK_THROWS_WITH(far(), Contains("unknown key 'colour'; known keys:"));
+  CHECK_THROWS_WITH(models::check_keys(json{{"windw", 1}}, "p.json", {"window", "data"}),
+                    Contains("(did you mean 'window'?)"));
+}

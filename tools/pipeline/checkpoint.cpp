@@ -31,6 +31,8 @@ std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint) {
   } catch (const Error& e) {
     throw Error(checkpoint + ": " + e.what());
   }
+  if (meta.count(models::kNormalizationKey))
+    model->set_normalization(models::DataNormalization::from_metadata(meta.at(models::kNormalizationKey), checkpoint));
   model->eval();
   place(*model);
   return model;

@@ -24,6 +24,7 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   Generator g(tcfg.seed);
   TrainedModel tm;
   tm.model = models::make_model(mcfg, g);
+  tm.model->set_normalization(fit_normalization(preset, ds, split));
   place(*tm.model);
   // Adapters draw from their own stream so the student's initialisation is the same with
   // and without distillation (paired comparisons per seed).
@@ -31,9 +32,9 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   distill::Distiller d(kcfg, *tm.model, teachers, ga);
   std::string names;
   for (const auto& t : teachers) names += (names.empty() ? "" : ", ") + t.name;
-  std::fprintf(stderr, "distilling %s (%lld parameters) from %s with %s (lambda %g) on %s\n", mcfg.name.c_str(),
+  std::fprintf(stderr, "distilling %s (%lld parameters) from %s with %s (lambda %g) on %s%s\n", mcfg.name.c_str(),
                (long long)tm.model->num_parameters(), names.empty() ? "no teacher" : names.c_str(),
-               distill::kd_method_name(kcfg.method), kcfg.lambda, ds.name().c_str());
+               distill::kd_method_name(kcfg.method), kcfg.lambda, ds.name().c_str(), normalization_note(*tm.model).c_str());
   tm.result = train::train_forecaster(*tm.model, ds, split, tcfg, d.hooks());
   return tm;
 }

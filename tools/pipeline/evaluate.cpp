@@ -34,7 +34,7 @@ EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& d
   row.model = model.config().name;
   row.params = model.num_parameters();
   model.eval();
-  score(row, ds, ts, [&](const Tensor& x) { return model.forward(x.to(model.device())).pred; });
+  score(row, ds, ts, [&](const Tensor& x) { return model.predict(x.to(model.device())); });
   row.flops = flops_per_sample(model);
   row.infer_ms = inference_ms(model, ds.batch({ts.windows.front()}).first);
   row.peak_mem_bytes = train_step_bytes(model, ds, ts, train_batch);

@@ -12,6 +12,7 @@
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/npy.hpp"
+#include "tools/pipeline/ns_partial.hpp"
 #include "tools/pipeline/runtime.hpp"
 #include "train/progress.hpp"
 
@@ -35,58 +36,96 @@ nlohmann::json ns_config_json(const data::NSConfig& c) {
           {"grf_sigma", c.grf_sigma}};
 }
 
-void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool quiet) {
+namespace {
+
+bool cached(const data::NSConfig& cfg, const std::string& path, const nlohmann::json& params) {
+  const std::string side = path + ".json";
+  if (!fs::exists(path) || !fs::exists(side)) return false;
+  try {
+    const auto j = models::read_json_file(side);
+    const auto h = read_npy_header(path);
+    const Shape want = {cfg.trajectories, cfg.frames, 1, cfg.resolution, cfg.resolution};
+    return j.at("parameters") == params && h.shape == want && h.dtype == "f4";
+  } catch (const std::exception&) {
+    return false;  // a damaged cache is regenerated
+  }
+}
+
+// Vorticity std per stored frame over all trajectories, a physics summary to compare with
+// SPEC §1, read back from the finished partial file one trajectory at a time. The sums run in
+// the order trajectory, point within the frame, so the figures do not depend on the batches.
+nlohmann::json frame_stds(const data::NSConfig& cfg, const PartialNpy& part) {
+  const int64_t hw = int64_t(cfg.resolution) * cfg.resolution, per = cfg.frames * hw;
+  std::vector<double> s(size_t(cfg.frames), 0.0), ss(size_t(cfg.frames), 0.0);
+  std::vector<float> traj(static_cast<size_t>(per));
+  for (int64_t n = 0; n < cfg.trajectories; ++n) {
+    part.read(n, 1, traj.data());
+    for (int t = 0; t < cfg.frames; ++t)
+      for (int64_t i = 0; i < hw; ++i) {
+        const double v = traj[size_t(t * hw + i)];
+        SDKD_CHECK(std::isfinite(v), "generate ns: the solver produced non-finite values (unstable dt?)");
+        s[size_t(t)] += v;
+        ss[size_t(t)] += v * v;
+      }
+  }
+  nlohmann::json stds = nlohmann::json::array();
+  const double cnt = double(cfg.trajectories * hw);
+  for (int t = 0; t < cfg.frames; ++t) {
+    const double m = s[size_t(t)] / cnt;
+    stds.push_back(std::sqrt(std::max(ss[size_t(t)] / cnt - m * m, 0.0)));
+  }
+  return stds;
+}
+
+}  // namespace
+
+void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool quiet, int64_t batch) {
   data::validate(cfg);
+  SDKD_CHECK(batch >= 0, "--batch: expected a number of trajectories >= 1 (or 0 for automatic), got ", batch);
   const std::string side = path + ".json";
   const nlohmann::json params = ns_config_json(cfg);
-  if (fs::exists(path) && fs::exists(side)) {
-    try {
-      const auto j = models::read_json_file(side);
-      const auto h = read_npy_header(path);
-      const Shape want = {cfg.trajectories, cfg.frames, 1, cfg.resolution, cfg.resolution};
-      if (j.at("parameters") == params && h.shape == want && h.dtype == "f4") {
-        if (!quiet) std::fprintf(stderr, "using cached %s\n", path.c_str());
-        return;
-      }
-    } catch (const std::exception&) {
-      // A damaged cache is regenerated below.
-    }
+  if (cached(cfg, path, params)) {
+    if (!quiet) std::fprintf(stderr, "using cached %s\n", path.c_str());
+    return;
   }
   if (!fs::path(path).parent_path().empty()) fs::create_directories(fs::path(path).parent_path());
-  const int64_t per = int64_t(cfg.frames) * cfg.resolution * cfg.resolution;
-  std::vector<float> out(size_t(cfg.trajectories * per));
+  data::NSConfig run_cfg = cfg;
+  run_cfg.device = compute_device();  // --device: where the solver runs (same numbers to ~1e-10)
+  // The device belongs to the identity of a partial file: CPU and GPU frames differ by
+  // round-off, and a file must come from one of them to be reproducible.
+  const nlohmann::json identity = {{"parameters", params}, {"device", run_cfg.device.is_cuda() ? "cuda" : "cpu"}};
+  PartialNpy part(path, {cfg.trajectories, cfg.frames, 1, cfg.resolution, cfg.resolution}, identity, quiet);
   const auto t0 = std::chrono::steady_clock::now();
-  {
-    train::ProgressBar bar("generate ns", cfg.trajectories, "traj");
-    data::NSConfig run_cfg = cfg;
-    run_cfg.device = compute_device();  // --device: where the solver runs (same numbers to ~1e-10)
-    data::generate_ns(run_cfg, out.data(), [&](int64_t done, int64_t) {
-      if (!quiet) bar.update(done);
-    });
+  const double earlier = part.seconds();
+  auto elapsed = [&] { return earlier + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  const int64_t first = part.rows_done();
+  if (first < cfg.trajectories) {
+    train::ProgressBar bar(first > 0 ? "generate ns (resumed)" : "generate ns", cfg.trajectories - first, "traj");
+    data::generate_ns_batches(
+        run_cfg, first, batch,
+        [&](int64_t begin, int64_t count, const float* frames) { part.append(begin, count, frames, elapsed()); },
+        [&](int64_t done, int64_t) {
+          if (!quiet) bar.update(done - first);
+        });
     if (!quiet) bar.finish();
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // Vorticity std per stored frame, a physics summary to compare with SPEC §1.
-  nlohmann::json stds = nlohmann::json::array();
-  for (int t = 0; t < cfg.frames; ++t) {
-    double s = 0, ss = 0;
-    const int64_t hw = int64_t(cfg.resolution) * cfg.resolution;
-    for (int64_t n = 0; n < cfg.trajectories; ++n)
-      for (int64_t i = 0; i < hw; ++i) {
-        const double v = out[size_t(n * per + t * hw + i)];
-        s += v;
-        ss += v * v;
-      }
-    const double cnt = double(cfg.trajectories * hw), m = s / cnt;
-    stds.push_back(std::sqrt(std::max(ss / cnt - m * m, 0.0)));
+  nlohmann::json stds;
+  try {
+    stds = frame_stds(cfg, part);
+  } catch (const Error&) {
+    part.discard();  // finished but unusable: a rerun must not resume it
+    throw;
   }
-  for (float v : out) SDKD_CHECK(std::isfinite(v), "generate ns: the solver produced non-finite values (unstable dt?)");
-  write_npy(path, "f4", {cfg.trajectories, cfg.frames, 1, cfg.resolution, cfg.resolution}, out.data());
+  const double secs = elapsed();
   nlohmann::json j = {{"generator", "sdkd generate ns"},
                       {"layout", "(N, T, C, H, W) float32, frame k at t = k * frame_interval, k = 1..T"},
                       {"parameters", params},
                       {"seconds", secs},
                       {"vorticity_std_per_frame", stds}};
+  // An old side file must not stand beside the new data, even for the moment between the rename
+  // and the new side file: a kill there leaves data without a side file, which is regenerated.
+  std::remove(side.c_str());
+  part.publish();
   write_text_atomic(side, j.dump(2) + "\n");
   if (!quiet) std::fprintf(stderr, "wrote %s (%lld trajectories, %.1f s)\n", path.c_str(), (long long)cfg.trajectories, secs);
 }

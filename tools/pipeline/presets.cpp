@@ -1,5 +1,9 @@
 #include "tools/pipeline/presets.hpp"
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "distill/distiller.hpp"
 #include "models/config_json.hpp"
 #include "models/forecaster.hpp"
@@ -22,6 +26,7 @@ const nlohmann::json& section(const nlohmann::json& p, const std::string& top, c
 // settings deletes: only a plain name, no '/' that could point the deletion elsewhere.
 void check_teacher(const nlohmann::json& t, const std::string& at) {
   models::json_object(t, at);
+  models::check_keys(t, at, {"name", "model", "train"});
   const auto model = models::ModelConfig::from_json(models::json_required(t, at, "model"), at + ".model");
   train::TrainConfig::from_json(models::json_required(t, at, "train"), at + ".train");
   const std::string name = t.contains("name") ? models::json_string(t["name"], at, "name") : model.name;
@@ -50,15 +55,53 @@ nlohmann::json load_preset(const std::string& name) {
   return preset;
 }
 
+namespace {
+// The data settings that take one of a few names; the command line and presets share them.
+const std::map<std::string, std::vector<std::string>>& data_choices() {
+  static const std::map<std::string, std::vector<std::string>> choices = {{"normalize", {"none", "zscore"}},
+                                                                          {"loader", {"auto", "ram", "stream"}}};
+  return choices;
+}
+}  // namespace
+
+std::string data_choice_problem(const std::string& key, const std::string& value) {
+  const auto it = data_choices().find(key);
+  if (it == data_choices().end()) return "";
+  std::string list;
+  for (const auto& n : it->second) {
+    if (value == n) return "";
+    list += (list.empty() ? "" : ", ") + n;
+  }
+  return str_cat("must be one of ", list, ", got '", value, "'");
+}
+
+void check_data_section(const nlohmann::json& data, const std::string& where) {
+  const std::string at = where + ": data";
+  // Every data setting is a string.
+  static const std::vector<std::string> keys = {"generator", "preset", "file", "var", "layout", "normalize", "loader"};
+  models::check_keys(data, at, keys);
+  for (const auto& key : keys)
+    if (data.contains(key)) models::json_string(data[key], at, key);
+  for (const auto& [key, names] : data_choices()) {
+    if (!data.contains(key)) continue;
+    const std::string problem = data_choice_problem(key, data[key].get<std::string>());
+    SDKD_CHECK(problem.empty(), models::field_name(at, key), " ", problem);
+  }
+}
+
 void check_preset(const nlohmann::json& p, const std::string& where) {
   const std::string top = where + ":";
   models::json_object(p, top);
+  // A typo ("windw", "output_frame") would otherwise be ignored and the default used.
+  models::check_keys(p, where, {"name", "about", "data", "window", "split_seed", "model", "train", "teachers", "kd",
+                                "study", "eval"});
+  models::check_keys(section(p, top, "window"), where + ": window", {"input_frames", "output_frames", "stride"});
+  models::check_keys(section(p, top, "study"), where + ": study", {"seeds", "methods"});
+  models::check_keys(section(p, top, "eval"), where + ": eval", {"batch_size"});
   for (const char* key : {"name", "about"})
     if (p.contains(key)) models::json_string(p[key], top, key);
   if (p.contains("split_seed")) models::json_uint(p["split_seed"], top, "split_seed");
-  const auto& data = section(p, top, "data");
-  for (const char* key : {"generator", "preset", "file", "var", "layout"})
-    if (data.contains(key)) models::json_string(data[key], where + ": data", key);
+  check_data_section(section(p, top, "data"), where);
   // Window frames share the models' in_frames/out_frames range.
   const auto& window = section(p, top, "window");
   for (const char* key : {"input_frames", "output_frames", "stride"})

@@ -85,6 +85,8 @@ StudySummary summarize_study(const std::vector<EvalRow>& rows, const std::vector
                   double(st.peak_mem_bytes) / double(teacher->peak_mem_bytes), st.infer_ms / teacher->infer_ms);
     summary.push_back(line);
     summary_json["teacher_gap"] = gap;
+    summary_json["teacher"] = teacher->model;  // for the report's headline
+    summary_json["student"] = st.model;
     if (by_method.count(sdkd_name) && !by_method[sdkd_name].empty()) {
       std::vector<double> v;
       for (auto* x : by_method[sdkd_name]) v.push_back(x->metrics.mse);

@@ -20,11 +20,14 @@ std::shared_ptr<models::Forecaster> ensure_teacher(const nlohmann::json& preset,
                                                     const data::SequenceDataset& ds, const std::string& dir,
                                                     double& train_seconds) {
   const std::string at = "teacher " + dir;
-  const nlohmann::json settings = {{"model", models::json_required(teacher, at, "model")},
-                                   {"train", models::json_required(teacher, at, "train")},
-                                   {"data", ds.name()},
-                                   {"window", preset.value("window", nlohmann::json::object())},
-                                   {"split_seed", split_seed(preset)}};
+  nlohmann::json settings = {{"model", models::json_required(teacher, at, "model")},
+                             {"train", models::json_required(teacher, at, "train")},
+                             {"data", ds.name()},
+                             {"window", preset.value("window", nlohmann::json::object())},
+                             {"split_seed", split_seed(preset)}};
+  // Only when set, so the records of runs from before the option still match.
+  const auto& data = models::json_section(preset, "preset:", "data");
+  if (data.contains("normalize") && data["normalize"] != "none") settings["normalize"] = data["normalize"];
   const std::string done = (fs::path(dir) / "done.json").string();
   if (fs::exists(done)) {
     // done.json is a cache record: one that cannot be read (damaged or edited) means retraining.

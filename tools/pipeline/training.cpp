@@ -8,6 +8,7 @@
 #include "datasets/split.hpp"
 #include "models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
+#include "sdkd/error.hpp"
 #include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
 
@@ -25,6 +26,22 @@ models::ModelConfig model_config_for(const nlohmann::json& model_json, const dat
   return models::ModelConfig::from_json(j);
 }
 
+std::string normalization_note(const models::Forecaster& model) {
+  const auto& n = model.normalization();
+  return n.zscore ? ", " + n.describe() : "";
+}
+
+models::DataNormalization fit_normalization(const nlohmann::json& preset, const data::SequenceDataset& ds,
+                                            const data::Split& split) {
+  const nlohmann::json& d = models::json_section(preset, "preset:", "data");
+  const std::string kind = d.contains("normalize") ? models::json_string(d["normalize"], "preset: data", "normalize")
+                                                   : "none";
+  if (kind == "none") return {};
+  SDKD_CHECK(kind == "zscore", "preset: data.normalize must be none or zscore, got '", kind, "'");
+  const auto [mean, std] = ds.moments(split.train);
+  return models::DataNormalization::z_score(mean, std, ds.name() + " (training split)");
+}
+
 TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
                                bool resume) {
   const auto split = data::split_indices(ds.trajectories(), split_seed(preset));
@@ -36,10 +53,11 @@ TrainedModel train_from_preset(const nlohmann::json& preset, const data::Sequenc
   Generator g(tcfg.seed);
   TrainedModel tm;
   tm.model = models::make_model(mcfg, g);
+  tm.model->set_normalization(fit_normalization(preset, ds, split));
   place(*tm.model);
-  std::fprintf(stderr, "training %s (%lld parameters) on %s: %zu train / %zu val windows, %s\n", mcfg.name.c_str(),
+  std::fprintf(stderr, "training %s (%lld parameters) on %s: %zu train / %zu val windows, %s%s\n", mcfg.name.c_str(),
                (long long)tm.model->num_parameters(), ds.name().c_str(), ds.windows(split.train).size(),
-               ds.windows(split.val).size(), compute_device().str().c_str());
+               ds.windows(split.val).size(), compute_device().str().c_str(), normalization_note(*tm.model).c_str());
   tm.result = train::train_forecaster(*tm.model, ds, split, tcfg);
   return tm;
 }

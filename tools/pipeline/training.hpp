@@ -19,6 +19,13 @@ struct TrainedModel {
 // The preset's model settings completed with the dataset's frames, channels and grid.
 models::ModelConfig model_config_for(const nlohmann::json& model_json, const data::SequenceDataset& data);
 
+// The normalisation the preset's "data.normalize" asks for ("none", the default, or "zscore":
+// mean and std of every value of the training split's trajectories), for the model to carry.
+models::DataNormalization fit_normalization(const nlohmann::json& preset, const data::SequenceDataset& ds,
+                                            const data::Split& split);
+// ", z-score (mean ..., std ...)" for a normalised model's log line, "" otherwise.
+std::string normalization_note(const models::Forecaster& model);
+
 // Trains the preset's model with MSE on the preset's split, checkpoints into out_dir
 // (resume: continue from out_dir/last.safetensors).
 TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,

@@ -33,6 +33,7 @@ data::DatasetOptions dataset_options(const nlohmann::json& preset) {
   auto text = [&](const char* key) { return d.contains(key) ? models::json_string(d[key], "preset: data", key) : ""; };
   o.var = text("var");
   o.layout = text("layout");
+  if (d.contains("loader")) o.loader = text("loader");  // checked by check_data_section: auto, ram or stream
   return o;
 }
 

@@ -91,4 +91,8 @@ void write_npy(const std::string& path, const std::string& dtype,
                const std::vector<int64_t>& shape, const void* data);
 void write_npy(const std::string& path, const NpyArray& array);
 
+// The bytes write_npy puts before the data (magic, version, padded header dict), for writers
+// that fill a file's data in pieces (tools/pipeline/ns_partial.cpp).
+std::string npy_header_bytes(const std::string& dtype, const std::vector<int64_t>& shape);
+
 }  // namespace sdkd

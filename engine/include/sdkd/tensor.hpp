@@ -11,12 +11,14 @@ namespace sdkd {
 
 struct Node;
 
-// A raw buffer. CPU buffers are 64-byte aligned so loops vectorise.
+// A raw buffer. CPU buffers are 64-byte aligned so loops vectorise. `pinned`: a host buffer in
+// page-locked memory (Tensor::empty_pinned), copied to a GPU directly and asynchronously.
 struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   Device device;
-  Storage(size_t bytes, Device dev);
+  bool pinned = false;
+  Storage(size_t bytes, Device dev, bool pinned_host = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -43,6 +45,11 @@ class Tensor {
   static Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device{});
   static Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device device = Device{});
   static Tensor scalar(double value, DType dtype = DType::f32, Device device = Device{});
+  // A host tensor in page-locked memory when this build has CUDA and a GPU is usable, so that
+  // .to(cuda) copies it without a staging copy and without blocking; plain host memory
+  // otherwise (CPU-only builds, no GPU). Such a copy is asynchronous: do not write the tensor
+  // after moving it (the data loader fills each batch once, then only reads it).
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::f32);
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
   static Tensor from_vector(const std::vector<double>& values, const Shape& shape);
   static Tensor from_vector(const std::vector<int32_t>& values, const Shape& shape);
@@ -61,6 +68,7 @@ class Tensor {
   int64_t numel() const { return shape_numel(impl_->shape); }
   DType dtype() const { return impl_->dtype; }
   Device device() const { return impl_->storage->device; }
+  bool is_pinned() const { return impl_->storage->pinned; }
   bool is_contiguous() const;
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
