@@ -1,11 +1,13 @@
 #include "distill/distiller.hpp"
 
+#include <cmath>
 #include <string>
 #include <utility>
 
 #include "distill/kd_losses.hpp"
 #include "distill/multi_teacher.hpp"
 #include "models/config_json.hpp"
+#include "sdkd/checkpoint.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 
@@ -38,6 +40,23 @@ E parse_name(const std::pair<E, const char*> (&table)[N], const std::string& nam
   throw Error(str_cat(what, " '", name, "' is unknown (expected ", expected, ")"));
 }
 
+// The bands the cutoffs make must all hold bins: rho reaches sqrt(2) only at the corners of
+// the spectrum, so a cutoff at or above it leaves its upper band empty (and K - 1 bands).
+void check_bands(const SpectralKDOptions& s, const std::string& where) {
+  const double rho_max = std::sqrt(2.0);
+  for (size_t i = 0; i < s.cutoffs.size(); ++i) {
+    const double c = s.cutoffs[i];
+    SDKD_CHECK(c < rho_max, models::field_name(where, "cutoffs"), "[", i, "] must be below sqrt(2) = 1.41421 (the largest ",
+               "normalised wavenumber, at the spectrum's corners; 1 is the Nyquist frequency), got ", c,
+               ": the band above it would be empty");
+    SDKD_CHECK(i == 0 || c > s.cutoffs[i - 1], models::field_name(where, "cutoffs"),
+               " must be strictly increasing, got ", s.cutoffs[i - 1], " then ", c);
+  }
+  SDKD_CHECK(s.band_weights.empty() || s.band_weights.size() == s.cutoffs.size() + 1,
+             models::field_name(where, "band_weights"), " must give one weight per band: ", s.cutoffs.size() + 1,
+             " for ", s.cutoffs.size(), " cutoff(s), got ", s.band_weights.size());
+}
+
 }  // namespace
 
 KDMethod parse_kd_method(const std::string& name) { return parse_name(kMethodNames, name, "kd method", ", "); }
@@ -54,7 +73,7 @@ KDConfig KDConfig::from_json(const nlohmann::json& j, const std::string& where) 
   using models::json_number;
   KDConfig c;
   std::string method = kd_method_name(c.method), weighting = teacher_weighting_name(c.weighting);
-  // Ranges here are types and signs; the spectral loss checks its cutoffs' order when it runs.
+  // Ranges here are types and signs; the bands are checked as a whole below.
   for (const auto& [k, v] : models::json_object(j, where).items()) {
     if (k == "method") method = models::json_string(v, where, k);
     else if (k == "lambda") c.lambda = json_number(v, where, k);
@@ -71,6 +90,7 @@ KDConfig KDConfig::from_json(const nlohmann::json& j, const std::string& where) 
     else throw Error(str_cat(where, ": unknown key '", k, "' (known: method, lambda, beta, cutoffs, alpha, ",
                              "band_weights, adaptive, gamma, taps, weighting, aekd_c, ab_margin)"));
   }
+  check_bands(c.spectral, where);
   c.method = parse_kd_method(method);
   c.weighting = parse_teacher_weighting(weighting);
   SDKD_CHECK(!uses_features(c.method) || !c.taps.empty(), "kd method '", method, "' needs at least one tap");
@@ -159,6 +179,15 @@ std::vector<Distiller::Cached> Distiller::teacher_batch(const Tensor& x, const s
       std::vector<Tensor> xs;
       for (auto b : missing) xs.push_back(x.select(0, b));
       const auto t_out = teachers_[m].model->forward(stack(xs, 0));
+      // Checked once per window (outputs are cached): a NaN teacher would otherwise surface as
+      // the student's non-finite loss, with the student blamed.
+      bool finite = all_finite(t_out.pred);
+      for (const auto& tap : cfg_.taps)
+        if (finite && t_out.features.count(tap)) finite = all_finite(t_out.features.at(tap));
+      SDKD_CHECK(finite, "teacher '", teachers_[m].name, "' (", teachers_[m].model->config().name,
+                 ") produced non-finite outputs or features on a batch with trajectory ",
+                 windows[size_t(missing.front())].first, " (start frame ", windows[size_t(missing.front())].second,
+                 "): the teacher is the cause; check its checkpoint and the data's scale (--normalize)");
       for (size_t i = 0; i < missing.size(); ++i) {
         Cached c;
         c.pred = t_out.pred.select(0, int64_t(i)).contiguous();

@@ -48,7 +48,7 @@ int cmd_demo(int argc, char** argv) {
     ("preset", "smoke (seconds), demo (minutes) or a JSON file", cxxopts::value<std::string>()->default_value("demo"))
     ("o,out", "run folder (default runs/<preset>)", cxxopts::value<std::string>())
     ("data", "dataset path (default: the preset's, generated if missing)", cxxopts::value<std::string>())
-    ("seeds", "number of student seeds (default: the preset's)", cxxopts::value<int>())
+    ("seeds", "number of student seeds (default: the preset's)", number_value<int>())
     ("methods", "KD methods to run, e.g. none,sdkd (default: the preset's)", cxxopts::value<std::string>());
   add_data_options(opts);
   add_train_options(opts);
@@ -62,7 +62,37 @@ int cmd_demo(int argc, char** argv) {
   apply_kd_overrides(r, preset);
   const std::string name = preset.value("name", std::string("custom"));
   const std::string out = r.count("out") ? r["out"].as<std::string>() : "runs/" + name;
-  make_output_dir(out);
+
+  // ---- every setting checked before data is generated or a teacher trains ----
+  const train::TrainConfig train_cfg =
+      train::TrainConfig::from_json(models::json_section(preset, "preset:", "train"), "preset: train");
+  const int64_t batch = train_cfg.batch_size;
+  const nlohmann::json study = preset.value("study", nlohmann::json::object());
+  std::vector<std::string> method_names = study.value("methods", std::vector<std::string>{"none"});
+  if (r.count("methods")) {
+    method_names.clear();
+    std::stringstream ss(r["methods"].as<std::string>());
+    for (std::string m; std::getline(ss, m, ',');) method_names.push_back(m);
+  }
+  std::vector<distill::KDMethod> methods;
+  for (const auto& m : method_names) try {
+      methods.push_back(distill::parse_kd_method(m));
+      nlohmann::json kd = models::json_section(preset, "preset:", "kd");
+      kd["method"] = m;  // each method with the preset's kd settings, as its students will run
+      (void)distill::KDConfig::from_json(kd, "preset: kd");
+    } catch (const Error& e) {
+      throw Error(str_cat(r.count("methods") ? "--methods: " : "preset: study.methods: ", e.what()));
+    }
+  int seeds = study.value("seeds", 1);
+  if (r.count("seeds")) seeds = r["seeds"].as<int>();
+  SDKD_CHECK(seeds >= 1 && seeds <= 1000, "--seeds must be an integer in [1, 1000], got ", seeds);
+  // A preset's cuda_graph on the CPU (the option itself is refused where it is read).
+  const auto& teacher_list = preset.value("teachers", nlohmann::json::array());
+  for (const auto& t : teacher_list)
+    SDKD_CHECK(!t.at("train").value("cuda_graph", false) || compute_device().is_cuda(),
+               "preset: teachers: train.cuda_graph needs --device cuda");
+  SDKD_CHECK(!train_cfg.cuda_graph || compute_device().is_cuda(), "preset: train.cuda_graph needs --device cuda");
+  check_output_dir(out);
 
   // The study's data: --data, or the preset's generated file (made here when missing).
   const nlohmann::json& data_section = models::json_section(preset, "preset:", "data");
@@ -74,29 +104,13 @@ int cmd_demo(int argc, char** argv) {
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
   const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
   const TestSet ts = test_set(preset, ds);
-  // After the overrides, so --batch 0 is refused here, before any teacher trains.
-  const train::TrainConfig train_cfg =
-      train::TrainConfig::from_json(models::json_section(preset, "preset:", "train"), "preset: train");
-  const int64_t batch = train_cfg.batch_size;
-
-  const nlohmann::json study = preset.value("study", nlohmann::json::object());
-  std::vector<std::string> method_names = study.value("methods", std::vector<std::string>{"none"});
-  if (r.count("methods")) {
-    method_names.clear();
-    std::stringstream ss(r["methods"].as<std::string>());
-    for (std::string m; std::getline(ss, m, ',');) method_names.push_back(m);
-  }
-  std::vector<distill::KDMethod> methods;
-  for (const auto& m : method_names) methods.push_back(distill::parse_kd_method(m));
-  int seeds = study.value("seeds", 1);
-  if (r.count("seeds")) seeds = r["seeds"].as<int>();
-  SDKD_CHECK(seeds >= 1, "--seeds must be >= 1, got ", seeds);
+  make_output_dir(out);
 
   std::vector<EvalRow> rows;
   std::vector<std::string> run_dirs;  // per row, its folder under <out> (metrics.json "run_dir": training curves)
   // ---- teachers ----
   std::vector<distill::TeacherModel> teachers;
-  for (const auto& t : preset.value("teachers", nlohmann::json::array())) {
+  for (const auto& t : teacher_list) {
     const std::string tname = t.value("name", t.at("model").value("name", std::string("teacher")));
     double secs = 0;
     auto model = ensure_teacher(preset, t, ds, (fs::path(out) / ("teacher_" + tname)).string(), secs);

@@ -1,4 +1,4 @@
-// sdkd distill: train a student from frozen teacher checkpoints (SPEC §3).
+// sdkd distill: train a student from frozen teacher checkpoints (docs/USAGE.md, "distill").
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,6 +16,7 @@
 #include "tools/pipeline/runtime.hpp"
 #include "tools/pipeline/training.hpp"
 #include "tools/pipeline/windows.hpp"
+#include "train/trainer.hpp"
 
 namespace sdkd::tools {
 
@@ -40,18 +41,19 @@ int cmd_distill(int argc, char** argv) {
   apply_data_overrides(r, preset);
   apply_train_overrides(r, preset);
   apply_kd_overrides(r, preset);
+  const auto method = distill::parse_kd_method(preset["kd"].value("method", std::string("none")));
+  const auto teacher_paths = r.count("teacher") ? r["teacher"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  SDKD_CHECK(method == distill::KDMethod::none || !teacher_paths.empty(), "sdkd distill: --kd ",
+             distill::kd_method_name(method), " needs at least one --teacher CHECKPOINT");
+  const std::string out = r["out"].as<std::string>();
+  train::check_run_folder(out, r.count("resume") > 0);
   const std::string data_path = r["data"].as<std::string>();
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
   std::vector<distill::TeacherModel> teachers;
-  if (r.count("teacher"))
-    for (const auto& path : r["teacher"].as<std::vector<std::string>>())
-      teachers.push_back({fs::path(path).parent_path().filename().string() + "_" + std::to_string(teachers.size()),
-                          load_model(path)});
-  const auto method = distill::parse_kd_method(preset["kd"].value("method", std::string("none")));
-  SDKD_CHECK(method == distill::KDMethod::none || !teachers.empty(), "sdkd distill: --kd ",
-             distill::kd_method_name(method), " needs at least one --teacher CHECKPOINT");
+  for (const auto& path : teacher_paths)
+    teachers.push_back({fs::path(path).parent_path().filename().string() + "_" + std::to_string(teachers.size()),
+                        load_model(path)});
   const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
-  const std::string out = r["out"].as<std::string>();
   report_run(distill_from_preset(preset, ds, teachers, out, r.count("resume") > 0), preset, out);
   return 0;
 }

@@ -21,24 +21,24 @@ int cmd_generate(int argc, char** argv) {
     }
     throw Error(str_cat("generate: expected a generator name, 'ns' (got '", argc >= 2 ? argv[1] : "", "')"));
   }
-  cxxopts::Options opts("sdkd generate ns", "Simulate 2-D Navier-Stokes vorticity (SPEC §1) into a .npy file");
+  cxxopts::Options opts("sdkd generate ns", "Simulate 2-D Navier-Stokes vorticity into a .npy file (docs/USAGE.md, \"generate ns\")");
   std::string presets;
   for (const auto& n : data::ns_preset_names()) presets += (presets.empty() ? "" : ", ") + n;
   opts.add_options()
     ("preset", "parameter preset: " + presets, cxxopts::value<std::string>()->default_value("demo"))
     ("o,out", "output .npy (a .json side file is written beside it)", cxxopts::value<std::string>())
-    ("viscosity", "kinematic viscosity nu", cxxopts::value<double>())
-    ("trajectories", "number of trajectories N", cxxopts::value<int64_t>())
-    ("frames", "stored frames T (one per frame interval)", cxxopts::value<int>())
-    ("resolution", "stored grid size", cxxopts::value<int>())
-    ("solve-resolution", "solver grid size (a multiple of the stored one)", cxxopts::value<int>())
-    ("dt", "time step", cxxopts::value<double>())
+    ("viscosity", "kinematic viscosity nu", number_value<double>())
+    ("trajectories", "number of trajectories N", number_value<int64_t>())
+    ("frames", "stored frames T (one per frame interval)", number_value<int>())
+    ("resolution", "stored grid size", number_value<int>())
+    ("solve-resolution", "solver grid size (a multiple of the stored one)", number_value<int>())
+    ("dt", "time step", number_value<double>())
     ("scheme", "ifrk4 (integrating-factor RK4) or fno (Crank-Nicolson + Euler, dt 1e-4)", cxxopts::value<std::string>())
-    ("seed", "random seed (trajectory i uses the stream (seed, i))", cxxopts::value<uint64_t>())
+    ("seed", "random seed (trajectory i uses the stream (seed, i))", number_value<uint64_t>())
     ("batch", "trajectories per batch, the unit written out and lost to a kill (default: automatic: "
               "CPU rounds of one trajectory per thread lasting ~2 s, GPU as many as fill the device and fit "
-              "in memory)", cxxopts::value<int64_t>())
-    ("threads", "CPU threads (default: all cores)", cxxopts::value<int>())
+              "in memory)", number_value<int64_t>())
+    ("threads", "CPU threads (default: all cores)", number_value<int>())
     ("force", "regenerate even if an identical file exists, and do not resume an interrupted run");
   add_device_options(opts);
   cxxopts::ParseResult r;

@@ -1,10 +1,17 @@
 #pragma once
 // Command-line options the subcommands share: parsing with one error per mistake, the device
 // options, and the training and distillation options that override a preset's sections.
+#include <memory>
+
 #include <cxxopts.hpp>
 #include <nlohmann/json_fwd.hpp>
 
 namespace sdkd::tools {
+
+// cxxopts::value<T>() for a number (T: int, int64_t, uint64_t, double) whose parse error says
+// what was expected; parse_options adds the option's name: "--epochs: 'abc' is not an integer".
+template <class T>
+std::shared_ptr<cxxopts::Value> number_value();
 
 // Parses argv with the given options; unknown options and missing values become sdkd::Error
 // naming the option. Adds --help; returns false (after printing help) if it was asked for.

@@ -60,7 +60,13 @@ void save_run_state(const std::string& path, const nn::Module& model, const nn::
 RunState load_run_state(const std::string& path, nn::Module& model, nn::Module* extra, optim::Adam& opt) {
   Metadata meta;
   TensorMap model_part, extra_part, optim_part;
-  for (auto& [n, t] : load_tensors(path, &meta)) {
+  const TensorMap all = load_tensors(path, &meta);
+  // A run is never continued from non-finite weights or moments (an edited or damaged file:
+  // the trainer itself does not save them).
+  if (const std::string bad = first_non_finite(all); !bad.empty())
+    throw Error(str_cat(path, ": tensor '", bad, "' holds non-finite values (NaN or infinity); this checkpoint "
+                        "cannot be resumed"));
+  for (auto& [n, t] : all) {
     if (n.rfind(kOptimPrefix, 0) == 0) optim_part[n.substr(std::strlen(kOptimPrefix))] = t;
     else if (n.rfind(kExtraPrefix, 0) == 0) extra_part[n.substr(std::strlen(kExtraPrefix))] = t;
     else model_part[n] = t;

@@ -76,10 +76,12 @@ class GraphedStep {
 // Where a run stopped by a non-finite value can go back to: its last.safetensors only when
 // this run has one (resumed from it or written after an epoch); an older run's file, or none,
 // must not be offered as "the last good checkpoint".
-[[noreturn]] void non_finite(const char* what, double v, const std::string& when, bool have_checkpoint,
+// "nan", "inf", "-inf" (printf would say -nan for some NaNs).
+std::string shown(double v) { return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
+
+[[noreturn]] void non_finite(const std::string& what, const std::string& when, bool have_checkpoint,
                              const std::string& last_path) {
-  const char* shown = std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";  // printf would say -nan for some NaNs
-  throw Error(str_cat("non-finite ", what, " (", shown, ") ", when, "; ",
+  throw Error(str_cat("non-finite ", what, " ", when, "; ",
                       have_checkpoint ? "the last good checkpoint is " + last_path
                                       : std::string("no checkpoint has been written yet"),
                       " (try a lower --lr or --grad-clip)"));
@@ -87,13 +89,27 @@ class GraphedStep {
 
 }  // namespace
 
+void check_run_folder(const std::string& dir, bool resume) {
+  check_output_dir(dir);
+  // Another run's checkpoints are never trained over: continuing is --resume, the rest is the
+  // user's to delete.
+  for (const char* held : {"last.safetensors", "best.safetensors"})
+    SDKD_CHECK(resume || !fs::exists(fs::path(dir) / held), dir, ": holds another run (", held,
+               "); pass --resume to continue it, or remove it or choose another --out");
+}
+
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
                              const TrainConfig& cfg, const TrainHooks& hooks) {
   cfg.validate();  // before anything divides by the batch size
   SDKD_CHECK(!cfg.out_dir.empty(), "training needs an output folder (--out)");
-  make_output_dir(cfg.out_dir);
+  const Device dev = model.device();
+  SDKD_CHECK(!cfg.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
+  check_run_folder(cfg.out_dir, cfg.resume);
   const std::string last_path = (fs::path(cfg.out_dir) / "last.safetensors").string();
   const std::string best_path = (fs::path(cfg.out_dir) / "best.safetensors").string();
+  if (cfg.resume && !fs::exists(last_path) && !cfg.quiet)
+    std::fprintf(stderr, "%s: no last.safetensors to resume from, starting a fresh run\n", cfg.out_dir.c_str());
+  make_output_dir(cfg.out_dir);
 
   optim::AdamOptions ao;
   ao.lr = cfg.lr;
@@ -134,8 +150,6 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   sched.warmup_steps = cfg.warmup_steps;
   sched.min_lr = cfg.min_lr;
   const nlohmann::json model_json = model.config().to_json();
-  const Device dev = model.device();
-  SDKD_CHECK(!cfg.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
   // Distillation hooks read losses back to the host inside the step: they run eagerly.
   const bool use_graph = cfg.cuda_graph && !hooks.loss;
   if (cfg.cuda_graph && hooks.loss && !cfg.quiet) std::fprintf(stderr, "cuda graph: distillation steps run eagerly\n");
@@ -171,7 +185,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       Tensor loss = lp.total;
       const double lv = loss.item();
       if (!std::isfinite(lv))
-        non_finite("training loss", lv, str_cat("at epoch ", epoch + 1, " step ", steps + 1), have_checkpoint, last_path);
+        non_finite("training loss (" + shown(lv) + ")", str_cat("at epoch ", epoch + 1, " step ", steps + 1), have_checkpoint, last_path);
       opt.set_lr(sched.lr_at(steps));
       if (cfg.grad_clip > 0) optim::clip_grad_norm(trainable, cfg.grad_clip);
       opt.step();
@@ -194,9 +208,13 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     // In the data's units, as every metric (Forecaster::predict undoes the normalisation).
     const auto val = eval::evaluate([&](const Tensor& xb) { return model.predict(xb.to(dev)); }, data, val_windows,
                                     cfg.batch_size);
-    // A diverged model must not become best.safetensors or last.safetensors.
+    // A diverged model must not become best.safetensors or last.safetensors, even when its
+    // validation MSE happens to be finite (a non-finite weight the forecasts do not reach).
     if (!std::isfinite(val.mse))
-      non_finite("validation MSE", val.mse, str_cat("after epoch ", epoch + 1), have_checkpoint, last_path);
+      non_finite("validation MSE (" + shown(val.mse) + ")", str_cat("after epoch ", epoch + 1), have_checkpoint, last_path);
+    if (const std::string bad = first_non_finite(model.state_dict()); !bad.empty())
+      non_finite("weights (tensor " + bad + ")", str_cat("after epoch ", epoch + 1),
+                 have_checkpoint, last_path);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.train_seconds += secs;
     res.history.push_back({epoch, loss_sum / double(std::max<int64_t>(batches, 1)), val.mse, secs});

@@ -79,7 +79,13 @@ struct TrainHooks {
   nn::Module* extra = nullptr;
 };
 
-// Checks cfg (TrainConfig::validate) and the output folder before any work. A non-finite
+// Whether dir can take a run's outputs: a writable folder or one that can be created
+// (check_output_dir), holding no other run's checkpoints unless the run resumes. Commands call
+// it before they open data; train_forecaster calls it again.
+void check_run_folder(const std::string& dir, bool resume);
+
+// Checks cfg (TrainConfig::validate) and the output folder (check_run_folder) before any work;
+// resume without a last.safetensors says it starts fresh. A non-finite
 // training loss or validation MSE stops the run with an error naming the epoch and the last
 // checkpoint of this run, if it has one; a diverged model is never saved.
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,

@@ -115,6 +115,24 @@ std::string read_text_file(const std::string& path, size_t max_bytes) {
   return content;
 }
 
+void check_output_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  SDKD_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), dir,
+             ": exists and is not a folder (expected a folder for the run's outputs)");
+  // The nearest folder that exists is where the missing ones would be created.
+  fs::path existing = fs::absolute(dir, ec);
+  while (!existing.empty() && !fs::exists(existing, ec)) {
+    if (existing == existing.parent_path()) break;
+    existing = existing.parent_path();
+  }
+  SDKD_CHECK(fs::is_directory(existing, ec), dir, ": cannot create the output folder: ", existing.string(),
+             " is not a folder");
+  SDKD_CHECK(::access(existing.c_str(), W_OK | X_OK) == 0, dir, ": cannot ",
+             existing == fs::absolute(dir, ec) ? "write into the output folder: " : "create the output folder in " +
+             existing.string() + ": ", errno_text());
+}
+
 void make_output_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -122,6 +140,8 @@ void make_output_dir(const std::string& dir) {
              ": exists and is not a folder (expected a folder for the run's outputs)");
   fs::create_directories(dir, ec);
   SDKD_CHECK(!ec, dir, ": cannot create the output folder: ", ec.message());
+  // Now, not when the first result is written after hours of work.
+  SDKD_CHECK(::access(dir.c_str(), W_OK | X_OK) == 0, dir, ": cannot write into the output folder: ", errno_text());
 }
 
 }  // namespace sdkd

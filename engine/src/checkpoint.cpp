@@ -1,9 +1,12 @@
 #include "sdkd/checkpoint.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include "dispatch.hpp"
+#include "sdkd/autograd.hpp"
+#include "sdkd/ops.hpp"
 #include "sdkd/safetensors.hpp"
 
 namespace sdkd {
@@ -55,6 +58,20 @@ TensorMap load_tensors(const std::string& path, Metadata* metadata) {
   for (const auto& [n, s] : f.tensors) out[n] = from_st(path, n, s);
   if (metadata) *metadata = f.metadata;
   return out;
+}
+
+bool all_finite(const Tensor& t) {
+  if (!is_floating(t.dtype()) || t.numel() == 0) return true;
+  NoGradGuard ng;
+  // x * 0 is 0 for every finite x and NaN for NaN and +-inf, so one reduction answers on any
+  // device, with no host copy of the tensor and no overflow of a sum of large values.
+  return std::isfinite(sum(mul_scalar(t, 0.0)).item());
+}
+
+std::string first_non_finite(const TensorMap& tensors) {
+  for (const auto& [name, t] : tensors)
+    if (!all_finite(t)) return name;
+  return "";
 }
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Adam* optimizer,

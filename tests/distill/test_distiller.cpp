@@ -2,6 +2,8 @@
 // with the same quantity assembled by hand from the parts.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "common/toy.hpp"
 #include "datasets/sequence_dataset.hpp"
 #include "distill/distiller.hpp"
@@ -169,4 +171,27 @@ TEST_CASE("a teacher trained on other normalised data is refused, naming both sc
                         Contains("--normalize"));
   student->set_normalization(models::DataNormalization::z_score(250.0, 6.0 * (1 + 1e-12), "data"));
   CHECK_NOTHROW(distill::Distiller(c, *student, {{"t", teacher}}, g));  // the same statistics, summed otherwise
+}
+
+TEST_CASE("a teacher that forecasts non-finite values is named as the cause", "[distiller][limits]") {
+  auto student = model("unet", 1);
+  auto teacher = model("simvp", 2);
+  Generator gx(4);
+  const Tensor x = Tensor::randn({2, 2, 1, 8, 8}, gx), y = Tensor::randn({2, 2, 1, 8, 8}, gx);
+  for (const auto method : {distill::KDMethod::output, distill::KDMethod::sdkd}) {
+    distill::KDConfig c;
+    c.method = method;
+    Generator g(5);
+    distill::Distiller d(c, *student, {{"bad", teacher}}, g);
+    // Finite weights first: the same batch passes, so the check is not blind.
+    CHECK(std::isfinite(d.loss(x, y, student->forward(x), ids(2)).total.item()));
+    teacher->parameters().front().data<float>()[0] = std::nanf("");
+    using Catch::Matchers::Contains;
+    // New window ids, so the teacher runs again rather than answering from its cache.
+    std::vector<train::Window> fresh = {{7, 3}, {8, 0}};
+    CHECK_THROWS_WITH(d.loss(x, y, student->forward(x), fresh),
+                      Contains("teacher 'bad' (simvp) produced non-finite outputs or features on a batch with "
+                               "trajectory 7 (start frame 3): the teacher is the cause"));
+    teacher = model("simvp", 2);  // a fresh, finite teacher for the next method
+  }
 }

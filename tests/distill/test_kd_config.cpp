@@ -7,6 +7,9 @@
 #include "datasets/split.hpp"
 #include "distill/distiller.hpp"
 #include "sdkd/error.hpp"
+#include "sdkd/spectral_loss.hpp"
+
+#include <cmath>
 
 using Catch::Matchers::Contains;
 using namespace sdkd;
@@ -28,6 +31,27 @@ TEST_CASE("kd config: wrong types and out-of-range numbers name the file and the
   const auto c = distill::KDConfig::from_json({{"method", "sdkd"}, {"gamma", -0.5}, {"cutoffs", {0.2, 0.5}}});
   CHECK(c.spectral.gamma == -0.5);
   CHECK(c.spectral.cutoffs.size() == 2);
+}
+
+TEST_CASE("kd config: cutoffs that leave a band empty or out of order are refused", "[distiller][limits]") {
+  const std::string where = "preset.json: kd";
+  // rho reaches sqrt(2) only at the corners: a cutoff there or above leaves the band above it
+  // empty. The band counts of a 64 x 64 map show it the other way.
+  const double rho_max = std::sqrt(2.0);
+  CHECK(band_bin_counts({{1.414}}, 64, 64).back() > 0);
+  CHECK(band_bin_counts({{rho_max}}, 64, 64).back() == 0);
+  CHECK_THROWS_WITH(distill::KDConfig::from_json({{"cutoffs", {2}}}, where),
+                    Contains("preset.json: kd.cutoffs[0] must be below sqrt(2) = 1.41421") && Contains("got 2"));
+  CHECK_THROWS_WITH(distill::KDConfig::from_json({{"cutoffs", {0.25, rho_max}}}, where), Contains("kd.cutoffs[1] must be below"));
+  CHECK_NOTHROW(distill::KDConfig::from_json({{"cutoffs", {0.25, 1.4}}}, where));
+  CHECK_THROWS_WITH(distill::KDConfig::from_json({{"cutoffs", {0.5, 0.2}}}, where),
+                    "preset.json: kd.cutoffs must be strictly increasing, got 0.5 then 0.2");
+  CHECK_THROWS_WITH(distill::KDConfig::from_json({{"cutoffs", {0.5, 0.5}}}, where), Contains("strictly increasing"));
+  // One weight per band: K = cutoffs + 1.
+  CHECK_THROWS_WITH(distill::KDConfig::from_json({{"cutoffs", {0.2, 0.5}}, {"band_weights", {1, 2}}}, where),
+                    "preset.json: kd.band_weights must give one weight per band: 3 for 2 cutoff(s), got 2");
+  CHECK(distill::KDConfig::from_json({{"cutoffs", {0.2, 0.5}}, {"band_weights", {1, 2, 3}}}, where)
+            .spectral.band_weights.size() == 3);
 }
 
 TEST_CASE("distilled training refuses a batch size of 0 before dividing by it", "[distiller][limits]") {

@@ -159,3 +159,42 @@ TEST_CASE("checkpoints round-trip model and optimizer state exactly", "[checkpoi
   Other o(g2);
   CHECK_THROWS_WITH(load_checkpoint(path, o), Catch::Contains(path) && Catch::Contains("'conv.bias' has shape [3], the model expects [4]"));
 }
+
+TEST_CASE("all_finite and first_non_finite agree with a scan of every element", "[checkpoint]") {
+  // The reduction (x * 0 summed) against std::isfinite over a host copy, on values that break
+  // a naive sum (3e38 twice overflows float32; 1e300 squared overflows float64).
+  auto scan = [](const Tensor& t) {
+    for (double v : t.to_double_vector())
+      if (!std::isfinite(v)) return false;
+    return true;
+  };
+  Generator g(1);
+  std::vector<Tensor> cases;
+  for (const DType dt : {DType::f32, DType::f64}) {
+    const double big = dt == DType::f32 ? 3e38 : 1e300;
+    for (const double bad : {0.0, big, -big, std::nan(""), double(INFINITY), -double(INFINITY)}) {
+      Tensor t = Tensor::randn({3, 5}, g, dt);
+      for (const int64_t at : {int64_t(0), int64_t(14)}) {
+        Tensor u = t.clone();
+        if (dt == DType::f32) u.data<float>()[at] = float(bad);
+        else u.data<double>()[at] = bad;
+        if (bad == big || bad == -big) {  // big everywhere: the sum of squares or of values overflows
+          for (int64_t i = 0; i < u.numel(); ++i)
+            if (dt == DType::f32) u.data<float>()[i] = float(bad);
+            else u.data<double>()[i] = bad;
+        }
+        cases.push_back(u);
+      }
+    }
+  }
+  for (const auto& t : cases) CHECK(all_finite(t) == scan(t));
+  CHECK(all_finite(Tensor::zeros({0}, DType::f32)));
+  TensorMap m = {{"a", cases[0]}, {"b", cases[6]}, {"c", cases[8]}};  // finite, NaN, +inf (f32)
+  REQUIRE(scan(m["a"]));
+  REQUIRE_FALSE(scan(m["b"]));
+  CHECK(first_non_finite(m) == "b");
+  m.erase("b");
+  CHECK(first_non_finite(m) == "c");
+  m.erase("c");
+  CHECK(first_non_finite(m).empty());
+}

@@ -1,9 +1,11 @@
-// The training loop on bad input (issue 11 item 7): a batch size of 0, an output path that is a
-// file, a diverging run with and without a checkpoint, and an edited last.safetensors on resume.
+// The training loop on bad input (issues 11 item 7, 12 item 2): a batch size of 0, an output path
+// that is a file, a folder that holds another run, a diverging run with and without a
+// checkpoint, and an edited last.safetensors (metadata, non-finite tensors) on resume.
 // Each gets one sdkd::Error naming what is wrong; none crashes or writes a diverged model.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "common/toy.hpp"
@@ -86,8 +88,9 @@ TEST_CASE("the NaN guard names the checkpoint only when this run has one", "[tra
   CHECK_FALSE(fs::exists(last));
   CHECK_THROWS_WITH(run.train(nan_at(2)), "non-finite training loss (nan) at epoch 2 step 2; the last good checkpoint "
                                           "is " + last + " (try a lower --lr or --grad-clip)");
-  // A fresh run in a folder with an older run's checkpoint: that file is not this run's.
-  CHECK_THROWS_WITH(run.train(nan_at(1)), Contains("no checkpoint has been written yet"));
+  // A fresh run in a folder with an older run's checkpoint is refused before it starts (it
+  // would train over that run), so the older file is never offered as this run's.
+  CHECK_THROWS_WITH(run.train(nan_at(1)), Contains(dir.str() + ": holds another run (last.safetensors)"));
   run.cfg.resume = true;  // resumed from it: now it is
   CHECK_THROWS_WITH(run.train(nan_at(1)), Contains("the last good checkpoint is " + last));
 }
@@ -140,4 +143,49 @@ TEST_CASE("an edited last.safetensors is one error naming the file and the key o
   edit_metadata(dir.str(), "history", std::string(100000, '[') + std::string(100000, ']'));
   run.cfg.resume = true;
   CHECK_THROWS_WITH(run.train(), Contains(path + ": metadata history: JSON nested deeper than 64 levels"));
+}
+
+TEST_CASE("a folder that holds another run is refused unless the run resumes", "[train][limits]") {
+  const test::TempDir dir("another");
+  Run run(dir.str(), 1);
+  run.train();
+  for (const char* held : {"last.safetensors", "best.safetensors"}) {
+    CAPTURE(held);
+    const auto before = fs::last_write_time(dir / held);
+    CHECK_THROWS_WITH(run.train(), dir.str() + ": holds another run (" + held +
+                                       "); pass --resume to continue it, or remove it or choose another --out");
+    CHECK(fs::last_write_time(dir / held) == before);  // untouched
+    fs::remove(dir / "last.safetensors");              // then best.safetensors alone
+  }
+  fs::remove(dir / "best.safetensors");
+  run.train();  // a folder with neither is free (history.json, train.json are written again)
+  run.cfg.resume = true;
+  run.cfg.epochs = 2;
+  CHECK(run.train().history.size() == 2);  // --resume continues it
+}
+
+TEST_CASE("resuming from a last.safetensors with non-finite tensors is refused naming it", "[train][limits]") {
+  const test::TempDir dir("nanresume");
+  Run run(dir.str(), 1);
+  run.train();
+  const std::string path = dir / "last.safetensors";
+  StFile f = load_safetensors(path);
+  // One weight and, separately, one optimizer moment set to infinity / NaN.
+  for (const std::string prefix : {"", "optim."}) {
+    CAPTURE(prefix);
+    StFile edited = f;
+    std::string name;
+    for (auto& [n, t] : edited.tensors)
+      if ((prefix.empty() ? n.rfind("optim.", 0) != 0 : n.rfind(prefix, 0) == 0) && t.dtype == "F32") {
+        name = n;
+        const float bad = prefix.empty() ? INFINITY : NAN;
+        std::memcpy(t.bytes.data(), &bad, sizeof bad);
+        break;
+      }
+    REQUIRE(!name.empty());
+    save_safetensors(path, edited.tensors, edited.metadata);
+    run.cfg.resume = true;
+    CHECK_THROWS_WITH(run.train(), path + ": tensor '" + name +
+                                       "' holds non-finite values (NaN or infinity); this checkpoint cannot be resumed");
+  }
 }

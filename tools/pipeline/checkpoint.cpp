@@ -26,6 +26,10 @@ std::shared_ptr<models::Forecaster> load_model(const std::string& checkpoint) {
   TensorMap weights;
   for (const auto& [k, t] : tensors)
     if (k.rfind("optim.", 0) != 0) weights[k] = t;
+  // A diverged model forecasts NaN everywhere: as a teacher it would make every student NaN.
+  if (const std::string bad = first_non_finite(weights); !bad.empty())
+    throw Error(str_cat(checkpoint, ": tensor '", bad, "' holds non-finite values (NaN or infinity): the checkpoint of "
+                        "a diverged run cannot be used as a model"));
   try {
     model->load_state_dict(weights);
   } catch (const Error& e) {

@@ -38,17 +38,22 @@ nlohmann::json ns_config_json(const data::NSConfig& c) {
 
 namespace {
 
-bool cached(const data::NSConfig& cfg, const std::string& path, const nlohmann::json& params) {
+// Why the file at `path` is not the finished output of these parameters ("" when it is): the
+// side file we write beside it must record them, and the array must have their shape.
+std::string not_ours(const data::NSConfig& cfg, const std::string& path, const nlohmann::json& params) {
   const std::string side = path + ".json";
-  if (!fs::exists(path) || !fs::exists(side)) return false;
+  if (!fs::exists(side)) return "there is no " + fs::path(side).filename().string() + " beside it";
   try {
     const auto j = models::read_json_file(side);
+    if (!j.is_object() || !j.contains("parameters")) return side + " is not an sdkd generate ns record";
+    if (j["parameters"] != params) return "it was made with other parameters (" + json_differences(j["parameters"], params) + ")";
     const auto h = read_npy_header(path);
     const Shape want = {cfg.trajectories, cfg.frames, 1, cfg.resolution, cfg.resolution};
-    return j.at("parameters") == params && h.shape == want && h.dtype == "f4";
-  } catch (const std::exception&) {
-    return false;  // a damaged cache is regenerated
+    if (h.shape != want || h.dtype != "f4") return "its array is not the (N, T, 1, H, W) float32 these parameters make";
+  } catch (const std::exception& e) {
+    return std::string("it cannot be read as our output: ") + e.what();
   }
+  return "";
 }
 
 // Vorticity std per stored frame over all trajectories, a physics summary to compare with
@@ -84,11 +89,15 @@ void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool qui
   SDKD_CHECK(batch >= 0, "--batch: expected a number of trajectories >= 1 (or 0 for automatic), got ", batch);
   const std::string side = path + ".json";
   const nlohmann::json params = ns_config_json(cfg);
-  if (cached(cfg, path, params)) {
+  if (fs::exists(path)) {
+    // Someone's file under that name is never overwritten; only our own identical one is reused.
+    const std::string why = not_ours(cfg, path, params);
+    SDKD_CHECK(why.empty(), path, ": exists and is not the output of these parameters (", why,
+               "); refusing to overwrite it: choose another --out, delete it, or pass --force to `sdkd generate ns`");
     if (!quiet) std::fprintf(stderr, "using cached %s\n", path.c_str());
     return;
   }
-  if (!fs::path(path).parent_path().empty()) fs::create_directories(fs::path(path).parent_path());
+  make_output_dir(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string());
   data::NSConfig run_cfg = cfg;
   run_cfg.device = compute_device();  // --device: where the solver runs (same numbers to ~1e-10)
   // The device belongs to the identity of a partial file: CPU and GPU frames differ by
@@ -122,11 +131,11 @@ void ensure_ns_data(const data::NSConfig& cfg, const std::string& path, bool qui
                       {"parameters", params},
                       {"seconds", secs},
                       {"vorticity_std_per_frame", stds}};
-  // An old side file must not stand beside the new data, even for the moment between the rename
-  // and the new side file: a kill there leaves data without a side file, which is regenerated.
-  std::remove(side.c_str());
-  part.publish();
+  // The side file first: `path` does not exist here (an existing one was refused above, or
+  // removed by --force), so a kill between the two leaves a side file without data, which the
+  // next run replaces, never data without the record that makes it ours.
   write_text_atomic(side, j.dump(2) + "\n");
+  part.publish();
   if (!quiet) std::fprintf(stderr, "wrote %s (%lld trajectories, %.1f s)\n", path.c_str(), (long long)cfg.trajectories, secs);
 }
 

@@ -25,38 +25,6 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s + ")";
 }
 
-// What differs between two identities, as "seed 0 -> 1, device cpu -> cuda" (objects one level
-// deep are compared key by key, so a changed parameter is named rather than the whole block).
-std::string differences(const nlohmann::json& was, const nlohmann::json& now) {
-  std::string out;
-  auto add = [&](const std::string& key, const nlohmann::json& a, const nlohmann::json& b) {
-    out += (out.empty() ? "" : ", ") + key + " " + (a.is_null() ? "(none)" : a.dump()) + " -> " +
-           (b.is_null() ? "(none)" : b.dump());
-  };
-  if (!was.is_object() || !now.is_object()) {
-    add("identity", was, now);
-    return out;
-  }
-  nlohmann::json keys = now;
-  keys.update(was);  // every key of either side
-  for (auto it = keys.begin(); it != keys.end(); ++it) {
-    const std::string& key = it.key();
-    const nlohmann::json a = was.contains(key) ? was.at(key) : nlohmann::json();
-    const nlohmann::json b = now.contains(key) ? now.at(key) : nlohmann::json();
-    if (a == b) continue;
-    if (a.is_object() && b.is_object()) {
-      nlohmann::json inner = b;
-      inner.update(a);
-      for (auto in = inner.begin(); in != inner.end(); ++in)
-        if (const std::string& k = in.key(); !a.contains(k) || !b.contains(k) || a.at(k) != b.at(k))
-          add(k, a.contains(k) ? a.at(k) : nlohmann::json(), b.contains(k) ? b.at(k) : nlohmann::json());
-    } else {
-      add(key, a, b);
-    }
-  }
-  return out;
-}
-
 void write_all(int fd, const char* p, int64_t bytes, int64_t offset, const std::string& file) {
   while (bytes > 0) {
     const ssize_t n = ::pwrite(fd, p, size_t(bytes), off_t(offset));
@@ -90,6 +58,36 @@ void sync_parent_dir(const std::string& path) {
 
 }  // namespace
 
+std::string json_differences(const nlohmann::json& was, const nlohmann::json& now) {
+  std::string out;
+  auto add = [&](const std::string& key, const nlohmann::json& a, const nlohmann::json& b) {
+    out += (out.empty() ? "" : ", ") + key + " " + (a.is_null() ? "(none)" : a.dump()) + " -> " +
+           (b.is_null() ? "(none)" : b.dump());
+  };
+  if (!was.is_object() || !now.is_object()) {
+    add("identity", was, now);
+    return out;
+  }
+  nlohmann::json keys = now;
+  keys.update(was);  // every key of either side
+  for (auto it = keys.begin(); it != keys.end(); ++it) {
+    const std::string& key = it.key();
+    const nlohmann::json a = was.contains(key) ? was.at(key) : nlohmann::json();
+    const nlohmann::json b = now.contains(key) ? now.at(key) : nlohmann::json();
+    if (a == b) continue;
+    if (a.is_object() && b.is_object()) {
+      nlohmann::json inner = b;
+      inner.update(a);
+      for (auto in = inner.begin(); in != inner.end(); ++in)
+        if (const std::string& k = in.key(); !a.contains(k) || !b.contains(k) || a.at(k) != b.at(k))
+          add(k, a.contains(k) ? a.at(k) : nlohmann::json(), b.contains(k) ? b.at(k) : nlohmann::json());
+    } else {
+      add(key, a, b);
+    }
+  }
+  return out;
+}
+
 PartialNpy::PartialNpy(const std::string& path, const std::vector<int64_t>& shape, const nlohmann::json& identity,
                        bool quiet)
     : path_(path), header_(npy_header_bytes("f4", shape)), shape_(shape), identity_(identity) {
@@ -119,7 +117,7 @@ PartialNpy::PartialNpy(const std::string& path, const std::vector<int64_t>& shap
       rec = nlohmann::json::parse(read_text_file(record, 1 << 20));
       const auto shape_was = rec.at("shape").get<std::vector<int64_t>>();
       const int64_t done = rec.at("rows_done").get<int64_t>();
-      if (rec.at("identity") != identity_) problem = "started with other settings (" + differences(rec.at("identity"), identity_) + ")";
+      if (rec.at("identity") != identity_) problem = "started with other settings (" + json_differences(rec.at("identity"), identity_) + ")";
       else if (shape_was != shape_) problem = "started for shape " + shape_text(shape_was) + ", now " + shape_text(shape_);
       else if (done < 0 || done > shape_[0]) problem = "its record counts " + std::to_string(done) + " rows";
       else if (size < int64_t(header_.size()) + done * row_bytes_)

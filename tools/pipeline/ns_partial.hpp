@@ -15,6 +15,10 @@
 
 namespace sdkd::tools {
 
+// What differs between two JSON records, as "seed 0 -> 1, device cpu -> cuda" (objects one
+// level deep are compared key by key, so a changed parameter is named, not the whole block).
+std::string json_differences(const nlohmann::json& was, const nlohmann::json& now);
+
 class PartialNpy {
  public:
   // Resumes <path>.partial when its record has the same identity and shape and the file holds

@@ -25,7 +25,10 @@ void write_text_atomic(const std::string& path, const std::string& text);
 std::string read_text_file(const std::string& path, size_t max_bytes = SIZE_MAX);
 
 // Creates the folder dir (and its parents) for a run's outputs; an existing file that is not a
-// folder, or a folder that cannot be created, is an sdkd::Error naming dir.
+// folder, or a folder that cannot be created or written into, is an sdkd::Error naming dir.
 void make_output_dir(const std::string& dir);
+// The same checks without creating anything, for commands that validate before any work: dir
+// is a writable folder, or the nearest existing folder above it is writable.
+void check_output_dir(const std::string& dir);
 
 }  // namespace sdkd

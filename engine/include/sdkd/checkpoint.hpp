@@ -24,6 +24,12 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const opt
 // Errors name the file and the entry that does not fit.
 Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Adam* optimizer = nullptr);
 
+// Whether every element of t is finite (no NaN, no infinity), on any device; integer tensors
+// always are. And the name of the first tensor of a map that is not, "" when all are: a
+// diverged run's weights are never saved or loaded as a model.
+bool all_finite(const Tensor& t);
+std::string first_non_finite(const TensorMap& tensors);
+
 // Metadata values read back with checked conversions (a file may have been edited): a missing
 // key, or text that is not wholly one number, is an sdkd::Error naming the file and the key,
 // never a std::stoll or map::at exception. Ranges are the caller's (models/config_json.hpp).
