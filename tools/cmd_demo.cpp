@@ -3,6 +3,7 @@
 //   data      generated once and cached (data/<file>)
 //   teachers  trained once into <out>/teacher_<name>/ and reused while their settings match
 //   students  <out>/student_<method>_s<seed>/, retrained on every run
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -21,6 +22,8 @@
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
 #include "tools/commands.hpp"
+#include "train/progress.hpp"
+#include "train/study_progress.hpp"
 #include "train/trainer.hpp"
 #include "tools/options.hpp"
 #include "tools/pipeline/checkpoint.hpp"
@@ -100,23 +103,40 @@ int cmd_demo(int argc, char** argv) {
     return models::json_string(models::json_required(data_section, "preset: data", key), "preset: data", key);
   };
   std::string data_path = r.count("data") ? r["data"].as<std::string>() : data_field("file");
-  if (!r.count("data")) ensure_ns_data(data::ns_preset(data_field("preset")), data_path, false);
+  if (!r.count("data")) ensure_ns_data(data::ns_preset(data_field("preset")), data_path, run_log().quiet);
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
   const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
   const TestSet ts = test_set(preset, ds);
   make_output_dir(out);
+
+  // ---- the study's plan, for "run r/R" and the time left in every epoch line ----
+  auto teacher_name = [](const nlohmann::json& t) {
+    return t.value("name", t.at("model").value("name", std::string("teacher")));
+  };
+  auto student_dir = [](const std::string& method, int seed) { return str_cat("student_", method, "_s", seed); };
+  train::StudyProgress progress;
+  for (const auto& t : teacher_list)
+    progress.add_run("teacher_" + teacher_name(t), "teacher_" + teacher_name(t),
+                  train::TrainConfig::from_json(t.at("train")).epochs);
+  for (int s = 0; s < seeds; ++s)
+    for (const auto method : methods)
+      progress.add_run(student_dir(distill::kd_method_name(method), s), str_cat("student_", distill::kd_method_name(method)),
+                    train_cfg.epochs);
+  run_log().study = &progress;
+  const auto study_start = std::chrono::steady_clock::now();
 
   std::vector<EvalRow> rows;
   std::vector<std::string> run_dirs;  // per row, its folder under <out> (metrics.json "run_dir": training curves)
   // ---- teachers ----
   std::vector<distill::TeacherModel> teachers;
   for (const auto& t : teacher_list) {
-    const std::string tname = t.value("name", t.at("model").value("name", std::string("teacher")));
+    const std::string tname = teacher_name(t);
     double secs = 0;
     auto model = ensure_teacher(preset, t, ds, (fs::path(out) / ("teacher_" + tname)).string(), secs);
     EvalRow row = evaluate_model(*model, ds, ts, batch);
     row.role = "teacher";
     row.kd = "-";
+    row.seed = int64_t(train::TrainConfig::from_json(t.at("train")).seed);  // its own, not the students'
     row.train_seconds = secs;
     rows.push_back(row);
     run_dirs.push_back("teacher_" + tname);
@@ -132,7 +152,7 @@ int cmd_demo(int argc, char** argv) {
       nlohmann::json p = preset;
       p["train"]["seed"] = base_seed + uint64_t(s);
       p["kd"]["method"] = mname;
-      const std::string dir = (fs::path(out) / ("student_" + mname + "_s" + std::to_string(s))).string();
+      const std::string dir = (fs::path(out) / student_dir(mname, s)).string();
       fs::remove_all(dir);  // students are retrained on every run
       const auto tm = distill_from_preset(
           p, ds, method == distill::KDMethod::none ? std::vector<distill::TeacherModel>{} : teachers, dir, false);
@@ -149,6 +169,9 @@ int cmd_demo(int argc, char** argv) {
         shown_kd = best, shown_kd_name = mname;
     }
   }
+  run_log().study = nullptr;
+  note(str_cat("study trained ", progress.run_count(), " runs in ",
+               train::format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - study_start).count())));
   rows.push_back(evaluate_persistence(ds, ts));
   run_dirs.push_back("");
 

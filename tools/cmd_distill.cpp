@@ -16,7 +16,6 @@
 #include "tools/pipeline/runtime.hpp"
 #include "tools/pipeline/training.hpp"
 #include "tools/pipeline/windows.hpp"
-#include "train/trainer.hpp"
 
 namespace sdkd::tools {
 
@@ -27,7 +26,7 @@ int cmd_distill(int argc, char** argv) {
   opts.add_options()
     ("data", "data file: .npy, MAT (v5/v7.3) or HDF5; frames (N, T, C, H, W) by default, see --var, --layout", cxxopts::value<std::string>())
     ("teacher", "teacher checkpoint (repeat for several teachers)", cxxopts::value<std::vector<std::string>>())
-    ("preset", "preset for student/train/kd settings", cxxopts::value<std::string>()->default_value("demo"))
+    ("preset", "preset for the student, train and kd settings: smoke, demo, paper or a JSON file", cxxopts::value<std::string>()->default_value("demo"))
     ("o,out", "run folder", cxxopts::value<std::string>()->default_value("runs/distill"))
     ("resume", "continue from <out>/last.safetensors if present");
   add_data_options(opts);
@@ -46,7 +45,7 @@ int cmd_distill(int argc, char** argv) {
   SDKD_CHECK(method == distill::KDMethod::none || !teacher_paths.empty(), "sdkd distill: --kd ",
              distill::kd_method_name(method), " needs at least one --teacher CHECKPOINT");
   const std::string out = r["out"].as<std::string>();
-  train::check_run_folder(out, r.count("resume") > 0);
+  check_run_folder_of(out, r.count("resume") > 0);
   const std::string data_path = r["data"].as<std::string>();
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
   std::vector<distill::TeacherModel> teachers;

@@ -31,7 +31,7 @@ int cmd_eval(int argc, char** argv) {
     ("checkpoint", "model checkpoint (best.safetensors of a run)", cxxopts::value<std::string>())
     ("preset", "preset for the window and split: smoke, demo, paper or a JSON file", cxxopts::value<std::string>()->default_value("demo"))
     ("json", "write the metrics to this JSON file", cxxopts::value<std::string>())
-    ("threads", "CPU threads (default: all cores)", cxxopts::value<int>());
+    ("threads", "CPU threads (default: all cores)", number_value<int>());
   add_data_options(opts);
   add_device_options(opts);
   cxxopts::ParseResult r;
@@ -54,7 +54,7 @@ int cmd_eval(int argc, char** argv) {
   scored.role = "model";  // a lone checkpoint: neither teacher nor student of a study
   scored.kd = "-";
   const std::vector<EvalRow> rows = {scored, evaluate_persistence(ds, ts)};
-  print_table(rows, std::cout);
+  print_table(rows, std::cout, kLoneCheckpointColumns);  // no study: no KD method, seed or training time to show
   std::printf("\nrelative L2 per lead time:\n");
   for (const auto& row : rows) {
     std::printf("  %-12s", row.model.c_str());

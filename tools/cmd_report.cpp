@@ -17,9 +17,12 @@ namespace sdkd::tools {
 namespace fs = std::filesystem;
 
 int cmd_report(int argc, char** argv) {
-  cxxopts::Options opts("sdkd report", "Rewrite report.md, lead_time.svg, spectrum.svg and training.svg of a run from metrics.json");
+  cxxopts::Options opts("sdkd report",
+                        "Rewrite report.md, lead_time.svg, spectrum.svg and training.svg of RUN_FOLDER, the folder of a "
+                        "finished `sdkd demo` run (e.g. runs/demo), from its metrics.json and the runs' history.json");
   opts.add_options()("run", "run folder holding metrics.json (e.g. runs/demo)", cxxopts::value<std::string>());
   opts.parse_positional({"run"});
+  opts.positional_help("RUN_FOLDER");  // the folder is positional: --help lists no option for it
   cxxopts::ParseResult r;
   if (!parse_options(opts, argc, argv, r)) return 0;
   SDKD_CHECK(r.count("run"), "sdkd report: a run folder is required (e.g. sdkd report runs/demo)");

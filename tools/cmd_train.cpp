@@ -12,7 +12,6 @@
 #include "tools/pipeline/runtime.hpp"
 #include "tools/pipeline/training.hpp"
 #include "tools/pipeline/windows.hpp"
-#include "train/trainer.hpp"
 
 namespace sdkd::tools {
 
@@ -35,7 +34,7 @@ int cmd_train(int argc, char** argv) {
   apply_data_overrides(r, preset);
   apply_train_overrides(r, preset);
   const std::string out = r["out"].as<std::string>();
-  train::check_run_folder(out, r.count("resume") > 0);  // before the data is opened and scanned
+  check_run_folder_of(out, r.count("resume") > 0);  // before the data is opened and scanned
   const std::string data_path = r["data"].as<std::string>();
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found (create one with `sdkd generate ns`)");
   const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));

@@ -11,7 +11,8 @@
 namespace {
 void usage() {
   std::printf(
-      "usage: sdkd <command> [options]   (sdkd <command> --help for its options)\n\n"
+      "usage: sdkd <command> [options]   (sdkd <command> --help for its options)\n"
+      "       sdkd --version                 version, commit and build type of this binary\n\n"
       "commands:\n"
       "  generate ns   simulate 2-D Navier-Stokes vorticity into a .npy file (presets smoke, demo, fno-1e-5, ...)\n"
       "  train         train a forecaster on a data file (.npy, .mat, .h5; MSE, Adam), keep the best checkpoint\n"
@@ -20,7 +21,8 @@ void usage() {
       "  report        rewrite report.md and the plots of a finished demo run from its metrics.json\n"
       "  info          parameter count and FLOPs of a model; CUDA devices\n"
       "  demo          the whole pipeline on a preset: generate -> train -> evaluate -> report\n"
-      "  data info     arrays, shapes, layouts and statistics of a data file (.npy, .mat v5/v7.3, .h5)\n");
+      "  data info     arrays, shapes, layouts and statistics of a data file (.npy, .mat v5/v7.3, .h5)\n\n"
+      "docs/USAGE.md has a section per command.\n");
 }
 }  // namespace
 
@@ -31,6 +33,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
+  if (cmd == "--version") {
+    std::printf("%s\n", sdkd::tools::version_line().c_str());
+    return 0;
+  }
   try {
     if (cmd == "generate") return sdkd::tools::cmd_generate(argc - 1, argv + 1);
     if (cmd == "train") return sdkd::tools::cmd_train(argc - 1, argv + 1);

@@ -157,7 +157,7 @@ void apply_data_overrides(const cxxopts::ParseResult& r, nlohmann::json& preset)
 
 void add_train_options(cxxopts::Options& opts) {
   opts.add_options()
-    ("model", "model name (unet)", cxxopts::value<std::string>())
+    ("model", "model: unet, resnet, mixer (students), simvp, alternet (teachers)", cxxopts::value<std::string>())
     ("hidden", "model base width", number_value<int64_t>())
     ("epochs", "training epochs", number_value<int64_t>())
     ("batch", "batch size", number_value<int64_t>())
@@ -169,7 +169,10 @@ void add_train_options(cxxopts::Options& opts) {
     ("patience", "early stop after this many epochs without a better validation MSE (0: off)", number_value<int64_t>())
     ("seed", "seed for initialisation and shuffling", number_value<uint64_t>())
     ("threads", "CPU threads (default: all cores)", number_value<int>())
-    ("cuda-graph", "CUDA: capture the training step (forward + backward) in a CUDA graph and replay it");
+    ("cuda-graph", "CUDA: capture the training step (forward + backward) in a CUDA graph and replay it")
+    ("quiet", "print only errors and the results: no progress or information lines")
+    ("log-json", "append one JSON object per epoch (run, epoch, losses, val mse, ETAs) to this file; - for stdout",
+     cxxopts::value<std::string>());
   add_device_options(opts);
 }
 

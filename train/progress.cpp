@@ -3,9 +3,19 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <sstream>
 
 namespace sdkd::train {
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
 
 std::string format_duration(double s) {
   char buf[32];
@@ -28,7 +38,7 @@ void ProgressBar::update(int64_t done, const std::string& status) {
   status_ = status;
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_draw_).count();
-  if (since < (tty_ ? 0.1 : 10.0) && done < total_) return;
+  if (since < (tty_ ? 0.1 : 60.0) || done >= total_) return;  // the last one is finish()'s
   last_draw_ = now;
   draw(false);
 }
@@ -56,7 +66,7 @@ void ProgressBar::draw(bool final_line) {
   os << (final_line ? "took " + format_duration(elapsed) : "ETA " + format_duration(eta));
   if (!status_.empty()) os << ", " << status_;
   if (tty_) std::fprintf(stderr, "\r\033[K%s%s", os.str().c_str(), final_line ? "\n" : "");
-  else std::fprintf(stderr, "%s\n", os.str().c_str());
+  else std::fprintf(stderr, "%s %s\n", utc_timestamp().c_str(), os.str().c_str());
   std::fflush(stderr);
 }
 

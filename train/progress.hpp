@@ -1,6 +1,6 @@
 #pragma once
-// A progress bar with rate and ETA on a terminal; on a pipe or file it prints a plain line
-// every few seconds instead, so logs stay readable.
+// A progress bar with rate and ETA on a terminal; on a pipe or file (a log) it prints plain
+// lines with a timestamp instead: the final one, and one a minute while the work is long.
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -25,5 +25,8 @@ class ProgressBar {
 
 // "1m23s" / "4.2s"
 std::string format_duration(double seconds);
+
+// The current time as "2026-12-02T14:42:06Z" (UTC), for log lines.
+std::string utc_timestamp();
 
 }  // namespace sdkd::train

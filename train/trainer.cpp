@@ -15,6 +15,7 @@
 #include "sdkd/error.hpp"
 #include "sdkd/optim.hpp"
 #include "sdkd/schedule.hpp"
+#include "train/epoch_log.hpp"
 #include "train/progress.hpp"
 #include "train/run_state.hpp"
 
@@ -107,8 +108,6 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   check_run_folder(cfg.out_dir, cfg.resume);
   const std::string last_path = (fs::path(cfg.out_dir) / "last.safetensors").string();
   const std::string best_path = (fs::path(cfg.out_dir) / "best.safetensors").string();
-  if (cfg.resume && !fs::exists(last_path) && !cfg.quiet)
-    std::fprintf(stderr, "%s: no last.safetensors to resume from, starting a fresh run\n", cfg.out_dir.c_str());
   make_output_dir(cfg.out_dir);
 
   optim::AdamOptions ao;
@@ -154,6 +153,14 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   const bool use_graph = cfg.cuda_graph && !hooks.loss;
   if (cfg.cuda_graph && hooks.loss && !cfg.quiet) std::fprintf(stderr, "cuda graph: distillation steps run eagerly\n");
   GraphedStep graphed(dev, cfg.batch_size);
+  if (!cfg.log_json.empty()) check_json_log(cfg.log_json);
+  const std::string run_name = fs::path(cfg.out_dir).filename().string();
+  if (cfg.study) cfg.study->begin_run(run_name, start_epoch);
+  // "[run 3/8 student_sdkd_s0] " in a study, nothing for a lone run.
+  const std::string prefix =
+      cfg.study ? str_cat("[run ", cfg.study->run_index(), "/", cfg.study->run_count(), " ", run_name, "] ") : "";
+  double session_seconds = 0;  // this process's epochs: the run's ETA
+  int64_t session_epochs = 0;
   int64_t steps = opt.steps();
   int64_t since_best = res.best_epoch >= 0 ? int64_t(res.history.size()) - 1 - res.best_epoch : 0;
 
@@ -163,7 +170,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     if (hooks.extra) hooks.extra->train();
     data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch,
                            /*pinned=*/dev.is_cuda());
-    ProgressBar bar(str_cat("epoch ", epoch + 1, "/", cfg.epochs), int64_t(train_windows.size()), "samples");
+    ProgressBar bar(str_cat(prefix, "epoch ", epoch + 1, "/", cfg.epochs), int64_t(train_windows.size()), "samples");
     Tensor x, y;
     double loss_sum = 0;
     std::vector<std::pair<std::string, double>> part_sums;
@@ -230,10 +237,25 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     } else {
       ++since_best;
     }
-    if (!cfg.quiet) {
-      bar.finish("train loss " + fmt(res.history.back().train_loss) + ", val mse " + fmt(val.mse) +
-                 (improved ? " (best)" : ""));
-    }
+    session_seconds += secs;
+    ++session_epochs;
+    if (cfg.study) cfg.study->epoch_done(secs);
+    EpochReport report;
+    report.run = run_name;
+    if (cfg.study) report.run_index = cfg.study->run_index(), report.runs = cfg.study->run_count();
+    report.epoch = epoch + 1;
+    report.epochs = cfg.epochs;
+    report.samples = seen;
+    report.seconds = secs;
+    report.lr = sched.lr_at(std::max<int64_t>(steps - 1, 0));
+    report.train_loss = res.history.back().train_loss;
+    report.val_mse = val.mse;
+    report.best = improved;
+    for (const auto& [name, sum] : part_sums) report.parts.emplace_back(name, sum / double(std::max<int64_t>(batches, 1)));
+    report.run_left = double(cfg.epochs - epoch - 1) * session_seconds / double(session_epochs);
+    if (cfg.study) report.study_left = cfg.study->seconds_left(&report.study_approximate);
+    if (!cfg.quiet) bar.finish(epoch_status(report));
+    if (!cfg.log_json.empty()) append_json_line(cfg.log_json, epoch_json(report));
     Metadata last_meta{{"model", model_json.dump()}, {"train", cfg.to_json().dump()}};
     if (norm.zscore) last_meta[models::kNormalizationKey] = norm.to_metadata();
     save_run_state(last_path, model, hooks.extra, opt, last_meta,
@@ -245,6 +267,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       break;
     }
   }
+  if (cfg.study) cfg.study->end_run();
   write_text_atomic((fs::path(cfg.out_dir) / "history.json").string(), history_json(res.history).dump(2) + "\n");
   return res;
 }

@@ -12,6 +12,7 @@
 
 #include "datasets/sequence_dataset.hpp"
 #include "models/forecaster.hpp"
+#include "train/study_progress.hpp"
 
 namespace sdkd::train {
 
@@ -33,7 +34,9 @@ struct TrainConfig {
   uint64_t seed = 0;
   std::string out_dir;        // where last/best checkpoints and history.json go
   bool resume = false;        // continue from out_dir/last.safetensors if present
-  bool quiet = false;
+  bool quiet = false;          // no progress lines (errors still throw)
+  std::string log_json;        // append one JSON object per epoch here ("-": stdout; train/epoch_log.hpp)
+  StudyProgress* study = nullptr;  // the study this run belongs to, for "run r/R" and its ETA
   // CUDA only: capture forward + loss + backward of a full batch in a CUDA graph after two
   // eager steps and replay it (plain MSE training; runs with distillation hooks stay eager).
   bool cuda_graph = false;
@@ -85,7 +88,7 @@ struct TrainHooks {
 void check_run_folder(const std::string& dir, bool resume);
 
 // Checks cfg (TrainConfig::validate) and the output folder (check_run_folder) before any work;
-// resume without a last.safetensors says it starts fresh. A non-finite
+// resume without a last.safetensors starts fresh. A non-finite
 // training loss or validation MSE stops the run with an error naming the epoch and the last
 // checkpoint of this run, if it has one; a diverged model is never saved.
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,

@@ -19,6 +19,7 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   auto tcfg = train::TrainConfig::from_json(models::json_section(preset, "preset:", "train"));
   tcfg.out_dir = out_dir;
   tcfg.resume = resume;
+  apply_run_log(tcfg);
   const auto kcfg = distill::KDConfig::from_json(models::json_section(preset, "preset:", "kd"));
   const auto mcfg = model_config_for(models::json_section(preset, "preset:", "model"), ds);
   Generator g(tcfg.seed);
@@ -32,9 +33,9 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   distill::Distiller d(kcfg, *tm.model, teachers, ga);
   std::string names;
   for (const auto& t : teachers) names += (names.empty() ? "" : ", ") + t.name;
-  std::fprintf(stderr, "distilling %s (%lld parameters) from %s with %s (lambda %g) on %s%s\n", mcfg.name.c_str(),
-               (long long)tm.model->num_parameters(), names.empty() ? "no teacher" : names.c_str(),
-               distill::kd_method_name(kcfg.method), kcfg.lambda, ds.name().c_str(), normalization_note(*tm.model).c_str());
+  note(str_cat("distilling ", mcfg.name, " (", tm.model->num_parameters(), " parameters) from ",
+               names.empty() ? "no teacher" : names, " with ", distill::kd_method_name(kcfg.method), " (lambda ",
+               kcfg.lambda, ") on ", ds.name(), normalization_note(*tm.model)));
   tm.result = train::train_forecaster(*tm.model, ds, split, tcfg, d.hooks());
   return tm;
 }

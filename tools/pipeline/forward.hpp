@@ -17,6 +17,9 @@ class Forecaster;
 namespace sdkd::distill {
 struct TeacherModel;  // distill/distiller.hpp
 }  // namespace sdkd::distill
+namespace sdkd::train {
+class StudyProgress;  // train/study_progress.hpp
+}  // namespace sdkd::train
 namespace sdkd::tools {
 struct TestSet;  // pipeline/windows.hpp
 }  // namespace sdkd::tools

@@ -57,7 +57,7 @@ std::string not_ours(const data::NSConfig& cfg, const std::string& path, const n
 }
 
 // Vorticity std per stored frame over all trajectories, a physics summary to compare with
-// SPEC §1, read back from the finished partial file one trajectory at a time. The sums run in
+// the data's description (docs/USAGE.md, "generate ns"), read back from the finished partial file one trajectory at a time. The sums run in
 // the order trajectory, point within the frame, so the figures do not depend on the batches.
 nlohmann::json frame_stds(const data::NSConfig& cfg, const PartialNpy& part) {
   const int64_t hw = int64_t(cfg.resolution) * cfg.resolution, per = cfg.frames * hw;

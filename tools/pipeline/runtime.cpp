@@ -1,6 +1,7 @@
 #include "tools/pipeline/runtime.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -10,11 +11,21 @@
 #include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
+#include "train/epoch_log.hpp"
 
 namespace sdkd::tools {
 
 namespace {
 Device g_device;
+}
+
+RunLog& run_log() {
+  static RunLog log;
+  return log;
+}
+
+void note(const std::string& line) {
+  if (!run_log().quiet) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 void apply_runtime(const cxxopts::ParseResult& r) {
@@ -36,6 +47,11 @@ void apply_runtime(const cxxopts::ParseResult& r) {
   }
   if (d.is_cuda()) require_cuda("--device " + text, d.index);
   g_device = d;
+  if (r.count("quiet")) run_log().quiet = true;
+  if (r.count("log-json")) {
+    run_log().json = r["log-json"].as<std::string>();
+    train::check_json_log(run_log().json);  // before any work, not after the first epoch
+  }
   if (r.count("deterministic")) set_deterministic(true);
   if (r.count("gemm")) {
     try {

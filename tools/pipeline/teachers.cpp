@@ -8,8 +8,10 @@
 #include "models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
+#include "train/study_progress.hpp"
 #include "tools/pipeline/checkpoint.hpp"
 #include "tools/pipeline/presets.hpp"
+#include "tools/pipeline/runtime.hpp"
 #include "tools/pipeline/training.hpp"
 
 namespace sdkd::tools {
@@ -37,13 +39,14 @@ std::shared_ptr<models::Forecaster> ensure_teacher(const nlohmann::json& preset,
       same = models::json_required(j, done, "settings") == settings;
       train_seconds = models::json_number(models::json_required(j, done, "train_seconds"), done, "train_seconds");
     } catch (const Error& e) {
-      std::fprintf(stderr, "unreadable teacher record: %s\n", e.what());
+      note(str_cat("unreadable teacher record: ", e.what()));
     }
     if (same) {
-      std::fprintf(stderr, "reusing teacher %s (trained %.0f s, settings unchanged)\n", dir.c_str(), train_seconds);
+      note(str_cat("reusing teacher ", dir, " (trained ", int64_t(train_seconds + 0.5), " s, settings unchanged)"));
+      if (run_log().study) run_log().study->skip_run(fs::path(dir).filename().string());
       return load_model((fs::path(dir) / "best.safetensors").string());
     }
-    std::fprintf(stderr, "teacher settings changed: retraining %s\n", dir.c_str());
+    note("teacher settings changed: retraining " + dir);
     fs::remove_all(dir);
   }
   nlohmann::json p = preset;

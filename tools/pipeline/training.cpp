@@ -42,6 +42,18 @@ models::DataNormalization fit_normalization(const nlohmann::json& preset, const 
   return models::DataNormalization::z_score(mean, std, ds.name() + " (training split)");
 }
 
+void check_run_folder_of(const std::string& out, bool resume) {
+  train::check_run_folder(out, resume);
+  if (resume && !fs::exists(fs::path(out) / "last.safetensors"))
+    note(out + ": no last.safetensors to resume from, starting a fresh run");
+}
+
+void apply_run_log(train::TrainConfig& cfg) {
+  cfg.quiet = run_log().quiet;
+  cfg.log_json = run_log().json;
+  cfg.study = run_log().study;
+}
+
 TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
                                bool resume) {
   const auto split = data::split_indices(ds.trajectories(), split_seed(preset));
@@ -49,15 +61,16 @@ TrainedModel train_from_preset(const nlohmann::json& preset, const data::Sequenc
   auto tcfg = train::TrainConfig::from_json(models::json_section(preset, "preset:", "train"));
   tcfg.out_dir = out_dir;
   tcfg.resume = resume;
+  apply_run_log(tcfg);
   const auto mcfg = model_config_for(models::json_section(preset, "preset:", "model"), ds);
   Generator g(tcfg.seed);
   TrainedModel tm;
   tm.model = models::make_model(mcfg, g);
   tm.model->set_normalization(fit_normalization(preset, ds, split));
   place(*tm.model);
-  std::fprintf(stderr, "training %s (%lld parameters) on %s: %zu train / %zu val windows, %s%s\n", mcfg.name.c_str(),
-               (long long)tm.model->num_parameters(), ds.name().c_str(), ds.windows(split.train).size(),
-               ds.windows(split.val).size(), compute_device().str().c_str(), normalization_note(*tm.model).c_str());
+  note(str_cat("training ", mcfg.name, " (", tm.model->num_parameters(), " parameters) on ", ds.name(), ": ",
+               ds.windows(split.train).size(), " train / ", ds.windows(split.val).size(), " val windows, ",
+               compute_device().str(), normalization_note(*tm.model)));
   tm.result = train::train_forecaster(*tm.model, ds, split, tcfg);
   return tm;
 }

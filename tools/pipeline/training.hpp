@@ -26,6 +26,14 @@ models::DataNormalization fit_normalization(const nlohmann::json& preset, const 
 // ", z-score (mean ..., std ...)" for a normalised model's log line, "" otherwise.
 std::string normalization_note(const models::Forecaster& model);
 
+// train::check_run_folder for a command's --out and --resume, saying when --resume finds
+// nothing to resume and the run starts fresh.
+void check_run_folder_of(const std::string& out, bool resume);
+
+// The command line's --quiet, --log-json and the demo's study (pipeline/runtime.hpp's run_log)
+// into a run's config.
+void apply_run_log(train::TrainConfig& cfg);
+
 // Trains the preset's model with MSE on the preset's split, checkpoints into out_dir
 // (resume: continue from out_dir/last.safetensors).
 TrainedModel train_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds, const std::string& out_dir,
