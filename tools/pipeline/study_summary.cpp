@@ -77,10 +77,13 @@ StudySummary summarize_study(const std::vector<EvalRow>& rows, const std::vector
                          return v;
                        }()).mean;
     char line[512];
+    // A teacher worse than the student (short smoke runs) is said so, not "-74% below".
     std::snprintf(line, sizeof line,
-                  "teacher %s test MSE %.4f is %.1f%% below the student alone; student/teacher: params %.2f, "
+                  "teacher %s test MSE %.4f is %.1f%% %s the student alone's%s; student/teacher: params %.2f, "
                   "FLOPs %.2f, train time %.2f, step memory %.2f, latency %.2f",
-                  teacher->model.c_str(), teacher->metrics.mse, 100 * gap, double(st.params) / double(teacher->params),
+                  teacher->model.c_str(), teacher->metrics.mse, 100 * std::fabs(gap), gap >= 0 ? "below" : "above",
+                  gap >= 0 ? "" : " (the teacher is the worse model)",
+                  double(st.params) / double(teacher->params),
                   double(st.flops) / double(teacher->flops), st.train_seconds / std::max(teacher->train_seconds, 1e-9),
                   double(st.peak_mem_bytes) / double(teacher->peak_mem_bytes), st.infer_ms / teacher->infer_ms);
     summary.push_back(line);

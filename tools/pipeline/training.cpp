@@ -36,8 +36,9 @@ models::DataNormalization fit_normalization(const nlohmann::json& preset, const 
   const nlohmann::json& d = models::json_section(preset, "preset:", "data");
   const std::string kind = d.contains("normalize") ? models::json_string(d["normalize"], "preset: data", "normalize")
                                                    : "none";
+  const std::string problem = data_choice_problem("normalize", kind);  // the one list of names
+  SDKD_CHECK(problem.empty(), "preset: data.normalize ", problem);
   if (kind == "none") return {};
-  SDKD_CHECK(kind == "zscore", "preset: data.normalize must be none or zscore, got '", kind, "'");
   const auto [mean, std] = ds.moments(split.train);
   return models::DataNormalization::z_score(mean, std, ds.name() + " (training split)");
 }
