@@ -46,6 +46,7 @@ int cmd_info(int argc, char** argv) {
   check_model_int("--size", "height", r["size"].as<int64_t>());
   if (r.count("hidden")) check_model_int("--hidden", "hidden", r["hidden"].as<int64_t>());
   std::printf("%s\n", version_line().c_str());
+  std::printf("CPU GEMM: %s\n", cpu_gemm_summary().c_str());
   if (r.count("devices")) {
     const std::string why = cuda_unavailable_reason();
     if (!why.empty()) std::printf("no CUDA device: %s\n", why.c_str());

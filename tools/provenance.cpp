@@ -76,6 +76,7 @@ nlohmann::json provenance() {
 #else
   p["blas"] = "blocked fallback (no CBLAS)";
 #endif
+  p["cpu_gemm"] = cpu_gemm_summary();  // which GEMM ran: results differ in the last bits between them
 #ifdef _OPENMP
   p["openmp"] = _OPENMP;
 #else

@@ -204,6 +204,7 @@ int run(int argc, char** argv) {
     std::printf("CPU peak (%s): 1 thread %.1f GFLOP/s fp32, %.1f GB/s; %d threads %.1f GFLOP/s, %.1f GB/s\n",
                 cpu.one_thread.source.c_str(), cpu.one_thread.fp32_gflops, cpu.one_thread.mem_gbs, s.threads,
                 cpu.all.fp32_gflops, cpu.all.mem_gbs);
+    std::printf("CPU GEMM: %s\n", cpu_gemm_summary().c_str());
   }
   const Peaks gpu = why_not.empty() ? gpu_peaks(gpu_name) : Peaks{};
   if (any_gpu && why_not.empty())
@@ -227,7 +228,7 @@ int run(int argc, char** argv) {
 
   nlohmann::json j;
   j["tool"] = "sdkd-bench";
-  j["cpu"] = {{"model", cpu_model()}, {"threads", s.threads}};
+  j["cpu"] = {{"model", cpu_model()}, {"threads", s.threads}, {"gemm", cpu_gemm_summary()}};
   if (any_cpu)
     j["cpu"]["peaks"] = {{"source", cpu.all.source},
                          {"fp32_gflops", cpu.all.fp32_gflops},

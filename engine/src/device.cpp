@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "kernels/cpu/gemm_choice.hpp"
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CUDA
@@ -77,5 +78,7 @@ GemmBackend parse_gemm_backend(const std::string& text) {
   if (text == "cublas") return GemmBackend::cublas;
   throw Error(str_cat("gemm backend '", text, "': expected simt, tf32 or cublas"));
 }
+
+std::string cpu_gemm_summary() { return cpu::cpu_gemm_choice().reason; }
 
 }  // namespace sdkd

@@ -8,6 +8,7 @@
 #include <climits>
 #include <type_traits>
 
+#include "kernels/cpu/gemm_choice.hpp"
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CBLAS
@@ -69,7 +70,7 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
   if (M == 0 || N == 0) return;
 #ifdef SDKD_WITH_CBLAS
   // K == 0 is left to the blocked path: it only scales C, and BLAS would reject lda = 0 there.
-  if (K > 0 && blas_usable_here() && fits_blas_int(M) && fits_blas_int(N) && fits_blas_int(K) &&
+  if (K > 0 && cpu_gemm_choice().backend == CpuGemm::blas && blas_usable_here() && fits_blas_int(M) && fits_blas_int(N) && fits_blas_int(K) &&
       fits_blas_int(lda) && fits_blas_int(ldb) && fits_blas_int(ldc)) {
     blas_gemm(transA, transB, int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C,
               int(ldc));

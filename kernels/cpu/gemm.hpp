@@ -3,8 +3,9 @@
 // op(A) is M x K, op(B) is K x N and C is M x N. transA means A is stored K x M (lda >= M),
 // otherwise M x K (lda >= K); likewise for B. beta == 0 overwrites C (NaN in C is ignored).
 //
-// gemm() goes through CBLAS when the build has it (SDKD_WITH_CBLAS) and through the portable
-// cache-blocked kernel otherwise. Called inside an OpenMP parallel region it never starts more
+// gemm() goes through CBLAS when the build has it (SDKD_WITH_CBLAS) and gemm_choice.hpp's rule
+// picks it (not a generic OpenBLAS core where our kernel is built for AVX2/AVX-512), and through
+// the portable cache-blocked kernel otherwise. Called inside an OpenMP parallel region it never starts more
 // threads: it uses BLAS only while a SerialGemmScope holds BLAS to one thread, and otherwise
 // the blocked kernel serially. All entry points throw sdkd::Error on bad sizes or strides.
 #include <cstdint>

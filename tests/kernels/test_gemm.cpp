@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.hpp"
+#include "kernels/cpu/gemm_choice.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/rng.hpp"
 
@@ -201,4 +202,45 @@ TEST_CASE("gemm called from inside an OpenMP loop matches the naive product", "[
     }
     for (size_t i = 0; i < out.size(); ++i) REQUIRE(out[i] == Approx(ref[i]).margin(1e-4));
   }
+}
+
+TEST_CASE("the CPU GEMM choice: BLAS unless OpenBLAS runs generic kernels our kernel beats", "[gemm]") {
+  // Levels: 0 SSE, 1 AVX, 2 AVX2, 3 AVX-512.
+  CHECK(openblas_core_level("Prescott") == 0);
+  CHECK(openblas_core_level("SANDYBRIDGE") == 1);
+  CHECK(openblas_core_level("Haswell") == 2);
+  CHECK(openblas_core_level("SkylakeX") == 3);
+  CHECK(openblas_core_level("Zen") == 2);
+  CHECK(openblas_core_level("FutureLake") == -1);
+  const struct {
+    bool have_blas;
+    const char* core;
+    int ours;
+    const char* forced;
+    CpuGemm want;
+    const char* reason;
+  } cases[] = {
+      // The measured case: Debian 12's OpenBLAS on a family 6 model 207 Xeon.
+      {true, "Prescott", 3, "", CpuGemm::blocked,
+       "blocked: OpenBLAS runs its Prescott kernels (SSE) here, our kernel is built for AVX-512"},
+      {true, "Core2", 2, "auto", CpuGemm::blocked, "blocked: OpenBLAS runs its Core2 kernels (SSE) here, our kernel is built for AVX2"},
+      {true, "Sandybridge", 3, "", CpuGemm::blocked, "our kernel is built for AVX-512"},
+      {true, "Prescott", 0, "", CpuGemm::blas, "blas: OpenBLAS core Prescott (SSE; our kernel: SSE)"},  // no better
+      {true, "Haswell", 3, "", CpuGemm::blas, "blas: OpenBLAS core Haswell (AVX2; our kernel: AVX-512)"},
+      {true, "SkylakeX", 3, "", CpuGemm::blas, "blas: OpenBLAS core SkylakeX"},
+      {true, "FutureLake", 3, "", CpuGemm::blas, "(not in our table: trusted)"},
+      {true, "", 3, "", CpuGemm::blas, "not OpenBLAS"},
+      {true, "SkylakeX", 3, "blocked", CpuGemm::blocked, "blocked: SDKD_CPU_GEMM=blocked"},
+      {true, "Prescott", 3, "BLAS", CpuGemm::blas, "blas: SDKD_CPU_GEMM=blas"},
+      {false, "", 3, "blas", CpuGemm::blocked, "blocked: this build links no BLAS"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.core, c.ours, c.forced);
+    const CpuGemmChoice got = choose_cpu_gemm(c.have_blas, c.core, c.ours, c.forced);
+    CHECK(got.backend == c.want);
+    CHECK_THAT(got.reason, Catch::Matchers::Contains(c.reason));
+  }
+  CHECK_THROWS_WITH(choose_cpu_gemm(true, "Prescott", 3, "fast"), "SDKD_CPU_GEMM='fast': expected auto, blas or blocked");
+  // This process's choice is one of the two and says why.
+  CHECK_FALSE(cpu_gemm_choice().reason.empty());
 }

@@ -33,6 +33,7 @@ void apply_runtime(const cxxopts::ParseResult& r) {
   if (r.count("threads")) n = r["threads"].as<int>();
   SDKD_CHECK(n >= 1, "--threads must be >= 1, got ", n);
   set_num_threads(std::max(n, 1));
+  (void)cpu_gemm_summary();  // the CPU GEMM is chosen now: a bad SDKD_CPU_GEMM fails before any work
   std::string text = "cpu";
   try {
     text = r["device"].as<std::string>();

@@ -124,6 +124,7 @@ std::vector<std::pair<std::string, std::string>> provenance_rows(const nlohmann:
           {"build", text("build_type") + ", " + text("compiler") + ", flags `" + text("cxx_flags") + "`"},
           {"CUDA", text("cuda")},
           {"BLAS", text("blas")},
+          {"CPU GEMM", text("cpu_gemm")},
           {"CPU", text("cpu")},
           {"GPUs", gpus.empty() ? "none" : gpus},
           {"device", text("device")},

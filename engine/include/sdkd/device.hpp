@@ -37,4 +37,10 @@ void set_gemm_backend(GemmBackend b);
 GemmBackend gemm_backend();
 GemmBackend parse_gemm_backend(const std::string& text);  // "simt" | "tf32" | "cublas"
 
+// Which GEMM the CPU backend runs and why, one line: "blas: OpenBLAS core SkylakeX (...)" or
+// "blocked: OpenBLAS runs its Prescott kernels (SSE) here, our kernel is built for AVX-512"
+// (kernels/cpu/gemm_choice.hpp; SDKD_CPU_GEMM=blas|blocked overrides the rule). Fixed for the
+// process at its first matmul or at this call.
+std::string cpu_gemm_summary();
+
 }  // namespace sdkd
