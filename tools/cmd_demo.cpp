@@ -89,12 +89,13 @@ int cmd_demo(int argc, char** argv) {
   int seeds = study.value("seeds", 1);
   if (r.count("seeds")) seeds = r["seeds"].as<int>();
   SDKD_CHECK(seeds >= 1 && seeds <= 1000, "--seeds must be an integer in [1, 1000], got ", seeds);
-  // A preset's cuda_graph on the CPU (the option itself is refused where it is read).
   const auto& teacher_list = preset.value("teachers", nlohmann::json::array());
-  for (const auto& t : teacher_list)
-    SDKD_CHECK(!t.at("train").value("cuda_graph", false) || compute_device().is_cuda(),
-               "preset: teachers: train.cuda_graph needs --device cuda");
+  std::vector<train::TrainConfig> teacher_cfgs;  // each teacher's own train section
+  for (const auto& t : teacher_list) teacher_cfgs.push_back(train::TrainConfig::from_json(t.at("train")));
+  // A preset's cuda_graph on the CPU (the option itself is refused where it is read).
   SDKD_CHECK(!train_cfg.cuda_graph || compute_device().is_cuda(), "preset: train.cuda_graph needs --device cuda");
+  for (const auto& c : teacher_cfgs)
+    SDKD_CHECK(!c.cuda_graph || compute_device().is_cuda(), "preset: teachers: train.cuda_graph needs --device cuda");
   check_output_dir(out);
 
   // The study's data: --data, or the preset's generated file (made here when missing).
@@ -115,13 +116,13 @@ int cmd_demo(int argc, char** argv) {
   };
   auto student_dir = [](const std::string& method, int seed) { return str_cat("student_", method, "_s", seed); };
   train::StudyProgress progress;
-  for (const auto& t : teacher_list)
-    progress.add_run("teacher_" + teacher_name(t), "teacher_" + teacher_name(t),
-                  train::TrainConfig::from_json(t.at("train")).epochs);
+  for (size_t i = 0; i < teacher_list.size(); ++i)
+    progress.add_run("teacher_" + teacher_name(teacher_list[i]), "teacher_" + teacher_name(teacher_list[i]),
+                     teacher_cfgs[i].epochs);
   for (int s = 0; s < seeds; ++s)
     for (const auto method : methods)
-      progress.add_run(student_dir(distill::kd_method_name(method), s), str_cat("student_", distill::kd_method_name(method)),
-                    train_cfg.epochs);
+      progress.add_run(student_dir(distill::kd_method_name(method), s),
+                       str_cat("student_", distill::kd_method_name(method)), train_cfg.epochs);
   run_log().study = &progress;
   const auto study_start = std::chrono::steady_clock::now();
 
@@ -129,14 +130,15 @@ int cmd_demo(int argc, char** argv) {
   std::vector<std::string> run_dirs;  // per row, its folder under <out> (metrics.json "run_dir": training curves)
   // ---- teachers ----
   std::vector<distill::TeacherModel> teachers;
-  for (const auto& t : teacher_list) {
+  for (size_t i = 0; i < teacher_list.size(); ++i) {
+    const auto& t = teacher_list[i];
     const std::string tname = teacher_name(t);
     double secs = 0;
     auto model = ensure_teacher(preset, t, ds, (fs::path(out) / ("teacher_" + tname)).string(), secs);
     EvalRow row = evaluate_model(*model, ds, ts, batch);
     row.role = "teacher";
     row.kd = "-";
-    row.seed = int64_t(train::TrainConfig::from_json(t.at("train")).seed);  // its own, not the students'
+    row.seed = int64_t(teacher_cfgs[i].seed);  // its own, not the students'
     row.train_seconds = secs;
     rows.push_back(row);
     run_dirs.push_back("teacher_" + tname);

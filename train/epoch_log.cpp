@@ -14,18 +14,13 @@
 namespace sdkd::train {
 
 namespace {
-std::string fmt(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.5g", v);
-  return b;
-}
 nlohmann::json seconds_or_null(const std::optional<double>& s) { return s ? nlohmann::json(*s) : nlohmann::json(); }
 }  // namespace
 
 std::string epoch_status(const EpochReport& r) {
-  std::string s = "train loss " + fmt(r.train_loss);
-  for (const auto& [name, v] : r.parts) s += ", " + name + " " + fmt(v);
-  s += ", val mse " + fmt(r.val_mse) + (r.best ? " (best)" : "");
+  std::string s = "train loss " + format_number(r.train_loss);
+  for (const auto& [name, v] : r.parts) s += ", " + name + " " + format_number(v);
+  s += ", val mse " + format_number(r.val_mse) + (r.best ? " (best)" : "");
   if (r.run_left) s += ", ETA run " + format_duration(*r.run_left);
   if (r.runs > 1)
     s += r.study_left ? ", study " + std::string(r.study_approximate ? "~" : "") + format_duration(*r.study_left)

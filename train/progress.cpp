@@ -17,6 +17,12 @@ std::string utc_timestamp() {
   return buf;
 }
 
+std::string format_number(double v, const char* f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
 std::string format_duration(double s) {
   char buf[32];
   if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);

@@ -25,6 +25,8 @@ class ProgressBar {
 
 // "1m23s" / "4.2s"
 std::string format_duration(double seconds);
+// v through printf's format f (one double conversion: "%.5g" for log lines, "%.17g" exact).
+std::string format_number(double v, const char* f = "%.5g");
 
 // The current time as "2026-12-02T14:42:06Z" (UTC), for log lines.
 std::string utc_timestamp();

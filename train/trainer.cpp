@@ -25,12 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fmt(double v, const char* f = "%.5g") {
-  char b[32];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 // The CUDA-graph path of the training step: after two eager full-size steps (so cuBLAS, cuFFT
 // plans and allocator blocks exist), forward + MSE + backward are captured once with static
 // input buffers; each later full-size batch is copied into those buffers and the graph is
@@ -202,12 +196,12 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       ++batches;
       seen += x.size(0);
       if (part_sums.empty()) part_sums.assign(lp.parts.size(), {"", 0.0});
-      std::string status = "loss " + fmt(loss_sum / double(batches));
-      if (dev.is_cuda()) status += ", peak " + fmt(double(cuda_memory_stats(dev.index).peak_allocated) / 1048576.0, "%.0f") + " MiB";
+      std::string status = "loss " + format_number(loss_sum / double(batches));
+      if (dev.is_cuda()) status += ", peak " + format_number(double(cuda_memory_stats(dev.index).peak_allocated) / 1048576.0, "%.0f") + " MiB";
       for (size_t i = 0; i < lp.parts.size() && i < part_sums.size(); ++i) {
         part_sums[i].first = lp.parts[i].first;
         part_sums[i].second += lp.parts[i].second;
-        status += ", " + lp.parts[i].first + " " + fmt(part_sums[i].second / double(batches));
+        status += ", " + lp.parts[i].first + " " + format_number(part_sums[i].second / double(batches));
       }
       if (!cfg.quiet) bar.update(seen, status);
     }
@@ -231,7 +225,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       res.best_epoch = epoch;
       since_best = 0;
       Metadata meta{{"model", model_json.dump()}, {"epoch", std::to_string(epoch)},
-                    {"val_mse", fmt(val.mse, "%.17g")}, {"data", data.name()}};
+                    {"val_mse", format_number(val.mse, "%.17g")}, {"data", data.name()}};
       if (norm.zscore) meta[models::kNormalizationKey] = norm.to_metadata();
       save_checkpoint(best_path, model, nullptr, meta);
     } else {

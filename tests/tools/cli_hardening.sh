@@ -6,9 +6,7 @@
 set -u
 SDKD=$1
 . "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, expect_error_last, finish
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+enter_temp_dir
 
 # A safetensors file from a header (under 64 KiB): u64 little-endian length, header padded to 8.
 st_file() {

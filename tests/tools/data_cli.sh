@@ -9,9 +9,7 @@ set -u
 SDKD=$1
 . "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, expect_error_last, finish
 FIX=$(cd "$(dirname "$0")/../data/fixtures" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+enter_temp_dir
 
 # close A B: the two numbers agree to 1e-5 relative (printf %.6g rounding).
 close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; s = (a < 0 ? -a : a) + 1e-30; exit !(d <= 1e-5 * s + 1e-12) }'; }

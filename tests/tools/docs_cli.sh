@@ -10,9 +10,7 @@ case $1 in /*) SDKD=$1 ;; *) SDKD=$PWD/$1 ;; esac
 . "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, finish
 src=$(cd "$(dirname "$0")/../.." && pwd)
 USAGE=$src/docs/USAGE.md
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+enter_temp_dir
 ok() { echo "ok: $*"; }
 
 # The lines of USAGE.md under the heading "## $1" (or "###"), up to the next heading of the same

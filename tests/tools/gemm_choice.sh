@@ -6,9 +6,7 @@
 set -u
 SDKD=$1
 . "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, finish
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+enter_temp_dir
 
 gemm_line() { env "$@" "$SDKD" info --size 32 2>&1 | grep '^CPU GEMM: '; }
 line=$(gemm_line)

@@ -9,9 +9,7 @@ set -u
 SDKD=$1
 . "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, expect_error_last, finish
 FIX=$(cd "$(dirname "$0")/../data/fixtures" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+enter_temp_dir
 
 D=(--data "$FIX/mat5_zip.mat" --preset "$FIX/tiny_preset.json" --threads 1)
 "$SDKD" train "${D[@]}" --normalize zscore --out z >z.log 2>&1 || { fail "train --normalize zscore"; cat z.log; }

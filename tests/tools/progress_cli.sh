@@ -6,9 +6,7 @@
 set -u
 SDKD=$1
 . "$(dirname "$0")/lib/expect.sh"  # fail, finish
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+enter_temp_dir
 
 "$SDKD" demo --preset smoke --threads 2 --out study --log-json study.jsonl > demo.out 2> demo.log \
   || { cat demo.log; echo "FAIL: demo"; exit 1; }

@@ -5,9 +5,7 @@
 set -u
 SDKD=$1
 . "$(dirname "$0")/lib/expect.sh"  # fail, expect_error, expect_error_last, finish
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+enter_temp_dir
 
 "$SDKD" generate ns --preset smoke --trajectories 3 --out good.npy --threads 1 2>/dev/null || { echo "FAIL: generate"; exit 1; }
 "$SDKD" train --data good.npy --preset smoke --threads 1 --epochs 1 --out teacher >/dev/null 2>&1 || { echo "FAIL: train"; exit 1; }

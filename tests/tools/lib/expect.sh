@@ -1,11 +1,19 @@
 # Shared by the CLI test scripts (tests/tools/*.sh; this folder is not a test itself).
-# Source it after setting nothing: it defines `fails` (0), fail, expect_error and
-# expect_error_last, and the scripts end with `finish`.
+# Source it after setting nothing: it defines `fails` (0), enter_temp_dir, fail, expect_error
+# and expect_error_last, and the scripts end with `finish`.
 #
 # The contract of a bad-input error (docs/USAGE.md): exit status 2 (not 1, not a signal), no
 # "internal error" anywhere, and the reason in one line.
 
 fails=0
+
+# enter_temp_dir: cd into a fresh temporary folder, $work, removed when the script exits.
+enter_temp_dir() {
+  work=$(mktemp -d) || exit 1
+  trap 'rm -rf "$work"' EXIT
+  cd "$work" || exit 1
+}
+
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # _expect MODE WANT command...: MODE "one" wants exactly one line of output on stderr, "last"
