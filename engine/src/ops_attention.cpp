@@ -1,8 +1,10 @@
 // The transformer-block ops: softmax, fused multi-head attention and stochastic depth.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "dispatch.hpp"
+#include "kernels/common/host_exp.hpp"
 #include "kernels/cpu/attention.hpp"
 #include "kernels/cuda/attention.hpp"
 #include "kernels/cuda/copy.hpp"
@@ -30,41 +32,96 @@ Lanes lanes_of(const Shape& s, int64_t dim) {
   return l;
 }
 
-// Sums run in double so that float rows of thousands of entries stay accurate.
+// Sums run in double so that float rows of thousands of entries stay accurate; exp is
+// host_exp (branch-free), so every loop here vectorises. Contiguous rows (the last dimension)
+// take three passes over one row, in cache; otherwise the `inner` lanes of an outer index are
+// processed together, each pass a contiguous loop over them.
 template <class T>
 void softmax_forward(const T* x, T* y, const Lanes& l) {
-  const int64_t lanes = l.outer * l.inner;
-#pragma omp parallel for schedule(static) if (lanes * l.D > 32768)
-  for (int64_t lane = 0; lane < lanes; ++lane) {
-    const int64_t base = (lane / l.inner) * l.D * l.inner + lane % l.inner;
-    const T* xs = x + base;
-    T* ys = y + base;
-    T mx = xs[0];
-    for (int64_t j = 1; j < l.D; ++j) mx = std::max(mx, xs[j * l.inner]);
-    double sum = 0;
-    for (int64_t j = 0; j < l.D; ++j) {
-      const T e = std::exp(xs[j * l.inner] - mx);
-      ys[j * l.inner] = e;
-      sum += double(e);
+  const int64_t D = l.D, inner = l.inner;
+  if (inner == 1) {
+#pragma omp parallel for schedule(static) if (l.outer * D > 32768)
+    for (int64_t row = 0; row < l.outer; ++row) {
+      const T* xs = x + row * D;
+      T* ys = y + row * D;
+      T mx = xs[0];
+#pragma omp simd reduction(max : mx)
+      for (int64_t j = 0; j < D; ++j) mx = std::max(mx, xs[j]);
+      double sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < D; ++j) {
+        const T e = T(kern::host_exp(double(xs[j] - mx)));
+        ys[j] = e;
+        sum += double(e);
+      }
+      const T inv = T(1.0 / sum);
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) ys[j] *= inv;
     }
-    const T inv = T(1.0 / sum);
-    for (int64_t j = 0; j < l.D; ++j) ys[j * l.inner] *= inv;
+    return;
+  }
+#pragma omp parallel for schedule(static) if (l.outer * D * inner > 32768)
+  for (int64_t o = 0; o < l.outer; ++o) {
+    const T* xs = x + o * D * inner;
+    T* ys = y + o * D * inner;
+    std::vector<T> mx(xs, xs + inner);
+    std::vector<double> sum(size_t(inner), 0.0);
+    for (int64_t j = 1; j < D; ++j) {
+      const T* xj = xs + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) mx[size_t(i)] = std::max(mx[size_t(i)], xj[i]);
+    }
+    for (int64_t j = 0; j < D; ++j) {
+      const T* xj = xs + j * inner;
+      T* yj = ys + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) {
+        const T e = T(kern::host_exp(double(xj[i] - mx[size_t(i)])));
+        yj[i] = e;
+        sum[size_t(i)] += double(e);
+      }
+    }
+    for (int64_t i = 0; i < inner; ++i) mx[size_t(i)] = T(1.0 / sum[size_t(i)]);  // now 1 / sum
+    for (int64_t j = 0; j < D; ++j) {
+      T* yj = ys + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) yj[i] *= mx[size_t(i)];
+    }
   }
 }
 
 // dx = y * (g - sum(g * y)) along the softmax dimension.
 template <class T>
 void softmax_backward(const T* y, const T* g, T* dx, const Lanes& l) {
-  const int64_t lanes = l.outer * l.inner;
-#pragma omp parallel for schedule(static) if (lanes * l.D > 32768)
-  for (int64_t lane = 0; lane < lanes; ++lane) {
-    const int64_t base = (lane / l.inner) * l.D * l.inner + lane % l.inner;
-    double dotp = 0;
-    for (int64_t j = 0; j < l.D; ++j) dotp += double(g[base + j * l.inner]) * double(y[base + j * l.inner]);
-    const T s = T(dotp);
-    for (int64_t j = 0; j < l.D; ++j) {
-      const int64_t at = base + j * l.inner;
-      dx[at] = y[at] * (g[at] - s);
+  const int64_t D = l.D, inner = l.inner;
+  if (inner == 1) {
+#pragma omp parallel for schedule(static) if (l.outer * D > 32768)
+    for (int64_t row = 0; row < l.outer; ++row) {
+      const T* ys = y + row * D;
+      const T* gs = g + row * D;
+      T* ds = dx + row * D;
+      double dotp = 0;
+#pragma omp simd reduction(+ : dotp)
+      for (int64_t j = 0; j < D; ++j) dotp += double(gs[j]) * double(ys[j]);
+      const T s = T(dotp);
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) ds[j] = ys[j] * (gs[j] - s);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (l.outer * D * inner > 32768)
+  for (int64_t o = 0; o < l.outer; ++o) {
+    const int64_t base = o * D * inner;
+    std::vector<double> dotp(size_t(inner), 0.0);
+    for (int64_t j = 0; j < D; ++j) {
+      const int64_t at = base + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) dotp[size_t(i)] += double(g[at + i]) * double(y[at + i]);
+    }
+    for (int64_t j = 0; j < D; ++j) {
+      const int64_t at = base + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) dx[at + i] = y[at + i] * (g[at + i] - T(dotp[size_t(i)]));
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "dispatch.hpp"
+#include "host_cache.hpp"
 #include "kernels/cuda/copy.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
@@ -72,9 +73,7 @@ Storage::Storage(size_t bytes, Device dev, bool pinned_host) : nbytes(bytes), de
 #else
   (void)pinned_host;
 #endif
-  const size_t rounded = ((bytes + 63) / 64) * 64;
-  data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
-  SDKD_CHECK(data || !rounded, "out of host memory allocating ", bytes, " bytes");
+  data = detail::host_alloc(bytes);
   note_host_alloc(int64_t(nbytes));
 }
 
@@ -84,14 +83,33 @@ Storage::~Storage() {
     return;
   }
   if (pinned) SDKD_CUDA_ONLY(cuda_rt::free_pinned(data));
-  else std::free(data);
+  else detail::host_free(data, nbytes);
   note_host_free(int64_t(nbytes));
 }
 
-Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+namespace {
+
+// The bytes a contiguous tensor of this shape needs, refusing negative dimensions and sizes
+// whose byte count would overflow (a corrupt file's header must not wrap into a small block).
+size_t storage_bytes(const Shape& shape, DType dtype) {
+  constexpr int64_t kMaxBytes = int64_t(1) << 62;
+  int64_t bytes = dtype_size(dtype);
   for (auto d : shape) SDKD_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  for (auto d : shape)
+    if (d == 0) return 0;
+  for (auto d : shape) {
+    SDKD_CHECK(bytes <= kMaxBytes / d, "tensor of shape ", shape_str(shape), " and dtype ", dtype_name(dtype),
+               " is too large to allocate (more than 2^62 bytes)");
+    bytes *= d;
+  }
+  return size_t(bytes);
+}
+
+}  // namespace
+
+Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(size_t(shape_numel(shape)) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(storage_bytes(shape, dtype), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -100,9 +118,8 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return make_tensor(shape, dtype, device); }
 Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
-  for (auto d : shape) SDKD_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(size_t(shape_numel(shape)) * dtype_size(dtype), Device{}, true);
+  impl->storage = std::make_shared<Storage>(storage_bytes(shape, dtype), Device{}, true);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

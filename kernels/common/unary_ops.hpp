@@ -16,6 +16,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "kernels/common/host_exp.hpp"
 #include "kernels/internal.hpp"
 #include "sdkd/host_device.hpp"
 
@@ -27,7 +28,14 @@ enum class UnaryOp { exp, log, sqrt, abs, square, pow, tanh, sigmoid, relu, leak
 // The math library in the compute type: the double and the float functions of the C library,
 // which both the host compiler and nvcc (on the device) provide.
 namespace unary_math {
-SDKD_HD inline double exp(double x) { return ::exp(x); }
+// On the host our branch-free exp (host_exp.hpp), so the CPU loops over it vectorise.
+SDKD_HD inline double exp(double x) {
+#ifdef __CUDA_ARCH__
+  return ::exp(x);
+#else
+  return host_exp(x);
+#endif
+}
 SDKD_HD inline float exp(float x) { return ::expf(x); }
 SDKD_HD inline double log(double x) { return ::log(x); }
 SDKD_HD inline float log(float x) { return ::logf(x); }

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/common/host_exp.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "sdkd/error.hpp"
 
@@ -49,10 +50,12 @@ void forward_slice(const AttentionShape& sh, const T* Q, const T* K, const T* V,
         for (int64_t c = 0; c < cols; ++c) tile_max = std::max(tile_max, srow[c]);
         // Online softmax: what was accumulated under the old maximum is rescaled.
         const T new_max = std::max(row_max[size_t(r)], tile_max);
-        const T correction = std::exp(row_max[size_t(r)] - new_max);
+        const T correction = T(kern::host_exp(double(row_max[size_t(r)] - new_max)));
         T tile_sum = 0;
+        // host_exp is branch-free, so this loop vectorises (the C library's exp would not).
+#pragma omp simd reduction(+ : tile_sum)
         for (int64_t c = 0; c < cols; ++c) {
-          srow[c] = std::exp(srow[c] - new_max);
+          srow[c] = T(kern::host_exp(double(srow[c] - new_max)));
           tile_sum += srow[c];
         }
         row_sum[size_t(r)] = row_sum[size_t(r)] * correction + tile_sum;
@@ -99,7 +102,8 @@ void backward_slice(const AttentionShape& sh, const T* Q, const T* K, const T* V
       for (int64_t r = 0; r < rows; ++r) {
         T* prow = P.data() + r * kColTile;
         const T l = L[i0 + r];
-        for (int64_t c = 0; c < cols; ++c) prow[c] = std::exp(prow[c] - l);
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) prow[c] = T(kern::host_exp(double(prow[c] - l)));
       }
       // dV_j += P^T dO_i;  dP = dO_i V_j^T (into dS);  dS = P * (dP - D_i)
       gemm<T>(true, false, cols, d, rows, T(1), P.data(), kColTile, dOi, d, T(1), dV + j0 * d, d);

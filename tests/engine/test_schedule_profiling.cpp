@@ -68,3 +68,77 @@ TEST_CASE("host memory statistics follow tensor lifetimes", "[profiling]") {
   CHECK(host_memory_stats().current_bytes == s0.current_bytes);
   CHECK(host_memory_stats().peak_bytes >= s0.current_bytes + 4000000);
 }
+
+TEST_CASE("host block size classes: at least the request, at most 1/8 more, powers of two exact", "[profiling]") {
+  const size_t min_block = size_t(host_cache_stats().min_block_bytes);
+  CHECK(host_cache_block_bytes(1) == 64);
+  CHECK(host_cache_block_bytes(100) == 128);
+  for (size_t bytes : {min_block, min_block + 1, size_t(1) << 20, (size_t(1) << 20) + 1, size_t(3000001),
+                       size_t(104857600), size_t(1) << 33}) {
+    const size_t block = host_cache_block_bytes(bytes);
+    INFO(bytes);
+    CHECK(block >= bytes);
+    CHECK(double(block) <= 1.125 * double(bytes) + 64);
+    CHECK(block % 64 == 0);
+    CHECK(host_cache_block_bytes(block) == block);  // a class maps to itself
+  }
+  CHECK(host_cache_block_bytes(size_t(1) << 20) == size_t(1) << 20);
+}
+
+TEST_CASE("large host tensors reuse a freed block of their size class", "[profiling]") {
+  set_host_cache_limit(int64_t(1) << 30);
+  empty_host_cache();
+  const HostCacheStats s0 = host_cache_stats();
+  const void* first = nullptr;
+  {
+    const Tensor t = Tensor::empty({1000, 1000});  // 4 MB: cached
+    first = t.data<float>();
+  }
+  const HostCacheStats s1 = host_cache_stats();
+  CHECK(s1.system_allocs == s0.system_allocs + 1);
+  CHECK(s1.cached_bytes == s0.cached_bytes + int64_t(host_cache_block_bytes(4000000)));
+  {
+    const Tensor t = Tensor::empty({999, 1001});  // 3999996 bytes: the same class
+    CHECK(t.data<float>() == first);
+    CHECK(host_cache_stats().reuses == s1.reuses + 1);
+    CHECK(host_cache_stats().cached_bytes == s0.cached_bytes);
+    CHECK(host_cache_stats().reserved_bytes == s1.reserved_bytes);
+  }
+  {
+    const Tensor small = Tensor::empty({1000});  // below the minimum block: not cached
+    (void)small;
+  }
+  CHECK(host_cache_stats().system_allocs == s1.system_allocs);
+  empty_host_cache();
+  CHECK(host_cache_stats().cached_bytes == 0);
+  CHECK(host_cache_stats().reserved_bytes == s1.reserved_bytes - s1.cached_bytes);
+}
+
+TEST_CASE("the host cache keeps under its limit and 0 turns it off", "[profiling]") {
+  const int64_t old_limit = host_cache_stats().limit_bytes;
+  set_host_cache_limit(0);
+  CHECK(host_cache_stats().cached_bytes == 0);
+  const HostCacheStats s0 = host_cache_stats();
+  { const Tensor t = Tensor::empty({1000, 1000}); }
+  CHECK(host_cache_stats().cached_bytes == 0);
+  CHECK(host_cache_stats().reserved_bytes == s0.reserved_bytes);
+  { const Tensor t = Tensor::empty({1000, 1000}); }
+  CHECK(host_cache_stats().reuses == s0.reuses);
+  CHECK(host_cache_stats().system_allocs == s0.system_allocs + 2);
+  // A limit of one 4 MB block keeps exactly one of two freed blocks.
+  set_host_cache_limit(int64_t(host_cache_block_bytes(4000000)));
+  {
+    const Tensor a = Tensor::empty({1000, 1000}), b = Tensor::empty({1000, 1000});
+    (void)a, (void)b;
+  }
+  CHECK(host_cache_stats().cached_bytes == int64_t(host_cache_block_bytes(4000000)));
+  CHECK_THROWS_WITH(set_host_cache_limit(-1), Catch::Contains("bytes >= 0"));
+  set_host_cache_limit(old_limit);
+}
+
+TEST_CASE("a shape whose byte count would overflow is refused, not wrapped", "[profiling]") {
+  const int64_t big = int64_t(1) << 31;
+  CHECK_THROWS_WITH(Tensor::empty({big, big, big}), Catch::Contains("too large"));
+  CHECK_THROWS_WITH(Tensor::empty({4, -1}), Catch::Contains("negative dimension"));
+  CHECK(Tensor::empty({big, big, 0}).numel() == 0);
+}

@@ -1,7 +1,9 @@
 #pragma once
 // Cheap counters for reporting model cost: floating-point operations of the heavy ops (conv,
 // conv-transpose, matmul, attention) counted while a FlopCounter is alive on this thread, and
-// the bytes of tensor storage currently and at most allocated (all threads).
+// the bytes of tensor storage currently and at most allocated (all threads), and the host
+// caching allocator's statistics.
+#include <cstddef>
 #include <cstdint>
 
 namespace sdkd {
@@ -29,6 +31,30 @@ struct MemoryStats {
 };
 MemoryStats host_memory_stats();
 void reset_peak_host_memory();  // peak := current
+
+// The caching allocator under host tensors (large blocks kept in size classes and reused, so a
+// training step stops page-faulting on fresh memory; engine/src/host_cache.hpp). Blocks below
+// `min_block_bytes` are not cached. `cached_bytes` are freed blocks held for reuse;
+// `reserved_bytes` = cached + those in use; `system_allocs` counts blocks obtained from the
+// system, `reuses` requests served from the cache.
+struct HostCacheStats {
+  int64_t cached_bytes = 0;
+  int64_t reserved_bytes = 0;
+  int64_t peak_reserved_bytes = 0;
+  int64_t limit_bytes = 0;
+  int64_t min_block_bytes = 0;
+  int64_t system_allocs = 0;
+  int64_t reuses = 0;
+};
+HostCacheStats host_cache_stats();
+// Returns every cached block to the system (blocks in use are untouched).
+void empty_host_cache();
+// The most bytes the cache may hold; 0 turns caching off (and empties it). The default is
+// SDKD_HOST_CACHE_MB when set, else a quarter of physical memory, at most 4 GiB.
+void set_host_cache_limit(int64_t bytes);
+// What the allocator reserves for a request of `bytes`: 64-byte multiples below
+// min_block_bytes, above it eight size classes per octave (at most 1/8 of slack).
+size_t host_cache_block_bytes(size_t bytes);
 // Used by Storage.
 void note_host_alloc(int64_t bytes);
 void note_host_free(int64_t bytes);
