@@ -246,25 +246,21 @@ void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t
   const int64_t per_group = C / G, segments = N * C;
   const bool parallel = segments * HW >= kParallelMinWork;
 
-  std::vector<Moments> part(static_cast<size_t>(segments));
+  // One (n, group) block at a time: its planes are read for the moments and, still in cache,
+  // normalised (a pass over all statistics first would read x from memory twice). The
+  // arithmetic and its order are those of a statistics pass followed by a normalising pass.
 #pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t s = 0; s < segments; ++s) part[s] = segment_moments(x + s * HW, HW);
-
-  std::vector<double> mean(static_cast<size_t>(N * G)), invstd(static_cast<size_t>(N * G));
   for (int64_t ng = 0; ng < N * G; ++ng) {
+    const int64_t s0 = ng * per_group;
     Moments m;
-    for (int64_t j = 0; j < per_group; ++j) m.merge(part[ng * per_group + j]);
-    mean[ng] = m.mean;
-    invstd[ng] = 1.0 / std::sqrt(m.m2 / m.count + eps);
-    save_mean[ng] = mean[ng];
-    save_invstd[ng] = invstd[ng];
-  }
-
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t s = 0; s < segments; ++s) {
-    const int64_t c = s % C, ng = s / per_group;
-    normalise_segment(x + s * HW, y + s * HW, HW, mean[ng], value_or(gamma, c, 1.0) * invstd[ng],
-                      value_or(beta, c, 0.0));
+    for (int64_t j = 0; j < per_group; ++j) m.merge(segment_moments(x + (s0 + j) * HW, HW));
+    const double mean = m.mean, invstd = 1.0 / std::sqrt(m.m2 / m.count + eps);
+    save_mean[ng] = mean;
+    save_invstd[ng] = invstd;
+    for (int64_t j = 0; j < per_group; ++j) {
+      const int64_t s = s0 + j, c = s % C;
+      normalise_segment(x + s * HW, y + s * HW, HW, mean, value_or(gamma, c, 1.0) * invstd, value_or(beta, c, 0.0));
+    }
   }
 }
 
@@ -283,10 +279,28 @@ void group_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   const bool parallel = segments * HW >= kParallelMinWork;
 
   // Segment s = n * C + c belongs to group ng = s / per_group (channels of a group are adjacent).
+  // Each (n, group) block gets its sums and, with its planes still in cache, its dx; the
+  // parameter gradients add the per-segment sums afterwards. Same arithmetic and order as a
+  // sums pass followed by a dx pass.
   std::vector<GradSums> part(static_cast<size_t>(segments));
+  const double count = double(per_group * HW);
 #pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t s = 0; s < segments; ++s)
-    part[s] = segment_grad_sums(dy + s * HW, x + s * HW, HW, double(save_mean[s / per_group]));
+  for (int64_t ng = 0; ng < N * G; ++ng) {
+    const int64_t s0 = ng * per_group;
+    const double mean = double(save_mean[ng]), invstd = double(save_invstd[ng]);
+    GradSums group;  // gradient w.r.t. the normalised value is gamma_c * dy: sums weighted by gamma
+    for (int64_t s = s0; s < s0 + per_group; ++s) {
+      part[s] = segment_grad_sums(dy + s * HW, x + s * HW, HW, mean);
+      group.add(part[s], value_or(gamma, s % C, 1.0));
+    }
+    if (!dx) continue;
+    const double c1 = -invstd * invstd * invstd * group.dy_xc / count;
+    const double c0 = -invstd * group.dy / count;
+    for (int64_t s = s0; s < s0 + per_group; ++s) {
+      const double k = value_or(gamma, s % C, 1.0) * invstd;
+      input_grad_segment(dy + s * HW, x + s * HW, dx + s * HW, HW, mean, k, c1, c0);
+    }
+  }
 
   if (dgamma || dbeta) {
     for (int64_t c = 0; c < C; ++c) {
@@ -299,23 +313,6 @@ void group_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
       if (dgamma) store(dgamma, c, sum_dy_xhat);
       if (dbeta) store(dbeta, c, sum_dy);
     }
-  }
-  if (!dx) return;
-
-  // Gradient w.r.t. the normalised value is gamma_c * dy, so the group sums weight by gamma.
-  std::vector<GradSums> group(static_cast<size_t>(N * G));
-  for (int64_t s = 0; s < segments; ++s)
-    group[s / per_group].add(part[s], value_or(gamma, s % C, 1.0));
-
-  const double count = double(per_group * HW);
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t s = 0; s < segments; ++s) {
-    const int64_t ng = s / per_group;
-    const double invstd = double(save_invstd[ng]);
-    const double k = value_or(gamma, s % C, 1.0) * invstd;
-    const double c1 = -invstd * invstd * invstd * group[ng].dy_xc / count;
-    const double c0 = -invstd * group[ng].dy / count;
-    input_grad_segment(dy + s * HW, x + s * HW, dx + s * HW, HW, double(save_mean[ng]), k, c1, c0);
   }
 }
 
@@ -368,8 +365,14 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   const bool want_params = dgamma || dbeta;
   const int64_t block = std::max<int64_t>(16, (rows + 255) / 256);
   const int64_t blocks = (rows + block - 1) / block;
-  std::vector<double> part_g(want_params ? size_t(blocks * D) : 0);
-  std::vector<double> part_b(want_params ? size_t(blocks * D) : 0);
+  // The partials outlive no call but are large (blocks x D): a reused per-thread buffer avoids
+  // page-faulting a fresh one in on every step.
+  thread_local std::vector<double> partials;
+  const size_t part_size = want_params ? size_t(blocks * D) : 0;
+  if (partials.size() < 2 * part_size) partials.resize(2 * part_size);
+  std::fill(partials.begin(), partials.begin() + ptrdiff_t(2 * part_size), 0.0);
+  double* const part_g = partials.data();
+  double* const part_b = partials.data() + part_size;
   const double count = double(D);
 
 #pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
@@ -395,8 +398,8 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
           dxr[d] = T(invstd * g[d] * double(dyr[d]) + c1 * (double(xr[d]) - mean) + c0);
       }
       if (want_params) {
-        double* pg = part_g.data() + blk * D;
-        double* pb = part_b.data() + blk * D;
+        double* pg = part_g + blk * D;
+        double* pb = part_b + blk * D;
 #pragma omp simd
         for (int64_t d = 0; d < D; ++d) {
           pg[d] += double(dyr[d]) * (double(xr[d]) - mean) * invstd;
@@ -407,15 +410,21 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   }
   if (!want_params) return;
 
-#pragma omp parallel for schedule(static) if (blocks * D >= kParallelMinWork)
-  for (int64_t d = 0; d < D; ++d) {
-    double sum_g = 0, sum_b = 0;
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      sum_g += part_g[blk * D + d];
-      sum_b += part_b[blk * D + d];
+  // Block by block, each column's partials added in block order (contiguous rows, not a
+  // strided walk down each column).
+  std::vector<double> sum_g(size_t(D), 0.0), sum_b(size_t(D), 0.0);
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const double* pg = part_g + blk * D;
+    const double* pb = part_b + blk * D;
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) {
+      sum_g[size_t(d)] += pg[d];
+      sum_b[size_t(d)] += pb[d];
     }
-    if (dgamma) store(dgamma, d, sum_g);
-    if (dbeta) store(dbeta, d, sum_b);
+  }
+  for (int64_t d = 0; d < D; ++d) {
+    if (dgamma) store(dgamma, d, sum_g[size_t(d)]);
+    if (dbeta) store(dbeta, d, sum_b[size_t(d)]);
   }
 }
 
