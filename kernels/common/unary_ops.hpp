@@ -16,6 +16,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "kernels/common/host_erf.hpp"
 #include "kernels/common/host_exp.hpp"
 #include "kernels/internal.hpp"
 #include "sdkd/host_device.hpp"
@@ -48,7 +49,13 @@ SDKD_HD inline float pow(float x, float p) { return ::powf(x, p); }
 SDKD_HD inline double tanh(double x) { return ::tanh(x); }
 SDKD_HD inline float tanh(float x) { return ::tanhf(x); }
 // 1 + erf(z); see the top of this file for why float takes erfc(-z).
-SDKD_HD inline double one_plus_erf(double z) { return 1 + ::erf(z); }
+SDKD_HD inline double one_plus_erf(double z) {
+#ifdef __CUDA_ARCH__
+  return 1 + ::erf(z);
+#else
+  return 1 + host_erf(z);  // branch-free (host_erf.hpp): GELU's CPU loops vectorise
+#endif
+}
 SDKD_HD inline float one_plus_erf(float z) { return ::erfcf(-z); }
 }  // namespace unary_math
 
