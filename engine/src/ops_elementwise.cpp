@@ -1,5 +1,7 @@
 // Broadcasting binary ops and pointwise unary ops with their backward passes. The formulas
 // are kernels/common/binary_ops.hpp and unary_ops.hpp, which the CUDA kernels evaluate too.
+#include <cmath>
+
 #include "elementwise.hpp"
 #include "kernels/common/binary_ops.hpp"
 #include "kernels/common/unary_ops.hpp"
@@ -189,7 +191,10 @@ Tensor pow_scalar(const Tensor& a, double p) { return unary(a, UnaryOp::pow, p);
 Tensor tanh(const Tensor& a) { return unary(a, UnaryOp::tanh); }
 Tensor sigmoid(const Tensor& a) { return unary(a, UnaryOp::sigmoid); }
 Tensor relu(const Tensor& a) { return unary(a, UnaryOp::relu); }
-Tensor leaky_relu(const Tensor& a, double slope) { return unary(a, UnaryOp::leaky_relu, slope); }
+Tensor leaky_relu(const Tensor& a, double slope) {
+  SDKD_CHECK(std::isfinite(slope), "leaky_relu: the negative slope must be finite, got ", slope);
+  return unary(a, UnaryOp::leaky_relu, slope);
+}
 Tensor silu(const Tensor& a) { return unary(a, UnaryOp::silu); }
 Tensor gelu(const Tensor& a) { return unary(a, UnaryOp::gelu); }
 

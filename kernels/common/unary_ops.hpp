@@ -49,6 +49,20 @@ SDKD_HD inline float pow(float x, float p) { return ::powf(x, p); }
 SDKD_HD inline double tanh(double x) { return ::tanh(x); }
 SDKD_HD inline float tanh(float x) { return ::tanhf(x); }
 // 1 + erf(z); see the top of this file for why float takes erfc(-z).
+}  // namespace unary_math
+
+// leaky_relu's factor: 1 for x > 0, else the slope p (NaN takes p), as b + (1 - b) p with
+// b = [x > 0], which is exactly 1 or p for a finite p (leaky_relu refuses others). Arithmetic
+// rather than a select: GCC does not vectorise a loop whose select between 1 and a runtime
+// value feeds a float conversion (it sinks the conversion into both arms, and a conversion
+// may trap).
+template <class C>
+SDKD_HD inline double leaky_factor(C x, double p) {
+  const double b = double(x > C(0));
+  return b + (1.0 - b) * p;
+}
+
+namespace unary_math {
 SDKD_HD inline double one_plus_erf(double z) {
 #ifdef __CUDA_ARCH__
   return 1 + ::erf(z);
@@ -74,7 +88,7 @@ SDKD_HD inline C unary_value(C x, double p) {
   else if constexpr (K == UnaryOp::tanh) return m::tanh(x);
   else if constexpr (K == UnaryOp::sigmoid) return C(1) / (C(1) + m::exp(-x));
   else if constexpr (K == UnaryOp::relu) return x > C(0) ? x : C(0);
-  else if constexpr (K == UnaryOp::leaky_relu) return x > C(0) ? x : C(p * double(x));
+  else if constexpr (K == UnaryOp::leaky_relu) return C(double(x) * leaky_factor(x, p));  // in double
   else if constexpr (K == UnaryOp::silu) return x / (C(1) + m::exp(-x));
   else return C(0.5) * x * m::one_plus_erf(x * C(kInvSqrt2));  // gelu, the exact (erf) form
 }
@@ -97,7 +111,7 @@ SDKD_HD inline C unary_slope(C x, C y, double p) {
   else if constexpr (K == UnaryOp::tanh) return C(1.0 - double(y) * double(y));
   else if constexpr (K == UnaryOp::sigmoid) return C(double(y) * (1.0 - double(y)));
   else if constexpr (K == UnaryOp::relu) return x > C(0) ? C(1) : C(0);
-  else if constexpr (K == UnaryOp::leaky_relu) return x > C(0) ? C(1) : C(p);
+  else if constexpr (K == UnaryOp::leaky_relu) return C(leaky_factor(x, p));
   else if constexpr (K == UnaryOp::silu) {
     const C s = C(1) / (C(1) + m::exp(-x));
     return s * (C(1) + x * (C(1) - s));

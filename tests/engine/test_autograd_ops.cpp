@@ -1,7 +1,9 @@
 // Finite-difference checks for every differentiable op of the engine (float64).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "gradcheck.hpp"
 #include "sdkd/autograd.hpp"
@@ -268,4 +270,23 @@ TEST_CASE("linear is bitwise matmul(x, W^T) + bias on the CPU, forward and every
       }
     }
   }
+}
+
+TEST_CASE("leaky_relu is exactly x or slope * x, its gradient exactly 1 or the slope (0 takes the slope)",
+          "[ops]") {
+  const std::vector<float> xs = {-3.5f, -1e-30f, -0.0f, 0.0f, 1e-30f, 2.25f, 7e20f, -7e20f};
+  Tensor x = Tensor::from_vector(xs, {int64_t(xs.size())});
+  x.set_requires_grad(true);
+  const Tensor y = leaky_relu(x, 0.01);
+  sum(y).backward();
+  const auto yv = y.to_float_vector(), gv = x.grad().to_float_vector();
+  for (size_t i = 0; i < xs.size(); ++i) {
+    INFO("x = " << xs[i]);
+    CHECK(yv[i] == (xs[i] > 0 ? xs[i] : float(0.01 * double(xs[i]))));
+    CHECK(gv[i] == (xs[i] > 0 ? 1.0f : float(0.01)));
+  }
+  CHECK(std::signbit(yv[2]));  // -0 stays -0
+  const Tensor nan_in = Tensor::from_vector(std::vector<float>{std::nanf("")}, {1});
+  CHECK(std::isnan(leaky_relu(nan_in, 0.01).to_float_vector()[0]));
+  CHECK_THROWS_WITH(leaky_relu(x, std::numeric_limits<double>::infinity()), Catch::Contains("must be finite"));
 }
