@@ -1,5 +1,6 @@
 #include "host_cache.hpp"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,7 +9,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <map>
 #include <vector>
 
 #include "sdkd/error.hpp"
@@ -36,25 +37,33 @@ int64_t default_limit() {
   return std::min<int64_t>(quarter, int64_t(4) << 30);
 }
 
+// Gives a block of `bytes` (a size class) back: munmap for cached sizes, free below.
+void system_free(void* p, size_t bytes) {
+  if (bytes < kMinBlock) std::free(p);
+  else munmap(p, bytes);
+}
+
 // Leaked on purpose: tensors with static storage duration may be freed after any static
 // object of this file would have been destroyed.
 struct Cache {
   std::mutex mu;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;  // by block size
+  std::map<size_t, std::vector<void*>> free_blocks;  // by block size
   HostCacheStats stats;
   Cache() {
     stats.limit_bytes = default_limit();
     stats.min_block_bytes = int64_t(kMinBlock);
   }
 
-  // Frees cached blocks until at most `keep` bytes stay. Caller holds mu.
+  // Frees cached blocks, largest first, until at most `keep` bytes stay. Caller holds mu.
   void trim_to(int64_t keep) {
-    for (auto& [bytes, blocks] : free_blocks) {
+    for (auto it = free_blocks.rbegin(); it != free_blocks.rend() && stats.cached_bytes > keep; ++it) {
+      auto& [bytes, blocks] = *it;
       while (!blocks.empty() && stats.cached_bytes > keep) {
-        std::free(blocks.back());
+        system_free(blocks.back(), bytes);
         blocks.pop_back();
         stats.cached_bytes -= int64_t(bytes);
         stats.reserved_bytes -= int64_t(bytes);
+        ++stats.releases;
       }
     }
   }
@@ -65,15 +74,24 @@ Cache& cache() {
   return *c;
 }
 
+// Small blocks from malloc; cached ones straight from the kernel. Through malloc, freeing an
+// mmap-sized block raises glibc's mmap threshold, later large blocks then come from its heap,
+// and heap memory given back by the cache stays in the process: its peak memory grew by a
+// fifth in the teacher step. An anonymous mapping is page-aligned and leaves with munmap.
+void* try_system_alloc(size_t bytes) {
+  if (bytes < kMinBlock) return std::aligned_alloc(kAlign, bytes);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
 void* system_alloc(size_t bytes) {
-  void* p = std::aligned_alloc(kAlign, bytes);
-  if (p) return p;
+  if (void* p = try_system_alloc(bytes)) return p;
   Cache& c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
     c.trim_to(0);
   }
-  p = std::aligned_alloc(kAlign, bytes);
+  void* p = try_system_alloc(bytes);
   SDKD_CHECK(p, "out of host memory allocating ", bytes, " bytes (the host tensor cache was emptied first)");
   return p;
 }
@@ -106,6 +124,11 @@ void* host_alloc(size_t bytes) {
       ++c.stats.reuses;
       return p;
     }
+    // Release before growing: cached blocks of other sizes (an earlier phase's, say the
+    // teacher forward before student steps) go back to the system first, so live + cached
+    // bytes never pass their earlier high mark and the cache never raises the process's peak
+    // memory. A steady training step reuses every block and never gets here.
+    c.trim_to(std::max<int64_t>(0, c.stats.cached_bytes - int64_t(block)));
   }
   void* p = system_alloc(block);
   std::lock_guard<std::mutex> lock(c.mu);
@@ -125,7 +148,7 @@ void host_free(void* p, size_t bytes) {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   if (c.stats.cached_bytes + int64_t(block) > c.stats.limit_bytes) {
-    std::free(p);
+    system_free(p, block);
     c.stats.reserved_bytes -= int64_t(block);
     return;
   }

@@ -7,8 +7,9 @@
 // block of the same size comes back as fresh zero pages and every 4 KiB page faults on first
 // write (measured: GroupNorm forward+backward on a 105 MB map spent most of its time there).
 // Large blocks are therefore kept in size classes (1/8 of an octave, so at most 12.5 % of a
-// block is slack) and handed out again to a request of the same class. Small blocks go
-// straight to aligned_alloc: glibc's own bins already reuse them.
+// block is slack), mapped with mmap (so a released block really leaves the process), and
+// handed out again to a request of the same class. Small blocks go straight to aligned_alloc:
+// glibc's own bins already reuse them.
 //
 // Bounded: the bytes held in the cache (freed by tensors, not yet reused) stay under a limit
 // (SDKD_HOST_CACHE_MB, default a quarter of physical memory capped at 4 GiB; 0 turns caching

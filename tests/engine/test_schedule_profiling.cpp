@@ -136,6 +136,29 @@ TEST_CASE("the host cache keeps under its limit and 0 turns it off", "[profiling
   set_host_cache_limit(old_limit);
 }
 
+TEST_CASE("a request no cached block fits releases cached blocks first: live + cached never grows past its mark",
+          "[profiling]") {
+  set_host_cache_limit(int64_t(1) << 30);
+  empty_host_cache();
+  const int64_t four = int64_t(host_cache_block_bytes(4000000)), eight = int64_t(host_cache_block_bytes(8000000));
+  const HostCacheStats s0 = host_cache_stats();
+  { const Tensor a = Tensor::empty({1000, 1000}), b = Tensor::empty({1000, 1000}); }  // two 4 MB blocks cached
+  CHECK(host_cache_stats().cached_bytes == 2 * four);
+  {
+    const Tensor c = Tensor::empty({2000, 1000});  // 8 MB: no block of its class; both 4 MB ones go back
+    const HostCacheStats s1 = host_cache_stats();
+    CHECK(s1.cached_bytes == 0);
+    CHECK(s1.releases == s0.releases + 2);
+    CHECK(s1.reserved_bytes == s0.reserved_bytes + eight);
+    CHECK(s1.peak_reserved_bytes >= s0.reserved_bytes + 2 * four);
+  }
+  {
+    const Tensor d = Tensor::empty({500, 1000});  // 2 MB: the cached 8 MB block goes back first
+    CHECK(host_cache_stats().cached_bytes == 0);
+  }
+  empty_host_cache();
+}
+
 TEST_CASE("a shape whose byte count would overflow is refused, not wrapped", "[profiling]") {
   const int64_t big = int64_t(1) << 31;
   CHECK_THROWS_WITH(Tensor::empty({big, big, big}), Catch::Contains("too large"));

@@ -36,7 +36,9 @@ void reset_peak_host_memory();  // peak := current
 // training step stops page-faulting on fresh memory; engine/src/host_cache.hpp). Blocks below
 // `min_block_bytes` are not cached. `cached_bytes` are freed blocks held for reuse;
 // `reserved_bytes` = cached + those in use; `system_allocs` counts blocks obtained from the
-// system, `reuses` requests served from the cache.
+// system, `reuses` requests served from the cache, `releases` cached blocks given back (a
+// request no cached block fits first releases at least its size: the cache never raises the
+// peak of live + cached bytes).
 struct HostCacheStats {
   int64_t cached_bytes = 0;
   int64_t reserved_bytes = 0;
@@ -45,6 +47,7 @@ struct HostCacheStats {
   int64_t min_block_bytes = 0;
   int64_t system_allocs = 0;
   int64_t reuses = 0;
+  int64_t releases = 0;
 };
 HostCacheStats host_cache_stats();
 // Returns every cached block to the system (blocks in use are untouched).
