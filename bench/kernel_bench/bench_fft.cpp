@@ -1,19 +1,26 @@
 // rfft2 / irfft2 (orthonormal, last two axes) and the fused band-split spectral KD loss
-// (spectral_kd_loss, forward + gradient) on the KD taps' and the frames' shapes.
+// (spectral_kd_loss, forward + gradient) on the KD taps', the frames' and the Navier-Stokes
+// solver's shapes.
 //
 // Validation on the CPU: rfft2 against a separable DFT in double on the first and last map;
 // irfft2 by inverting rfft2(x): the result must be x; the loss and its gradient against the same
-// loss built from unfused float64 engine ops (float64 goes through our own FFT, not kissfft).
+// loss built from unfused float64 engine ops.
 // GPU rows against the CPU op on the same inputs.
-// Yardstick for the loss: "unfused ops" = rfft2 of both maps, subtract, square, one mask per
+// Yardsticks: the CPU rfft2/irfft2 rows against kissfft (the float transform we used before our
+// own, fft_kissfft.hpp) on the same input, output allocated per call as the op does; the
+// float64 rows (rfft2_f64 / irfft2_f64, Navier-Stokes shapes: the solver's precision) against
+// kissfft's float transform of the same values. GPU rfft2/irfft2 have no yardstick (ours calls
+// cuFFT). For the loss: "unfused ops" = rfft2 of both maps, subtract, square, one mask per
 // band applied with mul, sums, and the backward through all of it: on the GPU this is cuFFT plus
-// separate elementwise passes. rfft2/irfft2 have no separate yardstick (ours calls cuFFT on the GPU).
+// separate elementwise passes.
 // All are memory-bound: the roofline is the bytes read and written once.
 #include <cmath>
+#include <complex>
 #include <memory>
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
+#include "kernels/cpu/fft_kissfft.hpp"
 #include "sdkd/spectral_loss.hpp"
 #include "sdkd/fft.hpp"
 #include "sdkd/ops.hpp"
@@ -24,6 +31,8 @@ namespace {
 
 // An orthonormal FFT of H*W <= 4096 points in fp32 is accurate to a few ulps times log2(HW).
 constexpr double kTolFft = 1e-5;
+// In float64 against the same double sums: rounding only (~1e-15), any bug gives O(1).
+constexpr double kTolFft64 = 1e-10;
 // The loss sums 10^5..10^6 squared differences (in double in the fused kernel); its gradient is
 // an elementwise scale of fp32 spectra through one more FFT.
 constexpr double kTolLoss = 1e-4, kTolGrad = 1e-4;
@@ -66,16 +75,39 @@ std::vector<double> dft_ref(const std::vector<float>& x, int64_t maps, int64_t H
 
 struct State {
   Tensor x, X, y, s, t;
+  Tensor x32, X32;  // float32 copies of x and X for kissfft
   std::vector<Tensor> masks;  // per band: band indicator * column weight, (H, W/2+1)
 };
 
-Prepared prepare_fft(const shapes::Fft& sh, bool inverse, Device dev) {
-  const Tensor x = host_randn(map_shape(sh.B, sh.C, sh.H, sh.W), 61);
+// kissfft's transform of x (float, CPU) into a freshly allocated output, as the op allocates its own.
+Timed kissfft_run(const std::shared_ptr<State>& st, const shapes::Fft& sh, bool inverse) {
+  Timed t;
+  const int maps = int(sh.B * sh.C), H = int(sh.H), W = int(sh.W);
+  const Shape spectrum{sh.B, sh.C, sh.H, sh.W / 2 + 1, 2};
+  if (inverse)
+    t.run = [st, maps, H, W, sh] {
+      st->y = Tensor::empty({sh.B, sh.C, sh.H, sh.W});
+      cpu::irfft2_kissfft(reinterpret_cast<const std::complex<float>*>(st->X32.data<float>()), st->y.data<float>(),
+                          maps, H, W, cpu::FftNorm::ortho);
+    };
+  else
+    t.run = [st, maps, H, W, spectrum] {
+      st->y = Tensor::empty(spectrum);
+      cpu::rfft2_kissfft(st->x32.data<float>(), reinterpret_cast<std::complex<float>*>(st->y.data<float>()), maps, H,
+                         W, cpu::FftNorm::ortho);
+    };
+  return t;
+}
+
+// dtype f64: the Navier-Stokes solver's precision (CPU rows only).
+Prepared prepare_fft(const shapes::Fft& sh, bool inverse, Device dev, DType dtype = DType::f32) {
+  const Tensor x32 = host_randn(map_shape(sh.B, sh.C, sh.H, sh.W), 61);
+  const Tensor x = dtype == DType::f32 ? x32 : x32.to(dtype);  // the same values, exactly
   const Tensor X = rfft2(x);  // a valid half spectrum (Hermitian where it must be)
   auto st = std::make_shared<State>();
   st->x = x.to(dev), st->X = X.to(dev);
   Prepared p;
-  p.bytes = 4.0 * double(x.numel() + X.numel());
+  p.bytes = double(dtype_size(dtype)) * double(x.numel() + X.numel());
   p.bound = Bound::memory;
   p.yardstick_note = "-";
   const int64_t W = sh.W;
@@ -84,12 +116,16 @@ Prepared prepare_fft(const shapes::Fft& sh, bool inverse, Device dev) {
   else
     p.ours.run = [st] { st->y = rfft2(st->x); };
   if (dev.is_cpu()) {
+    st->x32 = x32, st->X32 = X.to(DType::f32);
+    p.yardstick = kissfft_run(st, sh, inverse);
+    p.yardstick_name = dtype == DType::f32 ? "kissfft" : "kissfft f32";
+    const double tol = dtype == DType::f32 ? kTolFft : kTolFft64;
     p.reference = inverse ? "inverts rfft2 (round trip)" : "separable DFT in double";
     p.validate = [=] {
-      if (inverse) return compare(irfft2(X, W), x, kTolFft, "x");
+      if (inverse) return compare(irfft2(X, W), x, tol, "x");
       const int64_t maps = sh.B * sh.C;
-      return compare(rfft2(x).to_double_vector(), dft_ref(x.to_float_vector(), maps, sh.H, sh.W, {0, maps - 1}),
-                     kTolFft, "X");
+      return compare(rfft2(x).to_double_vector(), dft_ref(x32.to_float_vector(), maps, sh.H, sh.W, {0, maps - 1}), tol,
+                     "X");
     };
   } else {
     p.reference = "CPU twin";
@@ -189,10 +225,15 @@ Prepared prepare_loss(const shapes::SpectralLoss& sh, Device dev) {
 
 }  // namespace
 
-// The transform's forward; its backward gets the generic rfft2_fwdbwd / irfft2_fwdbwd row.
+// The transform's forward; its backward gets the generic rfft2_fwdbwd / irfft2_fwdbwd row. Shapes
+// marked float64 get a CPU row in float64 too.
 Covered add_specialised_rows(std::vector<Case>& out, const BuildOptions& o, const PerfCase& e, const shapes::Fft& s) {
   const bool inverse = e.op() == "irfft2";
-  add_for_devices(out, o, inverse ? "irfft2" : "rfft2", e, [&s, inverse](Device d) { return prepare_fft(s, inverse, d); });
+  const std::string family = inverse ? "irfft2" : "rfft2";
+  add_for_devices(out, o, family, e, [&s, inverse](Device d) { return prepare_fft(s, inverse, d); });
+  if (s.float64 && o.cpu)
+    out.push_back({family + "_f64", e.shape, kCpu, e.origin, &e,
+                   [&s, inverse] { return prepare_fft(s, inverse, kCpu, DType::f64); }, ""});
   return {true, false};
 }
 

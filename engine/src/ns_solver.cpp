@@ -1,6 +1,6 @@
 // The pseudo-spectral Navier-Stokes solver over a batch of trajectories (both schemes). Double
-// precision throughout: our double FFT is faster here than kissfft's float one (docs/ measure
-// both), and double keeps the physics checks (exact decay factors, budgets) at round-off level.
+// precision throughout: our double FFT is about 2x kissfft's float one (docs/PERFORMANCE.md,
+// "Own FFT against kissfft"), and double keeps the physics checks (exact decay factors, budgets) at round-off level.
 //
 // The coefficient tables and the initial spectra are computed here on the CPU for either
 // device; the step itself is a kernel: kernels/cpu/ns_solver.hpp on the host, or, for a CUDA
@@ -247,7 +247,7 @@ int64_t NSSolver::max_batch(int n, Device device, double fraction) {
   int64_t available = 0;
   if (device.is_cuda()) {
     require_cuda("the Navier-Stokes solver", device.index);
-    const CudaMemoryStats m = cuda_memory_stats(device.index);
+    [[maybe_unused]] const CudaMemoryStats m = cuda_memory_stats(device.index);  // unused without CUDA
     SDKD_CUDA_ONLY(available = gpu::ns_free_device_bytes(detail::cuda_context(device)) + (m.reserved - m.allocated));
   } else {
     available = int64_t(::sysconf(_SC_AVPHYS_PAGES)) * int64_t(::sysconf(_SC_PAGESIZE));

@@ -4,10 +4,14 @@
 // (times the norm's factor), and irfft2 is its inverse, treating the input as the half of a
 // Hermitian spectrum (the imaginary parts of the self-conjugate bins are ignored).
 //
-// float goes through kissfft (BSD-3). double goes through our own small FFT (radix-2 for
-// powers of two, a direct DFT otherwise): kissfft in Debian is float only, and the double path
-// is the oracle for float64 gradient checks and the precision of the Navier-Stokes solver.
-// Both are deterministic and thread-safe; batches are split over OpenMP threads unless the
+// Both precisions go through our own FFT (one template, fft.cpp over the 1-D plans of
+// fft_plan.hpp): every length n >= 1, radix-2/4 for powers of two, mixed radix with butterflies
+// for 3, 5, 7, 11 and 13, and Bluestein's chirp-z for lengths with a larger prime factor; the
+// row pairs and the columns are the lanes of contiguous SIMD loops, twiddles computed in
+// double. For powers of two the double arithmetic is bit for bit that of the original radix-2/4
+// code (the Navier-Stokes data depend on it). kissfft (fft_kissfft.hpp) remains only as the
+// benchmark's yardstick and a test oracle. Deterministic (the same bits whatever the thread
+// count or call history) and thread-safe; batches are split over OpenMP threads unless the
 // caller is already inside a parallel region.
 #include <complex>
 #include <cstdint>

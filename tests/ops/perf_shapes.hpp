@@ -49,6 +49,12 @@ inline constexpr Conv kConv[] = {
     {"simvp16.enc2", 100, 16, 32, 32, 16, 3, 1, 1, 1, 1, false, "demo SimVP encoder block 2 @32"},
     {"simvp128.fc1", 10, 128, 16, 16, 256, 1, 1, 0, 1, 1, false, "demo SimVP translator MLP fc1 (1x1)"},
     {"simvp128.dw7d3", 10, 128, 16, 16, 128, 7, 1, 9, 3, 128, false, "demo SimVP depthwise 7x7 dilation 3"},
+    {"simvp128.dw5", 10, 128, 16, 16, 128, 5, 1, 2, 1, 128, false, "demo SimVP depthwise 5x5"},
+    {"simvp16.enc1", 100, 16, 64, 64, 16, 3, 2, 1, 1, 1, false, "demo SimVP encoder block 1: stride 2, 64 -> 32"},
+    {"simvp16.dec3", 100, 16, 64, 64, 16, 3, 1, 1, 1, 1, false, "demo SimVP decoder last block 16 -> 16 @64"},
+    {"simvp16.readout", 100, 16, 64, 64, 1, 1, 1, 0, 1, 1, false, "demo SimVP decoder readout 1x1 16 -> 1 @64"},
+    {"unet8.dec1", 10, 32, 32, 32, 16, 3, 1, 1, 1, 1, false, "demo U-Net dec1: 32 -> 16 @32"},
+    {"unet8.conv2", 10, 32, 16, 16, 32, 3, 1, 1, 1, 1, false, "demo U-Net conv2 / mid: 32 -> 32 @16"},
     {"unet32.inc", 10, 10, 64, 64, 32, 3, 1, 1, 1, 1, false, "paper U-Net inc: 10 -> 32 @64"},
     {"unet32.dec2", 10, 64, 64, 64, 32, 3, 1, 1, 1, 1, false, "paper U-Net dec2: 64 -> 32 @64"},
     {"unet32.mid", 10, 128, 16, 16, 128, 3, 1, 1, 1, 1, false, "paper U-Net mid: 128 -> 128 @16"},
@@ -108,12 +114,16 @@ inline constexpr Softmax kSoftmax[] = {
     {"alternet256.scores", 10 * 8 * 256, 256, false, "paper AlterNet score matrix an unfused attention would softmax"},
 };
 
-struct Fft { const char* name; int64_t B, C, H, W; bool quick; const char* origin; };
+// float64: sdkd-bench also times the CPU transform in float64 (the Navier-Stokes solver's precision).
+struct Fft { const char* name; int64_t B, C, H, W; bool quick; const char* origin; bool float64 = false; };
 inline constexpr Fft kFft[] = {
     {"tiny2x3x8x6", 2, 3, 8, 6, true, "odd sizes (quick check)"},
     {"kd.demo", 10, 160, 16, 16, false, "demo SDKD tap: SimVP latent (10, 10*16, 16, 16)"},
     {"kd.paper", 10, 640, 16, 16, false, "paper SDKD taps: teacher encoder/latent (10, 10*64, 16, 16)"},
     {"frames64", 10, 10, 64, 64, false, "output frames (10, 10, 64, 64): spectra and band errors in eval"},
+    {"ns96", 8, 1, 96, 96, false, "Navier-Stokes solver grid 96^2 (a non-power-of-two grid), 8 states", true},
+    {"ns128", 8, 1, 128, 128, false, "Navier-Stokes solver grid 128^2, 8 states", true},
+    {"ns256", 1, 1, 256, 256, false, "Navier-Stokes solver grid 256^2 (FNO's), one state", true},
 };
 
 struct SpectralLoss { const char* name; int64_t B, C, H, W; double alpha; bool quick; const char* origin; };
