@@ -137,12 +137,20 @@ Prepared prepare_conv(Dir dir, const shapes::Conv& s, Device dev) {
   st->x = x.to(dev), st->w = w.to(dev), st->g = g.to(dev);
   Prepared p;
   p.flops = 2.0 * s.N * s.C_out * geo.Ho * geo.Wo * (s.C_in / s.groups) * s.k * s.k;
-  p.bound = Bound::fp32;
+  // Each pass reads two of x, w, dy and writes the third, once at least.
+  p.bytes = 4.0 * double(x.numel() + w.numel() + g.numel());
+  p.bound = Bound::fp32;  // or memory, where the roofline says so (main.cpp)
   if (dir == Dir::fwd) {
     p.ours.run = [st, o] { st->y = conv2d(st->x, st->w, Tensor(), o); };
   } else {
     // Build the forward graph untimed; time the backward alone.
     p.ours.before = [st, o, dir] {
+      // Drop the last repeat's graph first, as a training step's is dead when the next
+      // forward runs: built while the old y lives, the new y misses the host cache, and the
+      // cache (which never lets reserved bytes pass their high mark) would give back dx's
+      // block for it, so every timed backward page-faulted a fresh dx (16 ms of the 17 ms
+      // simvp16.readout dgrad row).
+      st->y = Tensor();
       st->x.zero_grad(), st->w.zero_grad();
       st->x.set_requires_grad(dir == Dir::dgrad);
       st->w.set_requires_grad(dir == Dir::wgrad);
@@ -200,7 +208,8 @@ Prepared prepare_convt(const shapes::ConvT& s, Device dev) {
   st->x = x.to(dev), st->w = w.to(dev);
   Prepared p;
   p.flops = 2.0 * s.N * s.C_in * s.H * s.W * s.C_out * k * k;
-  p.bound = Bound::fp32;
+  p.bytes = 4.0 * double(x.numel() + w.numel() + s.N * s.C_out * Ho * Wo);
+  p.bound = Bound::fp32;  // or memory, where the roofline says so (main.cpp)
   p.ours.run = [st, o] { st->y = conv_transpose2d(st->x, st->w, Tensor(), o); };
   if (dev.is_cpu()) {
     p.reference = "scatter loop in double";

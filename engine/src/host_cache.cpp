@@ -124,11 +124,16 @@ void* host_alloc(size_t bytes) {
       ++c.stats.reuses;
       return p;
     }
-    // Release before growing: cached blocks of other sizes (an earlier phase's, say the
-    // teacher forward before student steps) go back to the system first, so live + cached
-    // bytes never pass their earlier high mark and the cache never raises the process's peak
-    // memory. A steady training step reuses every block and never gets here.
-    c.trim_to(std::max<int64_t>(0, c.stats.cached_bytes - int64_t(block)));
+    // Release before growing past the high mark: while live + cached bytes plus this block
+    // stay at or below their earlier peak, the cached blocks of other sizes (an earlier
+    // phase's, say the teacher forward's before the student's step) are kept for the next
+    // time that phase comes; beyond it, as many go back to the system (largest first) as the
+    // excess needs. So reserved bytes never pass the peak of live bytes, and the cache never
+    // raises the process's peak memory. Trimming at every miss instead gave back a large
+    // block for each small request, and two phases that alternate paid page faults for their
+    // big tensors on every step. A steady training step reuses every block and never gets here.
+    const int64_t excess = c.stats.reserved_bytes + int64_t(block) - c.stats.peak_reserved_bytes;
+    if (excess > 0) c.trim_to(std::max<int64_t>(0, c.stats.cached_bytes - excess));
   }
   void* p = system_alloc(block);
   std::lock_guard<std::mutex> lock(c.mu);

@@ -1,189 +1,79 @@
-// The three lowered convolution kernels (kernels/common/conv_problem.hpp) through im2col + GEMM:
-//   forward:         col = W * im2col(img)       conv forward,   convT backward-data
-//   backward-data:   img = col2im(W^T * col)     conv bwd-data,  convT forward
-//   backward-weight: dW = col * im2col(img)^T    conv bwd-weight (img = x, col = dy),
-//                                                convT bwd-weight (img = dy, col = x)
-// A 1x1 stride-1 unpadded kernel needs no im2col: the image itself is the column matrix.
-// Groups with a single image-side channel (depthwise) go to direct loops (conv_depthwise.cpp).
+// The CPU convolution entry points: the rule that picks a kernel per problem and pass
+// (docs/KERNELS.md, "CPU convolution: which kernel runs"), and the bias reductions.
 #include "kernels/cpu/conv.hpp"
 
 #include <omp.h>
 
-#include <algorithm>
 #include <initializer_list>
-#include <vector>
 
 #include "kernels/cpu/conv_depthwise.hpp"
-#include "kernels/cpu/gemm.hpp"
-#include "kernels/cpu/im2col.hpp"
+#include "kernels/cpu/conv_direct.hpp"
+#include "kernels/cpu/conv_gemm.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cpu {
+
 namespace {
 
-bool is_depthwise(const ConvProblem& L) { return L.img_group() == 1; }
+// Where the direct loops stop (docs/KERNELS.md, "CPU convolution: which kernel runs"). They
+// beat im2col + GEMM on every 3x3 / 4x4 shape of the models measured, forward and data
+// gradient, up to 256 channels (2304 taps per output), by 1.2-4x; beyond that they are
+// unmeasured. Their weight gradient keeps one vector of lane sums per weight in cache across a
+// pass; past 64 x 576 weights per group (2.25 MiB of sums) GEMM wins (by 1.9x at 128 x 1152,
+// 3.4x at 256 x 2304 on 16 x 16 planes).
+constexpr int64_t kDirectMaxDepth = 2304;
+constexpr int64_t kDirectMaxWeights = 64 * 576;
 
-bool is_pointwise(const ConvProblem& L) {
-  return L.kH == 1 && L.kW == 1 && L.stride_h == 1 && L.stride_w == 1 && L.pad_h == 0 && L.pad_w == 0 &&
-         L.H == L.Ho && L.W == L.Wo;
+// Taps summed per output of backward-data: each residue class of the stride sees about
+// kH/stride_h x kW/stride_w taps of every column channel.
+int64_t backward_data_depth(const ConvProblem& p) {
+  return p.col_group() * ((p.kH + p.stride_h - 1) / p.stride_h) * ((p.kW + p.stride_w - 1) / p.stride_w);
 }
 
-// Placement rows per im2col band. A GEMM that runs on one thread gets bands whose column
-// matrix (k_group() rows) stays near kBandBytes, still in L2 when the GEMM reads it; a GEMM
-// that is itself parallel (the batch loop is serial) works best on the whole image.
-int64_t band_rows(const ConvProblem& L, size_t elem_bytes, bool parallel_gemm) {
-  constexpr int64_t kBandBytes = 512 * 1024;
-  if (parallel_gemm) return L.Ho;
-  const int64_t row_bytes = L.k_group() * L.Wo * int64_t(elem_bytes);
-  return std::clamp<int64_t>(kBandBytes / row_bytes, 1, L.Ho);
+// The direct loops copy one image's source planes (a group's) into a padded buffer per
+// thread; beyond kDirectMaxBuffer elements (very large images) im2col's bands of rows use less.
+constexpr int64_t kDirectMaxBuffer = int64_t(1) << 23;
+int64_t padded_source(int64_t channels, int64_t H, int64_t W, const ConvProblem& p) {
+  return channels * (H + 2 * p.pad_h + p.kH * p.dil_h) * (W + 2 * p.pad_w + p.kW * p.dil_w + 16);
 }
 
-// A growing per-thread buffer: convolutions run every step with the same shapes, so after the
-// first step no allocation (and no page fault) happens on the hot path.
-template <class T>
-T* thread_buffer(int slot, int64_t count) {
-  thread_local std::vector<T> buffers[2];
-  std::vector<T>& b = buffers[slot];
-  if (b.size() < size_t(count)) b.resize(size_t(count));
-  return b.data();
-}
-
-// Images processed concurrently. With fewer images than threads the batch loop stays serial
-// and each GEMM uses the threads instead; tiny problems stay serial altogether, since waking
-// a thread team costs more than they do.
-int batch_workers(const ConvProblem& L) {
-  const int64_t macs = L.N * L.col_channels * L.col_plane() * L.k_group();
-  if (omp_in_parallel() || macs < (int64_t(1) << 18)) return 1;
-  return int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), L.N)));
-}
-
-// Whether the GEMMs of a batch loop run with `workers` images in flight are parallel.
-bool gemm_is_parallel(int workers) {
-  return workers <= 1 && !omp_in_parallel() && omp_get_max_threads() > 1;
-}
-
-// Runs body(n) for every image: in an OpenMP loop with serial GEMMs, or serially.
-template <class F>
-void for_each_image(int64_t N, int workers, F&& body) {
-  if (workers <= 1) {
-    for (int64_t n = 0; n < N; ++n) body(n);
-    return;
+bool direct_suits(const ConvProblem& p, ConvPass pass) {
+  const bool data = pass == ConvPass::backward_data;
+  if ((data ? padded_source(p.col_group(), p.Ho, p.Wo, p) : padded_source(p.img_group(), p.H, p.W, p)) >
+      kDirectMaxBuffer)
+    return false;
+  switch (pass) {
+    case ConvPass::forward: return p.k_group() <= kDirectMaxDepth;
+    case ConvPass::backward_data: return backward_data_depth(p) <= kDirectMaxDepth;
+    case ConvPass::backward_weight: return p.weight_group() <= kDirectMaxWeights;
   }
-  SerialGemmScope serial_gemm;
-#pragma omp parallel for num_threads(workers) schedule(static)
-  for (int64_t n = 0; n < N; ++n) body(n);
+  return false;
 }
 
-template <class T>
-void lowered_forward(const ConvProblem& L, const T* img, const T* w, const T* bias, T* col_out) {
-  if (is_depthwise(L)) return depthwise_forward(L, img, w, bias, col_out);
-  const int64_t M = L.col_group(), K = L.k_group(), P = L.col_plane(), Wo = L.Wo;
-  const int workers = batch_workers(L);
-  const int64_t band = band_rows(L, sizeof(T), gemm_is_parallel(workers));
-  const bool pointwise = is_pointwise(L);
-  for_each_image(L.N, workers, [&](int64_t n) {
-    for (int64_t g = 0; g < L.groups; ++g) {
-      const T* img_g = img + (n * L.img_channels + g * L.img_group()) * L.img_plane();
-      const T* w_g = w + g * L.weight_group();
-      T* out = col_out + (n * L.col_channels + g * M) * P;
-      T beta = T(0);
-      if (bias != nullptr) {  // start from the bias and let the GEMM add onto it
-        for (int64_t c = 0; c < M; ++c) std::fill(out + c * P, out + (c + 1) * P, bias[g * M + c]);
-        beta = T(1);
-      }
-      if (pointwise) {
-        gemm(false, false, M, P, K, T(1), w_g, K, img_g, P, beta, out, P);
-        continue;
-      }
-      T* cols = thread_buffer<T>(0, K * band * Wo);
-      for (int64_t oh0 = 0; oh0 < L.Ho; oh0 += band) {
-        const int64_t oh1 = std::min(L.Ho, oh0 + band), n_cols = (oh1 - oh0) * Wo;
-        im2col(L, img_g, cols, oh0, oh1);
-        gemm(false, false, M, n_cols, K, T(1), w_g, K, cols, n_cols, beta, out + oh0 * Wo, P);
-      }
-    }
-  });
+}  // namespace
+
+ConvKernel conv_kernel(const ConvProblem& p, ConvPass pass) {
+  // One image channel and one column channel per group: the depthwise loops. With a channel
+  // multiplier (e.g. a 1 -> 16 channel conv) the direct loops' channel tiles share each load.
+  if (p.img_group() == 1 && p.col_group() == 1) return ConvKernel::depthwise;
+  // A pointwise problem is one GEMM per image (also the readout's data gradient, an outer
+  // product with one column channel: it runs at the STREAM bandwidth as it is).
+  if (gemm_is_pointwise(p)) return ConvKernel::pointwise_gemm;
+  if (direct_suits(p, pass)) return ConvKernel::direct;
+  return ConvKernel::im2col_gemm;
 }
 
-template <class T>
-void lowered_backward_data(const ConvProblem& L, const T* col_in, const T* w, T* img_out) {
-  if (is_depthwise(L)) return depthwise_backward_data(L, col_in, w, img_out);
-  const int64_t M = L.col_group(), K = L.k_group(), P = L.col_plane(), Wo = L.Wo;
-  const int workers = batch_workers(L);
-  const int64_t band = band_rows(L, sizeof(T), gemm_is_parallel(workers));
-  const bool pointwise = is_pointwise(L);
-  for_each_image(L.N, workers, [&](int64_t n) {
-    for (int64_t g = 0; g < L.groups; ++g) {
-      const T* in = col_in + (n * L.col_channels + g * M) * P;
-      const T* w_g = w + g * L.weight_group();
-      T* img_g = img_out + (n * L.img_channels + g * L.img_group()) * L.img_plane();
-      if (pointwise) {
-        gemm(true, false, K, P, M, T(1), w_g, K, in, P, T(0), img_g, P);
-        continue;
-      }
-      std::fill(img_g, img_g + L.img_group() * L.img_plane(), T(0));
-      T* cols = thread_buffer<T>(0, K * band * Wo);
-      for (int64_t oh0 = 0; oh0 < L.Ho; oh0 += band) {
-        const int64_t oh1 = std::min(L.Ho, oh0 + band), n_cols = (oh1 - oh0) * Wo;
-        gemm(true, false, K, n_cols, M, T(1), w_g, K, in + oh0 * Wo, P, T(0), cols, n_cols);
-        col2im_add(L, cols, img_g, oh0, oh1);
-      }
-    }
-  });
-}
-
-// dW = sum_n col_n * im2col(img_n)^T, the GEMMs accumulating image by image. With several
-// workers each sums its contiguous share of the batch into a private buffer; dW is then the
-// sum of the buffers in worker order.
-template <class T>
-void lowered_backward_weight(const ConvProblem& L, const T* img, const T* col_in, T* dw) {
-  if (is_depthwise(L)) return depthwise_backward_weight(L, img, col_in, dw);
-  const int64_t M = L.col_group(), K = L.k_group(), P = L.col_plane(), Wo = L.Wo;
-  const int64_t wsize = L.groups * L.weight_group();
-  const int workers = batch_workers(L);
-  const int64_t band = band_rows(L, sizeof(T), gemm_is_parallel(workers));
-  const bool pointwise = is_pointwise(L);
-  auto accumulate_image = [&](int64_t n, T* target) {
-    for (int64_t g = 0; g < L.groups; ++g) {
-      const T* img_g = img + (n * L.img_channels + g * L.img_group()) * L.img_plane();
-      const T* in = col_in + (n * L.col_channels + g * M) * P;
-      T* dw_g = target + g * L.weight_group();
-      if (pointwise) {
-        gemm(false, true, M, K, P, T(1), in, P, img_g, P, T(1), dw_g, K);
-        continue;
-      }
-      T* cols = thread_buffer<T>(0, K * band * Wo);
-      for (int64_t oh0 = 0; oh0 < L.Ho; oh0 += band) {
-        const int64_t oh1 = std::min(L.Ho, oh0 + band), n_cols = (oh1 - oh0) * Wo;
-        im2col(L, img_g, cols, oh0, oh1);
-        gemm(false, true, M, K, n_cols, T(1), in + oh0 * Wo, P, cols, n_cols, T(1), dw_g, K);
-      }
-    }
-  };
-
-  if (workers <= 1) {
-    std::fill(dw, dw + wsize, T(0));
-    for (int64_t n = 0; n < L.N; ++n) accumulate_image(n, dw);
-    return;
+const char* conv_kernel_name(ConvKernel k) {
+  switch (k) {
+    case ConvKernel::depthwise: return "depthwise";
+    case ConvKernel::direct: return "direct";
+    case ConvKernel::pointwise_gemm: return "pointwise GEMM";
+    case ConvKernel::im2col_gemm: return "im2col + GEMM";
   }
-  std::vector<T*> partial(size_t(workers), nullptr);
-  SerialGemmScope serial_gemm;
-#pragma omp parallel num_threads(workers)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    T* mine = thread_buffer<T>(1, wsize);
-    std::fill(mine, mine + wsize, T(0));
-    for (int64_t n = L.N * t / nt; n < L.N * (t + 1) / nt; ++n) accumulate_image(n, mine);
-    partial[size_t(t)] = mine;
-#pragma omp barrier
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < wsize; ++i) {
-      T s = partial[0][i];
-      for (int k = 1; k < nt; ++k) s += partial[size_t(k)][i];
-      dw[i] = s;
-    }
-  }
+  return "?";
 }
+
+namespace {
 
 // One channel per iteration, summed in double in an order fixed at compile time, so the result
 // does not depend on the thread count.
@@ -229,13 +119,21 @@ void check_gradient(const char* op, const void* grad) {
 template <class T>
 void conv2d_forward(const ConvProblem& p, const T* img, const T* w, const T* col_bias, T* col) {
   check_pointers("conv2d_forward", p.N, {img, w, col});
-  lowered_forward(p, img, w, col_bias, col);
+  switch (conv_kernel(p, ConvPass::forward)) {
+    case ConvKernel::depthwise: return depthwise_forward(p, img, w, col_bias, col);
+    case ConvKernel::direct: return direct_forward(p, img, w, col_bias, col);
+    default: return gemm_forward(p, img, w, col_bias, col);
+  }
 }
 
 template <class T>
 void conv2d_backward_data(const ConvProblem& p, const T* col, const T* w, const T* img_bias, T* img) {
   check_pointers("conv2d_backward_data", p.N, {col, w, img});
-  lowered_backward_data(p, col, w, img);
+  switch (conv_kernel(p, ConvPass::backward_data)) {
+    case ConvKernel::direct: return direct_backward_data(p, col, w, img_bias, img);
+    case ConvKernel::depthwise: depthwise_backward_data(p, col, w, img); break;
+    default: gemm_backward_data(p, col, w, img); break;
+  }
   if (img_bias != nullptr) add_bias(img, img_bias, p.N, p.img_channels, p.img_plane());
 }
 
@@ -243,7 +141,11 @@ template <class T>
 void conv2d_backward_weight(const ConvProblem& p, const T* img, const T* col, T* dw) {
   check_pointers("conv2d_backward_weight", p.N, {img, col});
   check_gradient("conv2d_backward_weight", dw);
-  lowered_backward_weight(p, img, col, dw);
+  switch (conv_kernel(p, ConvPass::backward_weight)) {
+    case ConvKernel::depthwise: return depthwise_backward_weight(p, img, col, dw);
+    case ConvKernel::direct: return direct_backward_weight(p, img, col, dw);
+    default: return gemm_backward_weight(p, img, col, dw);
+  }
 }
 
 template <class T>

@@ -11,10 +11,16 @@
 //
 // Every kernel OVERWRITES its output (y, dx, dw, db): none reads what the output held, so the
 // caller need not clear it, and parameter gradients add up in the autograd engine, not here.
-// Bias pointers may be null. Work is parallel over the batch (OpenMP) with per-thread buffers;
-// weight gradients are summed per thread and then in thread order, so results depend on the
-// thread count only, never on scheduling. Null pointers for a non-empty batch throw
+// Bias pointers may be null. Work is parallel (OpenMP) with per-thread buffers; weight
+// gradients are summed in a fixed order, so results depend at most on the thread count (the
+// im2col + GEMM path's per-thread partials), never on scheduling; the direct and depthwise
+// kernels give the same bits for any thread count. Null pointers for a non-empty batch throw
 // sdkd::Error.
+//
+// Each call picks one of four kernels by conv_kernel() (docs/KERNELS.md, "CPU convolution:
+// which kernel runs"): depthwise loops (conv_depthwise.hpp), direct register-tiled loops for
+// few taps per output (conv_direct.hpp), one GEMM per image for a pointwise problem, or
+// im2col + GEMM (conv_gemm.hpp).
 #include <cstdint>
 
 #include "kernels/common/conv_problem.hpp"
@@ -23,6 +29,13 @@
 namespace sdkd::cpu {
 
 using kern::ConvProblem;
+
+enum class ConvKernel { depthwise, direct, pointwise_gemm, im2col_gemm };
+enum class ConvPass { forward, backward_data, backward_weight };
+
+// The kernel conv2d_forward / _backward_data / _backward_weight run for p.
+ConvKernel conv_kernel(const ConvProblem& p, ConvPass pass);
+const char* conv_kernel_name(ConvKernel k);
 
 // col = conv(img) + col_bias (one value per column channel; may be null).
 template <class T>

@@ -1,13 +1,15 @@
 #pragma once
-// Direct loops for a lowered convolution (kernels/common/conv_problem.hpp) whose groups each
-// have ONE image-side channel (depthwise conv2d, optionally with a channel multiplier
-// col_group(), and its transpose). There the im2col + GEMM route degenerates into a 1-row
-// GEMM per channel and spends its time copying; these loops read each input row once per
-// kernel tap instead.
+// Depthwise convolution of the lowered problem (kernels/common/conv_problem.hpp): groups with
+// ONE image-side channel each (depthwise conv2d, optionally with a channel multiplier
+// col_group(), and its transpose). There im2col + GEMM degenerates into a 1-row GEMM per
+// channel and spends its time copying. Stride-1 problems whose kernel height and dilation have
+// a tiled kernel (conv_depthwise.cpp) run it; the rest, and the weight gradient, run the
+// general direct loops of conv_direct.hpp.
 //
 // Layouts follow the lowering: img (N, groups, H, W), col (N, col_channels, Ho, Wo),
 // w (col_channels, 1, kH, kW); p.img_group() must be 1. Like every conv kernel
-// (kernels/cpu/conv.hpp) each OVERWRITES its output.
+// (kernels/cpu/conv.hpp) each OVERWRITES its output; every output element is computed by one
+// thread in a fixed order, so no result depends on the thread count.
 #include <cstdint>
 
 #include "kernels/common/conv_problem.hpp"
@@ -23,8 +25,8 @@ void depthwise_forward(const kern::ConvProblem& p, const T* img, const T* w, con
 template <class T>
 void depthwise_backward_data(const kern::ConvProblem& p, const T* col, const T* w, T* img);
 
-// dw = gradient of <col, conv(img)> in w. Summed per channel in a fixed order (independent of
-// the thread count).
+// dw = gradient of <col, conv(img)> in w, summed in a fixed order (independent of the thread
+// count).
 template <class T>
 void depthwise_backward_weight(const kern::ConvProblem& p, const T* img, const T* col, T* dw);
 

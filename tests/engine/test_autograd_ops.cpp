@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "gradcheck.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
+#include "sdkd/profiling.hpp"
 
 using namespace sdkd;
 using sdkd::test::gradcheck;
@@ -169,6 +171,32 @@ TEST_CASE("gradients accumulate across backward calls and no_grad records nothin
   sum(y).backward();
   const auto g2 = x.grad().to_double_vector();
   for (size_t i = 0; i < 4; ++i) CHECK(g2[i] == Approx(2 * xv[i] + 1));
+}
+
+TEST_CASE("a leaf takes a fresh gradient without a copy, and never one that another tensor reaches", "[autograd]") {
+  set_host_cache_limit(int64_t(1) << 30);
+  const Shape big{500, 1000};  // 4 MB of float64: every allocation shows in the host cache's counters
+  Tensor x = randn64(big, 52);
+  const Tensor w = randn64(big, 53), g = Tensor::ones(big, DType::f64);
+  x.set_requires_grad(true);
+  const auto allocations = [] { return host_cache_stats().reuses + host_cache_stats().system_allocs; };
+  // mul's backward makes one new tensor for x (g * w); the leaf keeps that one.
+  const Tensor y = mul(x, w);
+  const int64_t before = allocations();
+  y.backward(g);
+  CHECK(allocations() == before + 1);
+  CHECK(x.grad().to_double_vector() == w.to_double_vector());
+  // add's backward hands the same g to both inputs, and backward(g) on a leaf seeds with the
+  // caller's tensor: each leaf gets its own copy, so writing one in place leaves the rest alone.
+  Tensor a = randn64(big, 54), b = randn64(big, 55), leaf = randn64(big, 56);
+  a.set_requires_grad(true), b.set_requires_grad(true), leaf.set_requires_grad(true);
+  add(a, b).backward(g);
+  a.grad().fill_(7.0);
+  CHECK(b.grad().to_double_vector() == std::vector<double>(size_t(g.numel()), 1.0));
+  CHECK(a.grad().to_double_vector() == std::vector<double>(size_t(g.numel()), 7.0));
+  leaf.backward(g);
+  leaf.grad().fill_(2.0);
+  CHECK(g.to_double_vector() == std::vector<double>(size_t(g.numel()), 1.0));
 }
 
 TEST_CASE("float32 and float64 agree and the counter RNG is thread-count free", "[ops]") {

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <cmath>
 
 #include "sdkd/ops.hpp"
@@ -136,10 +138,22 @@ TEST_CASE("the host cache keeps under its limit and 0 turns it off", "[profiling
   set_host_cache_limit(old_limit);
 }
 
+// Brings reserved bytes up to their high mark with a tensor the caller keeps alive (empty
+// touches no page, so even a mark of gigabytes costs nothing): from there on every block a
+// test allocates raises the mark, whatever earlier tests left behind.
+Tensor reach_high_mark() {
+  empty_host_cache();
+  const HostCacheStats s = host_cache_stats();
+  const int64_t gap = std::max<int64_t>(s.peak_reserved_bytes - s.reserved_bytes, int64_t(1) << 20);
+  Tensor filler = Tensor::empty({gap / 4});
+  CHECK(host_cache_stats().reserved_bytes == host_cache_stats().peak_reserved_bytes);
+  return filler;
+}
+
 TEST_CASE("a request no cached block fits releases cached blocks first: live + cached never grows past its mark",
           "[profiling]") {
   set_host_cache_limit(int64_t(1) << 30);
-  empty_host_cache();
+  const Tensor filler = reach_high_mark();
   const int64_t four = int64_t(host_cache_block_bytes(4000000)), eight = int64_t(host_cache_block_bytes(8000000));
   const HostCacheStats s0 = host_cache_stats();
   { const Tensor a = Tensor::empty({1000, 1000}), b = Tensor::empty({1000, 1000}); }  // two 4 MB blocks cached
@@ -155,6 +169,30 @@ TEST_CASE("a request no cached block fits releases cached blocks first: live + c
   {
     const Tensor d = Tensor::empty({500, 1000});  // 2 MB: the cached 8 MB block goes back first
     CHECK(host_cache_stats().cached_bytes == 0);
+  }
+  empty_host_cache();
+}
+
+TEST_CASE("below the high mark a miss keeps the cached blocks of other sizes for their next use", "[profiling]") {
+  set_host_cache_limit(int64_t(1) << 30);
+  empty_host_cache();
+  const int64_t four = int64_t(host_cache_block_bytes(4000000)), eight = int64_t(host_cache_block_bytes(8000000));
+  { const Tensor a = Tensor::empty({1000, 1000}), c = Tensor::empty({2000, 1000}); }  // the mark: 12 MB live
+  empty_host_cache();
+  const HostCacheStats s0 = host_cache_stats();
+  CHECK(s0.peak_reserved_bytes >= s0.reserved_bytes + four + eight);
+  { const Tensor c = Tensor::empty({2000, 1000}); }  // 8 MB cached
+  CHECK(host_cache_stats().cached_bytes == eight);
+  {
+    const Tensor d = Tensor::empty({1000, 1000});  // a 4 MB miss: 8 + 4 stays within the mark
+    const HostCacheStats s1 = host_cache_stats();
+    CHECK(s1.cached_bytes == eight);
+    CHECK(s1.releases == s0.releases);
+    CHECK(s1.reserved_bytes == s0.reserved_bytes + four + eight);
+    CHECK(s1.peak_reserved_bytes == s0.peak_reserved_bytes);
+    const Tensor c = Tensor::empty({2000, 1000});  // and the 8 MB phase finds its block again
+    CHECK(host_cache_stats().reuses == s1.reuses + 1);
+    CHECK(host_cache_stats().system_allocs == s1.system_allocs);
   }
   empty_host_cache();
 }

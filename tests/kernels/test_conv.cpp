@@ -11,10 +11,15 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "common/numeric.hpp"
 #include "kernels/cpu/conv.hpp"
+#include "kernels/cpu/conv_depthwise.hpp"
+#include "kernels/cpu/conv_direct.hpp"
+#include "kernels/cpu/conv_gemm.hpp"
+#include "kernels/cpu/conv_padded.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/rng.hpp"
 
@@ -196,6 +201,7 @@ double worst_ratio(const std::vector<T>& got, const Vec& ref, const Vec& abs_ref
   double worst = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     const double err = std::abs(double(got[i]) - ref[i]);
+    if (!std::isfinite(err)) return std::numeric_limits<double>::infinity();  // a NaN never passes
     worst = std::max(worst, err / (gamma * abs_ref[i] + 1e-300));
   }
   return worst;
@@ -591,4 +597,339 @@ TEST_CASE("conv parameters are validated with clear messages", "[conv]") {
   REQUIRE_THROWS_WITH(t.validate(), Catch::Contains("C_out=6 is not divisible by groups=4"));
   t.groups = 1, t.H = 1, t.pad_h = 3;
   REQUIRE_THROWS_WITH(t.validate(), Catch::Contains("output size would be"));
+}
+
+// ---- every CPU kernel on its own (issue 13: direct, depthwise, GEMM paths) ----------------
+// conv2d_* above run whichever kernel conv_kernel() picks; these call each kernel directly on
+// the shapes it may be given, so a path the rule does not pick for a small test shape is still
+// checked against the same direct-loop oracles, in float and double, with and without bias,
+// into NaN-filled outputs (a kernel that read its output would give NaN).
+
+namespace {
+
+enum class Path { direct, gemm, depthwise };
+
+const char* path_name(Path k) {
+  return k == Path::direct ? "direct" : k == Path::gemm ? "im2col+GEMM" : "depthwise";
+}
+
+template <class T>
+void path_forward(Path k, const sdkd::kern::ConvProblem& L, const T* img, const T* w, const T* b, T* col) {
+  if (k == Path::direct) return direct_forward(L, img, w, b, col);
+  if (k == Path::gemm) return gemm_forward(L, img, w, b, col);
+  depthwise_forward(L, img, w, b, col);
+}
+
+// The data gradient with an image-side bias (what conv_transpose2d's forward adds): the direct
+// kernel folds it in, the others are followed by the bias pass conv2d_backward_data adds.
+template <class T>
+void path_backward_data(Path k, const sdkd::kern::ConvProblem& L, const T* col, const T* w, const T* b, T* img) {
+  if (k == Path::direct) return direct_backward_data(L, col, w, b, img);
+  if (k == Path::gemm)
+    gemm_backward_data(L, col, w, img);
+  else
+    depthwise_backward_data(L, col, w, img);
+  if (b == nullptr) return;
+  for (int64_t n = 0; n < L.N; ++n)
+    for (int64_t c = 0; c < L.img_channels; ++c)
+      for (int64_t i = 0; i < L.img_plane(); ++i) img[(n * L.img_channels + c) * L.img_plane() + i] += b[c];
+}
+
+template <class T>
+void path_backward_weight(Path k, const sdkd::kern::ConvProblem& L, const T* img, const T* col, T* dw) {
+  if (k == Path::direct) return direct_backward_weight(L, img, col, dw);
+  if (k == Path::gemm) return gemm_backward_weight(L, img, col, dw);
+  depthwise_backward_weight(L, img, col, dw);
+}
+
+template <class T>
+std::vector<T> nan_filled(size_t n) {
+  return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN());
+}
+
+// Depthwise shapes for the tiled kernels of conv_depthwise.cpp: every (kH, dil_h) it has, the
+// three row-tile heights (4, 8, 16 rows: planes of 4..7, 8..15 and >= 16 rows) and planes too
+// short for any (direct fallback), widths that leave a partial vector for float (16 lanes) and
+// double (8 lanes), kW != kH, dil_w != dil_h, asymmetric and zero padding, SimVP's two shapes,
+// plus stride 2 and a channel multiplier (the direct fallback).
+std::vector<Conv2dParams> depthwise_shapes() {
+  std::vector<Conv2dParams> s;
+  auto add = [&](int64_t N, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int sh, int ph, int pw, int dh,
+                 int dw, int64_t mult) {
+    Conv2dParams p;
+    p.N = N, p.C_in = C, p.H = H, p.W = W, p.C_out = C * mult, p.kH = kH, p.kW = kW;
+    p.stride_h = p.stride_w = sh, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw, p.groups = int(C);
+    s.push_back(p);
+  };
+  add(2, 3, 16, 16, 5, 5, 1, 2, 2, 1, 1, 1);    // SimVP dw5, 16 rows
+  add(2, 3, 16, 16, 7, 7, 1, 9, 9, 3, 3, 1);    // SimVP dw7 dilation 3
+  add(1, 2, 19, 21, 3, 3, 1, 1, 1, 1, 1, 1);    // 19 rows: a 16-row tile moved up; partial vector
+  add(2, 2, 9, 37, 3, 5, 1, 2, 1, 2, 1, 1);     // (3, 2), 8-row tiles, kW != kH
+  add(1, 3, 6, 10, 5, 3, 1, 2, 0, 1, 2, 1);     // (5, 1), 4-row tiles, dil_w 2, no width padding
+  add(1, 2, 12, 9, 5, 5, 1, 4, 3, 2, 1, 1);     // (5, 2), asymmetric padding
+  add(2, 2, 11, 17, 7, 7, 1, 3, 3, 1, 1, 1);    // (7, 1)
+  add(1, 2, 22, 13, 7, 3, 1, 9, 1, 3, 1, 1);    // (7, 3) with a 3-wide kernel row
+  add(2, 2, 20, 18, 5, 5, 1, 0, 0, 1, 1, 1);    // no padding: every tap row of the last rows counts
+  add(1, 2, 28, 17, 7, 7, 1, 1, 4, 3, 2, 1);    // (7, 3) with less padding than "same"
+  add(1, 3, 14, 9, 3, 3, 1, 0, 1, 2, 1, 1);     // (3, 2), 10 output rows from 14
+  add(1, 2, 3, 8, 3, 3, 1, 1, 1, 1, 1, 1);      // 3 rows: no tile fits, direct fallback
+  add(2, 2, 7, 7, 4, 4, 1, 1, 2, 1, 1, 1);      // kH 4: no tiled kernel
+  add(2, 3, 13, 11, 5, 5, 2, 2, 2, 1, 1, 1);    // stride 2: direct fallback
+  add(1, 2, 10, 12, 3, 3, 1, 1, 1, 1, 1, 3);    // channel multiplier 3
+  return s;
+}
+
+// Shapes for the direct kernel beyond test_shapes(): one input channel (the SimVP encoder's
+// first conv) with several channel blocks, stride 2 in one axis only, a 4x4 stride-2 pair
+// (the decoder's upsampling is its backward-data), channel counts that leave every register
+// tile width, and a plane of one row.
+std::vector<Conv2dParams> direct_shapes() {
+  std::vector<Conv2dParams> s;
+  auto add = [&](int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t kH, int64_t kW, int sh, int sw,
+                 int ph, int pw, int dh, int dw, int g) {
+    Conv2dParams p;
+    p.N = N, p.C_in = Ci, p.H = H, p.W = W, p.C_out = Co, p.kH = kH, p.kW = kW;
+    p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw;
+    p.groups = g;
+    s.push_back(p);
+  };
+  add(3, 1, 19, 18, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);   // 1 -> 16: two 8-channel tiles
+  add(2, 1, 9, 33, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1);    // 15 = 8 + 4 + 2 + 1 channel tiles
+  add(2, 3, 10, 21, 7, 3, 3, 1, 2, 1, 1, 1, 1, 1);    // stride in the width only
+  add(2, 4, 9, 12, 5, 3, 3, 2, 1, 0, 1, 1, 1, 1);     // stride in the height only
+  add(2, 5, 12, 14, 6, 4, 4, 2, 2, 1, 1, 1, 1, 1);    // k4 s2 p1 (ConvTranspose's pair)
+  add(1, 6, 11, 9, 9, 3, 3, 3, 3, 2, 1, 1, 1, 3);     // stride 3, groups 3
+  add(2, 4, 1, 23, 3, 1, 3, 1, 1, 0, 1, 1, 1, 1);     // one-row planes
+  add(1, 3, 8, 8, 4, 3, 3, 1, 1, 0, 0, 2, 1, 1);      // no padding, dilation in one axis
+  return s;
+}
+
+// Runs the three passes of kernel k on conv p against the oracles; returns the worst ratio.
+template <class T>
+double check_path(Path k, const Conv2dParams& p, uint64_t& stream) {
+  const sdkd::kern::ConvProblem L = lower(p);
+  const Vec x = random_vec(x_size(p), stream++), w = random_vec(w_size(p), stream++);
+  const Vec b = random_vec(size_t(p.C_out), stream++), bx = random_vec(size_t(p.C_in), stream++);
+  const Vec dy = random_vec(y_size(p), stream++);
+  const auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), bxt = cast<T>(bx), dyt = cast<T>(dy);
+  const int64_t taps = (p.C_in / p.groups) * p.kH * p.kW;
+  const int64_t plane = p.H_out() * p.W_out(), in_plane = p.H * p.W;
+  double worst = 0;
+  for (bool bias : {false, true}) {
+    INFO(path_name(k) << " bias=" << bias);
+    std::vector<T> y = nan_filled<T>(y_size(p));
+    path_forward<T>(k, L, xt.data(), wt.data(), bias ? bt.data() : nullptr, y.data());
+    const Vec ab = abs_of(b);
+    const double rf = worst_ratio(y, naive_forward(p, x, w, bias ? &b : nullptr),
+                                  naive_forward(p, abs_of(x), abs_of(w), bias ? &ab : nullptr), taps + 1);
+    CHECK(rf <= 1.0);
+
+    std::vector<T> dx = nan_filled<T>(x_size(p));
+    path_backward_data<T>(k, L, dyt.data(), wt.data(), bias ? bxt.data() : nullptr, dx.data());
+    Vec dx_ref = naive_backward_data(p, dy, w), dx_abs = naive_backward_data(p, abs_of(dy), abs_of(w));
+    if (bias)
+      for (size_t i = 0; i < dx_ref.size(); ++i) {
+        const double bi = bx[size_t(int64_t(i) / in_plane % p.C_in)];
+        dx_ref[i] += bi, dx_abs[i] += std::abs(bi);
+      }
+    const double rd = worst_ratio(dx, dx_ref, dx_abs, (p.C_out / p.groups) * p.kH * p.kW + 1);
+    CHECK(rd <= 1.0);
+    worst = std::max({worst, rf, rd});
+  }
+  std::vector<T> dw = nan_filled<T>(w_size(p));
+  path_backward_weight<T>(k, L, xt.data(), dyt.data(), dw.data());
+  const double rw = worst_ratio(dw, naive_backward_weight(p, x, dy), naive_backward_weight(p, abs_of(x), abs_of(dy)),
+                                p.N * plane);
+  CHECK(rw <= 1.0);
+  return std::max(worst, rw);
+}
+
+template <class T>
+void check_every_path(const char* type) {
+  std::vector<Conv2dParams> all = test_shapes();
+  for (const Conv2dParams& p : direct_shapes()) all.push_back(p);
+  for (const Conv2dParams& p : depthwise_shapes()) all.push_back(p);
+  double worst[3] = {0, 0, 0};
+  uint64_t stream = 5000;
+  for (const Conv2dParams& p : all) {
+    INFO(describe(p));
+    for (Path k : {Path::direct, Path::gemm, Path::depthwise}) {
+      if (k == Path::depthwise && p.C_in != p.groups) continue;  // needs one image channel per group
+      worst[int(k)] = std::max(worst[int(k)], check_path<T>(k, p, stream));
+    }
+  }
+  std::printf("conv kernels<%s> worst error / bound: direct %.3g, im2col+GEMM %.3g, depthwise %.3g\n", type,
+              worst[0], worst[1], worst[2]);
+}
+
+}  // namespace
+
+TEST_CASE("each CPU conv kernel (direct, im2col+GEMM, depthwise) matches the direct loops", "[conv]") {
+  check_every_path<float>("float");
+  check_every_path<double>("double");
+}
+
+// conv_transpose2d's lowered problems (output_padding rows no placement reaches) through the
+// direct kernel: its forward is the lowered backward-data, split into stride residue classes.
+TEST_CASE("the direct kernel computes conv_transpose2d by stride residue classes", "[conv]") {
+  std::vector<ConvT2dParams> shapes;
+  for (const Conv2dParams& p : direct_shapes()) shapes.push_back(transpose_of(p));
+  ConvT2dParams t;  // output_padding >= stride, allowed because dilation is larger
+  t.N = 2, t.C_in = 4, t.H = 5, t.W = 6, t.C_out = 2, t.kH = 3, t.kW = 2;
+  t.stride_h = 2, t.stride_w = 1, t.pad_h = 1, t.pad_w = 0, t.dil_h = 3, t.dil_w = 3;
+  t.output_padding_h = 2, t.output_padding_w = 2, t.groups = 2;
+  shapes.push_back(t);
+  ConvT2dParams up;  // the SimVP decoder's k4 s2 p1 upsampling, 16 x 16 -> 32 x 32
+  up.N = 2, up.C_in = 16, up.H = up.W = 16, up.C_out = 16, up.kH = up.kW = 4;
+  up.stride_h = up.stride_w = 2, up.pad_h = up.pad_w = 1;
+  shapes.push_back(up);
+  ConvT2dParams s3 = up;  // stride 3: a residue class that no tap of a 2-wide kernel reaches
+  s3.C_in = 3, s3.C_out = 5, s3.H = 4, s3.W = 5, s3.kH = 2, s3.kW = 2, s3.stride_h = s3.stride_w = 3;
+  s3.pad_h = s3.pad_w = 0, s3.output_padding_h = s3.output_padding_w = 2;
+  shapes.push_back(s3);
+
+  double worst = 0;
+  uint64_t stream = 7000;
+  for (const ConvT2dParams& q : shapes) {
+    INFO("convT N=" << q.N << " Cin=" << q.C_in << " H=" << q.H << " W=" << q.W << " Cout=" << q.C_out << " k=" << q.kH
+                    << "x" << q.kW << " s=" << q.stride_h << "x" << q.stride_w << " op=" << q.output_padding_h << "x"
+                    << q.output_padding_w << " g=" << q.groups);
+    const sdkd::kern::ConvProblem L = lower(q);
+    const Vec x = random_vec(x_size(q), stream++), w = random_vec(w_size(q), stream++);
+    const Vec b = random_vec(size_t(q.C_out), stream++), dy = random_vec(y_size(q), stream++);
+    const Vec ab = abs_of(b);
+    const int64_t taps = (q.C_in / q.groups) * q.kH * q.kW + 1;
+    std::vector<float> y = nan_filled<float>(y_size(q));
+    direct_backward_data(L, cast<float>(x).data(), cast<float>(w).data(), cast<float>(b).data(), y.data());
+    const double rf = worst_ratio(y, naive_transpose_forward(q, x, w, &b),
+                                  naive_transpose_forward(q, abs_of(x), abs_of(w), &ab), taps);
+    CHECK(rf <= 1.0);
+    std::vector<double> yd = nan_filled<double>(y_size(q));
+    direct_backward_data(L, x.data(), w.data(), b.data(), yd.data());
+    const double rfd = worst_ratio(yd, naive_transpose_forward(q, x, w, &b),
+                                   naive_transpose_forward(q, abs_of(x), abs_of(w), &ab), taps);
+    CHECK(rfd <= 1.0);
+    std::vector<float> dx = nan_filled<float>(x_size(q));
+    direct_forward(L, cast<float>(dy).data(), cast<float>(w).data(), static_cast<const float*>(nullptr), dx.data());
+    const double rd = worst_ratio(dx, naive_transpose_backward_data(q, dy, w),
+                                  naive_transpose_backward_data(q, abs_of(dy), abs_of(w)),
+                                  (q.C_out / q.groups) * q.kH * q.kW);
+    CHECK(rd <= 1.0);
+    std::vector<float> dw = nan_filled<float>(w_size(q));
+    direct_backward_weight(L, cast<float>(dy).data(), cast<float>(x).data(), dw.data());
+    const double rw = worst_ratio(dw, naive_transpose_backward_weight(q, x, dy),
+                                  naive_transpose_backward_weight(q, abs_of(x), abs_of(dy)), q.N * q.H * q.W);
+    CHECK(rw <= 1.0);
+    worst = std::max({worst, rf, rfd, rd, rw});
+  }
+  std::printf("conv_transpose2d by the direct kernel: worst error / bound %.3g\n", worst);
+}
+
+// The direct and depthwise kernels compute every output (and every chunk of the weight
+// gradient's batch) on one thread in an order fixed by the problem: the bits must not change
+// with the thread count. Shapes big enough for the kernels to go parallel (>= 2^17
+// multiply-adds), including a batch of one (the threads then split a single image's tiles).
+TEST_CASE("direct and depthwise conv kernels give identical bits on 1 and 2 threads", "[conv]") {
+  std::vector<Conv2dParams> shapes;
+  auto add = [&](int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t k, int s, int pad, int d, int g) {
+    Conv2dParams p;
+    p.N = N, p.C_in = Ci, p.H = H, p.W = W, p.C_out = Co, p.kH = p.kW = k;
+    p.stride_h = p.stride_w = s, p.pad_h = p.pad_w = pad, p.dil_h = p.dil_w = d, p.groups = g;
+    shapes.push_back(p);
+  };
+  add(7, 8, 16, 15, 8, 3, 1, 1, 1, 1);      // the batch split over threads
+  add(1, 16, 32, 32, 16, 3, 1, 1, 1, 1);    // one image: its channel tiles split over threads
+  add(5, 1, 33, 30, 16, 3, 1, 1, 1, 1);     // one input channel (SimVP's first encoder conv)
+  add(3, 6, 20, 22, 10, 4, 2, 1, 1, 2);     // stride 2: residue classes in backward-data
+  add(4, 16, 16, 16, 16, 5, 1, 2, 1, 16);   // depthwise 5x5 (tiled)
+  add(4, 16, 16, 16, 16, 7, 1, 9, 3, 16);   // depthwise 7x7 dilation 3 (tiled)
+  add(3, 12, 17, 19, 12, 3, 2, 1, 1, 12);   // depthwise stride 2 (direct fallback)
+  const int saved = omp_get_max_threads();
+  uint64_t stream = 9000;
+  for (const Conv2dParams& p : shapes) {
+    INFO(describe(p));
+    const sdkd::kern::ConvProblem L = lower(p);
+    const auto x = cast<float>(random_vec(x_size(p), stream++)), w = cast<float>(random_vec(w_size(p), stream++));
+    const auto b = cast<float>(random_vec(size_t(p.C_out), stream++)), bx = cast<float>(random_vec(size_t(p.C_in), stream++));
+    const auto dy = cast<float>(random_vec(y_size(p), stream++));
+    const Path k = p.groups == p.C_in && p.C_out == p.C_in ? Path::depthwise : Path::direct;
+    std::vector<std::vector<float>> runs;
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      std::vector<float> y = nan_filled<float>(y_size(p)), dx = nan_filled<float>(x_size(p)),
+                         dw = nan_filled<float>(w_size(p));
+      path_forward<float>(k, L, x.data(), w.data(), b.data(), y.data());
+      path_backward_data<float>(k, L, dy.data(), w.data(), k == Path::direct ? bx.data() : nullptr, dx.data());
+      path_backward_weight<float>(k, L, x.data(), dy.data(), dw.data());
+      y.insert(y.end(), dx.begin(), dx.end());
+      y.insert(y.end(), dw.begin(), dw.end());
+      runs.push_back(std::move(y));
+    }
+    CHECK(runs[0] == runs[1]);
+  }
+  omp_set_num_threads(saved);
+}
+
+// The rule of docs/KERNELS.md ("CPU convolution: which kernel runs") on the models' shapes.
+TEST_CASE("conv_kernel picks the kernel docs/KERNELS.md names for each model shape", "[conv]") {
+  auto conv = [](int64_t Ci, int64_t HW, int64_t Co, int64_t k, int s, int pad, int d, int g) {
+    Conv2dParams p;
+    p.N = 10, p.C_in = Ci, p.H = p.W = HW, p.C_out = Co, p.kH = p.kW = k;
+    p.stride_h = p.stride_w = s, p.pad_h = p.pad_w = pad, p.dil_h = p.dil_w = d, p.groups = g;
+    return lower(p);
+  };
+  using K = ConvKernel;
+  using P = ConvPass;
+  const auto enc0 = conv(1, 64, 16, 3, 1, 1, 1, 1);  // SimVP encoder's first conv, 1 -> 16
+  CHECK(conv_kernel(enc0, P::forward) == K::direct);
+  CHECK(conv_kernel(enc0, P::backward_weight) == K::direct);
+  const auto enc1 = conv(16, 64, 16, 3, 2, 1, 1, 1);  // 16 -> 16, stride 2
+  for (P pass : {P::forward, P::backward_data, P::backward_weight}) CHECK(conv_kernel(enc1, pass) == K::direct);
+  ConvT2dParams up;  // the decoder's ConvTranspose k4 s2 p1
+  up.N = 10, up.C_in = up.C_out = 16, up.H = up.W = 16, up.kH = up.kW = 4, up.stride_h = up.stride_w = 2;
+  up.pad_h = up.pad_w = 1;
+  for (P pass : {P::forward, P::backward_data, P::backward_weight}) CHECK(conv_kernel(lower(up), pass) == K::direct);
+  const auto dw5 = conv(128, 16, 128, 5, 1, 2, 1, 128), dw7 = conv(128, 16, 128, 7, 1, 9, 3, 128);
+  for (P pass : {P::forward, P::backward_data, P::backward_weight}) {
+    CHECK(conv_kernel(dw5, pass) == K::depthwise);
+    CHECK(conv_kernel(dw7, pass) == K::depthwise);
+  }
+  const auto fc1 = conv(128, 16, 512, 1, 1, 0, 1, 1);  // the translator's 1x1 convs
+  for (P pass : {P::forward, P::backward_data, P::backward_weight}) CHECK(conv_kernel(fc1, pass) == K::pointwise_gemm);
+  const auto wide = conv(256, 16, 256, 3, 1, 1, 1, 1);  // AlterNet's 3x3 at 256 channels
+  CHECK(conv_kernel(wide, P::forward) == K::direct);
+  CHECK(conv_kernel(wide, P::backward_data) == K::direct);
+  CHECK(conv_kernel(wide, P::backward_weight) == K::im2col_gemm);
+  const auto deep = conv(512, 16, 512, 3, 1, 1, 1, 1);  // deeper than the direct loops were measured
+  CHECK(conv_kernel(deep, P::forward) == K::im2col_gemm);
+  CHECK(conv_kernel(conv(8, 9, 4, 1, 2, 0, 1, 1), P::forward) == K::direct);  // 1x1 with stride
+  CHECK(std::string(conv_kernel_name(K::im2col_gemm)) == "im2col + GEMM");
+}
+
+TEST_CASE("padded_source refilled for the same layout equals a fresh fill_padded of the new source", "[conv]") {
+  // Offsets inside, at and beyond the plane's edges; lanes longer than the source rows.
+  std::vector<PaddedLayout> layouts;
+  for (int64_t off : {-3, 0, 2})
+    for (int64_t extra : {0, 5}) {
+      PaddedLayout L;
+      L.src_H = 5, L.src_W = 7, L.off_h = off, L.off_w = -off - 1;
+      L.rows = 5 + extra + 2, L.lane_len = 7 + extra + 3;
+      layouts.push_back(L);
+    }
+  PaddedLayout two_phase = layouts[0];
+  two_phase.phases = 2;
+  layouts.push_back(two_phase);
+  std::vector<float> src(3 * 5 * 7);
+  uint64_t seed = 1;
+  // Each layout twice in a row (the second call takes the refill path), then the next one.
+  for (int round = 0; round < 2; ++round)
+    for (const PaddedLayout& L : layouts)
+      for (int64_t channels : {1, 3})
+        for (int repeat = 0; repeat < 2; ++repeat) {
+          for (float& v : src) v = float(int64_t(++seed * 2654435761u % 1000) - 500);  // all nonzero but a few
+          std::vector<float> want(size_t(channels * L.channel_pitch()), std::nanf(""));
+          fill_padded(L, src.data(), channels, want.data());
+          const float* got = padded_source(L, src.data(), channels);
+          CHECK(std::equal(want.begin(), want.end(), got));
+        }
 }

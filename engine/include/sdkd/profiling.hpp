@@ -37,8 +37,9 @@ void reset_peak_host_memory();  // peak := current
 // `min_block_bytes` are not cached. `cached_bytes` are freed blocks held for reuse;
 // `reserved_bytes` = cached + those in use; `system_allocs` counts blocks obtained from the
 // system, `reuses` requests served from the cache, `releases` cached blocks given back (a
-// request no cached block fits first releases at least its size: the cache never raises the
-// peak of live + cached bytes).
+// request no cached block fits, and that would lift reserved bytes past `peak_reserved_bytes`,
+// first releases cached blocks, largest first, until it would not: so the cache never raises
+// the process's peak, which stays the peak of live bytes).
 struct HostCacheStats {
   int64_t cached_bytes = 0;
   int64_t reserved_bytes = 0;

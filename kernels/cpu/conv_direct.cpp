@@ -1,0 +1,426 @@
+// The direct convolution loops over the plans of conv_direct_plan.cpp. One task is one
+// (image, group): fill the padded source once, then run every pass and channel block on it.
+// Outputs are computed in register tiles of CB channels x NV vectors; a backward-data pass of
+// a strided problem computes its residue class densely into a scratch grid and scatters it.
+#include "kernels/cpu/conv_direct.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/conv_direct_plan.hpp"
+#include "kernels/cpu/conv_simd.hpp"
+#include "kernels/cpu/thread_scratch.hpp"
+
+namespace sdkd::cpu {
+namespace {
+
+using kern::ConvProblem;
+using simd::Vec;
+
+template <class T>
+constexpr int64_t kL = simd::kLanes<T>;
+
+int64_t vectors(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes; }
+
+struct ResidueGrid;         // a strided backward-data pass's dense grid
+struct WeightAccumulators;  // the weight gradient's lane-wise sums
+
+bool run_parallel(const ConvProblem& p) {
+  const int64_t macs = p.N * p.col_channels * p.col_plane() * p.k_group();
+  return !omp_in_parallel() && omp_get_max_threads() > 1 && macs >= (int64_t(1) << 17);
+}
+
+// Output channels per register tile: CB accumulators per vector, NV vectors.
+constexpr int kMaxChannels = simd::kRegisters == 32 ? 8 : 4;
+template <int CB>
+constexpr int tile_vectors() {
+  return std::clamp(simd::kAccumulators / CB, 1, 8);
+}
+
+// Splits [0, n) into register-tile channel blocks: kMaxChannels wide, then powers of two.
+struct Block {
+  int64_t c0, cb;
+};
+std::vector<Block> channel_blocks(int64_t n, int64_t widest) {
+  std::vector<Block> out;
+  for (int64_t c0 = 0; c0 < n;) {
+    int64_t cb = widest;
+    while (cb > n - c0) cb /= 2;
+    out.push_back({c0, cb});
+    c0 += cb;
+  }
+  return out;
+}
+
+// ---- forward-style passes: outputs accumulated over taps -----------------------------------
+
+// out[c][oh][ow] = bias[c] + sum_t wp[t][c] * buf[oh * row_elems + ow + offs[t]] for the grid
+// of the pass; out has row pitch ld and channel pitch cpitch.
+template <class T, int CB>
+void accumulate_block(const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
+                      int64_t ntaps, const T* wp, const T* bias, T* out, int64_t ld, int64_t cpitch) {
+  constexpr int NV = tile_vectors<CB>();
+  constexpr int64_t L = kL<T>;
+  const int64_t vpr = vectors(out_W, L), slots = out_H * vpr;
+  int64_t row = 0, col = 0;  // grid position of slot s0
+  for (int64_t s0 = 0; s0 < slots; s0 += NV) {
+    // Positions of the tile's vectors; past the grid's end they repeat its last vector (computed
+    // twice, stored once) rather than read past the buffer.
+    int64_t rr[NV], cc[NV];
+    for (int v = 0; v < NV; ++v) {
+      rr[v] = row, cc[v] = col;
+      if (s0 + v + 1 < slots && ++col == vpr) col = 0, ++row;
+    }
+    const T* base[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) base[v] = buf + rr[v] * row_elems + cc[v] * L;
+    Vec<T> acc[CB][NV];
+#pragma GCC unroll 8
+    for (int c = 0; c < CB; ++c) {
+      const Vec<T> init = bias != nullptr ? simd::splat(bias[c]) : Vec<T>{};
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[c][v] = init;
+    }
+    for (int64_t t = 0; t < ntaps; ++t) {
+      const int64_t o = offs[t];
+      Vec<T> x[NV];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) x[v] = simd::load(base[v] + o);
+      const T* wt = wp + t * CB;
+#pragma GCC unroll 8
+      for (int c = 0; c < CB; ++c) {
+        const T wc = wt[c];  // scalar times vector: one broadcast, no extra arithmetic
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[c][v] += wc * x[v];
+      }
+    }
+    for (int v = 0; v < NV && s0 + v < slots; ++v) {
+      const int64_t ow = cc[v] * L, n = std::min(L, out_W - ow);
+      for (int c = 0; c < CB; ++c) {
+        T* d = out + c * cpitch + rr[v] * ld + ow;
+        if (n == L)
+          simd::store<T>(d, acc[c][v]);
+        else
+          simd::store_first<T>(d, acc[c][v], n);
+      }
+    }
+  }
+}
+
+// Channel blocks are kMaxChannels wide or a smaller power of two (channel_blocks).
+template <class T>
+void accumulate_any(int64_t cb, const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
+                    int64_t ntaps, const T* wp, const T* bias, T* out, int64_t ld, int64_t cpitch) {
+  if constexpr (kMaxChannels >= 8)
+    if (cb == 8) return accumulate_block<T, 8>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
+  if (cb == 4) return accumulate_block<T, 4>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
+  if (cb == 2) return accumulate_block<T, 2>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
+  accumulate_block<T, 1>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
+}
+
+// The plan with what every task shares: tap offsets per pass, the packed weights, and the
+// passes grouped by output row class (a group's passes fill the same output rows).
+template <class T>
+struct Prepared {
+  DirectPlan plan;
+  std::vector<Block> blocks;
+  std::vector<std::vector<int64_t>> offsets;  // per pass
+  std::vector<int64_t> pass_weights;          // start of each pass's weights within a group
+  int64_t group_weights = 0;                  // packed weights per group
+  std::vector<T> packed;                      // [group][pass][block: tap][channel in block]
+  std::vector<std::vector<size_t>> row_groups;
+  std::vector<std::vector<int64_t>> grid_starts;  // per row group: prefix sums of its passes' grids
+
+  Prepared(DirectPlan pl, int64_t groups, const T* w, int64_t weight_group) : plan(std::move(pl)) {
+    const int64_t M = plan.out_channels;
+    blocks = channel_blocks(M, kMaxChannels);
+    for (size_t pi = 0; pi < plan.passes.size(); ++pi) {
+      const DirectPass& ps = plan.passes[pi];
+      std::vector<int64_t> o;
+      for (const DirectTap& t : ps.taps) o.push_back(t.offset);
+      offsets.push_back(std::move(o));
+      pass_weights.push_back(group_weights);
+      group_weights += M * int64_t(ps.taps.size());
+      if (pi == 0 || plan.passes[pi - 1].rho_h != ps.rho_h) row_groups.emplace_back(), grid_starts.push_back({0});
+      row_groups.back().push_back(pi);
+      grid_starts.back().push_back(grid_starts.back().back() + ps.out_H * ps.out_W);
+    }
+    packed.resize(size_t(groups * group_weights));
+    for (int64_t g = 0; g < groups; ++g)
+      for (size_t pi = 0; pi < plan.passes.size(); ++pi) {
+        const std::vector<DirectTap>& taps = plan.passes[pi].taps;
+        const int64_t nt = int64_t(taps.size());
+        for (const Block& b : blocks) {
+          T* dst = packed.data() + g * group_weights + pass_weights[pi] + b.c0 * nt;
+          for (int64_t t = 0; t < nt; ++t)
+            for (int64_t c = 0; c < b.cb; ++c)
+              dst[t * b.cb + c] = w[g * weight_group + (b.c0 + c) * plan.weight_channel_stride + taps[size_t(t)].weight];
+        }
+      }
+  }
+
+  const T* weights(int64_t g, size_t pass, const Block& b) const {
+    return packed.data() + g * group_weights + pass_weights[pass] + b.c0 * int64_t(plan.passes[pass].taps.size());
+  }
+};
+
+// Pass pi for channel block b into dst (row pitch ld, channel pitch cpitch).
+template <class T>
+void compute_pass(const Prepared<T>& pr, const T* buf, int64_t g, size_t pi, const Block& b, const T* bias, T* dst,
+                  int64_t ld, int64_t cpitch) {
+  const DirectPass& ps = pr.plan.passes[pi];
+  if (ps.taps.empty()) {  // a residue class no tap reaches: bias only
+    for (int64_t c = 0; c < b.cb; ++c)
+      for (int64_t i = 0; i < ps.out_H; ++i)
+        std::fill(dst + c * cpitch + i * ld, dst + c * cpitch + i * ld + ps.out_W, bias ? bias[c] : T(0));
+    return;
+  }
+  accumulate_any<T>(b.cb, buf, ps.row_step * pr.plan.pad.row_pitch(), ps.out_H, ps.out_W, pr.offsets[pi].data(),
+                    int64_t(ps.taps.size()), pr.weights(g, pi, b), bias, dst, ld, cpitch);
+}
+
+// One row group and channel block of one task: `buf` is the filled padded source, `out` the
+// group's first output plane, bias the group's (or null). A dense pass writes the output in
+// place; residue classes are computed into scratch grids and then written row by row, the two
+// column classes of stride 2 interleaved in one loop the compiler vectorises.
+template <class T>
+void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const Block& b, const T* bias, T* out) {
+  const DirectPlan& pl = pr.plan;
+  const std::vector<size_t>& group = pr.row_groups[ri];
+  const int64_t out_plane = pl.out_H * pl.out_W;
+  const T* bb = bias != nullptr ? bias + b.c0 : nullptr;
+  const DirectPass& first = pl.passes[group[0]];
+  if (first.dense()) return compute_pass(pr, buf, g, group[0], b, bb, out + b.c0 * out_plane, pl.out_W, out_plane);
+
+  const std::vector<int64_t>& starts = pr.grid_starts[ri];  // pass q's grids at cb * starts[q]
+  T* tmp = thread_scratch<T, ResidueGrid>(b.cb * starts.back());
+  auto at = [&](size_t q) { return b.cb * starts[q]; };
+  for (size_t q = 0; q < group.size(); ++q) {
+    const DirectPass& ps = pl.passes[group[q]];
+    compute_pass(pr, buf, g, group[q], b, bb, tmp + at(q), ps.out_W, ps.out_H * ps.out_W);
+  }
+  const bool pair = group.size() == 2 && first.step_w == 2 && pl.passes[group[1]].rho_w == 1;
+  for (int64_t c = 0; c < b.cb; ++c)
+    for (int64_t i = 0; i < first.out_H; ++i) {
+      T* d = out + (b.c0 + c) * out_plane + (first.rho_h + first.step_h * i) * pl.out_W;
+      if (pair) {
+        const DirectPass& odd = pl.passes[group[1]];
+        const T* s0 = tmp + at(0) + (c * first.out_H + i) * first.out_W;
+        const T* s1 = tmp + at(1) + (c * odd.out_H + i) * odd.out_W;
+        for (int64_t j = 0; j < odd.out_W; ++j) {
+          d[2 * j] = s0[j];
+          d[2 * j + 1] = s1[j];
+        }
+        if (first.out_W > odd.out_W) d[2 * odd.out_W] = s0[odd.out_W];
+        continue;
+      }
+      for (size_t q = 0; q < group.size(); ++q) {
+        const DirectPass& ps = pl.passes[group[q]];
+        const T* s = tmp + at(q) + (c * ps.out_H + i) * ps.out_W;
+        for (int64_t j = 0; j < ps.out_W; ++j) d[ps.rho_w + ps.step_w * j] = s[j];
+      }
+    }
+}
+
+// Runs the plan over every (image, group): src and out are the whole batch's source and output
+// tensors with src_channels_all / out_channels_all channels per image.
+template <class T>
+void run_plan(const ConvProblem& p, const Prepared<T>& pr, const T* src, int64_t src_channels_all, const T* bias,
+              T* out, int64_t out_channels_all) {
+  const DirectPlan& pl = pr.plan;
+  const int64_t src_plane = pl.pad.src_H * pl.pad.src_W, out_plane = pl.out_H * pl.out_W;
+  const int64_t tasks = p.N * p.groups;
+  const bool parallel = run_parallel(p);
+  auto group_src = [&](int64_t task) {
+    const int64_t n = task / p.groups, g = task % p.groups;
+    return src + (n * src_channels_all + g * pl.src_channels) * src_plane;
+  };
+  auto group_out = [&](int64_t task) {
+    const int64_t n = task / p.groups, g = task % p.groups;
+    return out + (n * out_channels_all + g * pl.out_channels) * out_plane;
+  };
+  auto group_bias = [&](int64_t task) { return bias != nullptr ? bias + (task % p.groups) * pl.out_channels : nullptr; };
+  const size_t nb = pr.blocks.size();
+
+  if (!parallel || tasks >= omp_get_max_threads()) {
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const T* buf = padded_source(pl.pad, group_src(task), pl.src_channels);
+      for (size_t ri = 0; ri < pr.row_groups.size(); ++ri)
+        for (const Block& b : pr.blocks) run_unit(pr, buf, task % p.groups, ri, b, group_bias(task), group_out(task));
+    }
+    return;
+  }
+  // Fewer tasks than threads: one shared padded source, the threads split row groups x blocks.
+  const int64_t units = int64_t(pr.row_groups.size() * nb);
+  for (int64_t task = 0; task < tasks; ++task) {
+    const T* buf = padded_source(pl.pad, group_src(task), pl.src_channels);
+#pragma omp parallel for schedule(static)
+    for (int64_t u = 0; u < units; ++u)
+      run_unit(pr, buf, task % p.groups, size_t(u) / nb, pr.blocks[size_t(u) % nb], group_bias(task), group_out(task));
+  }
+}
+
+// ---- backward-weight: per-tap sums of gradient x source ------------------------------------
+
+// Taps per register tile of the weight gradient: CB x TB accumulators.
+template <int CB>
+constexpr int tile_taps() {
+  return std::clamp(simd::kAccumulators / CB, 1, 8);
+}
+constexpr int kMaxWeightChannels = simd::kRegisters == 32 ? 4 : 2;
+
+// acc[c][t] += lane-wise sums over the grid of grad[c][oh][ow] * buf[oh * row_elems + ow +
+// offs[t]] (acc: vectors with row pitch ldacc). The lanes stay apart until the very end, so
+// a pass over a small plane costs no horizontal reduction.
+template <class T, int CB, int TB>
+void weight_block(const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs, const T* grad,
+                  int64_t cpitch, Vec<T>* accm, int64_t ldacc) {
+  constexpr int64_t L = kL<T>;
+  Vec<T> acc[CB][TB];
+#pragma GCC unroll 8
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) acc[c][t] = accm[c * ldacc + t];
+  int64_t o[TB];
+#pragma GCC unroll 8
+  for (int t = 0; t < TB; ++t) o[t] = offs[t];
+  // One flat loop over the full vectors of the grid (a loop per row would make the compiler
+  // spill the accumulators between rows), then the rows' partial last vectors.
+  const int64_t vfull = out_W / L;
+  const T* brow = buf;
+  const T* grow = grad;
+  for (int64_t s = 0, col = 0, n = out_H * vfull; s < n; ++s) {
+    const int64_t ow = col * L;
+    Vec<T> gv[CB];
+#pragma GCC unroll 8
+    for (int c = 0; c < CB; ++c) gv[c] = simd::load(grow + c * cpitch + ow);
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) {
+      const Vec<T> x = simd::in_register(simd::load(brow + ow + o[t]));
+#pragma GCC unroll 8
+      for (int c = 0; c < CB; ++c) acc[c][t] += gv[c] * x;
+    }
+    if (++col == vfull) col = 0, brow += row_elems, grow += out_W;
+  }
+  if (vfull * L < out_W) {
+    const int64_t full = vfull * L, n = out_W - full;
+    for (int64_t oh = 0; oh < out_H; ++oh) {
+      const T* b = buf + oh * row_elems + full;
+      const T* g = grad + oh * out_W + full;
+      Vec<T> gv[CB];
+      for (int c = 0; c < CB; ++c) gv[c] = simd::load_first(g + c * cpitch, n);
+      for (int t = 0; t < TB; ++t) {
+        const Vec<T> x = simd::load_first(b + o[t], n);
+        for (int c = 0; c < CB; ++c) acc[c][t] += gv[c] * x;
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) accm[c * ldacc + t] = acc[c][t];
+}
+
+// weight_block with a runtime tap count tb <= TB.
+template <class T, int CB, int TB>
+void weight_block_taps(int64_t tb, const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
+                       const T* grad, int64_t cpitch, Vec<T>* accm, int64_t ldacc) {
+  if constexpr (TB > 1) {
+    if (tb < TB)
+      return weight_block_taps<T, CB, TB - 1>(tb, buf, row_elems, out_H, out_W, offs, grad, cpitch, accm, ldacc);
+  }
+  weight_block<T, CB, TB>(buf, row_elems, out_H, out_W, offs, grad, cpitch, accm, ldacc);
+}
+
+template <class T, int CB>
+void weight_channels(int64_t K, const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
+                     const T* grad, int64_t cpitch, Vec<T>* accm) {
+  constexpr int TB = tile_taps<CB>();
+  for (int64_t t0 = 0; t0 < K; t0 += TB)
+    weight_block_taps<T, CB, TB>(std::min<int64_t>(TB, K - t0), buf, row_elems, out_H, out_W, offs + t0, grad, cpitch,
+                                 accm + t0, K);
+}
+
+// Images per weight-gradient task: the batch is cut into a number of chunks that depends on
+// the problem only (never on the thread count), enough for about kWeightTasks tasks.
+constexpr int64_t kWeightTasks = 16;
+int64_t weight_chunks(const ConvProblem& p) {
+  return std::clamp<int64_t>((kWeightTasks + p.groups - 1) / p.groups, 1, std::max<int64_t>(p.N, 1));
+}
+
+}  // namespace
+
+template <class T>
+void direct_forward(const ConvProblem& p, const T* img, const T* w, const T* col_bias, T* col) {
+  if (p.N == 0) return;  // the weights may be null then
+  const Prepared<T> pr(plan_forward(p, kL<T>), p.groups, w, p.weight_group());
+  run_plan(p, pr, img, p.img_channels, col_bias, col, p.col_channels);
+}
+
+template <class T>
+void direct_backward_data(const ConvProblem& p, const T* col, const T* w, const T* img_bias, T* img) {
+  if (p.N == 0) return;
+  const Prepared<T> pr(plan_backward_data(p, kL<T>), p.groups, w, p.weight_group());
+  run_plan(p, pr, col, p.col_channels, img_bias, img, p.img_channels);
+}
+
+// One task per (chunk of images, group): its lane-wise accumulators run over the chunk's
+// images in order and are reduced to double once; dw sums the chunks in order. Every bit of
+// the result is fixed by the problem, whatever the thread count.
+template <class T>
+void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T* dw) {
+  const DirectPlan pl = plan_forward(p, kL<T>);
+  const int64_t M = p.col_group(), K = p.k_group(), wg = M * K, P = p.col_plane();
+  const int64_t chunks = weight_chunks(p), tasks = chunks * p.groups;
+  const int64_t row_elems = p.stride_h * pl.pad.row_pitch();
+  std::vector<int64_t> offs;
+  for (const DirectTap& t : pl.passes[0].taps) offs.push_back(t.offset);
+  const std::vector<Block> blocks = channel_blocks(M, kMaxWeightChannels);
+  std::vector<double> partial(size_t(tasks * wg));
+#pragma omp parallel for schedule(static) if (run_parallel(p))
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t chunk = task / p.groups, g = task % p.groups;
+    Vec<T>* accm = reinterpret_cast<Vec<T>*>(thread_scratch<T, WeightAccumulators>((wg + 1) * kL<T>));
+    accm = reinterpret_cast<Vec<T>*>((reinterpret_cast<uintptr_t>(accm) + sizeof(Vec<T>) - 1) &
+                                     ~uintptr_t(sizeof(Vec<T>) - 1));  // vector-aligned
+    std::fill(accm, accm + wg, Vec<T>{});
+    for (int64_t n = p.N * chunk / chunks; n < p.N * (chunk + 1) / chunks; ++n) {
+      const T* buf = padded_source(pl.pad, img + (n * p.img_channels + g * pl.src_channels) * p.img_plane(),
+                                   pl.src_channels);
+      const T* grad = col + (n * p.col_channels + g * M) * P;
+      for (const Block& b : blocks) {
+        const T* gb = grad + b.c0 * P;
+        Vec<T>* ab = accm + b.c0 * K;
+        if (b.cb == 4 && kMaxWeightChannels >= 4)
+          weight_channels<T, kMaxWeightChannels>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab);
+        else if (b.cb == 2)
+          weight_channels<T, 2>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab);
+        else
+          weight_channels<T, 1>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab);
+      }
+    }
+    double* res = partial.data() + task * wg;
+    for (int64_t i = 0; i < wg; ++i) res[i] = simd::sum_lanes<T>(accm[i]);
+  }
+  const int64_t total = p.groups * wg;
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t g = i / wg, k = i % wg;
+    double s = 0;
+    for (int64_t c = 0; c < chunks; ++c) s += partial[size_t((c * p.groups + g) * wg + k)];
+    dw[i] = T(s);
+  }
+}
+
+#define SDKD_INSTANTIATE_DIRECT(T)                                                              \
+  template void direct_forward<T>(const ConvProblem&, const T*, const T*, const T*, T*);       \
+  template void direct_backward_data<T>(const ConvProblem&, const T*, const T*, const T*, T*); \
+  template void direct_backward_weight<T>(const ConvProblem&, const T*, const T*, T*);
+SDKD_INSTANTIATE_DIRECT(float)
+SDKD_INSTANTIATE_DIRECT(double)
+#undef SDKD_INSTANTIATE_DIRECT
+
+}  // namespace sdkd::cpu

@@ -1,0 +1,97 @@
+#include "kernels/cpu/conv_padded.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace sdkd::cpu {
+namespace {
+
+// ceil(a / b) for b > 0 and any sign of a.
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+// Zero, source, zero: the padded row of phase p in lanes [0, lane).
+template <class T>
+void fill_phase(const PaddedLayout& L, const T* in, int64_t p, T* d) {
+  const int64_t lane = L.lane_len, ph = L.phases;
+  // Lane j reads source column j * ph + p + off_w, inside [0, src_W) for j in [lo, hi).
+  const int64_t lo = std::clamp<int64_t>(ceil_div(-L.off_w - p, ph), 0, lane);
+  const int64_t hi = std::clamp<int64_t>(ceil_div(L.src_W - L.off_w - p, ph), lo, lane);
+  std::fill(d, d + lo, T(0));
+  if (ph == 1) {
+    std::copy(in + lo + L.off_w, in + hi + L.off_w, d + lo);
+  } else {
+    for (int64_t j = lo; j < hi; ++j) d[j] = in[j * ph + p + L.off_w];
+  }
+  std::fill(d + hi, d + lane, T(0));
+}
+
+// Stride 2: the row padded contiguously first, then split into its two phases by one loop the
+// compiler vectorises (a strided gather per phase would be scalar).
+template <class T>
+void fill_two_phases(const PaddedLayout& L, const T* in, T* row) {
+  const int64_t lane = L.lane_len;
+  thread_local std::vector<T> tmp;
+  tmp.resize(size_t(2 * lane));
+  PaddedLayout flat = L;
+  flat.phases = 1, flat.lane_len = 2 * lane;
+  fill_phase(flat, in, 0, tmp.data());
+  const T* t = tmp.data();
+  T* d0 = row;
+  T* d1 = row + lane;
+  for (int64_t j = 0; j < lane; ++j) {
+    d0[j] = t[2 * j];
+    d1[j] = t[2 * j + 1];
+  }
+}
+
+}  // namespace
+
+template <class T>
+void fill_padded(const PaddedLayout& L, const T* src, int64_t channels, T* buf) {
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    const T* plane = src + ch * L.src_H * L.src_W;
+    T* dst = buf + ch * L.channel_pitch();
+    for (int64_t r = 0; r < L.rows; ++r) {
+      T* row = dst + r * L.row_pitch();
+      const int64_t ir = r + L.off_h;
+      if (ir < 0 || ir >= L.src_H) {
+        std::fill(row, row + L.row_pitch(), T(0));
+      } else if (L.phases == 2) {
+        fill_two_phases(L, plane + ir * L.src_W, row);
+      } else {
+        for (int64_t p = 0; p < L.phases; ++p) fill_phase(L, plane + ir * L.src_W, p, row + p * L.lane_len);
+      }
+    }
+  }
+}
+
+template <class T>
+const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
+  thread_local std::vector<T> buf;
+  thread_local PaddedLayout filled;
+  thread_local int64_t filled_channels = -1;  // -1: the buffer's zeros are not known
+  if (filled_channels != channels || !(filled == L) || L.phases != 1) {
+    filled_channels = -1;
+    buf.resize(size_t(channels * L.channel_pitch()));
+    fill_padded(L, src, channels, buf.data());
+    filled = L, filled_channels = channels;
+    return buf.data();
+  }
+  // Rows r and columns j whose source element (r + off_h, j + off_w) lies inside the plane.
+  const int64_t r0 = std::clamp<int64_t>(-L.off_h, 0, L.rows), r1 = std::clamp<int64_t>(L.src_H - L.off_h, r0, L.rows);
+  const int64_t j0 = std::clamp<int64_t>(-L.off_w, 0, L.lane_len);
+  const int64_t j1 = std::clamp<int64_t>(L.src_W - L.off_w, j0, L.lane_len);
+  for (int64_t ch = 0; ch < channels; ++ch)
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* in = src + (ch * L.src_H + r + L.off_h) * L.src_W + L.off_w;
+      std::copy(in + j0, in + j1, buf.data() + ch * L.channel_pitch() + r * L.row_pitch() + j0);
+    }
+  return buf.data();
+}
+
+template void fill_padded<float>(const PaddedLayout&, const float*, int64_t, float*);
+template void fill_padded<double>(const PaddedLayout&, const double*, int64_t, double*);
+template const float* padded_source<float>(const PaddedLayout&, const float*, int64_t);
+template const double* padded_source<double>(const PaddedLayout&, const double*, int64_t);
+
+}  // namespace sdkd::cpu

@@ -1,0 +1,98 @@
+#pragma once
+// The vector type of the direct convolution loops (conv_direct.cpp): GCC/Clang vector
+// extensions, as wide as the build's widest registers. Written as explicit vectors rather than
+// `omp simd` loops because the loops keep a fixed tile of accumulators across a runtime-length
+// tap loop; with plain arrays the compiler may leave that tile in memory (a load and a store
+// per multiply-add), with vector variables it stays in registers.
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/internal.hpp"
+
+namespace sdkd::cpu::simd {
+
+#if defined(__AVX512F__)
+inline constexpr int kBytes = 64, kRegisters = 32;
+#elif defined(__AVX__)
+inline constexpr int kBytes = 32, kRegisters = 16;
+#else
+inline constexpr int kBytes = 16, kRegisters = 16;
+#endif
+
+// A dependent `T __attribute__((vector_size))` is ignored by GCC, hence one specialisation
+// per element type.
+template <class T>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  typedef float type __attribute__((vector_size(kBytes)));
+};
+template <>
+struct VecOf<double> {
+  typedef double type __attribute__((vector_size(kBytes)));
+};
+template <class T>
+using Vec = typename VecOf<T>::type;
+
+template <class T>
+inline constexpr int64_t kLanes = kBytes / int64_t(sizeof(T));
+
+// Accumulators one register tile may use: the rest of the file holds the loaded operands.
+inline constexpr int kAccumulators = kRegisters == 32 ? 24 : 12;
+
+// Unaligned loads and stores (memcpy compiles to one vector move).
+template <class T>
+[[gnu::always_inline]] inline Vec<T> load(const T* p) {
+  Vec<T> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The first n lanes from p, zeros after them (p[n..] is never read).
+template <class T>
+[[gnu::always_inline]] inline Vec<T> load_first(const T* p, int64_t n) {
+  T tmp[kLanes<T>] = {};
+  for (int64_t i = 0; i < n; ++i) tmp[i] = p[i];
+  return load(tmp);
+}
+
+template <class T>
+[[gnu::always_inline]] inline void store(T* p, Vec<T> v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Stores the first n lanes of v.
+template <class T>
+[[gnu::always_inline]] inline void store_first(T* p, Vec<T> v, int64_t n) {
+  T tmp[kLanes<T>];
+  std::memcpy(tmp, &v, sizeof v);
+  for (int64_t i = 0; i < n; ++i) p[i] = tmp[i];
+}
+
+// Returns v unchanged, but forces it into a register: GCC otherwise folds a load that several
+// multiply-adds share into each of them as a memory operand, which makes a loop that was
+// meant to load once per vector issue a load per multiply-add.
+template <class V>
+[[gnu::always_inline]] inline V in_register(V v) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  asm("" : "+v"(v));
+#endif
+  return v;
+}
+
+template <class T>
+[[gnu::always_inline]] inline Vec<T> splat(T x) {
+  return Vec<T>{} + x;
+}
+
+// The lanes summed in double, in lane order (a fixed order: no result depends on scheduling).
+template <class T>
+inline double sum_lanes(Vec<T> v) {
+  T tmp[kLanes<T>];
+  std::memcpy(tmp, &v, sizeof v);
+  double s = 0;
+  for (int64_t i = 0; i < kLanes<T>; ++i) s += double(tmp[i]);
+  return s;
+}
+
+}  // namespace sdkd::cpu::simd
