@@ -3,13 +3,16 @@
 // parameters: a tile of NV output rows at one vector column walks the padded plane's rows once
 // per kernel column, and every loaded vector feeds each output row that tap rows bring onto it
 // (up to kH multiply-adds per load, where an output-major loop needs a load per multiply-add).
-// Everything else goes to the general direct loops (conv_direct.hpp), which are also
-// deterministic and correct for any depthwise problem.
+// The weight gradient turns the same tile around: the tile's NV gradient rows stay in registers
+// and every loaded source vector feeds the kH weight sums of one kernel column. Everything else
+// goes to the general direct loops (conv_direct.hpp), which are also deterministic and correct
+// for any depthwise problem.
 #include "kernels/cpu/conv_depthwise.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/cpu/conv_direct.hpp"
@@ -102,6 +105,82 @@ auto tiled_kernel(int64_t kH, int64_t dh, int64_t out_H)
   return nullptr;
 }
 
+// The weight-gradient tile: sums[ki * kW + kj] += grad rows oh0 + v (v >= skip; the rows
+// below skip belong to the previous tile) times the source vectors tap (ki, kj) brings onto
+// them, at columns [ow, ow + n). NV gradient vectors and KH sums of one kernel column stay in
+// registers, so each source load feeds up to KH multiply-adds.
+template <class T, int KH, int DH, int NV>
+void weight_rows_tile(const T* buf, int64_t rp, int64_t kW, int64_t dw, const T* grad, int64_t ld, int64_t oh0,
+                      int skip, int64_t ow, int64_t n, Vec<T>* sums) {
+  constexpr int U = NV + (KH - 1) * DH;
+  const bool full = n == kL<T>;
+  Vec<T> g[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) {
+    const T* gr = grad + (oh0 + v) * ld + ow;
+    g[v] = v < skip ? Vec<T>{} : (full ? simd::load(gr) : simd::load_first(gr, n));
+  }
+  for (int64_t kj = 0; kj < kW; ++kj) {
+    Vec<T> acc[KH];
+#pragma GCC unroll 16
+    for (int ki = 0; ki < KH; ++ki) acc[ki] = Vec<T>{};
+    const T* col = buf + oh0 * rp + ow + kj * dw;
+#pragma GCC unroll 64
+    for (int u = 0; u < U; ++u) {
+      // Past the last column only zero gradient lanes meet the source: loading just n lanes
+      // keeps an infinite source value there from turning a sum into NaN.
+      const Vec<T> x = simd::in_register(full ? simd::load(col + u * rp) : simd::load_first(col + u * rp, n));
+#pragma GCC unroll 16
+      for (int ki = 0; ki < KH; ++ki) {
+        const int v = u - ki * DH;
+        if (v >= 0 && v < NV) acc[ki] += g[v] * x;
+      }
+    }
+#pragma GCC unroll 16
+    for (int ki = 0; ki < KH; ++ki) sums[ki * kW + kj] += acc[ki];
+  }
+}
+
+// A whole out_H x out_W gradient plane (out_H >= NV) into sums, in a fixed order: vector
+// columns, then tiles of NV rows, the last one moved up with its repeated rows masked.
+template <class T, int KH, int DH, int NV>
+void weight_plane_tiles(const T* buf, int64_t rp, int64_t kW, int64_t dw, const T* grad, int64_t out_H,
+                        int64_t out_W, Vec<T>* sums) {
+  for (int64_t ow = 0; ow < out_W; ow += kL<T>) {
+    const int64_t n = std::min(kL<T>, out_W - ow);
+    for (int64_t oh0 = 0; oh0 < out_H; oh0 += NV) {
+      const int64_t at = std::min(oh0, out_H - NV);
+      weight_rows_tile<T, KH, DH, NV>(buf, rp, kW, dw, grad, out_W, at, int(oh0 - at), ow, n, sums);
+    }
+  }
+}
+
+template <class T>
+using WeightTiles = void (*)(const T*, int64_t, int64_t, int64_t, const T*, int64_t, int64_t, Vec<T>*);
+
+// Gradient rows held in registers: with 32 vector registers 16 rows (plus 7 sums and the
+// loaded vector), with 16 registers 4.
+template <class T, int KH, int DH>
+WeightTiles<T> pick_weight_rows(int64_t out_H) {
+  if (simd::kRegisters >= 32 && out_H >= 16) return weight_plane_tiles<T, KH, DH, 16>;
+  if (simd::kRegisters >= 32 && out_H >= 8) return weight_plane_tiles<T, KH, DH, 8>;
+  if (out_H >= 4) return weight_plane_tiles<T, KH, DH, 4>;
+  return nullptr;
+}
+
+template <class T>
+WeightTiles<T> tiled_weight_kernel(int64_t kH, int64_t dh, int64_t out_H) {
+  if (kH == 3 && dh == 1) return pick_weight_rows<T, 3, 1>(out_H);
+  if (kH == 3 && dh == 2) return pick_weight_rows<T, 3, 2>(out_H);
+  if (kH == 5 && dh == 1) return pick_weight_rows<T, 5, 1>(out_H);
+  if (kH == 5 && dh == 2) return pick_weight_rows<T, 5, 2>(out_H);
+  if (kH == 7 && dh == 1) return pick_weight_rows<T, 7, 1>(out_H);
+  if (kH == 7 && dh == 3) return pick_weight_rows<T, 7, 3>(out_H);
+  return nullptr;
+}
+
+struct WeightSums;  // thread_scratch tag
+
 bool unit_stride(const ConvProblem& p) { return p.stride_h == 1 && p.stride_w == 1; }
 
 }  // namespace
@@ -139,9 +218,28 @@ void depthwise_backward_data(const ConvProblem& p, const T* col, const T* w, T* 
   }
 }
 
+// One task per column channel: its vector sums run over the images in order and their lanes
+// are reduced in double once, so every bit of dw is fixed by the problem, whatever the thread
+// count. (The direct loops cut the batch into chunks for parallelism; a depthwise problem has
+// a channel per task to spare.)
 template <class T>
 void depthwise_backward_weight(const ConvProblem& p, const T* img, const T* col, T* dw) {
-  direct_backward_weight(p, img, col, dw);
+  const auto kernel = unit_stride(p) ? tiled_weight_kernel<T>(p.kH, p.dil_h, p.Ho) : nullptr;
+  if (kernel == nullptr) return direct_backward_weight(p, img, col, dw);
+  const PaddedLayout pad = plan_forward(p, kL<T>).pad;
+  const int64_t C = p.col_channels, multiplier = p.col_group(), taps = p.taps();
+#pragma omp parallel for schedule(static) if (run_parallel(p))
+  for (int64_t c = 0; c < C; ++c) {
+    Vec<T>* sums = reinterpret_cast<Vec<T>*>(thread_scratch<T, WeightSums>((taps + 1) * kL<T>));
+    sums = reinterpret_cast<Vec<T>*>((reinterpret_cast<uintptr_t>(sums) + sizeof(Vec<T>) - 1) &
+                                     ~uintptr_t(sizeof(Vec<T>) - 1));  // vector-aligned
+    std::fill(sums, sums + taps, Vec<T>{});
+    for (int64_t n = 0; n < p.N; ++n) {
+      const T* buf = padded_source(pad, img + (n * p.groups + c / multiplier) * p.img_plane(), 1);
+      kernel(buf, pad.row_pitch(), p.kW, p.dil_w, col + (n * C + c) * p.col_plane(), p.Ho, p.Wo, sums);
+    }
+    for (int64_t t = 0; t < taps; ++t) dw[c * taps + t] = T(simd::sum_lanes<T>(sums[t]));
+  }
 }
 
 #define SDKD_INSTANTIATE_DEPTHWISE(T)                                                        \

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/numeric.hpp"
@@ -771,6 +772,37 @@ TEST_CASE("each CPU conv kernel (direct, im2col+GEMM, depthwise) matches the dir
 
 // conv_transpose2d's lowered problems (output_padding rows no placement reaches) through the
 // direct kernel: its forward is the lowered backward-data, split into stride residue classes.
+TEST_CASE("an infinite source pixel reaches exactly the weight gradients whose taps meet it", "[conv]") {
+  // A pixel in the last image column, within a partial vector: the vector lanes past the last
+  // output column see it at taps whose true sums never do. Zero gradient lanes times inf would
+  // turn those sums into NaN.
+  for (const auto& [C, W, k, pad, dil] : {std::tuple{3, 19, 5, 2, 1}, std::tuple{2, 21, 7, 9, 3}}) {
+    Conv2dParams p;
+    p.N = 1, p.C_in = p.C_out = C, p.groups = C, p.H = 16, p.W = W, p.kH = p.kW = k;
+    p.pad_h = p.pad_w = pad, p.dil_h = p.dil_w = dil;
+    INFO(describe(p));
+    const sdkd::kern::ConvProblem L = lower(p);
+    uint64_t stream = 777;
+    Vec x = random_vec(x_size(p), stream++);
+    const Vec dy = random_vec(y_size(p), stream++);
+    for (int64_t c = 0; c < C; ++c) x[size_t((c * p.H + 5) * p.W + p.W - 1)] = INFINITY;
+    const Vec ref = naive_backward_weight(p, x, dy);
+    for (Path path : {Path::depthwise, Path::direct}) {
+      INFO(path_name(path));
+      std::vector<float> dw = nan_filled<float>(w_size(p));
+      path_backward_weight<float>(path, L, cast<float>(x).data(), cast<float>(dy).data(), dw.data());
+      int finite = 0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        INFO("weight " << i);
+        CHECK(std::isfinite(dw[i]) == std::isfinite(ref[i]));
+        finite += std::isfinite(ref[i]);
+      }
+      CHECK(finite > 0);
+      CHECK(finite < int(ref.size()));
+    }
+  }
+}
+
 TEST_CASE("the direct kernel computes conv_transpose2d by stride residue classes", "[conv]") {
   std::vector<ConvT2dParams> shapes;
   for (const Conv2dParams& p : direct_shapes()) shapes.push_back(transpose_of(p));
