@@ -27,6 +27,8 @@ int64_t vectors(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes; }
 
 struct ResidueGrid;         // a strided backward-data pass's dense grid
 struct WeightAccumulators;  // the weight gradient's lane-wise sums
+struct WeightPartials;      // its per-task sums in double
+struct WeightSums;          // and their total over the chunks
 
 bool run_parallel(const ConvProblem& p) {
   const int64_t macs = p.N * p.col_channels * p.col_plane() * p.k_group();
@@ -380,7 +382,9 @@ void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T*
   std::vector<int64_t> offs;
   for (const DirectTap& t : pl.passes[0].taps) offs.push_back(t.offset);
   const std::vector<Block> blocks = channel_blocks(M, kMaxWeightChannels);
-  std::vector<double> partial(size_t(tasks * wg));
+  // The caller's thread owns these (the tasks write disjoint parts): held from call to call,
+  // since a fresh multi-megabyte vector was fresh pages, zeroed by the kernel, on every call.
+  double* partial = thread_scratch<double, WeightPartials>(tasks * wg);
 #pragma omp parallel for schedule(static) if (run_parallel(p))
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t chunk = task / p.groups, g = task % p.groups;
@@ -403,16 +407,19 @@ void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T*
           weight_channels<T, 1>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab);
       }
     }
-    double* res = partial.data() + task * wg;
+    double* res = partial + task * wg;
     for (int64_t i = 0; i < wg; ++i) res[i] = simd::sum_lanes<T>(accm[i]);
   }
+  // Chunk c's sums are partial[c * total, (c + 1) * total): added chunk after chunk, each a
+  // contiguous pass (a loop over the chunks per weight strode by total and missed the cache).
   const int64_t total = p.groups * wg;
-  for (int64_t i = 0; i < total; ++i) {
-    const int64_t g = i / wg, k = i % wg;
-    double s = 0;
-    for (int64_t c = 0; c < chunks; ++c) s += partial[size_t((c * p.groups + g) * wg + k)];
-    dw[i] = T(s);
+  double* sum = thread_scratch<double, WeightSums>(total);
+  std::fill(sum, sum + total, 0.0);
+  for (int64_t c = 0; c < chunks; ++c) {
+    const double* part = partial + c * total;
+    for (int64_t i = 0; i < total; ++i) sum[i] += part[i];
   }
+  for (int64_t i = 0; i < total; ++i) dw[i] = T(sum[i]);
 }
 
 #define SDKD_INSTANTIATE_DIRECT(T)                                                              \
