@@ -252,8 +252,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     if (!cfg.log_json.empty()) append_json_line(cfg.log_json, epoch_json(report));
     Metadata last_meta{{"model", model_json.dump()}, {"train", cfg.to_json().dump()}};
     if (norm.zscore) last_meta[models::kNormalizationKey] = norm.to_metadata();
+    // The normalization is written through last_meta; RunState's field is what a load reads back.
     save_run_state(last_path, model, hooks.extra, opt, last_meta,
-                   {epoch, res.best_val_mse, res.best_epoch, res.train_seconds, res.history});
+                   {epoch, res.best_val_mse, res.best_epoch, res.train_seconds, res.history, {}});
     have_checkpoint = true;
     if (cfg.patience > 0 && since_best >= cfg.patience) {
       res.stopped_early = true;

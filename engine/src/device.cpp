@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "kernels/cpu/gemm_choice.hpp"
+#include "kernels/cpu/gemm_micro.hpp"
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CUDA
@@ -79,6 +80,13 @@ GemmBackend parse_gemm_backend(const std::string& text) {
   throw Error(str_cat("gemm backend '", text, "': expected simt, tf32 or cublas"));
 }
 
-std::string cpu_gemm_summary() { return cpu::cpu_gemm_choice().reason; }
+std::string cpu_gemm_summary() {
+  std::string compiled;
+  for (int i = 0; i < cpu::kGemmIsas; ++i)
+    if (cpu::gemm_micro<float>(cpu::GemmIsa(i)) != nullptr)
+      compiled += str_cat(compiled.empty() ? "" : ", ", cpu::gemm_isa_name(cpu::GemmIsa(i)));
+  return str_cat(cpu::cpu_gemm_choice().reason, "; blocked micro-kernel ", cpu::gemm_isa_name(cpu::active_gemm_isa()),
+                 " (built: ", compiled, ")");
+}
 
 }  // namespace sdkd

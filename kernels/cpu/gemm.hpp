@@ -10,6 +10,7 @@
 // the blocked kernel serially. All entry points throw sdkd::Error on bad sizes or strides.
 #include <cstdint>
 
+#include "kernels/cpu/gemm_micro.hpp"
 #include "kernels/internal.hpp"
 
 namespace sdkd::cpu {
@@ -23,6 +24,12 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
 template <class T>
 void gemm_blocked(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                   int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// gemm_blocked with the micro-kernel variant isa (gemm_micro.hpp) instead of this CPU's
+// choice: for tests and benchmarks. sdkd::Error if this build or this CPU lacks it.
+template <class T>
+void gemm_blocked_isa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                      int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // Triple loop with a wider accumulator; the oracle for tests, far too slow for anything else.
 template <class T>

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "kernels/cpu/gemm_micro.hpp"
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CBLAS
@@ -54,15 +55,12 @@ int openblas_core_level(const std::string& core) {
 }
 
 int blocked_gemm_level() {
-#if defined(__AVX512F__)
-  return 3;
-#elif defined(__AVX2__) && defined(__FMA__)
-  return 2;
-#elif defined(__AVX__)
-  return 1;
-#else
-  return 0;
-#endif
+  switch (active_gemm_isa()) {
+    case GemmIsa::avx512: return 3;
+    case GemmIsa::avx2: return 2;
+    case GemmIsa::generic: break;
+  }
+  return 0;  // the baseline variant: SSE2 on x86-64
 }
 
 CpuGemmChoice choose_cpu_gemm(bool have_blas, const std::string& blas_core, int ours_level, const std::string& forced) {
@@ -77,7 +75,7 @@ CpuGemmChoice choose_cpu_gemm(bool have_blas, const std::string& blas_core, int 
   if (core < 0) return {CpuGemm::blas, str_cat("blas: OpenBLAS core ", blas_core, " (not in our table: trusted)")};
   if (core < 2 && ours >= 2)
     return {CpuGemm::blocked, str_cat("blocked: OpenBLAS runs its ", blas_core, " kernels (", kLevelNames[core],
-                                      ") here, our kernel is built for ", kLevelNames[ours])};
+                                      ") here, our kernel runs ", kLevelNames[ours])};
   return {CpuGemm::blas,
           str_cat("blas: OpenBLAS core ", blas_core, " (", kLevelNames[core], "; our kernel: ", kLevelNames[ours], ")")};
 }

@@ -5,8 +5,8 @@
 // Why a choice at all: an OpenBLAS that does not know the CPU falls back to its generic
 // kernels. Debian 12's OpenBLAS 0.3.21 runs its SSE3 "Prescott" kernels on newer Xeons
 // (family 6 model 207): 28 GFLOP/s for 1024^3 against 175 for our AVX-512 kernel there. The
-// rule: BLAS, unless its kernels are for a vector level below AVX2 while our kernel was built
-// for AVX2 or AVX-512 (it is built for the build machine, -march=native). OPENBLAS_CORETYPE is
+// rule: BLAS, unless its kernels are for a vector level below AVX2 while our kernel runs AVX2
+// or AVX-512 here (its micro-kernel is chosen per CPU at run time, gemm_micro.hpp). OPENBLAS_CORETYPE is
 // never set here (some machines preset it because older OpenBLAS computes wrong results on
 // them); SDKD_CPU_GEMM=blas|blocked|auto overrides the rule, for benchmarks and checks.
 #include <string>
@@ -24,7 +24,7 @@ struct CpuGemmChoice {
 // -1 a name this table does not know (then OpenBLAS is trusted).
 int openblas_core_level(const std::string& core);
 
-// The vector level gemm_blocked.cpp was compiled for (the same flags as this library).
+// The vector level of the micro-kernel our blocked GEMM runs on this CPU (gemm_micro.hpp).
 int blocked_gemm_level();
 
 // The rule, pure so tests can walk its cases. have_blas: the build links a CBLAS;

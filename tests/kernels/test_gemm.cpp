@@ -123,6 +123,66 @@ TEST_CASE("gemm_blocked matches the naive product for all transposes, odd sizes,
   CHECK(check_all<double>("gemm_blocked", &gemm_blocked<double>) <= 1.0);
 }
 
+namespace {
+template <GemmIsa I, class T>
+void gemm_on(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+             int64_t ldb, T beta, T* C, int64_t ldc) {
+  gemm_blocked_isa(I, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+template <GemmIsa I>
+void check_isa() {
+  if (gemm_micro<float>(I) == nullptr || !cpu_runs(I)) {
+    std::printf("gemm micro-kernel %s: SKIPPED (%s)\n", gemm_isa_name(I),
+                gemm_micro<float>(I) == nullptr ? "not in this build" : "this CPU does not run it");
+    return;
+  }
+  const std::string name = std::string("gemm_blocked_isa ") + gemm_isa_name(I);
+  CHECK(check_all<float>(name.c_str(), &gemm_on<I, float>) <= 1.0);
+  CHECK(check_all<double>(name.c_str(), &gemm_on<I, double>) <= 1.0);
+}
+}  // namespace
+
+TEST_CASE("every GEMM micro-kernel variant this CPU runs matches the naive product", "[gemm]") {
+  CHECK(gemm_micro<float>(GemmIsa::generic) != nullptr);  // the fallback always exists
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  // CMake compiles the AVX variants on every x86 GCC/Clang build, whatever the build machine.
+  CHECK(gemm_micro<float>(GemmIsa::avx2) != nullptr);
+  CHECK(gemm_micro<double>(GemmIsa::avx512) != nullptr);
+  CHECK(cpu_runs(GemmIsa::avx2) == (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
+#endif
+  check_isa<GemmIsa::generic>();
+  check_isa<GemmIsa::avx2>();
+  check_isa<GemmIsa::avx512>();
+  // A variant's register tile matches its vector width: NR spans two vectors.
+  for (GemmIsa isa : {GemmIsa::generic, GemmIsa::avx2, GemmIsa::avx512})
+    if (const GemmMicro<float>* m = gemm_micro<float>(isa)) {
+      CAPTURE(gemm_isa_name(isa));
+      CHECK(m->isa == isa);
+      CHECK(m->NR == (isa == GemmIsa::avx512 ? 32 : isa == GemmIsa::avx2 ? 16 : 8));
+      CHECK(gemm_micro<double>(isa)->NR == m->NR / 2);
+    }
+}
+
+TEST_CASE("the GEMM micro-kernel choice: the widest compiled variant the CPU runs, or SDKD_CPU_GEMM_ISA", "[gemm]") {
+  const bool all[kGemmIsas] = {true, true, true}, no512[kGemmIsas] = {true, true, false};
+  const bool only_generic[kGemmIsas] = {true, false, false};
+  CHECK(choose_gemm_isa(all, all, "") == GemmIsa::avx512);
+  CHECK(choose_gemm_isa(all, no512, "auto") == GemmIsa::avx2);   // an AVX2 CPU
+  CHECK(choose_gemm_isa(no512, all, "") == GemmIsa::avx2);       // a build without the AVX-512 file
+  CHECK(choose_gemm_isa(all, only_generic, "") == GemmIsa::generic);
+  CHECK(choose_gemm_isa(all, all, "Generic") == GemmIsa::generic);
+  CHECK(choose_gemm_isa(all, all, "avx2") == GemmIsa::avx2);
+  CHECK_THROWS_WITH(choose_gemm_isa(all, no512, "avx512"),
+                    "SDKD_CPU_GEMM_ISA=avx512: this CPU does not run it; here: auto, generic, avx2");
+  CHECK_THROWS_WITH(choose_gemm_isa(only_generic, all, "avx2"),
+                    "SDKD_CPU_GEMM_ISA=avx2: this build has no such kernel; here: auto, generic");
+  CHECK_THROWS_WITH(choose_gemm_isa(all, all, "neon"), "SDKD_CPU_GEMM_ISA='neon': expected auto, generic, avx2 or avx512");
+  // This process's choice is a variant it can run.
+  CHECK(gemm_micro<float>(active_gemm_isa()) != nullptr);
+  CHECK(cpu_runs(active_gemm_isa()));
+}
+
 TEST_CASE("gemm with beta = 0 ignores NaN already in C", "[gemm]") {
   const int64_t M = 9, N = 20, K = 7;
   auto A = random_vector<float>(M * K, 1), B = random_vector<float>(K * N, 2);
@@ -222,9 +282,9 @@ TEST_CASE("the CPU GEMM choice: BLAS unless OpenBLAS runs generic kernels our ke
   } cases[] = {
       // The measured case: Debian 12's OpenBLAS on a family 6 model 207 Xeon.
       {true, "Prescott", 3, "", CpuGemm::blocked,
-       "blocked: OpenBLAS runs its Prescott kernels (SSE) here, our kernel is built for AVX-512"},
-      {true, "Core2", 2, "auto", CpuGemm::blocked, "blocked: OpenBLAS runs its Core2 kernels (SSE) here, our kernel is built for AVX2"},
-      {true, "Sandybridge", 3, "", CpuGemm::blocked, "our kernel is built for AVX-512"},
+       "blocked: OpenBLAS runs its Prescott kernels (SSE) here, our kernel runs AVX-512"},
+      {true, "Core2", 2, "auto", CpuGemm::blocked, "blocked: OpenBLAS runs its Core2 kernels (SSE) here, our kernel runs AVX2"},
+      {true, "Sandybridge", 3, "", CpuGemm::blocked, "our kernel runs AVX-512"},
       {true, "Prescott", 0, "", CpuGemm::blas, "blas: OpenBLAS core Prescott (SSE; our kernel: SSE)"},  // no better
       {true, "Haswell", 3, "", CpuGemm::blas, "blas: OpenBLAS core Haswell (AVX2; our kernel: AVX-512)"},
       {true, "SkylakeX", 3, "", CpuGemm::blas, "blas: OpenBLAS core SkylakeX"},

@@ -38,9 +38,11 @@ GemmBackend gemm_backend();
 GemmBackend parse_gemm_backend(const std::string& text);  // "simt" | "tf32" | "cublas"
 
 // Which GEMM the CPU backend runs and why, one line: "blas: OpenBLAS core SkylakeX (...)" or
-// "blocked: OpenBLAS runs its Prescott kernels (SSE) here, our kernel is built for AVX-512"
-// (kernels/cpu/gemm_choice.hpp; SDKD_CPU_GEMM=blas|blocked overrides the rule). Fixed for the
-// process at its first matmul or at this call.
+// "blocked: OpenBLAS runs its Prescott kernels (SSE) here, our kernel runs AVX-512", then the
+// micro-kernel variant our blocked GEMM runs on this CPU and those the build has
+// (kernels/cpu/gemm_choice.hpp, gemm_micro.hpp; SDKD_CPU_GEMM=blas|blocked and
+// SDKD_CPU_GEMM_ISA=generic|avx2|avx512 override the rules). Fixed for the process at its
+// first matmul or at this call.
 std::string cpu_gemm_summary();
 
 }  // namespace sdkd
