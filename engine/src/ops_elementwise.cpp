@@ -131,7 +131,7 @@ struct UnaryBackward : Node {
       const T* pg = gc.data<T>();
       T* pd = dx.data<T>();
       const double p = param;
-_Pragma("omp parallel for simd schedule(static) if (n > 32768)")
+_Pragma("omp parallel for simd schedule(static) if (parallel : n > 32768)")  // see unary_loop
       for (int64_t i = 0; i < n; ++i)
         pd[i] = pg[i] * T(kern::unary_slope<K, double>(double(px[i]), double(py[i]), p));
     }));
