@@ -109,16 +109,16 @@ auto tiled_kernel(int64_t kH, int64_t dh, int64_t out_H)
 // below skip belong to the previous tile) times the source vectors tap (ki, kj) brings onto
 // them, at columns [ow, ow + n). NV gradient vectors and KH sums of one kernel column stay in
 // registers, so each source load feeds up to KH multiply-adds.
-template <class T, int KH, int DH, int NV>
+// Full: n is a whole vector (a compile-time choice: a select per load made GCC spill the tile).
+template <class T, int KH, int DH, int NV, bool Full>
 void weight_rows_tile(const T* buf, int64_t rp, int64_t kW, int64_t dw, const T* grad, int64_t ld, int64_t oh0,
                       int skip, int64_t ow, int64_t n, Vec<T>* sums) {
   constexpr int U = NV + (KH - 1) * DH;
-  const bool full = n == kL<T>;
   Vec<T> g[NV];
 #pragma GCC unroll 16
   for (int v = 0; v < NV; ++v) {
     const T* gr = grad + (oh0 + v) * ld + ow;
-    g[v] = v < skip ? Vec<T>{} : (full ? simd::load(gr) : simd::load_first(gr, n));
+    g[v] = v < skip ? Vec<T>{} : (Full ? simd::load(gr) : simd::load_first(gr, n));
   }
   for (int64_t kj = 0; kj < kW; ++kj) {
     Vec<T> acc[KH];
@@ -129,7 +129,7 @@ void weight_rows_tile(const T* buf, int64_t rp, int64_t kW, int64_t dw, const T*
     for (int u = 0; u < U; ++u) {
       // Past the last column only zero gradient lanes meet the source: loading just n lanes
       // keeps an infinite source value there from turning a sum into NaN.
-      const Vec<T> x = simd::in_register(full ? simd::load(col + u * rp) : simd::load_first(col + u * rp, n));
+      const Vec<T> x = simd::in_register(Full ? simd::load(col + u * rp) : simd::load_first(col + u * rp, n));
 #pragma GCC unroll 16
       for (int ki = 0; ki < KH; ++ki) {
         const int v = u - ki * DH;
@@ -150,7 +150,10 @@ void weight_plane_tiles(const T* buf, int64_t rp, int64_t kW, int64_t dw, const 
     const int64_t n = std::min(kL<T>, out_W - ow);
     for (int64_t oh0 = 0; oh0 < out_H; oh0 += NV) {
       const int64_t at = std::min(oh0, out_H - NV);
-      weight_rows_tile<T, KH, DH, NV>(buf, rp, kW, dw, grad, out_W, at, int(oh0 - at), ow, n, sums);
+      if (n == kL<T>)
+        weight_rows_tile<T, KH, DH, NV, true>(buf, rp, kW, dw, grad, out_W, at, int(oh0 - at), ow, n, sums);
+      else
+        weight_rows_tile<T, KH, DH, NV, false>(buf, rp, kW, dw, grad, out_W, at, int(oh0 - at), ow, n, sums);
     }
   }
 }
