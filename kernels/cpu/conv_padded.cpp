@@ -3,8 +3,21 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/conv_simd.hpp"
+
 namespace sdkd::cpu {
 namespace {
+
+// n elements from in to d in whole vectors and one partial one. The rows copied here are short
+// (16 floats on SimVP's 16 x 16 maps), and std::copy's call into memmove cost as much as the
+// copy (perf: a third of the depthwise forward's refill time).
+template <class T>
+void copy_row(const T* in, int64_t n, T* d) {
+  constexpr int64_t L = simd::kLanes<T>;
+  int64_t j = 0;
+  for (; j + L <= n; j += L) simd::store<T>(d + j, simd::load(in + j));
+  if (j < n) simd::store_first<T>(d + j, simd::load_first(in + j, n - j), n - j);
+}
 
 // ceil(a / b) for b > 0 and any sign of a.
 int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
@@ -84,7 +97,7 @@ const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
   for (int64_t ch = 0; ch < channels; ++ch)
     for (int64_t r = r0; r < r1; ++r) {
       const T* in = src + (ch * L.src_H + r + L.off_h) * L.src_W + L.off_w;
-      std::copy(in + j0, in + j1, buf.data() + ch * L.channel_pitch() + r * L.row_pitch() + j0);
+      copy_row(in + j0, j1 - j0, buf.data() + ch * L.channel_pitch() + r * L.row_pitch() + j0);
     }
   return buf.data();
 }
