@@ -276,17 +276,18 @@ constexpr int tile_taps() {
 constexpr int kMaxWeightChannels = simd::kRegisters == 32 ? 4 : 2;
 
 // acc[c][t] += lane-wise sums over the grid of grad[c][oh][ow] * buf[oh * row_elems + ow +
-// offs[t]] (acc: vectors with row pitch ldacc). The lanes stay apart until the very end, so
-// a pass over a small plane costs no horizontal reduction.
+// offs[t]] (acc: vectors with row pitch ldacc; first: start from zero instead, so the sums
+// need no clearing pass of their own). The lanes stay apart until the very end, so a pass over
+// a small plane costs no horizontal reduction.
 template <class T, int CB, int TB>
 void weight_block(const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs, const T* grad,
-                  int64_t cpitch, Vec<T>* accm, int64_t ldacc) {
+                  int64_t cpitch, Vec<T>* accm, int64_t ldacc, bool first) {
   constexpr int64_t L = kL<T>;
   Vec<T> acc[CB][TB];
 #pragma GCC unroll 8
   for (int c = 0; c < CB; ++c)
 #pragma GCC unroll 8
-    for (int t = 0; t < TB; ++t) acc[c][t] = accm[c * ldacc + t];
+    for (int t = 0; t < TB; ++t) acc[c][t] = first ? Vec<T>{} : accm[c * ldacc + t];
   int64_t o[TB];
 #pragma GCC unroll 8
   for (int t = 0; t < TB; ++t) o[t] = offs[t];
@@ -330,21 +331,22 @@ void weight_block(const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W,
 // weight_block with a runtime tap count tb <= TB.
 template <class T, int CB, int TB>
 void weight_block_taps(int64_t tb, const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
-                       const T* grad, int64_t cpitch, Vec<T>* accm, int64_t ldacc) {
+                       const T* grad, int64_t cpitch, Vec<T>* accm, int64_t ldacc, bool first) {
   if constexpr (TB > 1) {
     if (tb < TB)
-      return weight_block_taps<T, CB, TB - 1>(tb, buf, row_elems, out_H, out_W, offs, grad, cpitch, accm, ldacc);
+      return weight_block_taps<T, CB, TB - 1>(tb, buf, row_elems, out_H, out_W, offs, grad, cpitch, accm, ldacc,
+                                              first);
   }
-  weight_block<T, CB, TB>(buf, row_elems, out_H, out_W, offs, grad, cpitch, accm, ldacc);
+  weight_block<T, CB, TB>(buf, row_elems, out_H, out_W, offs, grad, cpitch, accm, ldacc, first);
 }
 
 template <class T, int CB>
 void weight_channels(int64_t K, const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
-                     const T* grad, int64_t cpitch, Vec<T>* accm) {
+                     const T* grad, int64_t cpitch, Vec<T>* accm, bool first) {
   constexpr int TB = tile_taps<CB>();
   for (int64_t t0 = 0; t0 < K; t0 += TB)
     weight_block_taps<T, CB, TB>(std::min<int64_t>(TB, K - t0), buf, row_elems, out_H, out_W, offs + t0, grad, cpitch,
-                                 accm + t0, K);
+                                 accm + t0, K, first);
 }
 
 // Images per weight-gradient task: the batch is cut into a number of chunks that depends on
@@ -391,8 +393,10 @@ void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T*
     Vec<T>* accm = reinterpret_cast<Vec<T>*>(thread_scratch<T, WeightAccumulators>((wg + 1) * kL<T>));
     accm = reinterpret_cast<Vec<T>*>((reinterpret_cast<uintptr_t>(accm) + sizeof(Vec<T>) - 1) &
                                      ~uintptr_t(sizeof(Vec<T>) - 1));  // vector-aligned
-    std::fill(accm, accm + wg, Vec<T>{});
-    for (int64_t n = p.N * chunk / chunks; n < p.N * (chunk + 1) / chunks; ++n) {
+    const int64_t n0 = p.N * chunk / chunks, n1 = p.N * (chunk + 1) / chunks;
+    if (n0 == n1) std::fill(accm, accm + wg, Vec<T>{});  // no image (N = 0): the sums stay zero
+    for (int64_t n = n0; n < n1; ++n) {
+      const bool first = n == n0;
       const T* buf = padded_source(pl.pad, img + (n * p.img_channels + g * pl.src_channels) * p.img_plane(),
                                    pl.src_channels);
       const T* grad = col + (n * p.col_channels + g * M) * P;
@@ -400,11 +404,11 @@ void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T*
         const T* gb = grad + b.c0 * P;
         Vec<T>* ab = accm + b.c0 * K;
         if (b.cb == 4 && kMaxWeightChannels >= 4)
-          weight_channels<T, kMaxWeightChannels>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab);
+          weight_channels<T, kMaxWeightChannels>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first);
         else if (b.cb == 2)
-          weight_channels<T, 2>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab);
+          weight_channels<T, 2>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first);
         else
-          weight_channels<T, 1>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab);
+          weight_channels<T, 1>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first);
       }
     }
     double* res = partial + task * wg;
