@@ -5,6 +5,7 @@
 
 #include "elementwise.hpp"
 #include "kernels/common/pointwise_loss.hpp"
+#include "kernels/cpu/reduce.hpp"
 #include "kernels/cuda/reduce.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
@@ -53,7 +54,26 @@ void sum_cuda(const Tensor& a, const std::vector<int64_t>& dims, const std::vect
   SDKD_CUDA_ONLY(gpu::sum(detail::cuda_context(out), out.data<float>(), src.data<float>(), outer, red, inner, scale));
 }
 
-// Row sums of `a` viewed as (rows, cols) after moving the reduced dims last.
+// Whether `shape` with the sorted reduced `dims` reads [reduced A][kept O][reduced R][kept I]
+// once size-1 dims are dropped and neighbours of one kind merged (any block may be empty);
+// then *b holds those sizes.
+bool sum_layout(const Shape& shape, const std::vector<int64_t>& dims, cpu::SumBlocks* b) {
+  int64_t size[4] = {1, 1, 1, 1};
+  int slot = 0;  // 0: A (reduced), 1: O (kept), 2: R (reduced), 3: I (kept)
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    const bool red = std::binary_search(dims.begin(), dims.end(), int64_t(d));
+    while (slot < 4 && (slot % 2 == 0) != red) ++slot;  // the next block of this kind
+    if (slot == 4) return false;
+    size[slot] *= shape[d];
+  }
+  *b = cpu::SumBlocks{size[0], size[1], size[2], size[3]};
+  // [reduced][kept] alone is column sums: rows of length O added together, not O strided sums.
+  if (b->R == 1 && b->I == 1) *b = cpu::SumBlocks{1, 1, size[0], size[1]};
+  return true;
+}
+
+// Sums of `a` over `dims` (kept dims in order), times `scale`.
 Tensor reduce_sum(const Tensor& a, std::vector<int64_t> dims, bool keepdim, double scale) {
   detail::require_defined(a, "sum");
   for (auto& d : dims) d = detail::wrap_dim(d, a.dim(), "sum");
@@ -76,24 +96,23 @@ Tensor reduce_sum(const Tensor& a, std::vector<int64_t> dims, bool keepdim, doub
   if (detail::on_cuda(a)) {
     sum_cuda(a, dims, perm, out, scale);
   } else {
+    // Summed where it lies when the layout reads [reduced][kept][reduced][kept]
+    // (kernels/cpu/reduce.hpp: a bias gradient over N, H, W, column sums, row sums); other
+    // layouts are permuted into [kept][reduced] first.
+    cpu::SumBlocks blocks;
     Tensor src;
     {
       NoGradGuard ng;
-      src = a.detach().permute(perm).contiguous();
-    }
-    const int64_t cols = std::accumulate(dims.begin(), dims.end(), int64_t(1),
-                                         [&](int64_t m, int64_t d) { return m * a.size(d); });
-    const int64_t rows = cols ? a.numel() / cols : shape_numel(out_shape);
-    SDKD_DISPATCH(a.dtype(), T, {
-      const T* p = src.data<T>();
-      T* o = out.data<T>();
-_Pragma("omp parallel for schedule(static) if (rows > 64)")
-      for (int64_t r = 0; r < rows; ++r) {
-        double acc = 0;
-        for (int64_t c = 0; c < cols; ++c) acc += double(p[r * cols + c]);
-        o[r] = T(acc * scale);
+      if (sum_layout(a.shape(), dims, &blocks)) {
+        src = a.detach().contiguous();
+      } else {
+        src = a.detach().permute(perm).contiguous();
+        const int64_t cols = std::accumulate(dims.begin(), dims.end(), int64_t(1),
+                                             [&](int64_t m, int64_t d) { return m * a.size(d); });
+        blocks = cpu::SumBlocks{1, shape_numel(out_shape), cols, 1};
       }
-    });
+    }
+    SDKD_DISPATCH(a.dtype(), T, cpu::sum_blocks<T>(src.data<T>(), blocks, scale, out.data<T>()));
   }
   if (needs_grad({&a})) {
     auto node = std::make_shared<SumBackward>();
