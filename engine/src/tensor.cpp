@@ -6,6 +6,7 @@
 
 #include "dispatch.hpp"
 #include "host_cache.hpp"
+#include "kernels/cpu/copy.hpp"
 #include "kernels/cuda/copy.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
@@ -300,7 +301,7 @@ Tensor raw_copy(const Tensor& src, DType dtype) {
   }
   SDKD_DISPATCH_ALL(dtype, D, {
     D* dst = out.data<D>();
-    SDKD_DISPATCH_ALL(src.dtype(), S, for_each_strided<S>(src, [&](int64_t i, S v) { dst[i] = D(v); }));
+    SDKD_DISPATCH_ALL(src.dtype(), S, cpu::copy_strided<S, D>(src.data<S>(), src.shape(), src.strides(), dst));
   });
   return out;
 }
