@@ -37,6 +37,18 @@ int64_t default_limit() {
   return std::min<int64_t>(quarter, int64_t(4) << 30);
 }
 
+// Reserved bytes may pass the peak of bytes in use by this fraction of it before a miss gives
+// cached blocks back (SDKD_HOST_CACHE_HEADROOM overrides; 0 is the strict bound).
+double default_headroom() {
+  if (const char* env = std::getenv("SDKD_HOST_CACHE_HEADROOM")) {
+    char* end = nullptr;
+    const double h = std::strtod(env, &end);
+    SDKD_CHECK(end != env && *end == '\0' && h >= 0 && h <= 4, "SDKD_HOST_CACHE_HEADROOM: expected a fraction in [0, 4], got '", env, "'");
+    return h;
+  }
+  return 0.125;
+}
+
 // Gives a block of `bytes` (a size class) back: munmap for cached sizes, free below.
 void system_free(void* p, size_t bytes) {
   if (bytes < kMinBlock) std::free(p);
@@ -52,6 +64,23 @@ struct Cache {
   Cache() {
     stats.limit_bytes = default_limit();
     stats.min_block_bytes = int64_t(kMinBlock);
+    stats.headroom = default_headroom();
+  }
+
+  // Frees cached blocks worth at least `excess` bytes, the fewest bytes that do: one block of
+  // the smallest class that covers it, else (no single block does) largest first. The
+  // largest cached block is usually an activation the next step needs again. Caller holds mu.
+  void release_for(int64_t excess) {
+    for (auto it = free_blocks.lower_bound(size_t(excess)); it != free_blocks.end(); ++it) {
+      if (it->second.empty()) continue;
+      system_free(it->second.back(), it->first);
+      it->second.pop_back();
+      stats.cached_bytes -= int64_t(it->first);
+      stats.reserved_bytes -= int64_t(it->first);
+      ++stats.releases;
+      return;
+    }
+    trim_to(std::max<int64_t>(0, stats.cached_bytes - excess));
   }
 
   // Frees cached blocks, largest first, until at most `keep` bytes stay. Caller holds mu.
@@ -122,24 +151,27 @@ void* host_alloc(size_t bytes) {
       it->second.pop_back();
       c.stats.cached_bytes -= int64_t(block);
       ++c.stats.reuses;
+      c.stats.peak_in_use_bytes = std::max(c.stats.peak_in_use_bytes, c.stats.reserved_bytes - c.stats.cached_bytes);
       return p;
     }
-    // Release before growing past the high mark: while live + cached bytes plus this block
-    // stay at or below their earlier peak, the cached blocks of other sizes (an earlier
+    // Release before growing past the bound: while reserved bytes plus this block stay within
+    // the peak of bytes in use plus the headroom, the cached blocks of other sizes (an earlier
     // phase's, say the teacher forward's before the student's step) are kept for the next
-    // time that phase comes; beyond it, as many go back to the system (largest first) as the
-    // excess needs. So reserved bytes never pass the peak of live bytes, and the cache never
-    // raises the process's peak memory. Trimming at every miss instead gave back a large
-    // block for each small request, and two phases that alternate paid page faults for their
-    // big tensors on every step. A steady training step reuses every block and never gets here.
-    const int64_t excess = c.stats.reserved_bytes + int64_t(block) - c.stats.peak_reserved_bytes;
-    if (excess > 0) c.trim_to(std::max<int64_t>(0, c.stats.cached_bytes - excess));
+    // time that phase comes; beyond it, blocks worth the excess go back to the system. The
+    // bound follows what is in use, not what is reserved, so reserving more never raises it.
+    // With no headroom, a step whose tensors change size classes between its phases gave back
+    // large blocks at every miss and faulted them in again the next step (13 fresh blocks per
+    // step in the SimVP teacher's, 1.5x the SDKD step's time).
+    const int64_t bound = c.stats.peak_in_use_bytes + int64_t(c.stats.headroom * double(c.stats.peak_in_use_bytes));
+    const int64_t excess = c.stats.reserved_bytes + int64_t(block) - bound;
+    if (excess > 0) c.release_for(excess);
   }
   void* p = system_alloc(block);
   std::lock_guard<std::mutex> lock(c.mu);
   ++c.stats.system_allocs;
   c.stats.reserved_bytes += int64_t(block);
   c.stats.peak_reserved_bytes = std::max(c.stats.peak_reserved_bytes, c.stats.reserved_bytes);
+  c.stats.peak_in_use_bytes = std::max(c.stats.peak_in_use_bytes, c.stats.reserved_bytes - c.stats.cached_bytes);
   return p;
 }
 
@@ -181,6 +213,13 @@ void set_host_cache_limit(int64_t bytes) {
   std::lock_guard<std::mutex> lock(c.mu);
   c.stats.limit_bytes = bytes;
   c.trim_to(bytes);
+}
+
+void set_host_cache_headroom(double fraction) {
+  SDKD_CHECK(fraction >= 0 && fraction <= 4, "set_host_cache_headroom: expected a fraction in [0, 4], got ", fraction);
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.stats.headroom = fraction;
 }
 
 }  // namespace sdkd

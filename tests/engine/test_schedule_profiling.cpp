@@ -138,20 +138,27 @@ TEST_CASE("the host cache keeps under its limit and 0 turns it off", "[profiling
   set_host_cache_limit(old_limit);
 }
 
-// Brings reserved bytes up to their high mark with a tensor the caller keeps alive (empty
-// touches no page, so even a mark of gigabytes costs nothing): from there on every block a
-// test allocates raises the mark, whatever earlier tests left behind.
+// Brings the bytes in use up to their peak with a tensor the caller keeps alive (empty touches
+// no page, so even a peak of gigabytes costs nothing), with no headroom: from there on every
+// block a test allocates raises the bound, whatever earlier tests left behind.
 Tensor reach_high_mark() {
+  set_host_cache_headroom(0);
   empty_host_cache();
   const HostCacheStats s = host_cache_stats();
-  const int64_t gap = std::max<int64_t>(s.peak_reserved_bytes - s.reserved_bytes, int64_t(1) << 20);
+  const int64_t gap = std::max<int64_t>(s.peak_in_use_bytes - s.reserved_bytes, int64_t(1) << 20);
   Tensor filler = Tensor::empty({gap / 4});
-  CHECK(host_cache_stats().reserved_bytes == host_cache_stats().peak_reserved_bytes);
+  CHECK(host_cache_stats().reserved_bytes == host_cache_stats().peak_in_use_bytes);
   return filler;
 }
 
+// Restores the default headroom when a test ends, passed or not.
+struct DefaultHeadroom {
+  ~DefaultHeadroom() { set_host_cache_headroom(0.125); }
+};
+
 TEST_CASE("a request no cached block fits releases cached blocks first: live + cached never grows past its mark",
           "[profiling]") {
+  DefaultHeadroom restore;
   set_host_cache_limit(int64_t(1) << 30);
   const Tensor filler = reach_high_mark();
   const int64_t four = int64_t(host_cache_block_bytes(4000000)), eight = int64_t(host_cache_block_bytes(8000000));
@@ -174,13 +181,15 @@ TEST_CASE("a request no cached block fits releases cached blocks first: live + c
 }
 
 TEST_CASE("below the high mark a miss keeps the cached blocks of other sizes for their next use", "[profiling]") {
+  DefaultHeadroom restore;
+  set_host_cache_headroom(0);
   set_host_cache_limit(int64_t(1) << 30);
   empty_host_cache();
   const int64_t four = int64_t(host_cache_block_bytes(4000000)), eight = int64_t(host_cache_block_bytes(8000000));
   { const Tensor a = Tensor::empty({1000, 1000}), c = Tensor::empty({2000, 1000}); }  // the mark: 12 MB live
   empty_host_cache();
   const HostCacheStats s0 = host_cache_stats();
-  CHECK(s0.peak_reserved_bytes >= s0.reserved_bytes + four + eight);
+  CHECK(s0.peak_in_use_bytes >= s0.reserved_bytes + four + eight);
   { const Tensor c = Tensor::empty({2000, 1000}); }  // 8 MB cached
   CHECK(host_cache_stats().cached_bytes == eight);
   {
@@ -189,11 +198,52 @@ TEST_CASE("below the high mark a miss keeps the cached blocks of other sizes for
     CHECK(s1.cached_bytes == eight);
     CHECK(s1.releases == s0.releases);
     CHECK(s1.reserved_bytes == s0.reserved_bytes + four + eight);
-    CHECK(s1.peak_reserved_bytes == s0.peak_reserved_bytes);
+    CHECK(s1.peak_in_use_bytes == s0.peak_in_use_bytes);
     const Tensor c = Tensor::empty({2000, 1000});  // and the 8 MB phase finds its block again
     CHECK(host_cache_stats().reuses == s1.reuses + 1);
     CHECK(host_cache_stats().system_allocs == s1.system_allocs);
   }
+  empty_host_cache();
+}
+
+TEST_CASE("the headroom keeps another phase's blocks past the peak in use, and only that far", "[profiling]") {
+  DefaultHeadroom restore;
+  set_host_cache_limit(int64_t(1) << 30);
+  const Tensor filler = reach_high_mark();  // reserved == peak in use, headroom 0
+  const int64_t two = int64_t(host_cache_block_bytes(2000000)), eight = int64_t(host_cache_block_bytes(8000000));
+  { const Tensor a = Tensor::empty({2000, 1000}); }  // phase A: an 8 MB block, now cached
+  const HostCacheStats s0 = host_cache_stats();
+  REQUIRE(s0.cached_bytes == eight);
+  // Phase B's 2 MB miss: room for both within a headroom of (8 + 2 MB) / the peak in use.
+  set_host_cache_headroom(double(eight + two) / double(s0.peak_in_use_bytes));
+  {
+    const Tensor b = Tensor::empty({500, 1000});
+    const HostCacheStats s1 = host_cache_stats();
+    CHECK(s1.releases == s0.releases);  // A's block stays
+    CHECK(s1.cached_bytes == eight);
+    CHECK(s1.reserved_bytes <= s1.peak_in_use_bytes + int64_t(s1.headroom * double(s1.peak_in_use_bytes)));
+  }
+  { const Tensor a = Tensor::empty({2000, 1000}); }  // phase A again: a reuse, no fresh block
+  CHECK(host_cache_stats().system_allocs == s0.system_allocs + 1);
+  // Past the bound, the fewest bytes go back: cached 32 and 8 MB blocks at the peak in use
+  // (headroom 0), a 4 MB miss returns the 8 MB block (the smallest that covers the excess),
+  // not the 32 MB one that largest-first would (an activation the next step needs).
+  empty_host_cache();
+  set_host_cache_headroom(0);
+  const int64_t big = int64_t(host_cache_block_bytes(32000000));
+  {
+    const Tensor top = reach_high_mark();
+    { const Tensor x = Tensor::empty({8000, 1000}), y = Tensor::empty({2000, 1000}); }
+    const HostCacheStats s2 = host_cache_stats();
+    REQUIRE(s2.cached_bytes == big + eight);
+    REQUIRE(s2.reserved_bytes == s2.peak_in_use_bytes);
+    const Tensor c = Tensor::empty({1000, 1000});
+    const HostCacheStats s3 = host_cache_stats();
+    CHECK(s3.releases == s2.releases + 1);
+    CHECK(s3.cached_bytes == big);
+    CHECK(s3.reserved_bytes <= s3.peak_in_use_bytes);
+  }
+  CHECK_THROWS_WITH(set_host_cache_headroom(-0.5), Catch::Contains("fraction in [0, 4]"));
   empty_host_cache();
 }
 

@@ -28,6 +28,10 @@ expect_error "unknown command 'trian'" "$SDKD" trian
 expect_error "divisible by 4" "$SDKD" train --data six.npy --preset smoke --out run2
 expect_error "unknown model 'vit'" "$SDKD" train --data good.npy --preset smoke --model vit --out run3
 expect_error "expected a path ending in .npy" "$SDKD" generate ns --preset smoke --out data.bin
+# The host cache's environment is read before any work, whether or not a run would reach it.
+SDKD_HOST_CACHE_HEADROOM=lots expect_error "SDKD_HOST_CACHE_HEADROOM: expected a fraction in [0, 4], got 'lots'" "$SDKD" generate ns --preset smoke --out h.npy
+SDKD_HOST_CACHE_MB=-3 expect_error "SDKD_HOST_CACHE_MB: expected a whole number of MiB >= 0" "$SDKD" generate ns --preset smoke --out h.npy
+[ -e h.npy ] && { echo "FAIL: a refused run wrote h.npy"; fails=$((fails+1)); }
 expect_error "checkpoint not found" "$SDKD" eval --data good.npy --checkpoint nope.safetensors --preset smoke
 expect_error "--threads must be >= 1" "$SDKD" train --data good.npy --preset smoke --threads 0 --out run1
 

@@ -9,6 +9,7 @@
 
 #include "models/forecaster.hpp"
 #include "sdkd/device.hpp"
+#include "sdkd/profiling.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
 #include "train/epoch_log.hpp"
@@ -33,7 +34,8 @@ void apply_runtime(const cxxopts::ParseResult& r) {
   if (r.count("threads")) n = r["threads"].as<int>();
   SDKD_CHECK(n >= 1, "--threads must be >= 1, got ", n);
   set_num_threads(std::max(n, 1));
-  (void)cpu_gemm_summary();  // the CPU GEMM is chosen now: a bad SDKD_CPU_GEMM fails before any work
+  (void)cpu_gemm_summary();  // the CPU GEMM is chosen now: a bad SDKD_CPU_GEMM(_ISA) fails before any work
+  (void)host_cache_stats();  // and the host cache reads SDKD_HOST_CACHE_MB / _HEADROOM now
   std::string text = "cpu";
   try {
     text = r["device"].as<std::string>();

@@ -37,9 +37,10 @@ void reset_peak_host_memory();  // peak := current
 // `min_block_bytes` are not cached. `cached_bytes` are freed blocks held for reuse;
 // `reserved_bytes` = cached + those in use; `system_allocs` counts blocks obtained from the
 // system, `reuses` requests served from the cache, `releases` cached blocks given back (a
-// request no cached block fits, and that would lift reserved bytes past `peak_reserved_bytes`,
-// first releases cached blocks, largest first, until it would not: so the cache never raises
-// the process's peak, which stays the peak of live bytes).
+// request no cached block fits, and that would lift reserved bytes past the peak of bytes in
+// use plus `headroom` times it, first gives back cached blocks worth the excess: one block of
+// the smallest class that covers it, else largest first. So reserved bytes stay within
+// (1 + headroom) x the peak in use, whatever the pattern of sizes).
 struct HostCacheStats {
   int64_t cached_bytes = 0;
   int64_t reserved_bytes = 0;
@@ -49,10 +50,17 @@ struct HostCacheStats {
   int64_t system_allocs = 0;
   int64_t reuses = 0;
   int64_t releases = 0;
+  int64_t peak_in_use_bytes = 0;  // the most bytes of blocks handed out at once (block-rounded)
+  double headroom = 0.125;        // see set_host_cache_headroom
 };
 HostCacheStats host_cache_stats();
 // Returns every cached block to the system (blocks in use are untouched).
 void empty_host_cache();
+// How far reserved bytes may pass the peak of bytes in use (a fraction of it; default 1/8,
+// or SDKD_HOST_CACHE_HEADROOM) before a miss gives cached blocks back: the memory a training
+// step whose phases use different sizes (a teacher forward, then a student step) spends to keep
+// both phases' blocks instead of faulting them in again every step. 0 is the strict bound.
+void set_host_cache_headroom(double fraction);
 // The most bytes the cache may hold; 0 turns caching off (and empties it). The default is
 // SDKD_HOST_CACHE_MB when set, else a quarter of physical memory, at most 4 GiB.
 void set_host_cache_limit(int64_t bytes);
