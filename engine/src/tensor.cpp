@@ -199,6 +199,9 @@ Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, Device devi
 int64_t Tensor::size(int64_t d) const { return shape()[size_t(detail::wrap_dim(d, dim(), "size"))]; }
 
 bool Tensor::is_contiguous() const {
+  // No elements, no layout: Tensor::zeros({3, 0}) gets strides (1, 1), which the walk below
+  // would call strided (the expected stride of dim 0 is 0) and fill_ then refused.
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (int64_t i = dim() - 1; i >= 0; --i) {
     const int64_t n = impl_->shape[size_t(i)];

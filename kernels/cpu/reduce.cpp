@@ -95,7 +95,7 @@ void sum_columns(const T* x, const SumBlocks& s, double scale, T* out) {
 template <class T>
 void sum_blocks(const T* x, const SumBlocks& s, double scale, T* out) {
   if (s.O * s.I == 0) return;
-  if (s.A * s.R == 0) {
+  if (s.A * s.R == 0) {  // an empty sum
     std::fill(out, out + s.O * s.I, T(0));
     return;
   }

@@ -19,6 +19,7 @@ struct SumBlocks {
   int64_t A = 1, O = 1, R = 1, I = 1;
 };
 
+// An empty sum (A * R == 0) is 0 (the engine refuses a mean over nothing).
 template <class T>
 void sum_blocks(const T* x, const SumBlocks& s, double scale, T* out);
 

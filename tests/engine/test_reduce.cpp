@@ -107,3 +107,13 @@ TEST_CASE("sum gives the same bits on 1 and 2 threads", "[reduce]") {
   }
   omp_set_num_threads(saved);
 }
+
+TEST_CASE("sums over nothing are 0; a mean over nothing is refused", "[reduce]") {
+  const Tensor e = Tensor::zeros({0, 5});
+  const std::vector<float> s0 = sum(e, {0}).to_float_vector();
+  REQUIRE(s0.size() == 5);
+  for (float v : s0) CHECK(v == 0.0f);
+  CHECK(sum(e).item() == 0.0);
+  CHECK(sum(Tensor::zeros({3, 0}), {1}).to_float_vector() == std::vector<float>{0, 0, 0});
+  CHECK_THROWS_WITH(mean(e, {0}), Catch::Contains("mean over an empty dimension"));
+}
