@@ -108,7 +108,7 @@ TEST_CASE("sum gives the same bits on 1 and 2 threads", "[reduce]") {
   omp_set_num_threads(saved);
 }
 
-TEST_CASE("sums over nothing are 0; a mean over nothing is refused", "[reduce]") {
+TEST_CASE("sums over nothing are 0, and a mean over nothing is refused", "[reduce]") {
   const Tensor e = Tensor::zeros({0, 5});
   const std::vector<float> s0 = sum(e, {0}).to_float_vector();
   REQUIRE(s0.size() == 5);
