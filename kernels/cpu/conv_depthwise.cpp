@@ -92,17 +92,25 @@ auto pick_rows(int64_t out_H) -> void (*)(const T*, int64_t, int64_t, int64_t, c
   return nullptr;
 }
 
+// The (kernel rows, row dilation) pairs that have tiled kernels, one list for every pass:
+// pick.template operator()<KH, DH>() for the problem's pair, null for any other.
+template <class Kernel, class Pick>
+Kernel by_tile_shape(int64_t kH, int64_t dh, Pick pick) {
+  if (kH == 3 && dh == 1) return pick.template operator()<3, 1>();
+  if (kH == 3 && dh == 2) return pick.template operator()<3, 2>();
+  if (kH == 5 && dh == 1) return pick.template operator()<5, 1>();
+  if (kH == 5 && dh == 2) return pick.template operator()<5, 2>();
+  if (kH == 7 && dh == 1) return pick.template operator()<7, 1>();
+  if (kH == 7 && dh == 3) return pick.template operator()<7, 3>();
+  return nullptr;
+}
+
 // The tiled kernel for (kH, dil_h), or null where there is none (then: conv_direct).
 template <class T>
 auto tiled_kernel(int64_t kH, int64_t dh, int64_t out_H)
     -> void (*)(const T*, int64_t, int64_t, int64_t, const T*, T, int64_t, int64_t, T*) {
-  if (kH == 3 && dh == 1) return pick_rows<T, 3, 1>(out_H);
-  if (kH == 3 && dh == 2) return pick_rows<T, 3, 2>(out_H);
-  if (kH == 5 && dh == 1) return pick_rows<T, 5, 1>(out_H);
-  if (kH == 5 && dh == 2) return pick_rows<T, 5, 2>(out_H);
-  if (kH == 7 && dh == 1) return pick_rows<T, 7, 1>(out_H);
-  if (kH == 7 && dh == 3) return pick_rows<T, 7, 3>(out_H);
-  return nullptr;
+  using Kernel = void (*)(const T*, int64_t, int64_t, int64_t, const T*, T, int64_t, int64_t, T*);
+  return by_tile_shape<Kernel>(kH, dh, [&]<int KH, int DH>() { return pick_rows<T, KH, DH>(out_H); });
 }
 
 // The weight-gradient tile: sums[ki * kW + kj] += grad rows oh0 + v (v >= skip; the rows
@@ -173,13 +181,7 @@ WeightTiles<T> pick_weight_rows(int64_t out_H) {
 
 template <class T>
 WeightTiles<T> tiled_weight_kernel(int64_t kH, int64_t dh, int64_t out_H) {
-  if (kH == 3 && dh == 1) return pick_weight_rows<T, 3, 1>(out_H);
-  if (kH == 3 && dh == 2) return pick_weight_rows<T, 3, 2>(out_H);
-  if (kH == 5 && dh == 1) return pick_weight_rows<T, 5, 1>(out_H);
-  if (kH == 5 && dh == 2) return pick_weight_rows<T, 5, 2>(out_H);
-  if (kH == 7 && dh == 1) return pick_weight_rows<T, 7, 1>(out_H);
-  if (kH == 7 && dh == 3) return pick_weight_rows<T, 7, 3>(out_H);
-  return nullptr;
+  return by_tile_shape<WeightTiles<T>>(kH, dh, [&]<int KH, int DH>() { return pick_weight_rows<T, KH, DH>(out_H); });
 }
 
 struct WeightSums;  // thread_scratch tag

@@ -30,12 +30,13 @@ View merged(const std::vector<int64_t>& shape, const std::vector<int64_t>& strid
   return v;
 }
 
-// Source offset of the first element of row `row` (rows index every dim but the last).
-int64_t row_offset(const View& v, int64_t row) {
+// Source offset of the first element of `index`, which counts over every dim but the last
+// `trailing` ones (a row for 1, a plane for 2).
+int64_t outer_offset(const View& v, int64_t index, int trailing) {
   int64_t off = 0;
-  for (int64_t d = int64_t(v.shape.size()) - 2; d >= 0; --d) {
-    off += (row % v.shape[size_t(d)]) * v.strides[size_t(d)];
-    row /= v.shape[size_t(d)];
+  for (int64_t d = int64_t(v.shape.size()) - 1 - trailing; d >= 0; --d) {
+    off += (index % v.shape[size_t(d)]) * v.strides[size_t(d)];
+    index /= v.shape[size_t(d)];
   }
   return off;
 }
@@ -49,7 +50,7 @@ void copy_rows(const S* src, const View& v, D* dst) {
   for (size_t d = 0; d + 1 < v.shape.size(); ++d) rows *= v.shape[d];
 #pragma omp parallel for schedule(static) if (threads_pay(rows * W))
   for (int64_t r = 0; r < rows; ++r) {
-    const S* s = src + row_offset(v, r);
+    const S* s = src + outer_offset(v, r, 1);
     D* o = dst + r * W;
     if (ws == 1) {
 #pragma omp simd
@@ -66,14 +67,11 @@ template <class S, class D>
 void copy_blocks(const S* src, const View& v, D* dst) {
   const size_t nd = v.shape.size();
   const int64_t H = v.shape[nd - 2], W = v.shape[nd - 1], hs = v.strides[nd - 2], ws = v.strides[nd - 1];
-  View outer = v;  // the dims before the block, as rows of a one-element last dim
-  outer.shape.resize(nd - 1), outer.strides.resize(nd - 1);
-  outer.shape.back() = 1, outer.strides.back() = 1;
   int64_t blocks = 1;
   for (size_t d = 0; d + 2 < nd; ++d) blocks *= v.shape[d];
 #pragma omp parallel for schedule(static) if (threads_pay(blocks * H * W))
   for (int64_t b = 0; b < blocks; ++b) {
-    const S* s = src + row_offset(outer, b);
+    const S* s = src + outer_offset(v, b, 2);
     D* o = dst + b * H * W;
     for (int64_t i = 0; i < H; ++i)
       for (int64_t j = 0; j < W; ++j) o[i * W + j] = D(s[i * hs + j * ws]);
@@ -92,12 +90,7 @@ void copy_transposed(const S* src, const View& v, D* dst) {
 #pragma omp parallel for schedule(static) if (threads_pay(planes * H * W))
   for (int64_t t = 0; t < planes * th * tw; ++t) {
     const int64_t p = t / (th * tw), i0 = t / tw % th * kTile, j0 = t % tw * kTile;
-    int64_t off = 0;
-    for (int64_t d = int64_t(nd) - 3, q = p; d >= 0; --d) {
-      off += (q % v.shape[size_t(d)]) * v.strides[size_t(d)];
-      q /= v.shape[size_t(d)];
-    }
-    const S* s = src + off;
+    const S* s = src + outer_offset(v, p, 2);
     D* o = dst + p * H * W;
     const int64_t i1 = std::min(H, i0 + kTile), j1 = std::min(W, j0 + kTile);
     // Read along the source's unit stride (i), write columns of the tile.

@@ -18,11 +18,6 @@ namespace {
 
 constexpr const char* kLevelNames[] = {"SSE", "AVX", "AVX2", "AVX-512"};
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
-
 std::string this_blas_core() {
 #if defined(SDKD_WITH_CBLAS) && defined(OPENBLAS_VERSION)
   if (const char* name = openblas_get_corename()) return name;
@@ -50,7 +45,7 @@ int openblas_core_level(const std::string& core) {
       {"bobcat", 0},      {"sandybridge", 1}, {"bulldozer", 1}, {"piledriver", 1},   {"steamroller", 1},
       {"haswell", 2},     {"excavator", 2},   {"zen", 2},       {"skylakex", 3},     {"cooperlake", 3},
       {"sapphirerapids", 3}};
-  const auto it = levels.find(lower(core));
+  const auto it = levels.find(ascii_lower(core));
   return it == levels.end() ? -1 : it->second;
 }
 
@@ -64,7 +59,7 @@ int blocked_gemm_level() {
 }
 
 CpuGemmChoice choose_cpu_gemm(bool have_blas, const std::string& blas_core, int ours_level, const std::string& forced) {
-  const std::string f = lower(forced);
+  const std::string f = ascii_lower(forced);
   SDKD_CHECK(f.empty() || f == "auto" || f == "blas" || f == "blocked", "SDKD_CPU_GEMM='", forced,
              "': expected auto, blas or blocked");
   if (!have_blas) return {CpuGemm::blocked, "blocked: this build links no BLAS"};

@@ -14,12 +14,12 @@ namespace {
 
 constexpr const char* kKeys[kGemmIsas] = {"generic", "avx2", "avx512"};
 
-std::string lower(std::string s) {
+}  // namespace
+
+std::string ascii_lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return s;
 }
-
-}  // namespace
 
 const char* gemm_isa_name(GemmIsa isa) {
   switch (isa) {
@@ -64,7 +64,7 @@ bool cpu_runs(GemmIsa isa) {
 }
 
 GemmIsa choose_gemm_isa(const bool compiled[kGemmIsas], const bool runs[kGemmIsas], const std::string& forced) {
-  const std::string f = lower(forced);
+  const std::string f = ascii_lower(forced);
   std::string offered;
   int best = 0;
   for (int i = 0; i < kGemmIsas; ++i)

@@ -60,6 +60,9 @@ bool cpu_runs(GemmIsa isa);
 // an sdkd::Error naming SDKD_CPU_GEMM_ISA and what this machine offers.
 GemmIsa choose_gemm_isa(const bool compiled[kGemmIsas], const bool runs[kGemmIsas], const std::string& forced);
 
+// s in lower case (ASCII): SDKD_CPU_GEMM and SDKD_CPU_GEMM_ISA are read case-insensitively.
+std::string ascii_lower(std::string s);
+
 // This process's variant, chosen at first use (thread-safe) and fixed afterwards.
 GemmIsa active_gemm_isa();
 

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "sdkd/ops.hpp"
@@ -43,8 +44,9 @@ std::vector<double> naive_sum(const std::vector<double>& a, const Shape& shape, 
 }
 
 void check_sum(const Shape& shape, const std::vector<int64_t>& dims, DType dtype) {
-  INFO("shape " << shape_str(shape) << " dims " << dims.size() << (dtype == DType::f32 ? " float" : " double"));
-  for (int64_t d : dims) INFO("dim " << d);
+  std::string dims_text;
+  for (int64_t d : dims) dims_text.append(1, ' ').append(std::to_string(d));
+  INFO("shape " << shape_str(shape) << " dims" << dims_text << (dtype == DType::f32 ? " float" : " double"));
   Generator gen(int64_t(shape.size()) * 131 + int64_t(dims.size()));
   const Tensor a = Tensor::randn(shape, gen, dtype);
   const std::vector<double> av = a.to_double_vector();
