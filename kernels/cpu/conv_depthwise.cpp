@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/conv_depthwise_lanes.hpp"
 #include "kernels/cpu/conv_direct.hpp"
 #include "kernels/cpu/conv_direct_plan.hpp"
 #include "kernels/cpu/conv_padded.hpp"
@@ -188,10 +189,58 @@ struct WeightSums;  // thread_scratch tag
 
 bool unit_stride(const ConvProblem& p) { return p.stride_h == 1 && p.stride_w == 1; }
 
+// ---- rows of exactly one vector (conv_depthwise_lanes.hpp): no padded copy ----------------
+
+// Square kernels with 'same' padding on planes one vector wide (input and output alike).
+template <class T>
+bool lanes_fit(const ConvProblem& p) {
+  return unit_stride(p) && p.W == kL<T> && p.Wo == p.W && p.Ho == p.H && p.kW == p.kH && p.dil_w == p.dil_h &&
+         p.pad_w == p.pad_h && 2 * int64_t(p.pad_h) == (p.kH - 1) * p.dil_h;
+}
+
+template <class T>
+using LaneTiles = void (*)(const T*, int64_t, const T*, T, T*);
+template <class T>
+using LaneWeightTiles = void (*)(const T*, int64_t, const T*, Vec<T>*);
+
+// The same tile heights as pick_rows and pick_weight_rows (the weight sums' order follows the
+// tiles, and the bits must be those of the padded path).
+template <class T>
+LaneTiles<T> lane_kernel(const ConvProblem& p) {
+  if (!lanes_fit<T>(p)) return nullptr;
+  return by_tile_shape<LaneTiles<T>>(p.kH, p.dil_h, [&]<int KH, int DH>() -> LaneTiles<T> {
+    if (p.H >= 16) return depthwise_lanes::plane_tiles<T, KH, DH, 16>;
+    if (p.H >= 8) return depthwise_lanes::plane_tiles<T, KH, DH, 8>;
+    if (p.H >= 4) return depthwise_lanes::plane_tiles<T, KH, DH, 4>;
+    return nullptr;
+  });
+}
+
+template <class T>
+LaneWeightTiles<T> lane_weight_kernel(const ConvProblem& p) {
+  if (!lanes_fit<T>(p)) return nullptr;
+  return by_tile_shape<LaneWeightTiles<T>>(p.kH, p.dil_h, [&]<int KH, int DH>() -> LaneWeightTiles<T> {
+    if (simd::kRegisters >= 32 && p.H >= 16) return depthwise_lanes::weight_plane_tiles<T, KH, DH, 16>;
+    if (simd::kRegisters >= 32 && p.H >= 8) return depthwise_lanes::weight_plane_tiles<T, KH, DH, 8>;
+    if (p.H >= 4) return depthwise_lanes::weight_plane_tiles<T, KH, DH, 4>;
+    return nullptr;
+  });
+}
+
 }  // namespace
 
 template <class T>
 void depthwise_forward(const ConvProblem& p, const T* img, const T* w, const T* bias, T* col) {
+  if (const LaneTiles<T> lanes = lane_kernel<T>(p)) {
+    const int64_t C = p.col_channels, multiplier = p.col_group(), taps = p.taps();
+#pragma omp parallel for schedule(static) if (run_parallel(p))
+    for (int64_t task = 0; task < p.N * C; ++task) {
+      const int64_t n = task / C, c = task % C;
+      lanes(img + (n * p.groups + c / multiplier) * p.img_plane(), p.H, w + c * taps,
+            bias != nullptr ? bias[c] : T(0), col + task * p.col_plane());
+    }
+    return;
+  }
   const auto kernel = unit_stride(p) ? tiled_kernel<T>(p.kH, p.dil_h, p.Ho) : nullptr;
   if (kernel == nullptr) return direct_forward(p, img, w, bias, col);
   const PaddedLayout pad = plan_forward(p, kL<T>).pad;
@@ -209,6 +258,16 @@ void depthwise_forward(const ConvProblem& p, const T* img, const T* w, const T* 
 // (conv_direct_plan.hpp's single backward-data pass), so the tiled kernel serves it too.
 template <class T>
 void depthwise_backward_data(const ConvProblem& p, const T* col, const T* w, T* img) {
+  if (const LaneTiles<T> lanes = p.col_group() == 1 ? lane_kernel<T>(p) : nullptr) {
+    const int64_t taps = p.taps();
+#pragma omp parallel for schedule(static) if (run_parallel(p))
+    for (int64_t task = 0; task < p.N * p.groups; ++task) {
+      T* flipped = thread_scratch<T, FlippedKernel>(taps);
+      std::reverse_copy(w + task % p.groups * taps, w + (task % p.groups + 1) * taps, flipped);
+      lanes(col + task * p.col_plane(), p.H, flipped, T(0), img + task * p.img_plane());
+    }
+    return;
+  }
   const auto kernel = unit_stride(p) && p.col_group() == 1 ? tiled_kernel<T>(p.kH, p.dil_h, p.H) : nullptr;
   if (kernel == nullptr) return direct_backward_data(p, col, w, static_cast<const T*>(nullptr), img);
   const PaddedLayout pad = plan_backward_data(p, kL<T>).pad;
@@ -229,8 +288,9 @@ void depthwise_backward_data(const ConvProblem& p, const T* col, const T* w, T* 
 // a channel per task to spare.)
 template <class T>
 void depthwise_backward_weight(const ConvProblem& p, const T* img, const T* col, T* dw) {
-  const auto kernel = unit_stride(p) ? tiled_weight_kernel<T>(p.kH, p.dil_h, p.Ho) : nullptr;
-  if (kernel == nullptr) return direct_backward_weight(p, img, col, dw);
+  const LaneWeightTiles<T> lanes = lane_weight_kernel<T>(p);
+  const auto kernel = lanes == nullptr && unit_stride(p) ? tiled_weight_kernel<T>(p.kH, p.dil_h, p.Ho) : nullptr;
+  if (kernel == nullptr && lanes == nullptr) return direct_backward_weight(p, img, col, dw);
   const PaddedLayout pad = plan_forward(p, kL<T>).pad;
   const int64_t C = p.col_channels, multiplier = p.col_group(), taps = p.taps();
 #pragma omp parallel for schedule(static) if (run_parallel(p))
@@ -240,8 +300,13 @@ void depthwise_backward_weight(const ConvProblem& p, const T* img, const T* col,
                                      ~uintptr_t(sizeof(Vec<T>) - 1));  // vector-aligned
     std::fill(sums, sums + taps, Vec<T>{});
     for (int64_t n = 0; n < p.N; ++n) {
-      const T* buf = padded_source(pad, img + (n * p.groups + c / multiplier) * p.img_plane(), 1);
-      kernel(buf, pad.row_pitch(), p.kW, p.dil_w, col + (n * C + c) * p.col_plane(), p.Ho, p.Wo, sums);
+      const T* src = img + (n * p.groups + c / multiplier) * p.img_plane();
+      const T* grad = col + (n * C + c) * p.col_plane();
+      if (lanes != nullptr) {
+        lanes(src, p.H, grad, sums);
+        continue;
+      }
+      kernel(padded_source(pad, src, 1), pad.row_pitch(), p.kW, p.dil_w, grad, p.Ho, p.Wo, sums);
     }
     for (int64_t t = 0; t < taps; ++t) dw[c * taps + t] = T(simd::sum_lanes<T>(sums[t]));
   }

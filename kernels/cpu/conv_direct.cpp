@@ -18,6 +18,7 @@ namespace sdkd::cpu {
 namespace {
 
 using kern::ConvProblem;
+using simd::Prefetch;
 using simd::Vec;
 
 template <class T>
@@ -123,6 +124,124 @@ void accumulate_any(int64_t cb, const T* buf, int64_t row_elems, int64_t out_H, 
   accumulate_block<T, 1>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
 }
 
+// ---- one output channel: a tile of output rows ---------------------------------------------
+
+// With one output channel (the data gradient of a 1-channel-input conv), accumulate_block
+// spends one load per multiply-add: nothing shares a loaded vector. When each source channel's
+// taps form a KH x KW grid of unit row steps, a tile of NV output rows at one column vector
+// instead loads each (source row, kernel column) once and feeds it to the KH outputs whose taps
+// read it: (NV + KH - 1) * KW loads for NV * KH * KW multiply-adds. Each output still adds
+// its taps in the plan's order (channel, kernel row, kernel column), so the bits are those of
+// accumulate_block.
+struct RowGrid {
+  int kh = 0, kw = 0;             // 0: the taps are not such a grid
+  int64_t row_dir = 1;            // +1: kernel row a reads source row +a (forward); -1: -a
+  std::vector<int64_t> channel;   // per source channel: the offset of its tap (0, 0)
+  std::vector<int64_t> column;    // per kernel column b: the offset of tap (0, b) from tap (0, 0)
+};
+
+// The grid of `offs` (a plan pass's taps: source channels of cp elements, rows of rp), if its
+// taps are listed channel by channel, kernel row by kernel row, with unit row steps.
+RowGrid row_grid(const std::vector<int64_t>& offs, int64_t channels, int64_t cp, int64_t rp) {
+  RowGrid g;
+  const int64_t n = int64_t(offs.size());
+  if (channels <= 0 || n % channels != 0 || n == channels) return g;
+  const int64_t per = n / channels;
+  const auto row = [&](int64_t t) { return offs[size_t(t)] / rp; };  // rows counted over channels
+  int64_t kw = 1;
+  while (kw < per && row(kw) == row(0)) ++kw;
+  if (per % kw != 0) return g;
+  const int64_t kh = per / kw, dir = kh > 1 ? row(kw) - row(0) : 1;
+  if (dir != 1 && dir != -1) return g;
+  RowGrid out;
+  out.kh = int(kh), out.kw = int(kw), out.row_dir = dir;
+  for (int64_t b = 0; b < kw; ++b) out.column.push_back(offs[size_t(b)] - offs[0]);
+  for (int64_t c = 0; c < channels; ++c) {
+    const int64_t base = offs[size_t(c * per)];
+    if (base - c * cp != offs[0]) return g;
+    out.channel.push_back(base);
+    for (int64_t a = 0; a < kh; ++a)
+      for (int64_t b = 0; b < kw; ++b)
+        if (offs[size_t(c * per + a * kw + b)] != base + a * dir * rp + out.column[size_t(b)]) return g;
+  }
+  return out;
+}
+
+// acc[v] (output row v of the tile) += the taps of every channel; `base` is the tile's row 0 at
+// its column vector, w the packed weights of the one output channel (tap order).
+template <class T, int NV, int KH, int KW, int DIR>
+[[gnu::always_inline]] inline void rows_tile(const T* base, int64_t rp, const RowGrid& g, const T* w, Vec<T> (&acc)[NV],
+                                             Prefetch* pf) {
+  constexpr int U = NV + KH - 1;
+  int64_t col[KW];
+#pragma GCC unroll 8
+  for (int b = 0; b < KW; ++b) col[b] = g.column[size_t(b)];
+  const int64_t channels = int64_t(g.channel.size());
+  for (int64_t ch = 0; ch < channels; ++ch, w += KH * KW) {
+    if (pf != nullptr) pf->step();
+    const T* b0 = base + g.channel[size_t(ch)];
+    // Forward: output v's kernel row a is source row v + a, visited in increasing order; the
+    // data gradient's plan lists its rows downwards (v - a), so the sweep runs downwards.
+#pragma GCC unroll 16
+    for (int i = 0; i < U; ++i) {
+      const int u = DIR > 0 ? i : NV - 1 - i;  // source row relative to the tile's row 0
+#pragma GCC unroll 8
+      for (int b = 0; b < KW; ++b) {
+        const Vec<T> x = simd::in_register(simd::load(b0 + u * rp + col[b]));
+#pragma GCC unroll 8
+        for (int a = 0; a < KH; ++a) {
+          const int v = DIR > 0 ? u - a : u + a;
+          if (v >= 0 && v < NV) acc[v] += w[a * KW + b] * x;
+        }
+      }
+    }
+  }
+}
+
+// out[oh][ow] = bias + taps, for the out_H x out_W grid (row pitch ld); tiles of NV rows, the
+// last one moved up to end at the grid's last row (its overlap computed twice, stored once).
+template <class T, int NV, int KH, int KW>
+void rows_block(const T* buf, int64_t rp, int64_t out_H, int64_t out_W, const RowGrid& g, const T* w, const T* bias,
+                T* out, int64_t ld, Prefetch* pf) {
+  constexpr int64_t L = kL<T>;
+  const int64_t vpr = vectors(out_W, L);
+  for (int64_t cv = 0; cv < vpr; ++cv) {
+    const int64_t ow = cv * L, n = std::min(L, out_W - ow);
+    for (int64_t r0 = 0; r0 < out_H; r0 += NV) {
+      const int64_t r = std::min(r0, out_H - NV);
+      Vec<T> acc[NV];
+      const Vec<T> init = bias != nullptr ? simd::splat(bias[0]) : Vec<T>{};
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[v] = init;
+      // The dense data-gradient grid's source row 0 is output row 0's: the plan's offsets say
+      // where each tap's row is, row_dir only orders the sweep.
+      if (g.row_dir > 0)
+        rows_tile<T, NV, KH, KW, 1>(buf + r * rp + ow, rp, g, w, acc, pf);
+      else
+        rows_tile<T, NV, KH, KW, -1>(buf + r * rp + ow, rp, g, w, acc, pf);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        T* d = out + (r + v) * ld + ow;
+        if (n == L)
+          simd::store<T>(d, acc[v]);
+        else
+          simd::store_first<T>(d, acc[v], n);
+      }
+    }
+  }
+}
+
+// rows_block for the grid's shape, or false where no instantiation serves it.
+template <class T>
+bool rows_any(const T* buf, int64_t rp, int64_t out_H, int64_t out_W, const RowGrid& g, const T* w, const T* bias,
+              T* out, int64_t ld, Prefetch* pf = nullptr) {
+  constexpr int NV = 8;
+  if (out_H < NV) return false;
+  if (g.kh == 3 && g.kw == 3) return rows_block<T, NV, 3, 3>(buf, rp, out_H, out_W, g, w, bias, out, ld, pf), true;
+  if (g.kh == 5 && g.kw == 5) return rows_block<T, NV, 5, 5>(buf, rp, out_H, out_W, g, w, bias, out, ld, pf), true;
+  return false;
+}
+
 // The plan with what every task shares: tap offsets per pass, the packed weights, and the
 // passes grouped by output row class (a group's passes fill the same output rows).
 template <class T>
@@ -135,6 +254,8 @@ struct Prepared {
   std::vector<T> packed;                      // [group][pass][block: tap][channel in block]
   std::vector<std::vector<size_t>> row_groups;
   std::vector<std::vector<int64_t>> grid_starts;  // per row group: prefix sums of its passes' grids
+  RowGrid grid;  // one output channel, one pass of unit row step: its taps as a grid, if they are
+  int64_t row_tile_steps = 0;  // the grid kernel's Prefetch steps per task
 
   Prepared(DirectPlan pl, int64_t groups, const T* w, int64_t weight_group) : plan(std::move(pl)) {
     const int64_t M = plan.out_channels;
@@ -162,6 +283,11 @@ struct Prepared {
               dst[t * b.cb + c] = w[g * weight_group + (b.c0 + c) * plan.weight_channel_stride + taps[size_t(t)].weight];
         }
       }
+    if (M == 1 && plan.passes.size() == 1 && plan.passes[0].row_step == 1)
+      grid = row_grid(offsets[0], plan.src_channels, plan.pad.channel_pitch(), plan.pad.row_pitch());
+    // rows_tile steps once per source channel of each tile of rows_block's 8 rows per column vector.
+    const DirectPass& ps0 = plan.passes[0];
+    row_tile_steps = plan.src_channels * vectors(ps0.out_W, kL<T>) * ((ps0.out_H + 7) / 8);
   }
 
   const T* weights(int64_t g, size_t pass, const Block& b) const {
@@ -172,7 +298,7 @@ struct Prepared {
 // Pass pi for channel block b into dst (row pitch ld, channel pitch cpitch).
 template <class T>
 void compute_pass(const Prepared<T>& pr, const T* buf, int64_t g, size_t pi, const Block& b, const T* bias, T* dst,
-                  int64_t ld, int64_t cpitch) {
+                  int64_t ld, int64_t cpitch, Prefetch* pf = nullptr) {
   const DirectPass& ps = pr.plan.passes[pi];
   if (ps.taps.empty()) {  // a residue class no tap reaches: bias only
     for (int64_t c = 0; c < b.cb; ++c)
@@ -180,6 +306,9 @@ void compute_pass(const Prepared<T>& pr, const T* buf, int64_t g, size_t pi, con
         std::fill(dst + c * cpitch + i * ld, dst + c * cpitch + i * ld + ps.out_W, bias ? bias[c] : T(0));
     return;
   }
+  if (pr.grid.kh > 0 &&
+      rows_any<T>(buf, pr.plan.pad.row_pitch(), ps.out_H, ps.out_W, pr.grid, pr.weights(g, pi, b), bias, dst, ld, pf))
+    return;
   accumulate_any<T>(b.cb, buf, ps.row_step * pr.plan.pad.row_pitch(), ps.out_H, ps.out_W, pr.offsets[pi].data(),
                     int64_t(ps.taps.size()), pr.weights(g, pi, b), bias, dst, ld, cpitch);
 }
@@ -189,13 +318,14 @@ void compute_pass(const Prepared<T>& pr, const T* buf, int64_t g, size_t pi, con
 // place; residue classes are computed into scratch grids and then written row by row, the two
 // column classes of stride 2 interleaved in one loop the compiler vectorises.
 template <class T>
-void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const Block& b, const T* bias, T* out) {
+void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const Block& b, const T* bias, T* out,
+              Prefetch* pf = nullptr) {
   const DirectPlan& pl = pr.plan;
   const std::vector<size_t>& group = pr.row_groups[ri];
   const int64_t out_plane = pl.out_H * pl.out_W;
   const T* bb = bias != nullptr ? bias + b.c0 : nullptr;
   const DirectPass& first = pl.passes[group[0]];
-  if (first.dense()) return compute_pass(pr, buf, g, group[0], b, bb, out + b.c0 * out_plane, pl.out_W, out_plane);
+  if (first.dense()) return compute_pass(pr, buf, g, group[0], b, bb, out + b.c0 * out_plane, pl.out_W, out_plane, pf);
 
   const std::vector<int64_t>& starts = pr.grid_starts[ri];  // pass q's grids at cb * starts[q]
   T* tmp = thread_scratch<T, ResidueGrid>(b.cb * starts.back());
@@ -248,11 +378,15 @@ void run_plan(const ConvProblem& p, const Prepared<T>& pr, const T* src, int64_t
   const size_t nb = pr.blocks.size();
 
   if (!parallel || tasks >= omp_get_max_threads()) {
+    const int64_t src_bytes = pl.src_channels * src_plane * int64_t(sizeof(T));
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t task = 0; task < tasks; ++task) {
       const T* buf = padded_source(pl.pad, group_src(task), pl.src_channels);
+      // The row-tile kernel asks for this thread's next source while it computes (Prefetch).
+      Prefetch pf;
+      if (pr.grid.kh > 0 && task + 1 < tasks) pf = Prefetch::spread(group_src(task + 1), src_bytes, pr.row_tile_steps);
       for (size_t ri = 0; ri < pr.row_groups.size(); ++ri)
-        for (const Block& b : pr.blocks) run_unit(pr, buf, task % p.groups, ri, b, group_bias(task), group_out(task));
+        for (const Block& b : pr.blocks) run_unit(pr, buf, task % p.groups, ri, b, group_bias(task), group_out(task), &pf);
     }
     return;
   }

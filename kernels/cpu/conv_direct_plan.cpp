@@ -68,7 +68,7 @@ DirectPlan plan_forward(const kern::ConvProblem& p, int64_t lanes) {
   PaddedLayout& pad = d.pad;
   pad.src_H = p.H, pad.src_W = p.W, pad.off_h = -p.pad_h, pad.off_w = -p.pad_w;
   pad.phases = p.stride_w;
-  pad.lane_len = whole_vectors(p.Wo, lanes) + (p.kW - 1) * p.dil_w / p.stride_w;
+  pad.lane_len = whole_vectors(whole_vectors(p.Wo, lanes) + (p.kW - 1) * p.dil_w / p.stride_w, lanes);
   pad.rows = (p.Ho - 1) * p.stride_h + (p.kH - 1) * p.dil_h + 1;
 
   DirectPass ps;
@@ -97,7 +97,7 @@ DirectPlan plan_backward_data(const kern::ConvProblem& p, int64_t lanes) {
   const AxisExtent er = axis_extent(rows, 1), ec = axis_extent(cols, lanes);
   PaddedLayout& pad = d.pad;
   pad.src_H = p.Ho, pad.src_W = p.Wo, pad.off_h = er.offset, pad.off_w = ec.offset;
-  pad.rows = er.length, pad.phases = 1, pad.lane_len = ec.length;
+  pad.rows = er.length, pad.phases = 1, pad.lane_len = whole_vectors(ec.length, lanes);
 
   for (const AxisClass& r : rows)
     for (const AxisClass& c : cols) {

@@ -1,6 +1,7 @@
 #include "kernels/cpu/conv_padded.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/cpu/conv_simd.hpp"
@@ -78,18 +79,28 @@ void fill_padded(const PaddedLayout& L, const T* src, int64_t channels, T* buf) 
   }
 }
 
+// The buffer starts on a cache line, so with row pitches of whole vectors (the plans round
+// them up) every kernel tap's load crosses as few lines as its column offset allows.
+constexpr size_t kAlign = 64;
+template <class T>
+T* aligned(std::vector<T>& v) {
+  const uintptr_t p = reinterpret_cast<uintptr_t>(v.data());
+  return reinterpret_cast<T*>((p + kAlign - 1) & ~uintptr_t(kAlign - 1));
+}
+
 template <class T>
 const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
-  thread_local std::vector<T> buf;
+  thread_local std::vector<T> storage;
   thread_local PaddedLayout filled;
   thread_local int64_t filled_channels = -1;  // -1: the buffer's zeros are not known
   if (filled_channels != channels || !(filled == L) || L.phases != 1) {
     filled_channels = -1;
-    buf.resize(size_t(channels * L.channel_pitch()));
-    fill_padded(L, src, channels, buf.data());
+    storage.resize(size_t(channels * L.channel_pitch() + kAlign));
+    fill_padded(L, src, channels, aligned(storage));
     filled = L, filled_channels = channels;
-    return buf.data();
+    return aligned(storage);
   }
+  T* buf = aligned(storage);
   // Rows r and columns j whose source element (r + off_h, j + off_w) lies inside the plane.
   const int64_t r0 = std::clamp<int64_t>(-L.off_h, 0, L.rows), r1 = std::clamp<int64_t>(L.src_H - L.off_h, r0, L.rows);
   const int64_t j0 = std::clamp<int64_t>(-L.off_w, 0, L.lane_len);
@@ -97,9 +108,9 @@ const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
   for (int64_t ch = 0; ch < channels; ++ch)
     for (int64_t r = r0; r < r1; ++r) {
       const T* in = src + (ch * L.src_H + r + L.off_h) * L.src_W + L.off_w;
-      copy_row(in + j0, j1 - j0, buf.data() + ch * L.channel_pitch() + r * L.row_pitch() + j0);
+      copy_row(in + j0, j1 - j0, buf + ch * L.channel_pitch() + r * L.row_pitch() + j0);
     }
-  return buf.data();
+  return buf;
 }
 
 template void fill_padded<float>(const PaddedLayout&, const float*, int64_t, float*);

@@ -80,6 +80,26 @@ template <class V>
   return v;
 }
 
+// Software prefetch into the L2 of a long run (the next task's source) spread over n calls of
+// step(), a few lines at a time from inside a loop of arithmetic: the hardware prefetchers
+// follow few streams and the convolution loops read many short runs (one per channel), and a
+// burst of hundreds of prefetches stalls on the full miss queue like the loads it replaces.
+struct Prefetch {
+  const char* next = nullptr;
+  const char* end = nullptr;
+  int64_t per_step = 0;
+
+  static Prefetch spread(const void* p, int64_t bytes, int64_t steps) {
+    Prefetch f;
+    f.next = static_cast<const char*>(p), f.end = f.next + bytes;
+    f.per_step = (bytes + 63) / 64 / (steps > 0 ? steps : 1) + 1;
+    return f;
+  }
+  [[gnu::always_inline]] void step() {
+    for (int64_t i = 0; i < per_step && next < end; ++i, next += 64) __builtin_prefetch(next, 0, 2);
+  }
+};
+
 template <class T>
 [[gnu::always_inline]] inline Vec<T> splat(T x) {
   return Vec<T>{} + x;

@@ -677,6 +677,13 @@ std::vector<Conv2dParams> depthwise_shapes() {
   add(2, 2, 7, 7, 4, 4, 1, 1, 2, 1, 1, 1);      // kH 4: no tiled kernel
   add(2, 3, 13, 11, 5, 5, 2, 2, 2, 1, 1, 1);    // stride 2: direct fallback
   add(1, 2, 10, 12, 3, 3, 1, 1, 1, 1, 1, 3);    // channel multiplier 3
+  // Rows of exactly one vector with 'same' padding (conv_depthwise_lanes.hpp: lane shifts, no
+  // padded copy) for 16 float lanes (AVX-512) and 8 double ones; the 16 x 16 SimVP planes above
+  // are such too.
+  add(2, 3, 12, 16, 3, 3, 1, 1, 1, 1, 1, 2);    // multiplier 2, an 8-row tile moved up
+  add(1, 2, 5, 16, 7, 7, 1, 3, 3, 1, 1, 1);     // (7, 1), 4-row tiles
+  add(1, 2, 8, 8, 5, 5, 1, 2, 2, 1, 1, 1);      // double: one vector per row
+  add(2, 2, 19, 8, 7, 7, 1, 9, 9, 3, 3, 1);     // double: (7, 3), a 16-row tile moved up
   return s;
 }
 
@@ -702,6 +709,12 @@ std::vector<Conv2dParams> direct_shapes() {
   add(1, 6, 11, 9, 9, 3, 3, 3, 3, 2, 1, 1, 1, 3);     // stride 3, groups 3
   add(2, 4, 1, 23, 3, 1, 3, 1, 1, 0, 1, 1, 1, 1);     // one-row planes
   add(1, 3, 8, 8, 4, 3, 3, 1, 1, 0, 0, 2, 1, 1);      // no padding, dilation in one axis
+  // One output channel per pass (the direct kernel's row tiles): a forward to 1 channel (its
+  // row sweep runs down the plane) and a 5x5 data gradient into 1 channel (its sweep runs up);
+  // heights that leave a partial tile of 8 rows, widths that leave a partial vector.
+  add(2, 3, 13, 20, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+  add(2, 1, 12, 17, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1);
+  add(1, 1, 8, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1);     // exactly one tile of rows
   return s;
 }
 
@@ -872,6 +885,7 @@ TEST_CASE("direct and depthwise conv kernels give identical bits on 1 and 2 thre
   add(7, 8, 16, 15, 8, 3, 1, 1, 1, 1);      // the batch split over threads
   add(1, 16, 32, 32, 16, 3, 1, 1, 1, 1);    // one image: its channel tiles split over threads
   add(5, 1, 33, 30, 16, 3, 1, 1, 1, 1);     // one input channel (SimVP's first encoder conv)
+  add(4, 5, 21, 18, 1, 5, 1, 2, 1, 1);      // one output channel (row tiles, with prefetch)
   add(3, 6, 20, 22, 10, 4, 2, 1, 1, 2);     // stride 2: residue classes in backward-data
   add(4, 16, 16, 16, 16, 5, 1, 2, 1, 16);   // depthwise 5x5 (tiled)
   add(4, 16, 16, 16, 16, 7, 1, 9, 3, 16);   // depthwise 7x7 dilation 3 (tiled)

@@ -1,0 +1,143 @@
+#pragma once
+// Depthwise tiles for planes whose rows are exactly one vector wide (SimVP's 16 x 16 latent
+// with 16 float lanes), with 'same' padding. Each kernel column's horizontal offset is a lane
+// shift of the source row's one aligned vector, zeros shifted in, so no padded copy of the
+// plane is made: the copy of a 16 x 16 plane cost a third as much as its 5 x 5 taps. Rows
+// above and below the plane read a vector of zeros.
+//
+// The loops are conv_depthwise.cpp's rows_tile / weight_rows_tile with the loaded vector of
+// tap (u, kj) replaced by the same values shifted into place, in the same order, so every
+// result has the same bits as on the padded path.
+#include <cstdint>
+#include <utility>
+
+#include "kernels/cpu/conv_simd.hpp"
+
+namespace sdkd::cpu::depthwise_lanes {
+
+using simd::Vec;
+
+template <class T>
+constexpr int kL = int(simd::kLanes<T>);
+
+// Integer vectors of the element width, for __builtin_shuffle's lane indices.
+template <class T>
+struct IndexOf;
+template <>
+struct IndexOf<float> {
+  typedef int32_t type __attribute__((vector_size(simd::kBytes)));
+};
+template <>
+struct IndexOf<double> {
+  typedef int64_t type __attribute__((vector_size(simd::kBytes)));
+};
+
+// Lane j of the result is lane j + S of x, or zero where j + S is outside the vector.
+template <class T, int S, int... J>
+[[gnu::always_inline]] inline Vec<T> shifted_by(Vec<T> x, std::integer_sequence<int, J...>) {
+  using Index = typename IndexOf<T>::type;
+  // Index kL<T> (and above) selects from the second operand, the zero vector.
+  constexpr Index idx = {((J + S >= 0 && J + S < kL<T>) ? J + S : kL<T>)...};
+  return __builtin_shuffle(x, Vec<T>{}, idx);
+}
+template <class T, int S>
+[[gnu::always_inline]] inline Vec<T> shifted(Vec<T> x) {
+  if constexpr (S == 0) return x;
+  else return shifted_by<T, S>(x, std::make_integer_sequence<int, kL<T>>{});
+}
+
+// A row of zeros, for the source rows outside the plane.
+template <class T>
+const T* zero_row() {
+  alignas(64) static const T zeros[kL<T>] = {};
+  return zeros;
+}
+
+// Source rows oh0 - pad + u, u < U, of a plane of H rows (one vector each).
+template <class T, int U>
+[[gnu::always_inline]] inline void source_rows(const T* plane, int64_t H, int64_t pad, int64_t oh0, const T* (&rows)[U]) {
+#pragma GCC unroll 64
+  for (int u = 0; u < U; ++u) {
+    const int64_t r = oh0 - pad + u;
+    rows[u] = r >= 0 && r < H ? plane + r * kL<T> : zero_row<T>();
+  }
+}
+
+// Calls f.template operator()<J>() for J = 0 .. N-1, in order.
+template <int N, class F>
+[[gnu::always_inline]] inline void for_each_column(F&& f) {
+  [&]<int... J>(std::integer_sequence<int, J...>) { (f.template operator()<J>(), ...); }(
+      std::make_integer_sequence<int, N>{});
+}
+
+// out rows oh0 .. oh0 + NV - 1 (a plane of H x kL rows) = bias + sum over the K x K taps of
+// wt[ki][kj] * src[oh0 + v + ki*D - pad][. + kj*D - pad], pad = (K - 1) * D / 2.
+template <class T, int K, int D, int NV>
+void rows_tile(const T* src, int64_t H, const T* wt, T bias, int64_t oh0, T* out) {
+  constexpr int U = NV + (K - 1) * D, pad = (K - 1) * D / 2;
+  const T* rows[U];
+  source_rows<T, U>(src, H, pad, oh0, rows);
+  Vec<T> acc[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) acc[v] = simd::splat(bias);
+  for_each_column<K>([&]<int KJ>() {
+    T wk[K];
+#pragma GCC unroll 16
+    for (int ki = 0; ki < K; ++ki) wk[ki] = wt[ki * K + KJ];
+#pragma GCC unroll 64
+    for (int u = 0; u < U; ++u) {
+      const Vec<T> x = shifted<T, KJ * D - pad>(simd::load(rows[u]));
+#pragma GCC unroll 16
+      for (int ki = 0; ki < K; ++ki) {
+        const int v = u - ki * D;
+        if (v >= 0 && v < NV) acc[v] += wk[ki] * x;
+      }
+    }
+  });
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) simd::store<T>(out + (oh0 + v) * kL<T>, acc[v]);
+}
+
+// A whole H-row plane (H >= NV), tiles of NV rows, the last moved up to end at the last row.
+template <class T, int K, int D, int NV>
+void plane_tiles(const T* src, int64_t H, const T* wt, T bias, T* out) {
+  for (int64_t oh0 = 0; oh0 < H; oh0 += NV) rows_tile<T, K, D, NV>(src, H, wt, bias, std::min(oh0, H - NV), out);
+}
+
+// sums[ki * K + kj] += gradient rows oh0 + v (v >= skip) times the source vectors tap (ki, kj)
+// brings onto them.
+template <class T, int K, int D, int NV>
+void weight_rows_tile(const T* src, int64_t H, const T* grad, int64_t oh0, int skip, Vec<T>* sums) {
+  constexpr int U = NV + (K - 1) * D, pad = (K - 1) * D / 2;
+  const T* rows[U];
+  source_rows<T, U>(src, H, pad, oh0, rows);
+  Vec<T> g[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) g[v] = v < skip ? Vec<T>{} : simd::load(grad + (oh0 + v) * kL<T>);
+  for_each_column<K>([&]<int KJ>() {
+    Vec<T> acc[K];
+#pragma GCC unroll 16
+    for (int ki = 0; ki < K; ++ki) acc[ki] = Vec<T>{};
+#pragma GCC unroll 64
+    for (int u = 0; u < U; ++u) {
+      const Vec<T> x = simd::in_register(shifted<T, KJ * D - pad>(simd::load(rows[u])));
+#pragma GCC unroll 16
+      for (int ki = 0; ki < K; ++ki) {
+        const int v = u - ki * D;
+        if (v >= 0 && v < NV) acc[ki] += g[v] * x;
+      }
+    }
+#pragma GCC unroll 16
+    for (int ki = 0; ki < K; ++ki) sums[ki * K + KJ] += acc[ki];
+  });
+}
+
+template <class T, int K, int D, int NV>
+void weight_plane_tiles(const T* src, int64_t H, const T* grad, Vec<T>* sums) {
+  for (int64_t oh0 = 0; oh0 < H; oh0 += NV) {
+    const int64_t at = std::min(oh0, H - NV);
+    weight_rows_tile<T, K, D, NV>(src, H, grad, at, int(oh0 - at), sums);
+  }
+}
+
+}  // namespace sdkd::cpu::depthwise_lanes
