@@ -15,7 +15,8 @@ nlohmann::json ForecastMetrics::to_json() const {
           {"samples", samples},
           {"mse_per_lead", mse_per_lead},
           {"mae_per_lead", mae_per_lead},
-          {"rel_l2_per_lead", rel_l2_per_lead}};
+          {"rel_l2_per_lead", rel_l2_per_lead},
+          {"mse_per_sample", mse_per_sample}};
 }
 
 void MetricAccumulator::add(const Tensor& pred_in, const Tensor& truth_in) {
@@ -52,6 +53,7 @@ void MetricAccumulator::add(const Tensor& pred_in, const Tensor& truth_in) {
       norm_all += nn;
     }
     rel_total_ += std::sqrt(err_all / std::max(norm_all, 1e-30));
+    sample_mse_.push_back(err_all / double(T * F));
   }
   samples_ += B;
 }
@@ -59,6 +61,7 @@ void MetricAccumulator::add(const Tensor& pred_in, const Tensor& truth_in) {
 ForecastMetrics MetricAccumulator::result() const {
   ForecastMetrics m;
   m.samples = samples_;
+  m.mse_per_sample = sample_mse_;
   if (samples_ == 0) return m;
   const double n = double(samples_) * double(per_frame_);
   for (size_t k = 0; k < se_.size(); ++k) {

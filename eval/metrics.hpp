@@ -15,6 +15,9 @@ namespace sdkd::eval {
 struct ForecastMetrics {
   double mse = 0, mae = 0, rel_l2 = 0;
   std::vector<double> mse_per_lead, mae_per_lead, rel_l2_per_lead;
+  // Each sample's MSE over its output frames, in the order scored: the test set's own sampling
+  // error (its standard error, and a paired comparison's on the same windows) comes from these.
+  std::vector<double> mse_per_sample;
   int64_t samples = 0;
   nlohmann::json to_json() const;
 };
@@ -27,6 +30,7 @@ class MetricAccumulator {
 
  private:
   std::vector<double> se_, ae_, rel_;  // per lead: summed squared/absolute error, summed rel L2
+  std::vector<double> sample_mse_;
   double rel_total_ = 0;
   int64_t samples_ = 0, per_frame_ = 0;
 };

@@ -38,6 +38,14 @@ TEST_CASE("metrics match hand computations, persistence copies the last frame", 
   CHECK(m.mae == Approx(3.0 / 8));
   CHECK(m.rel_l2 == Approx(std::sqrt(5.0 / 46.0)));
   CHECK(m.rel_l2_per_lead[1] == Approx(std::sqrt(4.0 / 16.0)));
+  // Per sample: a second sample of error 2 everywhere; the samples' MSEs average to the MSE.
+  const Tensor pred2 = Tensor::from_vector(std::vector<float>{3, 4, 5, 6, 4, 4, 4, 4}, {1, 2, 1, 2, 2});
+  acc.add(pred2, truth);
+  const auto m2 = acc.result();
+  REQUIRE(m2.mse_per_sample.size() == 2);
+  CHECK(m2.mse_per_sample[0] == Approx(0.625));
+  CHECK(m2.mse_per_sample[1] == Approx(4.0));
+  CHECK(m2.mse == Approx((m2.mse_per_sample[0] + m2.mse_per_sample[1]) / 2));
   const Tensor x = Tensor::from_vector(std::vector<float>{9, 9, 9, 9, 1, 2, 3, 4}, {1, 2, 1, 2, 2});
   const auto p = eval::persistence(x, 3).to_float_vector();
   REQUIRE(p.size() == 12);
