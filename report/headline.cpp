@@ -1,5 +1,6 @@
 #include "report/headline.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace sdkd::report {
@@ -17,7 +18,25 @@ std::string seeds_text(int64_t n) { return std::to_string(n) + (n == 1 ? " seed"
 
 }  // namespace
 
-bool beats_seed_noise(const MethodEffect& m) { return m.seeds >= 2 && m.change_mean < 0 && -m.change_mean > m.change_sd; }
+bool clear_gain(const MethodEffect& m) { return m.seeds >= 2 && std::isfinite(m.change_hi) && m.change_hi < 0; }
+bool clear_loss(const MethodEffect& m) { return m.seeds >= 2 && std::isfinite(m.change_lo) && m.change_lo > 0; }
+
+namespace {
+
+// "+1.2% (95% CI [-0.8, +3.1], paired t over 5 seeds)"
+std::string change_text(const MethodEffect& m) {
+  return signed_pct(m.change_mean) + " (95% CI [" + printf_str("%+.1f", 100 * m.change_lo) + ", " +
+         printf_str("%+.1f", 100 * m.change_hi) + "], paired t over " + seeds_text(m.seeds) + ")";
+}
+// ", closing 41% [12, 70] of the gap to the teacher" where the gap is defined.
+std::string gap_text(const MethodEffect& m) {
+  if (!std::isfinite(m.gap_mean)) return "";
+  std::string o = ", closing " + pct(m.gap_mean);
+  if (std::isfinite(m.gap_lo)) o += " [" + printf_str("%.0f", 100 * m.gap_lo) + ", " + printf_str("%.0f", 100 * m.gap_hi) + "]";
+  return o + " of the gap to the teacher";
+}
+
+}  // namespace
 
 std::string headline(const HeadlineInput& in) {
   const std::string student = in.student.empty() ? "student" : in.student + " student";
@@ -36,29 +55,27 @@ std::string headline(const HeadlineInput& in) {
   if (in.methods.empty()) return o + " No KD method was run.";
 
   const MethodEffect* best = &in.methods.front();
-  int beating = 0;
+  int gains = 0;
   for (const auto& m : in.methods) {
     if (m.change_mean < best->change_mean) best = &m;
-    beating += beats_seed_noise(m);
+    gains += clear_gain(m);
   }
-  const std::string paired = "paired over " + seeds_text(best->seeds);
   if (best->seeds < 2) {
-    o += " With one seed there is no seed spread to compare with: the best KD method, " + best->method +
+    o += " With one seed there is no interval: the best KD method, " + best->method +
          ", changes the student's test MSE by " + signed_pct(best->change_mean) +
          ", which this study cannot tell apart from seed noise.";
-  } else if (beats_seed_noise(*best)) {
-    o += " " + best->method + " lowers the student's test MSE by " + pct(-best->change_mean) + " (" + paired +
-         ", sd " + pct(best->change_sd) + "), more than its seed spread";
-    o += beating > 1 ? "; " + std::to_string(beating) + " of " + std::to_string(in.methods.size()) +
-                           " KD methods beat seed noise."
-                     : "; no other KD method beats seed noise.";
+  } else if (clear_gain(*best)) {
+    o += " " + best->method + " lowers the student's test MSE by " + pct(-best->change_mean) + ": " +
+         change_text(*best) + gap_text(*best);
+    o += gains > 1 ? "; " + std::to_string(gains) + " of " + std::to_string(in.methods.size()) +
+                         " KD methods have a 95% interval below zero."
+                   : "; no other KD method's interval is below zero.";
   } else if (best->change_mean >= 0) {
-    o += " Nothing beats seed noise: no KD method lowers the student's mean test MSE (the best, " + best->method +
-         ", changes it by " + signed_pct(best->change_mean) + ", " + paired + ", sd " + pct(best->change_sd) + ").";
+    o += " No KD method lowers the student's mean test MSE (the best, " + best->method + ", changes it by " +
+         change_text(*best) + ").";
   } else {
-    o += " Nothing beats seed noise: the best KD method, " + best->method + ", changes the student's test MSE by " +
-         signed_pct(best->change_mean) + " (" + paired + "), less than the seed spread of that change (sd " +
-         pct(best->change_sd) + ").";
+    o += " No gain is beyond noise: the best KD method, " + best->method + ", changes the student's test MSE by " +
+         change_text(*best) + ", an interval that includes zero.";
   }
   return o + " (Paired change: each seed's MSE with KD over the same seed's alone, minus 1.)";
 }

@@ -2,7 +2,8 @@
 // methods over several seeds, evaluated side by side with the persistence baseline.
 //   data      generated once and cached (data/<file>)
 //   teachers  trained once into <out>/teacher_<name>/ and reused while their settings match
-//   students  <out>/student_<method>_s<seed>/, retrained on every run
+//   students  <out>/student_<method>_s<seed>/, trained once and reused while their settings
+//             match (tools/pipeline/students.hpp), continued where a killed study stopped
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -27,7 +28,6 @@
 #include "train/trainer.hpp"
 #include "tools/options.hpp"
 #include "tools/pipeline/checkpoint.hpp"
-#include "tools/pipeline/distillation.hpp"
 #include "tools/pipeline/eval_row.hpp"
 #include "tools/pipeline/evaluate.hpp"
 #include "tools/pipeline/ns_data.hpp"
@@ -35,6 +35,7 @@
 #include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
 #include "tools/pipeline/study_report.hpp"
+#include "tools/pipeline/students.hpp"
 #include "tools/pipeline/study_summary.hpp"
 #include "tools/pipeline/teachers.hpp"
 #include "tools/pipeline/windows.hpp"
@@ -107,7 +108,26 @@ int cmd_demo(int argc, char** argv) {
   if (!r.count("data")) ensure_ns_data(data::ns_preset(data_field("preset")), data_path, run_log().quiet);
   SDKD_CHECK(fs::exists(data_path), data_path, ": data file not found");
   const data::SequenceDataset ds(data_path, window_from(preset), dataset_options(preset));
-  const TestSet ts = test_set(preset, ds);
+  // The test set: the split's test trajectories, or the preset's extra test file (generated
+  // like the data from another seed) when the study runs on the preset's own generated data.
+  TestSet ts = test_set(preset, ds);
+  if (preset.contains("test") && !r.count("data")) {
+    const auto& t = preset["test"];
+    data::NSConfig cfg = data::ns_preset(data_field("preset"));
+    cfg.trajectories = t.at("trajectories").get<int64_t>();
+    cfg.seed = t.at("seed").get<uint64_t>();
+    SDKD_CHECK(cfg.seed != data::ns_preset(data_field("preset")).seed, "preset: test.seed must differ from the data's (",
+               cfg.seed, "): the same seed gives the same trajectories");
+    const std::string test_path = t.at("file").get<std::string>();
+    ensure_ns_data(cfg, test_path, run_log().quiet);
+    ts = extra_test_set(preset, test_path);
+    const auto& td = *ts.source;
+    SDKD_CHECK(td.height() == ds.height() && td.width() == ds.width() && td.channels() == ds.channels(), test_path,
+               ": the test frames are ", td.channels(), "x", td.height(), "x", td.width(), ", the data's ", ds.channels(),
+               "x", ds.height(), "x", ds.width());
+  } else if (preset.contains("test")) {
+    note("--data given: the preset's extra test file is not used; the test set is the split's");
+  }
   make_output_dir(out);
 
   // ---- the study's plan, for "run r/R" and the time left in every epoch line ----
@@ -130,6 +150,7 @@ int cmd_demo(int argc, char** argv) {
   std::vector<std::string> run_dirs;  // per row, its folder under <out> (metrics.json "run_dir": training curves)
   // ---- teachers ----
   std::vector<distill::TeacherModel> teachers;
+  nlohmann::json teacher_records = nlohmann::json::array();  // their done.json: part of each KD student's record
   for (size_t i = 0; i < teacher_list.size(); ++i) {
     const auto& t = teacher_list[i];
     const std::string tname = teacher_name(t);
@@ -143,6 +164,7 @@ int cmd_demo(int argc, char** argv) {
     rows.push_back(row);
     run_dirs.push_back("teacher_" + tname);
     teachers.push_back({tname, model});
+    teacher_records.push_back(models::read_json_file((fs::path(out) / ("teacher_" + tname) / "done.json").string()));
   }
   // ---- students ----
   const uint64_t base_seed = train_cfg.seed;
@@ -155,14 +177,13 @@ int cmd_demo(int argc, char** argv) {
       p["train"]["seed"] = base_seed + uint64_t(s);
       p["kd"]["method"] = mname;
       const std::string dir = (fs::path(out) / student_dir(mname, s)).string();
-      fs::remove_all(dir);  // students are retrained on every run
-      const auto tm = distill_from_preset(
-          p, ds, method == distill::KDMethod::none ? std::vector<distill::TeacherModel>{} : teachers, dir, false);
-      auto best = load_model((fs::path(dir) / "best.safetensors").string());
+      // Trained once; reused while its settings match, continued after a kill.
+      const StudentRun run = ensure_student(p, ds, teachers, teacher_records, dir);
+      const auto& best = run.best;
       EvalRow row = evaluate_model(*best, ds, ts, batch);
       row.kd = mname;
       row.seed = int64_t(base_seed) + s;
-      row.train_seconds = tm.result.train_seconds;
+      row.train_seconds = run.train_seconds;
       rows.push_back(row);
       run_dirs.push_back(fs::path(dir).filename().string());
       if (s == 0 && method == distill::KDMethod::none) shown_none = best;
@@ -185,8 +206,9 @@ int cmd_demo(int argc, char** argv) {
   // ---- outputs ----
   std::ostringstream table;
   print_table(rows, table);
-  std::printf("\nsdkd demo (%s preset, %d threads), test split of %s (%zu windows):\n\n%s\n", name.c_str(),
-              num_threads(), data_path.c_str(), ts.windows.size(), table.str().c_str());
+  const std::string test_name = ts.source ? ts.source->name() : data_path;
+  std::printf("\nsdkd demo (%s preset, %d threads), test %s of %s (%zu windows):\n\n%s\n", name.c_str(),
+              num_threads(), ts.source ? "file" : "split", test_name.c_str(), ts.windows.size(), table.str().c_str());
   for (const auto& l : summary.lines) std::printf("%s\n", l.c_str());
   nlohmann::json metrics = rows_json(rows);
   for (size_t i = 0; i < rows.size(); ++i)
@@ -195,11 +217,15 @@ int cmd_demo(int argc, char** argv) {
   metrics["summary"] = summary.json;
   metrics["summary_lines"] = summary.lines;
   metrics["description"] = str_cat("Preset `", name, "`, data `", data_path, "` (", ds.trajectories(),
-                                   " trajectories, ", ds.height(), "x", ds.width(), "), test split of ",
-                                   ts.windows.size(), " windows, ", num_threads(), " CPU threads. ",
+                                   " trajectories, ", ds.height(), "x", ds.width(), "), test ",
+                                   ts.source ? "file `" + ts.source->name() + "` (" : std::string("split ("),
+                                   ts.windows.size(), " windows, separate from training and validation), ",
+                                   num_threads(), " CPU threads. ",
                                    preset.value("about", std::string()));
   metrics["preset"] = preset;
   metrics["data"] = data_path;
+  metrics["test_data"] = ts.source ? ts.source->name() : data_path;
+  metrics["test_windows"] = ts.windows.size();
   metrics["threads"] = num_threads();
   write_text_atomic((fs::path(out) / "metrics.json").string(), metrics.dump(2) + "\n");
   std::vector<PanelRun> shown;

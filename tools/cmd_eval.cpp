@@ -30,6 +30,7 @@ int cmd_eval(int argc, char** argv) {
     ("data", "data file: .npy, MAT (v5/v7.3) or HDF5; frames (N, T, C, H, W) by default, see --var, --layout", cxxopts::value<std::string>())
     ("checkpoint", "model checkpoint (best.safetensors of a run)", cxxopts::value<std::string>())
     ("preset", "preset for the window and split: smoke, demo, paper or a JSON file", cxxopts::value<std::string>()->default_value("demo"))
+    ("test-file", "score every window of this file (test trajectories only, e.g. a study's extra test file) instead of --data's test split", cxxopts::value<std::string>())
     ("json", "write the metrics to this JSON file", cxxopts::value<std::string>())
     ("threads", "CPU threads (default: all cores)", number_value<int>());
   add_data_options(opts);
@@ -48,7 +49,12 @@ int cmd_eval(int argc, char** argv) {
   if (model->normalization().zscore)  // from the checkpoint: the metrics below are in the data's units
     std::fprintf(stderr, "%s: inputs normalised with its training split's %s\n", r["checkpoint"].as<std::string>().c_str(),
                  model->normalization().describe().c_str());
-  const TestSet ts = test_set(preset, ds);
+  TestSet ts = test_set(preset, ds);
+  if (r.count("test-file")) {
+    const std::string f = r["test-file"].as<std::string>();
+    SDKD_CHECK(fs::exists(f), "--test-file ", f, ": file not found");
+    ts = extra_test_set(preset, f);
+  }
   const int64_t train_batch = preset.contains("train") ? preset["train"].value("batch_size", int64_t(10)) : 10;
   EvalRow scored = evaluate_model(*model, ds, ts, train_batch);
   scored.role = "model";  // a lone checkpoint: neither teacher nor student of a study

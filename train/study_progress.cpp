@@ -62,9 +62,16 @@ std::optional<double> StudyProgress::seconds_left(bool* approximate) const {
   if (all.n == 0) return std::nullopt;
   bool borrowed = false;
   double left = 0;
-  for (const auto& r : runs_) {
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    const Run& r = runs_[i];
     const int64_t todo = r.epochs - r.done;
     if (todo <= 0) continue;
+    // The run in progress by its own epochs, as its own ETA is (its key's mean would mix in
+    // other seeds' runs, and the study could then end before the run does).
+    if (int64_t(i) == current_ && r.measured > 0) {
+      left += double(todo) * (r.seconds / double(r.measured));
+      continue;
+    }
     const auto it = by_key.find(r.key);
     const bool known = it != by_key.end();
     borrowed = borrowed || !known;

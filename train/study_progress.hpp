@@ -28,8 +28,9 @@ class StudyProgress {
 
   int64_t run_index() const { return current_ + 1; }  // 1-based, 0 before any run began
   int64_t run_count() const { return int64_t(runs_.size()); }
-  // Seconds left for the whole study (this run's remaining epochs included); nullopt before any
-  // epoch has been measured. *approximate: some key's cost was borrowed.
+  // Seconds left for the whole study: the run in progress at its own epochs' mean, the runs to
+  // come at the mean epoch of their cost key (another key's where none is measured yet);
+  // nullopt before any epoch has been measured. *approximate: some key's cost was borrowed.
   std::optional<double> seconds_left(bool* approximate = nullptr) const;
 
  private:

@@ -87,12 +87,35 @@ assert rows[-1]["model"] == "persistence"
 for r in rows:
     lead = r["mse_per_lead"]
     assert abs(sum(lead) / len(lead) - r["mse"]) < 1e-9 * max(1, r["mse"]), r["model"]
+# The test set is the preset's extra file (12 trajectories of another seed, one window each).
+assert m["test_data"].endswith("ns_smoke_test.npy") and m["test_windows"] == 12, (m["test_data"], m["test_windows"])
+assert all(r["samples"] == 12 for r in rows), [r["samples"] for r in rows]
+# Each per-sample MSE list averages to its MSE.
+for r in rows:
+    ps = r["mse_per_sample"]
+    assert len(ps) == r["samples"] and abs(sum(ps) / len(ps) - r["mse"]) < 1e-9 * max(1, r["mse"]), r["model"]
+# The paired interval of each KD method, recomputed from the rows: d_s = MSE_kd,s / MSE_alone,s - 1,
+# mean -+ t_{0.975, n-1} sd / sqrt(n) (t from the table for 2 and 3 seeds).
+t975 = {2: 12.706204736, 3: 4.302652730}
+alone = {r["seed"]: r["mse"] for r in rows if r["role"] == "student" and r["kd"] == "none"}
+for kd in {r["kd"] for r in rows if r["role"] == "student" and r["kd"] != "none"}:
+    d = [r["mse"] / alone[r["seed"]] - 1 for r in rows if r["role"] == "student" and r["kd"] == kd]
+    n = len(d)
+    mean = sum(d) / n
+    sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5
+    ci = m["summary"][kd]["mse_change_ci"]
+    assert ci["n"] == n and abs(ci["mean"] - mean) < 1e-12, (ci, mean)
+    for key, want in (("lo", mean - t975[n] * sd / n ** 0.5), ("hi", mean + t975[n] * sd / n ** 0.5)):
+        assert abs(ci[key] - want) < 1e-9, (kd, key, ci[key], want)
+    assert m["summary"][kd]["verdict"] == ("no effect beyond noise" if ci["lo"] <= 0 <= ci["hi"] else
+                                           "gain" if ci["hi"] < 0 else "loss")
 print("metrics.json rows ok:", len(rows))
 PY
 
 # The same student scored by `sdkd eval` gives the same numbers as its row.
-"$SDKD" eval --data data/ns_smoke.npy --checkpoint runs/smoke/student_sdkd_s0/best.safetensors --preset smoke \
-  --threads 1 --json eval.json > /dev/null 2>&1 || fail "eval"
+"$SDKD" eval --data data/ns_smoke.npy --test-file data/ns_smoke_test.npy \
+  --checkpoint runs/smoke/student_sdkd_s0/best.safetensors --preset smoke --threads 1 --json eval.json > /dev/null 2>&1 ||
+  fail "eval"
 python3 - <<'PY' || fail "eval disagrees with the demo's row"
 import json
 demo = [r for r in json.load(open("runs/smoke/metrics.json"))["rows"] if r["role"] == "student" and r["kd"] == "sdkd"][0]
@@ -108,4 +131,19 @@ cmp -s first_report.md runs/smoke/report.md || fail "sdkd report wrote a differe
 
 "$SDKD" demo --preset smoke --threads 1 --methods none > second.txt 2> second.err || fail "second demo"
 grep -q "reusing teacher" second.err || fail "the second run retrained the teacher"
+grep -q "reusing student runs/smoke/student_none_s1" second.err || fail "the second run retrained a finished student"
+# A run whose record says it did not finish is continued from its last checkpoint, to the
+# same numbers (the training is deterministic for a thread count).
+rm runs/smoke/student_sdkd_s1/done.json
+"$SDKD" demo --preset smoke --threads 1 > third.txt 2> third.err || fail "third demo"
+grep -q "continuing student runs/smoke/student_sdkd_s1" third.err || fail "the unfinished student was not continued"
+python3 - <<'PY' || fail "the continued run changed the numbers"
+import json
+first = [l for l in open("first.txt") if " student " in l]
+third = [l for l in open("third.txt") if " student " in l]
+# The table's last column is the measured batch-1 latency; every other column must agree.
+strip = lambda ls: [l.rsplit(None, 1)[0] for l in ls]
+assert strip(first) == strip(third), (first, third)
+print("continued run reproduces the table")
+PY
 echo "demo smoke: ok"

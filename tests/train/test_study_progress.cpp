@@ -55,6 +55,19 @@ TEST_CASE("study progress: time left is each key's mean epoch time times its epo
   p.skip_run("student_none_s1");
   CHECK(*p.seconds_left() == Approx(0));
   CHECK_THROWS_WITH(p.begin_run("student_ab_s0", 0), "study progress: run 'student_ab_s0' was not planned");
+
+  // The run in progress is estimated by its own epochs, as its own ETA is: a slow second seed
+  // (5 s an epoch against the first seed's 1 s) leaves 3 * 5 s, not 3 * the key's mean 1.8 s,
+  // so the study never ends before the run does.
+  train::StudyProgress q;
+  q.add_run("a_s0", "a", 4);
+  q.add_run("a_s1", "a", 4);
+  q.begin_run("a_s0", 0);
+  for (int e = 0; e < 4; ++e) q.epoch_done(1);
+  q.end_run();
+  q.begin_run("a_s1", 0);
+  q.epoch_done(5);
+  CHECK(*q.seconds_left() == Approx(3 * 5.0));
   CHECK_THROWS_WITH(p.add_run("teacher_simvp", "teacher", 1), "study progress: run 'teacher_simvp' planned twice");
 }
 

@@ -15,7 +15,7 @@ void score(EvalRow& row, const data::SequenceDataset& ds, const TestSet& ts, Pre
   NoGradGuard ng;
   eval::MetricAccumulator acc;
   eval::ExtraMetricAccumulator extra(ts.data_range);
-  data::BatchIterator it(ds, ts.windows, ts.batch, /*shuffle=*/false, 0, 0);
+  data::BatchIterator it(ts.data(ds), ts.windows, ts.batch, /*shuffle=*/false, 0, 0);
   Tensor x, y;
   while (it.next(x, y)) {
     const Tensor p = predict(x);
@@ -36,8 +36,8 @@ EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& d
   model.eval();
   score(row, ds, ts, [&](const Tensor& x) { return model.predict(x.to(model.device())); });
   row.flops = flops_per_sample(model);
-  row.infer_ms = inference_ms(model, ds.batch({ts.windows.front()}).first);
-  row.peak_mem_bytes = train_step_bytes(model, ds, ts, train_batch);
+  row.infer_ms = inference_ms(model, ts.data(ds).batch({ts.windows.front()}).first);
+  row.peak_mem_bytes = train_step_bytes(model, ts.data(ds), ts, train_batch);
   return row;
 }
 

@@ -94,7 +94,7 @@ void check_preset(const nlohmann::json& p, const std::string& where) {
   models::json_object(p, top);
   // A typo ("windw", "output_frame") would otherwise be ignored and the default used.
   models::check_keys(p, where, {"name", "about", "data", "window", "split_seed", "model", "train", "teachers", "kd",
-                                "study", "eval"});
+                                "study", "eval", "test"});
   models::check_keys(section(p, top, "window"), where + ": window", {"input_frames", "output_frames", "stride"});
   models::check_keys(section(p, top, "study"), where + ": study", {"seeds", "methods"});
   models::check_keys(section(p, top, "eval"), where + ": eval", {"batch_size"});
@@ -122,6 +122,18 @@ void check_preset(const nlohmann::json& p, const std::string& where) {
       } catch (const Error& e) {
         throw Error(str_cat(where, ": study.methods: ", e.what()));
       }
+  // An extra test file generated like the data but from another seed (tools/cmd_demo.cpp).
+  const auto& test = section(p, top, "test");
+  models::check_keys(test, where + ": test", {"file", "trajectories", "seed"});
+  if (!test.empty()) {
+    for (const char* key : {"file", "trajectories", "seed"}) models::json_required(test, where + ": test", key);
+    models::json_string(test["file"], where + ": test", "file");
+    models::json_int(test["trajectories"], where + ": test", "trajectories", 1, 1000000);
+    models::json_uint(test["seed"], where + ": test", "seed");
+    const auto& data = section(p, top, "data");
+    SDKD_CHECK(data.value("generator", std::string()) == "ns", where,
+               ": test: extra test trajectories are generated, so data.generator must be \"ns\"");
+  }
   const auto& eval = section(p, top, "eval");
   if (eval.contains("batch_size"))
     models::json_int(eval["batch_size"], where + ": eval", "batch_size", 1, train::kMaxBatchSize);

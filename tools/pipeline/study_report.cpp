@@ -102,7 +102,16 @@ std::string headline_of(const nlohmann::json& metrics, const std::vector<std::st
   for (const auto& m : methods) {
     if (m == "none" || !summary.contains(m)) continue;
     const auto& s = summary[m];
-    in.methods.push_back({m, num(s, "mse_change_mean"), num(s, "mse_change_sd"), count(s)});
+    report::MethodEffect e{m, num(s, "mse_change_mean"), num(s, "mse_change_sd"), count(s)};
+    // The intervals (null where one seed gives none; absent in studies written before them).
+    auto bound = [&](const char* section, const char* key) {
+      if (!s.contains(section) || !s[section].is_object() || !s[section].contains(key) || s[section][key].is_null())
+        return double(NAN);
+      return num(s[section], key);
+    };
+    e.change_lo = bound("mse_change_ci", "lo"), e.change_hi = bound("mse_change_ci", "hi");
+    e.gap_mean = bound("gap_closed", "mean"), e.gap_lo = bound("gap_closed", "lo"), e.gap_hi = bound("gap_closed", "hi");
+    in.methods.push_back(e);
   }
   return report::headline(in);
 }

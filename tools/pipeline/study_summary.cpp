@@ -6,6 +6,7 @@
 #include <map>
 
 #include "distill/distiller.hpp"  // the method names
+#include "eval/paired_stats.hpp"
 
 namespace sdkd::tools {
 
@@ -31,6 +32,28 @@ std::string pct(double v) {
   return b;
 }
 
+// The paired change's own sampling error from the test windows: for one seed, the standard
+// error of the mean per-window difference kd - alone, relative to the alone MSE; averaged over
+// the seeds that have per-window scores for both.
+double test_set_error(const std::vector<const EvalRow*>& kd, const std::vector<const EvalRow*>& alone) {
+  std::vector<double> rel;
+  for (size_t i = 0; i < kd.size() && i < alone.size(); ++i) {
+    const auto& k = kd[i]->metrics.mse_per_sample;
+    const auto& a = alone[i]->metrics.mse_per_sample;
+    if (k.size() != a.size() || k.size() < 2) continue;
+    std::vector<double> d(k.size());
+    for (size_t w = 0; w < k.size(); ++w) d[w] = k[w] - a[w];
+    rel.push_back(eval::standard_error(d) / alone[i]->metrics.mse);
+  }
+  return stat(rel).mean;
+}
+
+std::string verdict(const eval::Interval& iv) {
+  if (iv.n < 2) return "one seed: no interval";
+  if (!iv.excludes_zero()) return "no effect beyond noise";
+  return iv.mean < 0 ? "gain" : "loss";
+}
+
 }  // namespace
 
 StudySummary summarize_study(const std::vector<EvalRow>& rows, const std::vector<std::string>& methods) {
@@ -47,13 +70,20 @@ StudySummary summarize_study(const std::vector<EvalRow>& rows, const std::vector
   const auto& alone = by_method[none_name];
   for (const auto& mname : methods) {
     const auto& rs = by_method[mname];
-    std::vector<double> mse, mae, dmse, dmae;
+    std::vector<double> mse, mae, dmse, dmae, gap;
+    bool gap_defined = teacher != nullptr;
     for (size_t i = 0; i < rs.size(); ++i) {
       mse.push_back(rs[i]->metrics.mse);
       mae.push_back(rs[i]->metrics.mae);
       if (i < alone.size() && mname != none_name) {  // same seed, same initialisation: a paired difference
-        dmse.push_back(rs[i]->metrics.mse / alone[i]->metrics.mse - 1);
+        const double a_mse = alone[i]->metrics.mse;
+        dmse.push_back(rs[i]->metrics.mse / a_mse - 1);
         dmae.push_back(rs[i]->metrics.mae / alone[i]->metrics.mae - 1);
+        // Gap closed needs a teacher better than this seed's student alone.
+        if (teacher && a_mse > teacher->metrics.mse)
+          gap.push_back((a_mse - rs[i]->metrics.mse) / (a_mse - teacher->metrics.mse));
+        else
+          gap_defined = false;
       }
     }
     const Stat m = stat(mse), a = stat(mae), dm = stat(dmse), da = stat(dmae);
@@ -61,13 +91,31 @@ StudySummary summarize_study(const std::vector<EvalRow>& rows, const std::vector
     std::snprintf(line, sizeof line, "student %-8s MSE %.4f ± %.4f, MAE %.4f ± %.4f over %zu seeds", mname.c_str(),
                   m.mean, m.sd, a.mean, a.sd, rs.size());
     std::string text = line;
-    if (!dmse.empty())
-      text += ", vs alone: MSE " + pct(dm.mean) + " (sd " + pct(dm.sd).substr(1) + "), MAE " + pct(da.mean) + " (sd " +
-              pct(da.sd).substr(1) + ")";
+    nlohmann::json js = {{"mse_mean", m.mean},     {"mse_sd", m.sd}, {"mae_mean", a.mean}, {"mae_sd", a.sd},
+                         {"seeds", rs.size()},      {"mse_change_mean", dm.mean}, {"mse_change_sd", dm.sd},
+                         {"mae_change_mean", da.mean}, {"mae_change_sd", da.sd}};
+    if (!dmse.empty()) {
+      const eval::Interval ci = eval::t_interval(dmse);
+      text += "; vs alone: MSE " + eval::format_percent_interval(ci) + " (95% CI, paired t), MAE " + pct(da.mean);
+      js["mse_change_ci"] = ci.to_json();
+      js["verdict"] = verdict(ci);
+      text += " -> " + verdict(ci);
+      if (gap_defined && !gap.empty()) {
+        const eval::Interval g = eval::t_interval(gap);
+        text += "; gap to the teacher closed " + eval::format_percent_interval(g);
+        js["gap_closed"] = g.to_json();
+      }
+      const double se = test_set_error(rs, alone);
+      if (se > 0) {
+        char b[160];
+        std::snprintf(b, sizeof b, "; the test windows' own error in this change: %.1f%% (1 SE, %lld windows)",
+                      100 * se, static_cast<long long>(rs.front()->metrics.samples));
+        text += b;
+        js["test_se_change"] = se;
+      }
+    }
     summary.push_back(text);
-    summary_json[mname] = {{"mse_mean", m.mean}, {"mse_sd", m.sd},       {"mae_mean", a.mean}, {"mae_sd", a.sd},
-                            {"seeds", rs.size()}, {"mse_change_mean", dm.mean}, {"mse_change_sd", dm.sd},
-                            {"mae_change_mean", da.mean}, {"mae_change_sd", da.sd}};
+    summary_json[mname] = js;
   }
   if (teacher && !alone.empty()) {
     const EvalRow& st = *alone.front();
@@ -94,8 +142,13 @@ StudySummary summarize_study(const std::vector<EvalRow>& rows, const std::vector
       std::vector<double> v;
       for (auto* x : by_method[sdkd_name]) v.push_back(x->metrics.mse);
       const double keep = teacher->metrics.mse / stat(v).mean;
-      summary.push_back("the SDKD student keeps " + std::to_string(int(std::round(100 * keep))) +
-                        "% of the teacher's accuracy (teacher MSE / student MSE)");
+      // Read right whichever model wins: a student better than its teacher does not "keep 157 %".
+      if (keep <= 1)
+        summary.push_back("the SDKD student keeps " + std::to_string(int(std::round(100 * keep))) +
+                          "% of the teacher's accuracy (teacher MSE / student MSE)");
+      else
+        summary.push_back("the SDKD student's MSE is " + std::to_string(int(std::round(100 * (1 - 1 / keep)))) +
+                          "% below the teacher's (the student is the better model here)");
       summary_json["sdkd_accuracy_ratio"] = keep;
     }
   }

@@ -37,13 +37,33 @@ data::DatasetOptions dataset_options(const nlohmann::json& preset) {
   return o;
 }
 
+namespace {
+int64_t eval_batch(const nlohmann::json& preset) {
+  if (preset.contains("eval") && preset["eval"].contains("batch_size"))
+    return models::json_int(preset["eval"]["batch_size"], "preset: eval", "batch_size", 1, train::kMaxBatchSize);
+  return TestSet{}.batch;
+}
+}  // namespace
+
 TestSet test_set(const nlohmann::json& preset, const data::SequenceDataset& ds) {
   TestSet ts;
   const auto split = data::split_indices(ds.trajectories(), split_seed(preset));
   ts.windows = ds.windows(split.test);
   ts.data_range = eval::target_range(ds, ts.windows);
-  if (preset.contains("eval") && preset["eval"].contains("batch_size"))
-    ts.batch = models::json_int(preset["eval"]["batch_size"], "preset: eval", "batch_size", 1, train::kMaxBatchSize);
+  ts.batch = eval_batch(preset);
+  return ts;
+}
+
+TestSet extra_test_set(const nlohmann::json& preset, const std::string& file) {
+  TestSet ts;
+  auto src = std::make_shared<const data::SequenceDataset>(file, window_from(preset), dataset_options(preset));
+  std::vector<int64_t> all(size_t(src->trajectories()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
+  ts.windows = src->windows(all);
+  SDKD_CHECK(!ts.windows.empty(), file, ": the test file holds no forecasting window");
+  ts.data_range = eval::target_range(*src, ts.windows);
+  ts.batch = eval_batch(preset);
+  ts.source = std::move(src);
   return ts;
 }
 
