@@ -291,7 +291,7 @@ void depthwise_backward_weight(const ConvProblem& p, const T* img, const T* col,
   const LaneWeightTiles<T> lanes = lane_weight_kernel<T>(p);
   const auto kernel = lanes == nullptr && unit_stride(p) ? tiled_weight_kernel<T>(p.kH, p.dil_h, p.Ho) : nullptr;
   if (kernel == nullptr && lanes == nullptr) return direct_backward_weight(p, img, col, dw);
-  const PaddedLayout pad = plan_forward(p, kL<T>).pad;
+  const PaddedLayout pad = kernel != nullptr ? plan_forward(p, kL<T>).pad : PaddedLayout{};
   const int64_t C = p.col_channels, multiplier = p.col_group(), taps = p.taps();
 #pragma omp parallel for schedule(static) if (run_parallel(p))
   for (int64_t c = 0; c < C; ++c) {

@@ -133,6 +133,8 @@ void accumulate_any(int64_t cb, const T* buf, int64_t row_elems, int64_t out_H, 
 // read it: (NV + KH - 1) * KW loads for NV * KH * KW multiply-adds. Each output still adds
 // its taps in the plan's order (channel, kernel row, kernel column), so the bits are those of
 // accumulate_block.
+constexpr int kRowTile = 8;  // output rows per tile (12 and 16 measured slower: spills)
+
 struct RowGrid {
   int kh = 0, kw = 0;             // 0: the taps are not such a grid
   int64_t row_dir = 1;            // +1: kernel row a reads source row +a (forward); -1: -a
@@ -235,7 +237,7 @@ void rows_block(const T* buf, int64_t rp, int64_t out_H, int64_t out_W, const Ro
 template <class T>
 bool rows_any(const T* buf, int64_t rp, int64_t out_H, int64_t out_W, const RowGrid& g, const T* w, const T* bias,
               T* out, int64_t ld, Prefetch* pf = nullptr) {
-  constexpr int NV = 8;
+  constexpr int NV = kRowTile;
   if (out_H < NV) return false;
   if (g.kh == 3 && g.kw == 3) return rows_block<T, NV, 3, 3>(buf, rp, out_H, out_W, g, w, bias, out, ld, pf), true;
   if (g.kh == 5 && g.kw == 5) return rows_block<T, NV, 5, 5>(buf, rp, out_H, out_W, g, w, bias, out, ld, pf), true;
@@ -283,11 +285,12 @@ struct Prepared {
               dst[t * b.cb + c] = w[g * weight_group + (b.c0 + c) * plan.weight_channel_stride + taps[size_t(t)].weight];
         }
       }
-    if (M == 1 && plan.passes.size() == 1 && plan.passes[0].row_step == 1)
+    if (M == 1 && plan.passes.size() == 1 && plan.passes[0].row_step == 1) {
       grid = row_grid(offsets[0], plan.src_channels, plan.pad.channel_pitch(), plan.pad.row_pitch());
-    // rows_tile steps once per source channel of each tile of rows_block's 8 rows per column vector.
-    const DirectPass& ps0 = plan.passes[0];
-    row_tile_steps = plan.src_channels * vectors(ps0.out_W, kL<T>) * ((ps0.out_H + 7) / 8);
+      // rows_tile steps once per source channel of each tile of kRowTile rows per column vector.
+      const DirectPass& ps0 = plan.passes[0];
+      row_tile_steps = plan.src_channels * vectors(ps0.out_W, kL<T>) * vectors(ps0.out_H, kRowTile);
+    }
   }
 
   const T* weights(int64_t g, size_t pass, const Block& b) const {
