@@ -20,25 +20,12 @@ using simd::Vec;
 template <class T>
 constexpr int kL = int(simd::kLanes<T>);
 
-// Integer vectors of the element width, for __builtin_shuffle's lane indices.
-template <class T>
-struct IndexOf;
-template <>
-struct IndexOf<float> {
-  typedef int32_t type __attribute__((vector_size(simd::kBytes)));
-};
-template <>
-struct IndexOf<double> {
-  typedef int64_t type __attribute__((vector_size(simd::kBytes)));
-};
-
 // Lane j of the result is lane j + S of x, or zero where j + S is outside the vector.
+// __builtin_shufflevector (GCC >= 12 and clang) takes constant lane indices; an index of kL<T>
+// (and above) selects from the second operand, the zero vector.
 template <class T, int S, int... J>
 [[gnu::always_inline]] inline Vec<T> shifted_by(Vec<T> x, std::integer_sequence<int, J...>) {
-  using Index = typename IndexOf<T>::type;
-  // Index kL<T> (and above) selects from the second operand, the zero vector.
-  constexpr Index idx = {((J + S >= 0 && J + S < kL<T>) ? J + S : kL<T>)...};
-  return __builtin_shuffle(x, Vec<T>{}, idx);
+  return __builtin_shufflevector(x, Vec<T>{}, ((J + S >= 0 && J + S < kL<T>) ? J + S : kL<T>)...);
 }
 template <class T, int S>
 [[gnu::always_inline]] inline Vec<T> shifted(Vec<T> x) {
