@@ -11,6 +11,7 @@ int cmd_eval(int argc, char** argv);
 int cmd_report(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
+int cmd_study(int argc, char** argv);
 int cmd_data(int argc, char** argv);
 
 }  // namespace sdkd::tools

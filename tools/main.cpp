@@ -21,6 +21,7 @@ void usage() {
       "  report        rewrite report.md and the plots of a finished demo run from its metrics.json\n"
       "  info          parameter count and FLOPs of a model; CUDA devices\n"
       "  demo          the whole pipeline on a preset: generate -> train -> evaluate -> report\n"
+      "  study         regimes x KD arms x hyperparameters over paired seeds from a JSON file (--config)\n"
       "  data info     arrays, shapes, layouts and statistics of a data file (.npy, .mat v5/v7.3, .h5)\n\n"
       "docs/USAGE.md has a section per command.\n");
 }
@@ -45,8 +46,9 @@ int main(int argc, char** argv) {
     if (cmd == "report") return sdkd::tools::cmd_report(argc - 1, argv + 1);
     if (cmd == "info") return sdkd::tools::cmd_info(argc - 1, argv + 1);
     if (cmd == "demo") return sdkd::tools::cmd_demo(argc - 1, argv + 1);
+    if (cmd == "study") return sdkd::tools::cmd_study(argc - 1, argv + 1);
     if (cmd == "data") return sdkd::tools::cmd_data(argc - 1, argv + 1);
-    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, distill, eval, report, info, demo or data)\n",
+    std::fprintf(stderr, "sdkd: error: unknown command '%s' (expected generate, train, distill, eval, report, info, demo, study or data)\n",
                  cmd.c_str());
     return 2;
   } catch (const sdkd::Error& e) {

@@ -14,10 +14,16 @@ struct Mean {
 };
 }  // namespace
 
-void StudyProgress::add_run(const std::string& name, const std::string& cost_key, int64_t epochs) {
+void StudyProgress::add_run(const std::string& name, const std::string& cost_key, int64_t epochs,
+                            const std::string& label) {
   SDKD_CHECK(find(name) < 0, "study progress: run '", name, "' planned twice");
   SDKD_CHECK(epochs >= 0, "study progress: run '", name, "' with ", epochs, " epochs");
-  runs_.push_back({name, cost_key, epochs, 0, 0.0, 0});
+  runs_.push_back({name, cost_key, label.empty() ? name : label, epochs, 0, 0.0, 0});
+}
+
+const std::string& StudyProgress::current_label() const {
+  static const std::string none;
+  return current_ >= 0 ? runs_[size_t(current_)].label : none;
 }
 
 int64_t StudyProgress::find(const std::string& name) const {

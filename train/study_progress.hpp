@@ -15,8 +15,10 @@ namespace sdkd::train {
 
 class StudyProgress {
  public:
-  // Planned before the study starts, in the order the runs will train.
-  void add_run(const std::string& name, const std::string& cost_key, int64_t epochs);
+  // Planned before the study starts, in the order the runs will train. name: the run's folder
+  // as the trainer is given it (TrainConfig::out_dir); label: how the progress lines name it
+  // ("student_sdkd_s0", "w4/student_sdkd_s0"), the name itself when empty.
+  void add_run(const std::string& name, const std::string& cost_key, int64_t epochs, const std::string& label = "");
 
   // The trainer's calls: a run starts (at start_epoch when resumed), an epoch of it took
   // `seconds`, the run ended (early stopping drops the epochs it did not run).
@@ -28,6 +30,8 @@ class StudyProgress {
 
   int64_t run_index() const { return current_ + 1; }  // 1-based, 0 before any run began
   int64_t run_count() const { return int64_t(runs_.size()); }
+  // The label of the run in progress ("" before any run began).
+  const std::string& current_label() const;
   // Seconds left for the whole study: the run in progress at its own epochs' mean, the runs to
   // come at the mean epoch of their cost key (another key's where none is measured yet);
   // nullopt before any epoch has been measured. *approximate: some key's cost was borrowed.
@@ -35,7 +39,7 @@ class StudyProgress {
 
  private:
   struct Run {
-    std::string name, key;
+    std::string name, key, label;
     int64_t epochs = 0, done = 0;  // done: epochs finished (or resumed past) so far
     double seconds = 0;             // summed over the epochs measured in this process
     int64_t measured = 0;

@@ -148,11 +148,12 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   if (cfg.cuda_graph && hooks.loss && !cfg.quiet) std::fprintf(stderr, "cuda graph: distillation steps run eagerly\n");
   GraphedStep graphed(dev, cfg.batch_size);
   if (!cfg.log_json.empty()) check_json_log(cfg.log_json);
-  const std::string run_name = fs::path(cfg.out_dir).filename().string();
-  if (cfg.study) cfg.study->begin_run(run_name, start_epoch);
+  // A study plans its runs by their folders (train/study_progress.hpp).
+  if (cfg.study) cfg.study->begin_run(cfg.out_dir, start_epoch);
   // "[run 3/8 student_sdkd_s0] " in a study, nothing for a lone run.
   const std::string prefix =
-      cfg.study ? str_cat("[run ", cfg.study->run_index(), "/", cfg.study->run_count(), " ", run_name, "] ") : "";
+      cfg.study ? str_cat("[run ", cfg.study->run_index(), "/", cfg.study->run_count(), " ", cfg.study->current_label(), "] ")
+                : "";
   double session_seconds = 0;  // this process's epochs: the run's ETA
   int64_t session_epochs = 0;
   int64_t steps = opt.steps();
@@ -235,7 +236,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     ++session_epochs;
     if (cfg.study) cfg.study->epoch_done(secs);
     EpochReport report;
-    report.run = run_name;
+    report.run = cfg.study ? cfg.study->current_label() : fs::path(cfg.out_dir).filename().string();
     if (cfg.study) report.run_index = cfg.study->run_index(), report.runs = cfg.study->run_count();
     report.epoch = epoch + 1;
     report.epochs = cfg.epochs;

@@ -83,7 +83,7 @@ TEST_CASE("the per-epoch JSON log holds what history.json holds, one object per 
   cfg.log_json = dir / "log.jsonl";
   train::StudyProgress study;
   study.add_run("other", "x", 5);
-  study.add_run("run", "y", 3);
+  study.add_run(cfg.out_dir, "y", 3, "run");  // planned by its folder, logged by its label
   cfg.study = &study;
   auto model = test::toy_model(test::toy_unet_config(), 4);
   const auto res = train::train_forecaster(*model, ds, split, cfg);

@@ -4,7 +4,10 @@
 
 #include "models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
+#include "datasets/split.hpp"
+#include "sdkd/error.hpp"
 #include "tools/pipeline/cost.hpp"
+#include "tools/pipeline/presets.hpp"
 
 namespace sdkd::tools {
 
@@ -39,6 +42,18 @@ EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& d
   row.infer_ms = inference_ms(model, ts.data(ds).batch({ts.windows.front()}).first);
   row.peak_mem_bytes = train_step_bytes(model, ts.data(ds), ts, train_batch);
   return row;
+}
+
+double validation_mse(models::Forecaster& model, const data::SequenceDataset& ds, const nlohmann::json& preset,
+                      int64_t batch) {
+  TestSet val;
+  val.windows = ds.windows(data::split_indices(ds.trajectories(), split_seed(preset)).val);
+  SDKD_CHECK(!val.windows.empty(), ds.name(), ": the validation split holds no forecasting window");
+  val.batch = batch;
+  EvalRow row;
+  model.eval();
+  score(row, ds, val, [&](const Tensor& x) { return model.predict(x.to(model.device())); });
+  return row.metrics.mse;
 }
 
 EvalRow evaluate_persistence(const data::SequenceDataset& ds, const TestSet& ts) {

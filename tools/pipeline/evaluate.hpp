@@ -13,6 +13,10 @@ namespace sdkd::tools {
 // train_batch (pipeline/cost.hpp). The row's role, kd, seed and train_seconds are the caller's.
 EvalRow evaluate_model(models::Forecaster& model, const data::SequenceDataset& ds, const TestSet& ts,
                        int64_t train_batch);
+// The model's MSE on the preset's validation windows (the split the trainer chose its best
+// epoch on), in batches of the test set's size: what a study chooses hyperparameters by.
+double validation_mse(models::Forecaster& model, const data::SequenceDataset& ds, const nlohmann::json& preset,
+                      int64_t batch);
 // The last observed frame repeated (role "baseline").
 EvalRow evaluate_persistence(const data::SequenceDataset& ds, const TestSet& ts);
 

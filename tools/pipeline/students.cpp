@@ -55,7 +55,7 @@ StudentRun ensure_student(const nlohmann::json& preset, const data::SequenceData
     run.best = load_model(best);
     run.reused = true;
     note(str_cat("reusing student ", dir, " (settings unchanged)"));
-    if (run_log().study) run_log().study->skip_run(fs::path(dir).filename().string());
+    if (run_log().study) run_log().study->skip_run(dir);
     return run;
   }
   const bool resume = !fs::exists(done) && recorded_settings(started) == settings;

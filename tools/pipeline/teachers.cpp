@@ -43,7 +43,7 @@ std::shared_ptr<models::Forecaster> ensure_teacher(const nlohmann::json& preset,
     }
     if (same) {
       note(str_cat("reusing teacher ", dir, " (trained ", int64_t(train_seconds + 0.5), " s, settings unchanged)"));
-      if (run_log().study) run_log().study->skip_run(fs::path(dir).filename().string());
+      if (run_log().study) run_log().study->skip_run(dir);
       return load_model((fs::path(dir) / "best.safetensors").string());
     }
     note("teacher settings changed: retraining " + dir);
