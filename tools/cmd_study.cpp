@@ -1,7 +1,7 @@
 // sdkd study --config FILE: any grid of regimes x arms x hyperparameter candidates over paired
 // seeds (tools/pipeline/study_plan.hpp), hyperparameters chosen on validation, the chosen
 // candidates scored once on the test set; each regime's table, report and metrics.json in its
-// folder and the overview in <out>/study.md and study.json. Finished runs are reused and a
+// folder and the overview in <out>/study_<name>.md and .json. Finished runs are reused and a
 // killed study continues where it stopped (the folders of tools/pipeline/study_runner.hpp).
 #include <cstdio>
 #include <string>
@@ -77,7 +77,7 @@ int cmd_study(int argc, char** argv) {
   }
   const nlohmann::json ov = write_study_overview(plan, metrics, dirs, out);
   std::printf("\n%s", study_overview_markdown(ov).c_str());
-  std::printf("wrote %s/study.md and study.json\n", out.c_str());
+  std::printf("wrote %s/study_%s.md and .json\n", out.c_str(), plan.name.c_str());
   return 0;
 }
 

@@ -27,7 +27,7 @@ echo "$plan" | grep -q "2 regime(s) x 2 arm(s), 2 seeds, 12 training runs" || fa
 test ! -e runs || fail "--plan wrote a folder"
 
 "$SDKD" study --config grid.json --threads 1 > first.txt 2> first.err || { tail -5 first.err; fail "study"; finish; }
-for f in study.json study.md w4/metrics.json w4/report.md w8/metrics.json w8/report.md; do
+for f in study_grid.json study_grid.md w4/metrics.json w4/report.md w8/metrics.json w8/report.md; do
   test -s runs/grid/$f || fail "no runs/grid/$f"
 done
 test "$(ls -d runs/grid/teacher_* | wc -l)" -eq 1 || fail "the shared teacher has more than one folder"
@@ -36,7 +36,7 @@ test "$(grep -c "\[run [0-9]*/13 teacher_simvp\] epoch" first.err)" -eq 2 || fai
 python3 - <<'PY' || fail "selection, test rows or intervals"
 import json, math, os
 root = "runs/grid"
-ov = json.load(open(f"{root}/study.json"))
+ov = json.load(open(f"{root}/study_grid.json"))
 T975 = {1: 12.7062047362}  # Student t, 0.975 quantile, one degree of freedom (tables)
 teacher_mse = set()
 for reg in ov["regimes"]:
@@ -78,19 +78,19 @@ w4, w8 = (json.load(open(f"{root}/{r}/metrics.json")) for r in ("w4", "w8"))
 p4 = next(r["params"] for r in w4["rows"] if r["role"] == "student")
 p8 = next(r["params"] for r in w8["rows"] if r["role"] == "student")
 assert p4 < p8, (p4, p8)
-md = open(f"{root}/study.md").read()
+md = open(f"{root}/study_grid.md").read()
 assert md.count("| w4 |") == 2 and md.count("| w8 |") == 2 and "chosen on validation" in md, md
 print("selection, test rows and intervals check out")
 PY
 
 # A rerun reuses every run and writes the same numbers.
-cp runs/grid/study.json first.json
+cp runs/grid/study_grid.json first.json
 "$SDKD" study --config grid.json --threads 1 > second.txt 2> second.err || fail "second study"
 test "$(grep -c "^reusing student" second.err)" -eq 12 || fail "the rerun did not reuse the 12 students"
 grep -q "reusing teacher" second.err || fail "the rerun did not reuse the teacher"
 python3 -c "
 import json
-a, b = json.load(open('first.json')), json.load(open('runs/grid/study.json'))
+a, b = json.load(open('first.json')), json.load(open('runs/grid/study_grid.json'))
 assert a['regimes'] == b['regimes'], 'the rerun changed the numbers'
 " || fail "rerun numbers"
 

@@ -62,8 +62,8 @@ nlohmann::json write_study_overview(const StudyPlan& plan, const std::vector<nlo
                        {"arms", arms}});
   }
   ov["regimes"] = regimes;
-  write_text_atomic((fs::path(out) / "study.json").string(), ov.dump(2) + "\n");
-  write_text_atomic((fs::path(out) / "study.md").string(), study_overview_markdown(ov));
+  write_text_atomic((fs::path(out) / ("study_" + plan.name + ".json")).string(), ov.dump(2) + "\n");
+  write_text_atomic((fs::path(out) / ("study_" + plan.name + ".md")).string(), study_overview_markdown(ov));
   return ov;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// The overview of a `sdkd study` over its regimes: <out>/study.json (per regime and arm the
+// The overview of a `sdkd study` over its regimes: <out>/study_<name>.json (per regime and arm the
 // chosen candidate, the test MSE over seeds, the paired change against the student alone and
-// the gap to the teacher closed, each with its 95 % interval) and <out>/study.md, its table.
+// the gap to the teacher closed, each with its 95 % interval) and <out>/study_<name>.md, its table. Named by the
+// study, so studies that share a folder (and its teacher) keep their own overviews.
 #include <string>
 #include <vector>
 
@@ -12,11 +13,11 @@
 namespace sdkd::tools {
 
 // metrics: each regime's metrics.json content (write_regime_outputs), in plan order.
-// Returns study.json's content.
+// Returns the overview's JSON.
 nlohmann::json write_study_overview(const StudyPlan& plan, const std::vector<nlohmann::json>& metrics,
                                     const std::vector<std::string>& regime_dirs, const std::string& out);
 
-// study.md's text from study.json's content.
+// The markdown table of the overview's JSON.
 std::string study_overview_markdown(const nlohmann::json& overview);
 
 }  // namespace sdkd::tools
