@@ -83,12 +83,17 @@ KDConfig KDConfig::from_json(const nlohmann::json& j, const std::string& where) 
     else if (k == "band_weights") c.spectral.band_weights = models::json_numbers(v, where, k);
     else if (k == "adaptive") c.spectral.adaptive = models::json_bool(v, where, k);
     else if (k == "gamma") c.spectral.gamma = json_number(v, where, k, models::kAnyFinite);
-    else if (k == "taps") c.taps = models::json_strings(v, where, k);
+    else if (k == "bands") {
+      const std::string b = models::json_string(v, where, k);
+      SDKD_CHECK(b == "fixed" || b == "equal_energy", models::field_name(where, k),
+                 " must be \"fixed\" or \"equal_energy\", got '", b, "'");
+      c.equal_energy_bands = b == "equal_energy";
+    } else if (k == "taps") c.taps = models::json_strings(v, where, k);
     else if (k == "weighting") weighting = models::json_string(v, where, k);
     else if (k == "aekd_c") c.aekd_c = json_number(v, where, k, {0, true});
     else if (k == "ab_margin") c.ab_margin = json_number(v, where, k);
     else throw Error(str_cat(where, ": unknown key '", k, "' (known: method, lambda, beta, cutoffs, alpha, ",
-                             "band_weights, adaptive, gamma, taps, weighting, aekd_c, ab_margin)"));
+                             "band_weights, adaptive, gamma, bands, taps, weighting, aekd_c, ab_margin)"));
   }
   check_bands(c.spectral, where);
   c.method = parse_kd_method(method);
@@ -106,6 +111,7 @@ nlohmann::json KDConfig::to_json() const {
           {"band_weights", spectral.band_weights},
           {"adaptive", spectral.adaptive},
           {"gamma", spectral.gamma},
+          {"bands", equal_energy_bands ? "equal_energy" : "fixed"},
           {"taps", taps},
           {"weighting", teacher_weighting_name(weighting)},
           {"aekd_c", aekd_c},
@@ -118,6 +124,7 @@ Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<Teac
              "' needs at least one teacher");
   adapters_.resize(teachers_.size());
   cache_.resize(teachers_.size());
+  spectral_.resize(teachers_.size());
   // Probe one zero sample to learn every tap's channels and size (shapes are validated here,
   // before any training time is spent).
   const auto& sc = student.config();
@@ -159,6 +166,7 @@ Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<Teac
       const Tensor& tf = t_out.features.at(tap);
       SDKD_CHECK(sf.size(2) == tf.size(2) && sf.size(3) == tf.size(3), "tap '", tap, "': student feature ",
                  shape_str(sf.shape()), " and teacher feature ", shape_str(tf.shape()), " differ in H, W");
+      spectral_[m][tap] = cfg_.spectral;
       adapters_[m][tap] = register_module(teachers_[m].name + "." + tap,
                                           std::make_shared<models::FeatureAdapter>(sf.size(1), tf.size(1), gen));
     }
@@ -209,6 +217,25 @@ std::vector<Distiller::Cached> Distiller::teacher_batch(const Tensor& x, const s
   return out;
 }
 
+void Distiller::fit_bands(const Tensor& x) {
+  if (!cfg_.equal_energy_bands || cfg_.method != KDMethod::sdkd) return;
+  NoGradGuard ng;
+  const int K = int(cfg_.spectral.cutoffs.size()) + 1;
+  for (size_t m = 0; m < teachers_.size(); ++m) {
+    const auto t_out = teachers_[m].model->forward(x.to(teachers_[m].model->device()));
+    for (const auto& tap : cfg_.taps) try {
+        spectral_[m].at(tap).cutoffs = equal_energy_bands(t_out.features.at(tap), K).cutoffs;
+      } catch (const Error& e) {
+        throw Error(str_cat("kd bands \"equal_energy\", teacher '", teachers_[m].name, "' tap '", tap, "': ", e.what()));
+      }
+  }
+  bands_fitted_ = true;
+}
+
+const std::vector<double>& Distiller::cutoffs(size_t m, const std::string& tap) const {
+  return spectral_.at(m).at(tap).cutoffs;
+}
+
 Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student_feats, const Tensor& student_pred,
                           const Cached& teacher, double* spectral_low) {
   Tensor total;
@@ -219,7 +246,7 @@ Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student
       const Tensor& t = teacher.features.at(tap);
       Tensor term;
       if (cfg_.method == KDMethod::sdkd) {
-        auto r = spectral_kd_loss(s, t, cfg_.spectral);
+        auto r = spectral_kd_loss(s, t, spectral_[m].at(tap));
         term = r.loss;
         if (spectral_low && !r.band_losses.empty()) *spectral_low += r.band_losses.front();
       } else if (cfg_.method == KDMethod::feature) {
@@ -239,6 +266,8 @@ train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models:
                                  const std::vector<train::Window>& windows) {
   const Tensor mse = mse_loss(out.pred, y);
   if (cfg_.method == KDMethod::none || teachers_.empty()) return {mse, {{"mse", mse.item()}}};
+  SDKD_CHECK(!cfg_.equal_energy_bands || cfg_.method != KDMethod::sdkd || bands_fitted_,
+             "distiller: kd bands \"equal_energy\" need fit_bands on training windows before the first loss");
   const auto teach = teacher_batch(x, windows);
   const size_t M = teachers_.size();
   std::vector<double> w(M, 1.0 / double(M));

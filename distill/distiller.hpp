@@ -38,6 +38,10 @@ struct KDConfig {
   double lambda = 1.0;                   // weight of the feature term
   double beta = 0.0;                     // output KD weight (added to any method; "output" uses 1 if 0)
   SpectralKDOptions spectral;            // cutoffs, alpha, band_weights, adaptive, gamma
+  // "bands": "fixed" (the cutoffs as given) or "equal_energy": per (teacher, tap) K =
+  // cutoffs.size() + 1 bands of equal teacher energy (sdkd/spectral_loss.hpp), fitted once on
+  // a batch of training windows (Distiller::fit_bands) before training.
+  bool equal_energy_bands = false;
   std::vector<std::string> taps{"latent"};
   TeacherWeighting weighting = TeacherWeighting::aver;
   double aekd_c = 0.6;
@@ -64,6 +68,12 @@ class Distiller : public nn::Module {
   train::TrainHooks hooks();
 
   const KDConfig& config() const { return cfg_; }
+  // Equal-energy bands: each (teacher, tap)'s cutoffs from the teacher's features on x (the
+  // same x gives the same bands, so a resumed run fits the bands it started with). The loss
+  // refuses to run with equal_energy_bands before this.
+  void fit_bands(const Tensor& x);
+  // The cutoffs the loss uses for teacher m's tap.
+  const std::vector<double>& cutoffs(size_t m, const std::string& tap) const;
   // Teacher weights used for the last batch (for logging).
   const std::vector<double>& last_weights() const { return last_weights_; }
 
@@ -83,6 +93,8 @@ class Distiller : public nn::Module {
   std::vector<std::map<std::string, std::shared_ptr<models::FeatureAdapter>>> adapters_;  // [teacher][tap]
   std::vector<std::map<train::Window, Cached>> cache_;                                     // [teacher][window]
   std::vector<double> last_weights_;
+  std::vector<std::map<std::string, SpectralKDOptions>> spectral_;  // [teacher][tap]: cfg_.spectral, or fitted bands
+  bool bands_fitted_ = false;
 };
 
 }  // namespace sdkd::distill

@@ -285,6 +285,8 @@ void add_kd_options(cxxopts::Options& opts) {
     ("cutoffs", "sdkd: band cutoffs in normalised wavenumber, e.g. 0.25 or 0.2,0.5", cxxopts::value<std::string>())
     ("adaptive", "sdkd: spectrally adaptive band weights")
     ("gamma", "sdkd: exponent of the adaptive weights", number_value<double>())
+    ("bands", "sdkd: fixed (the cutoffs) or equal_energy (as many bands, of equal teacher energy per tap)",
+     cxxopts::value<std::string>())
     ("taps", "feature taps to align, e.g. latent or encoder,latent", cxxopts::value<std::string>())
     ("weighting", "several teachers: aver or aekd", cxxopts::value<std::string>());
 }
@@ -302,7 +304,7 @@ const std::vector<SectionOption>& kd_options() {
       {"beta", "kd", "beta", as<double>},      {"alpha", "kd", "alpha", as<double>},
       {"cutoffs", "kd", "cutoffs", cutoffs},   {"adaptive", "kd", "adaptive", flag},
       {"gamma", "kd", "gamma", as<double>},    {"taps", "kd", "taps", names},
-      {"weighting", "kd", "weighting", as<std::string>}};
+      {"weighting", "kd", "weighting", as<std::string>}, {"bands", "kd", "bands", as<std::string>}};
   return table;
 }
 }  // namespace

@@ -195,3 +195,43 @@ TEST_CASE("a teacher that forecasts non-finite values is named as the cause", "[
     teacher = model("simvp", 2);  // a fresh, finite teacher for the next method
   }
 }
+
+TEST_CASE("equal-energy bands: fitted per tap on the teacher's features, then used by the loss", "[distiller][bands]") {
+  auto student = model("unet", 1);
+  auto teacher = model("simvp", 2);
+  Generator gx(6);
+  const Tensor x = Tensor::randn({3, 2, 1, 8, 8}, gx), y = Tensor::randn({3, 2, 1, 8, 8}, gx);
+  distill::KDConfig c = distill::KDConfig::from_json(
+      {{"method", "sdkd"}, {"lambda", 0.5}, {"alpha", 2.0}, {"cutoffs", {0.3, 0.6}}, {"bands", "equal_energy"}});
+  REQUIRE(c.equal_energy_bands);
+  CHECK(c.to_json().at("bands") == "equal_energy");
+  Generator g(5);
+  distill::Distiller d(c, *student, {{"t", teacher}}, g);
+  const auto out = student->forward(x);
+  CHECK_THROWS_WITH(d.loss(x, y, out, ids(3)), Catch::Contains("need fit_bands"));
+  d.fit_bands(x);
+  // By hand: the bands of the teacher's latent on x, and the loss with them.
+  models::ModelOutput t;
+  {
+    NoGradGuard ng;
+    t = teacher->forward(x);
+  }
+  const auto want = equal_energy_bands(t.features.at("latent"), 3).cutoffs;
+  CHECK(d.cutoffs(0, "latent") == want);
+  CHECK(want != std::vector<double>{0.3, 0.6});
+  Generator g2(5);
+  models::FeatureAdapter adapter(out.features.at("latent").size(1), t.features.at("latent").size(1), g2);
+  SpectralKDOptions o = c.spectral;
+  o.cutoffs = want;
+  const double expect = mse_loss(out.pred, y).item() +
+                        0.5 * spectral_kd_loss(adapter.forward(out.features.at("latent")), t.features.at("latent"), o).loss.item();
+  CHECK(d.loss(x, y, out, ids(3)).total.item() == Approx(expect).epsilon(1e-5));
+  // Fixed bands keep the configured cutoffs whatever fit_bands sees.
+  c.equal_energy_bands = false;
+  Generator g3(5);
+  distill::Distiller fixed(c, *student, {{"t", teacher}}, g3);
+  fixed.fit_bands(x);
+  CHECK(fixed.cutoffs(0, "latent") == std::vector<double>{0.3, 0.6});
+  CHECK_THROWS_WITH(distill::KDConfig::from_json({{"method", "sdkd"}, {"bands", "auto"}}),
+                    Catch::Contains("kd.bands must be \"fixed\" or \"equal_energy\", got 'auto'"));
+}

@@ -320,3 +320,112 @@ TEST_CASE("spectral KD rejects bad arguments with clear errors", "[spectral_kd]"
   o.cutoffs = {0.5, 0.5};
   CHECK_THROWS_WITH(spectral_kd_loss(a, a, o), Catch::Contains("strictly increasing"));
 }
+
+namespace {
+
+// Per half-spectrum bin of an H x W map: its rho and column weight, by the definitions.
+struct HalfBins {
+  std::vector<double> rho, weight;
+};
+HalfBins half_bins(int64_t H, int64_t W) {
+  HalfBins hb;
+  for (int64_t r = 0; r < H; ++r)
+    for (int64_t kx = 0; kx <= W / 2; ++kx) {
+      hb.rho.push_back(std::hypot(double(signed_freq(r, H)) / (H / 2.0), double(kx) / (W / 2.0)));
+      hb.weight.push_back((kx == 0 || 2 * kx == W) ? 1.0 : 2.0);
+    }
+  return hb;
+}
+
+}  // namespace
+
+TEST_CASE("equal-energy bands: fixed bands that hold equal energy come back unchanged", "[spectral_kd][bands]") {
+  for (const auto& cut : std::vector<std::vector<double>>{{0.25}, {0.25, 0.5}, {0.2, 0.45, 0.8}})
+    for (const auto& [H, W] : std::vector<std::pair<int64_t, int64_t>>{{8, 8}, {16, 12}, {9, 7}, {16, 16}}) {
+      const BandSpec fixed{cut};
+      const auto band = band_index(fixed, H, W);
+      const auto count = band_bin_counts(fixed, H, W);
+      const int K = band_count(fixed);
+      bool all_nonempty = true;
+      for (auto c : count) all_nonempty = all_nonempty && c > 0;
+      if (!all_nonempty) continue;
+      // Each band's energy spread over its bins (weighted): every band holds 1/K of the total.
+      std::vector<double> energy(band.size());
+      for (size_t i = 0; i < band.size(); ++i)
+        energy[i] = double(half_spectrum_weight(int64_t(i) % (W / 2 + 1), W)) / (K * double(count[size_t(band[i])]));
+      const BandSpec adaptive = equal_energy_bands(energy, H, W, K);
+      INFO("H " << H << " W " << W << " K " << K);
+      REQUIRE(adaptive.cutoffs.size() == cut.size());
+      CHECK(band_index(adaptive, H, W) == band);
+    }
+}
+
+TEST_CASE("equal-energy bands partition the energy: each cutoff the first to reach b/K", "[spectral_kd][bands]") {
+  uint64_t seed = 7;
+  for (const auto& [H, W] : std::vector<std::pair<int64_t, int64_t>>{{16, 16}, {12, 9}, {5, 8}})
+    for (int K : {1, 2, 3, 5}) {
+      const HalfBins hb = half_bins(H, W);
+      // A red spectrum (energy falling with rho) with random scatter, as a teacher's.
+      const auto u = test::randn64({int64_t(hb.rho.size())}, seed++).to_double_vector();
+      std::vector<double> energy(hb.rho.size());
+      double total = 0;
+      for (size_t i = 0; i < energy.size(); ++i)
+        total += energy[i] = hb.weight[i] * std::exp(0.5 * u[i]) / (1 + 20 * hb.rho[i] * hb.rho[i]);
+      const BandSpec spec = equal_energy_bands(energy, H, W, K);
+      INFO("H " << H << " W " << W << " K " << K);
+      REQUIRE(int(spec.cutoffs.size()) == K - 1);
+      REQUIRE(band_count(spec) == K);  // strictly increasing, positive
+      const double top = *std::max_element(hb.rho.begin(), hb.rho.end());
+      for (size_t b = 0; b < spec.cutoffs.size(); ++b) {
+        // Energy at or below the cutoff reaches b/K of the total; without the group of bins
+        // just below the cutoff (the largest rho under it) it does not: the first to reach it.
+        double below_or_at = 0, at = 0, last = -1;
+        for (size_t i = 0; i < energy.size(); ++i)
+          if (hb.rho[i] <= spec.cutoffs[b]) below_or_at += energy[i], last = std::max(last, hb.rho[i]);
+        for (size_t i = 0; i < energy.size(); ++i)
+          if (std::fabs(hb.rho[i] - last) <= 1e-12) at += energy[i];
+        const double target = total * double(b + 1) / K;
+        CHECK(below_or_at >= target * (1 - 1e-9));
+        CHECK(below_or_at - at < target);
+        CHECK(spec.cutoffs[b] < top);  // the top band keeps bins
+      }
+      // Parseval holds for the derived layout as for any: weights 1 give the MSE.
+      const Tensor s = test::randn64({2, 1, H, W}, seed++), t = test::randn64({2, 1, H, W}, seed++);
+      SpectralKDOptions o;
+      o.cutoffs = spec.cutoffs;
+      o.alpha = 1;
+      const double mse = mse_loss(s, t).item();
+      CHECK(std::fabs(spectral_kd_loss(s, t, o).loss.item() - mse) <= 1e-12 * mse);
+    }
+}
+
+TEST_CASE("equal-energy bands from feature maps use their spectrum's energy (direct DFT)", "[spectral_kd][bands]") {
+  const int64_t H = 8, W = 6;
+  const Tensor maps = test::randn64({2, 3, H, W}, 41);
+  const auto v = maps.to_double_vector();
+  // The half-spectrum energies by the definition: |X_k|^2 of the full spectrum, the conjugate
+  // bins the half spectrum does not store folded onto their stored twins by the column weight.
+  std::vector<double> energy(size_t(H * (W / 2 + 1)), 0.0);
+  for (int64_t n = 0; n < 6; ++n) {
+    const auto X = full_dft(v.data() + n * H * W, H, W);
+    for (int64_t r = 0; r < H; ++r)
+      for (int64_t kx = 0; kx <= W / 2; ++kx)
+        energy[size_t(r * (W / 2 + 1) + kx)] += ((kx == 0 || 2 * kx == W) ? 1.0 : 2.0) * std::norm(X[size_t(r * W + kx)]);
+  }
+  for (int K : {2, 3, 4}) {
+    const BandSpec from_maps = equal_energy_bands(maps, K), direct = equal_energy_bands(energy, H, W, K);
+    CHECK(from_maps.cutoffs == direct.cutoffs);
+    CHECK(equal_energy_bands(maps.to(DType::f32), K).cutoffs == direct.cutoffs);  // float32 maps too
+  }
+}
+
+TEST_CASE("equal-energy bands refuse what cannot be split", "[spectral_kd][bands]") {
+  const std::vector<double> flat(size_t(8 * 5), 1.0);
+  CHECK_THROWS_WITH(equal_energy_bands(flat, 8, 8, 0), Catch::Contains("expected K >= 1"));
+  CHECK_THROWS_WITH(equal_energy_bands(flat, 8, 7, 2), Catch::Contains("expected 32 half-spectrum bin energies"));
+  CHECK_THROWS_WITH(equal_energy_bands(std::vector<double>(1, 1.0), 1, 1, 2), Catch::Contains("too few for 2 bands"));
+  CHECK_THROWS_WITH(equal_energy_bands(std::vector<double>(40, 0.0), 8, 8, 2), Catch::Contains("energy is 0"));
+  std::vector<double> bad = flat;
+  bad[3] = -1;
+  CHECK_THROWS_WITH(equal_energy_bands(bad, 8, 8, 2), Catch::Contains("bin 3 has energy -1"));
+}

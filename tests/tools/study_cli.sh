@@ -19,11 +19,12 @@ cat > grid.json <<'JSON'
  "seeds": 2,
  "regimes": [{"name": "w4", "patch": {"model": {"hidden": 4}}}, {"name": "w8"}],
  "arms": [{"name": "none"},
-          {"name": "sdkd", "patch": {"kd": {"method": "sdkd"}}, "grid": {"kd.lambda": [0.25, 4.0]}}]}
+          {"name": "sdkd", "patch": {"kd": {"method": "sdkd"}}, "grid": {"kd.lambda": [0.25, 4.0]}},
+          {"name": "ee3", "patch": {"kd": {"method": "sdkd", "cutoffs": [0.25, 0.5], "bands": "equal_energy"}}}]}
 JSON
 
 plan=$("$SDKD" study --config grid.json --plan 2>&1) || fail "--plan: $plan"
-echo "$plan" | grep -q "2 regime(s) x 2 arm(s), 2 seeds, 12 training runs" || fail "--plan said: $plan"
+echo "$plan" | grep -q "2 regime(s) x 3 arm(s), 2 seeds, 16 training runs" || fail "--plan said: $plan"
 test ! -e runs || fail "--plan wrote a folder"
 
 "$SDKD" study --config grid.json --threads 1 > first.txt 2> first.err || { tail -5 first.err; fail "study"; finish; }
@@ -31,7 +32,17 @@ for f in study_grid.json study_grid.md w4/metrics.json w4/report.md w8/metrics.j
   test -s runs/grid/$f || fail "no runs/grid/$f"
 done
 test "$(ls -d runs/grid/teacher_* | wc -l)" -eq 1 || fail "the shared teacher has more than one folder"
-test "$(grep -c "\[run [0-9]*/13 teacher_simvp\] epoch" first.err)" -eq 2 || fail "the shared teacher did not train once (2 epochs)"
+test "$(grep -c "\[run [0-9]*/17 teacher_simvp\] epoch" first.err)" -eq 2 || fail "the shared teacher did not train once (2 epochs)"
+
+# The equal-energy arm fits its bands on the teacher's latent: two increasing cutoffs logged
+# per run (2 regimes x 2 seeds), the same for every run (one teacher, the same windows).
+cuts=$(sed -n 's/.*equal-energy bands of teacher simvp, tap latent (.* training windows): cutoffs //p' first.err | sort -u)
+test "$(grep -c "equal-energy bands of teacher simvp, tap latent" first.err)" -eq 4 || fail "equal-energy bands not fitted per run"
+test "$(printf '%s\n' "$cuts" | wc -l)" -eq 1 || fail "equal-energy cutoffs differ between runs: $cuts"
+python3 -c "
+c = [float(v) for v in '$cuts'.split(',')]
+assert len(c) == 2 and 0 < c[0] < c[1] < 2 ** 0.5, c
+" || fail "equal-energy cutoffs: $cuts"
 
 python3 - <<'PY' || fail "selection, test rows or intervals"
 import json, math, os
@@ -79,14 +90,14 @@ p4 = next(r["params"] for r in w4["rows"] if r["role"] == "student")
 p8 = next(r["params"] for r in w8["rows"] if r["role"] == "student")
 assert p4 < p8, (p4, p8)
 md = open(f"{root}/study_grid.md").read()
-assert md.count("| w4 |") == 2 and md.count("| w8 |") == 2 and "chosen on validation" in md, md
+assert md.count("| w4 |") == 3 and md.count("| w8 |") == 3 and "chosen on validation" in md, md
 print("selection, test rows and intervals check out")
 PY
 
 # A rerun reuses every run and writes the same numbers.
 cp runs/grid/study_grid.json first.json
 "$SDKD" study --config grid.json --threads 1 > second.txt 2> second.err || fail "second study"
-test "$(grep -c "^reusing student" second.err)" -eq 12 || fail "the rerun did not reuse the 12 students"
+test "$(grep -c "^reusing student" second.err)" -eq 16 || fail "the rerun did not reuse the 16 students"
 grep -q "reusing teacher" second.err || fail "the rerun did not reuse the teacher"
 python3 -c "
 import json

@@ -1,5 +1,6 @@
 #include "tools/pipeline/distillation.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,12 @@
 #include "tools/pipeline/runtime.hpp"
 
 namespace sdkd::tools {
+
+namespace {
+// Training windows the equal-energy bands are fitted on: enough for a stable spectrum, one
+// teacher forward of a few hundred milliseconds at demo size.
+constexpr size_t kBandFitWindows = 32;
+}  // namespace
 
 TrainedModel distill_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds,
                                  const std::vector<distill::TeacherModel>& teachers, const std::string& out_dir,
@@ -31,6 +38,20 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   // and without distillation (paired comparisons per seed).
   Generator ga(tcfg.seed ^ 0xADA7u);
   distill::Distiller d(kcfg, *tm.model, teachers, ga);
+  if (kcfg.equal_energy_bands && kcfg.method == distill::KDMethod::sdkd) {
+    // The bands from the teachers' features on the first training windows in split order:
+    // the same every time, a resumed run included.
+    auto windows = ds.windows(split.train);
+    windows.resize(std::min<size_t>(windows.size(), kBandFitWindows));
+    d.fit_bands(ds.batch(windows).first.to(tm.model->device()));
+    for (size_t m = 0; m < teachers.size(); ++m)
+      for (const auto& tap : kcfg.taps) {
+        std::string cut;
+        for (double c : d.cutoffs(m, tap)) cut += str_cat(cut.empty() ? "" : ", ", c);
+        note(str_cat("equal-energy bands of teacher ", teachers[m].name, ", tap ", tap, " (", windows.size(),
+                     " training windows): cutoffs ", cut));
+      }
+  }
   std::string names;
   for (const auto& t : teachers) names += (names.empty() ? "" : ", ") + t.name;
   note(str_cat("distilling ", mcfg.name, " (", tm.model->num_parameters(), " parameters) from ",

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "datasets/sequence_dataset.hpp"
 #include "distill/distiller.hpp"
@@ -96,9 +97,13 @@ std::vector<RegimeResult> run_study(const StudyPlan& plan, const StudyData& data
 
   // ---- the plan, for "run r/R" and the time left in every epoch line ----
   train::StudyProgress progress;
-  for (const auto& [name, t] : teacher_json)
-    progress.add_run(layout.teacher_dir(name), "teacher_" + name,
-                     train::TrainConfig::from_json(t.at("train")).epochs, "teacher_" + name);
+  // Teachers in the order they train: the first regime that names each.
+  std::set<std::string> planned;
+  for (size_t r = 0; r < plan.regimes.size(); ++r)
+    for (const auto& t : plan.regime_preset(r).value("teachers", nlohmann::json::array()))
+      if (const std::string name = teacher_name(t); planned.insert(name).second)
+        progress.add_run(layout.teacher_dir(name), "teacher_" + name,
+                         train::TrainConfig::from_json(teacher_json.at(name).at("train")).epochs, "teacher_" + name);
   for (size_t r = 0; r < plan.regimes.size(); ++r)
     for (int s = 0; s < plan.seeds; ++s)
       for (size_t a = 0; a < plan.arms.size(); ++a)

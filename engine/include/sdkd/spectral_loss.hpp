@@ -52,6 +52,23 @@ int half_spectrum_weight(int64_t kx, int64_t W);
 // Full-spectrum bins per band (sum of half-spectrum weights over the band); sums to H * W.
 std::vector<int64_t> band_bin_counts(const BandSpec& spec, int64_t H, int64_t W);
 
+// Equal-energy bands (ours; the paper's future work: cutoffs derived from the teacher's
+// spectrum). bin_energy: per half-spectrum bin (index r * (W/2+1) + kx) its energy, already
+// multiplied by the column weight (sum over maps of w_k |T_k|^2), so it sums to the full
+// spectrum's energy. Bins are taken by increasing rho, bins of equal rho (within 1e-12, the
+// band rule's tolerance) as one group; cutoff b (b = 1..K-1) lies midway between the rho of
+// the group at which the cumulative energy first reaches b/K of the total and the next
+// group's (that group closes band b-1), so each band holds 1/K of the energy
+// up to one group's share (exactly 1/K when the shares fall on group boundaries: a spectrum
+// whose fixed bands hold equal energy gets those same bands back). A group holding more than
+// 1/K pushes the next cutoff to the next group, so cutoffs stay strictly increasing, and the
+// last cutoff stays below the largest rho (the top band is never empty). sdkd::Error when K < 1,
+// the map has fewer than K distinct rho, or the energy is not positive and finite.
+BandSpec equal_energy_bands(const std::vector<double>& bin_energy, int64_t H, int64_t W, int K);
+// The same from feature maps (..., H, W) of any device and floating dtype: the energy of their
+// orthonormal rfft2, summed over every leading index. No gradient is recorded.
+BandSpec equal_energy_bands(const Tensor& maps, int K);
+
 struct SpectralKDOptions {
   std::vector<double> cutoffs{0.25};
   double alpha = 1.0;                // weight of the lowest band; higher bands weigh 1 unless band_weights is given
