@@ -34,6 +34,33 @@ const nlohmann::json& patch_of(const nlohmann::json& j, const std::string& where
   return j.contains("patch") ? models::json_object(j["patch"], where, "patch") : empty;
 }
 
+// The entries of the list j[key], objects {name, ...}: each checked for its keys and for a
+// plain name used once, then handed to add(entry, where, name).
+template <class Add>
+void for_each_named(const nlohmann::json& j, const std::string& file, const char* key,
+                    const std::vector<std::string>& keys, Add add) {
+  std::string fields;
+  for (const auto& k : keys) fields += (fields.empty() ? "" : ", ") + k;
+  SDKD_CHECK(j[key].is_array() && !j[key].empty(), file, ": key '", key,
+             "' has the wrong type: expected a non-empty list of {", fields, "}");
+  std::set<std::string> names;
+  for (size_t i = 0; i < j[key].size(); ++i) {
+    const auto& e = j[key][i];
+    const std::string at = str_cat(file, ": ", key, "[", i, "]");
+    models::json_object(e, at);
+    models::check_keys(e, at, keys);
+    const std::string name = models::json_string(models::json_required(e, at, "name"), at, "name");
+    check_plain_name(name, at);
+    SDKD_CHECK(names.insert(name).second, at, ": the name '", name, "' is used twice");
+    add(e, at, name);
+  }
+}
+
+// An arm running one KD method with the base's kd settings, named after it.
+StudyArm method_arm(const std::string& method) {
+  return {method, {{"kd", {{"method", method}}}}, {{"", nlohmann::json::object()}}};
+}
+
 }  // namespace
 
 std::vector<StudyCandidate> grid_candidates(const nlohmann::json& grid, const std::string& where) {
@@ -86,8 +113,7 @@ StudyPlan plan_from_preset(const nlohmann::json& preset, const std::vector<std::
   plan.base = preset;
   plan.seeds = seeds;
   plan.regimes.push_back({"", nlohmann::json::object()});
-  for (const auto& m : methods)
-    plan.arms.push_back({m, {{"kd", {{"method", m}}}}, {{"", nlohmann::json::object()}}});
+  for (const auto& m : methods) plan.arms.push_back(method_arm(m));
   return plan;
 }
 
@@ -116,49 +142,32 @@ StudyPlan load_study_plan(const std::string& file) {
                                    : study.value("seeds", 1);
 
   if (j.contains("regimes")) {
-    SDKD_CHECK(j["regimes"].is_array() && !j["regimes"].empty(), file,
-               ": key 'regimes' has the wrong type: expected a non-empty list of {name, patch}");
-    std::set<std::string> names;
-    for (size_t i = 0; i < j["regimes"].size(); ++i) {
-      const auto& rj = j["regimes"][i];
-      const std::string at = str_cat(file, ": regimes[", i, "]");
-      models::json_object(rj, at);
-      models::check_keys(rj, at, {"name", "patch"});
-      StudyRegime r{models::json_string(models::json_required(rj, at, "name"), at, "name"), patch_of(rj, at)};
-      check_plain_name(r.name, at);
-      SDKD_CHECK(names.insert(r.name).second, at, ": the regime name '", r.name, "' is used twice");
+    for_each_named(j, file, "regimes", {"name", "patch"}, [&](const nlohmann::json& rj, const std::string& at,
+                                                              const std::string& name) {
+      StudyRegime r{name, patch_of(rj, at)};
       // One data set and one test set per study: the regimes are compared on the same windows.
       for (const char* key : {"data", "window", "split_seed", "test", "eval"})
         SDKD_CHECK(!r.patch.contains(key), at, ": a regime may not change '", key,
                    "' (every regime of a study is scored on the same data and test windows)");
       plan.regimes.push_back(std::move(r));
-    }
+    });
   } else {
     plan.regimes.push_back({"", nlohmann::json::object()});
   }
 
   if (j.contains("arms")) {
-    SDKD_CHECK(j["arms"].is_array() && !j["arms"].empty(), file,
-               ": key 'arms' has the wrong type: expected a non-empty list of {name, patch, grid}");
-    std::set<std::string> names;
-    for (size_t i = 0; i < j["arms"].size(); ++i) {
-      const auto& aj = j["arms"][i];
-      const std::string at = str_cat(file, ": arms[", i, "]");
-      models::json_object(aj, at);
-      models::check_keys(aj, at, {"name", "patch", "grid"});
-      StudyArm a{models::json_string(models::json_required(aj, at, "name"), at, "name"), patch_of(aj, at), {}};
-      check_plain_name(a.name, at);
+    for_each_named(j, file, "arms", {"name", "patch", "grid"}, [&](const nlohmann::json& aj, const std::string& at,
+                                                                   const std::string& name) {
+      StudyArm a{name, patch_of(aj, at), {}};
       // The arm "none" is the student alone, whatever the base preset distils with.
       if (a.name == "none" && !(a.patch.contains("kd") && a.patch["kd"].is_object() && a.patch["kd"].contains("method")))
         a.patch["kd"]["method"] = "none";
-      SDKD_CHECK(names.insert(a.name).second, at, ": the arm name '", a.name, "' is used twice");
       a.candidates = aj.contains("grid") ? grid_candidates(aj["grid"], at + ": grid")
                                          : std::vector<StudyCandidate>{{"", nlohmann::json::object()}};
       plan.arms.push_back(std::move(a));
-    }
+    });
   } else {
-    for (const auto& m : study.value("methods", std::vector<std::string>{"none"}))
-      plan.arms.push_back({m, {{"kd", {{"method", m}}}}, {{"", nlohmann::json::object()}}});
+    for (const auto& m : study.value("methods", std::vector<std::string>{"none"})) plan.arms.push_back(method_arm(m));
   }
   bool has_reference = false;
   for (const auto& a : plan.arms) has_reference |= a.name == "none";
