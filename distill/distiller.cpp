@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "distill/kd_losses.hpp"
+#include "sdkd/ops.hpp"
 #include "distill/multi_teacher.hpp"
 #include "models/config_json.hpp"
 #include "sdkd/checkpoint.hpp"
@@ -13,111 +14,6 @@
 
 namespace sdkd::distill {
 
-namespace {
-
-// Each enum's names, in the order its error message lists them: one table both ways.
-constexpr std::pair<KDMethod, const char*> kMethodNames[] = {
-    {KDMethod::none, "none"}, {KDMethod::sdkd, "sdkd"}, {KDMethod::feature, "feature"},
-    {KDMethod::ab, "ab"},     {KDMethod::output, "output"}};
-constexpr std::pair<TeacherWeighting, const char*> kWeightingNames[] = {{TeacherWeighting::aver, "aver"},
-                                                                          {TeacherWeighting::aekd, "aekd"}};
-
-template <class E, size_t N>
-const char* name_of(const std::pair<E, const char*> (&table)[N], E value) {
-  for (const auto& [v, name] : table)
-    if (v == value) return name;
-  return table[0].second;
-}
-
-template <class E, size_t N>
-E parse_name(const std::pair<E, const char*> (&table)[N], const std::string& name, const char* what,
-             const char* last_separator) {
-  std::string expected;
-  for (size_t i = 0; i < N; ++i) {
-    if (name == table[i].second) return table[i].first;
-    expected += (i == 0 ? "" : i + 1 == N ? last_separator : ", ") + std::string(table[i].second);
-  }
-  throw Error(str_cat(what, " '", name, "' is unknown (expected ", expected, ")"));
-}
-
-// The bands the cutoffs make must all hold bins: rho reaches sqrt(2) only at the corners of
-// the spectrum, so a cutoff at or above it leaves its upper band empty (and K - 1 bands).
-void check_bands(const SpectralKDOptions& s, const std::string& where) {
-  const double rho_max = std::sqrt(2.0);
-  for (size_t i = 0; i < s.cutoffs.size(); ++i) {
-    const double c = s.cutoffs[i];
-    SDKD_CHECK(c < rho_max, models::field_name(where, "cutoffs"), "[", i, "] must be below sqrt(2) = 1.41421 (the largest ",
-               "normalised wavenumber, at the spectrum's corners; 1 is the Nyquist frequency), got ", c,
-               ": the band above it would be empty");
-    SDKD_CHECK(i == 0 || c > s.cutoffs[i - 1], models::field_name(where, "cutoffs"),
-               " must be strictly increasing, got ", s.cutoffs[i - 1], " then ", c);
-  }
-  SDKD_CHECK(s.band_weights.empty() || s.band_weights.size() == s.cutoffs.size() + 1,
-             models::field_name(where, "band_weights"), " must give one weight per band: ", s.cutoffs.size() + 1,
-             " for ", s.cutoffs.size(), " cutoff(s), got ", s.band_weights.size());
-}
-
-}  // namespace
-
-KDMethod parse_kd_method(const std::string& name) { return parse_name(kMethodNames, name, "kd method", ", "); }
-const char* kd_method_name(KDMethod m) { return name_of(kMethodNames, m); }
-
-TeacherWeighting parse_teacher_weighting(const std::string& name) {
-  return parse_name(kWeightingNames, name, "kd weighting", " or ");
-}
-const char* teacher_weighting_name(TeacherWeighting w) { return name_of(kWeightingNames, w); }
-
-bool uses_features(KDMethod m) { return m == KDMethod::sdkd || m == KDMethod::feature || m == KDMethod::ab; }
-
-KDConfig KDConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  using models::json_number;
-  KDConfig c;
-  std::string method = kd_method_name(c.method), weighting = teacher_weighting_name(c.weighting);
-  // Ranges here are types and signs; the bands are checked as a whole below.
-  for (const auto& [k, v] : models::json_object(j, where).items()) {
-    if (k == "method") method = models::json_string(v, where, k);
-    else if (k == "lambda") c.lambda = json_number(v, where, k);
-    else if (k == "beta") c.beta = json_number(v, where, k);
-    else if (k == "cutoffs") c.spectral.cutoffs = models::json_numbers(v, where, k, {0, true});
-    else if (k == "alpha") c.spectral.alpha = json_number(v, where, k);
-    else if (k == "band_weights") c.spectral.band_weights = models::json_numbers(v, where, k);
-    else if (k == "adaptive") c.spectral.adaptive = models::json_bool(v, where, k);
-    else if (k == "gamma") c.spectral.gamma = json_number(v, where, k, models::kAnyFinite);
-    else if (k == "bands") {
-      const std::string b = models::json_string(v, where, k);
-      SDKD_CHECK(b == "fixed" || b == "equal_energy", models::field_name(where, k),
-                 " must be \"fixed\" or \"equal_energy\", got '", b, "'");
-      c.equal_energy_bands = b == "equal_energy";
-    } else if (k == "taps") c.taps = models::json_strings(v, where, k);
-    else if (k == "weighting") weighting = models::json_string(v, where, k);
-    else if (k == "aekd_c") c.aekd_c = json_number(v, where, k, {0, true});
-    else if (k == "ab_margin") c.ab_margin = json_number(v, where, k);
-    else throw Error(str_cat(where, ": unknown key '", k, "' (known: method, lambda, beta, cutoffs, alpha, ",
-                             "band_weights, adaptive, gamma, bands, taps, weighting, aekd_c, ab_margin)"));
-  }
-  check_bands(c.spectral, where);
-  c.method = parse_kd_method(method);
-  c.weighting = parse_teacher_weighting(weighting);
-  SDKD_CHECK(!uses_features(c.method) || !c.taps.empty(), "kd method '", method, "' needs at least one tap");
-  return c;
-}
-
-nlohmann::json KDConfig::to_json() const {
-  return {{"method", kd_method_name(method)},
-          {"lambda", lambda},
-          {"beta", beta},
-          {"cutoffs", spectral.cutoffs},
-          {"alpha", spectral.alpha},
-          {"band_weights", spectral.band_weights},
-          {"adaptive", spectral.adaptive},
-          {"gamma", spectral.gamma},
-          {"bands", equal_energy_bands ? "equal_energy" : "fixed"},
-          {"taps", taps},
-          {"weighting", teacher_weighting_name(weighting)},
-          {"aekd_c", aekd_c},
-          {"ab_margin", ab_margin}};
-}
-
 Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<TeacherModel> teachers, Generator& gen)
     : cfg_(std::move(cfg)), teachers_(std::move(teachers)) {
   SDKD_CHECK(cfg_.method == KDMethod::none || !teachers_.empty(), "kd method '", kd_method_name(cfg_.method),
@@ -125,6 +21,7 @@ Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<Teac
   adapters_.resize(teachers_.size());
   cache_.resize(teachers_.size());
   spectral_.resize(teachers_.size());
+  projections_.resize(teachers_.size());
   // Probe one zero sample to learn every tap's channels and size (shapes are validated here,
   // before any training time is spent).
   const auto& sc = student.config();
@@ -167,8 +64,17 @@ Distiller::Distiller(KDConfig cfg, models::Forecaster& student, std::vector<Teac
       SDKD_CHECK(sf.size(2) == tf.size(2) && sf.size(3) == tf.size(3), "tap '", tap, "': student feature ",
                  shape_str(sf.shape()), " and teacher feature ", shape_str(tf.shape()), " differ in H, W");
       spectral_[m][tap] = cfg_.spectral;
-      adapters_[m][tap] = register_module(teachers_[m].name + "." + tap,
-                                          std::make_shared<models::FeatureAdapter>(sf.size(1), tf.size(1), gen));
+      student_channels_[tap] = sf.size(1);
+      if (cfg_.adapter == AdapterSide::teacher) {
+        SDKD_CHECK(sf.size(1) <= tf.size(1), "kd adapter \"teacher\": tap '", tap, "' of the student has ", sf.size(1),
+                   " channels, more than teacher '", teachers_[m].name, "''s ", tf.size(1),
+                   "; a projection of the teacher's features cannot reach them (use kd.adapter \"student\")");
+        projections_[m][tap] = {};
+      } else {
+        adapters_[m][tap] = register_module(
+            teachers_[m].name + "." + tap,
+            std::make_shared<models::FeatureAdapter>(sf.size(1), tf.size(1), gen, cfg_.adapter_kernel));
+      }
     }
   }
 }
@@ -217,23 +123,67 @@ std::vector<Distiller::Cached> Distiller::teacher_batch(const Tensor& x, const s
   return out;
 }
 
-void Distiller::fit_bands(const Tensor& x) {
-  if (!cfg_.equal_energy_bands || cfg_.method != KDMethod::sdkd) return;
+bool Distiller::needs_fit() const {
+  return uses_features(cfg_.method) &&
+         ((cfg_.equal_energy_bands && cfg_.method == KDMethod::sdkd) || cfg_.adapter == AdapterSide::teacher);
+}
+
+void Distiller::fit(const Tensor& x) {
+  if (!needs_fit()) return;
   NoGradGuard ng;
   const int K = int(cfg_.spectral.cutoffs.size()) + 1;
   for (size_t m = 0; m < teachers_.size(); ++m) {
     const auto t_out = teachers_[m].model->forward(x.to(teachers_[m].model->device()));
-    for (const auto& tap : cfg_.taps) try {
-        spectral_[m].at(tap).cutoffs = equal_energy_bands(t_out.features.at(tap), K).cutoffs;
-      } catch (const Error& e) {
-        throw Error(str_cat("kd bands \"equal_energy\", teacher '", teachers_[m].name, "' tap '", tap, "': ", e.what()));
-      }
+    for (const auto& tap : cfg_.taps) {
+      const Tensor& f = t_out.features.at(tap);
+      const std::string what = str_cat("teacher '", teachers_[m].name, "' tap '", tap, "': ");
+      if (cfg_.adapter == AdapterSide::teacher) try {
+          projections_[m][tap] = fit_teacher_projection(f, student_channels_.at(tap));
+        } catch (const Error& e) {
+          throw Error(str_cat("kd adapter \"teacher\", ", what, e.what()));
+        }
+      if (cfg_.equal_energy_bands && cfg_.method == KDMethod::sdkd) try {
+          // The spectrum the loss sees: after the projection and the standardisation.
+          spectral_[m].at(tap).cutoffs = equal_energy_bands(teacher_side(m, tap, f), K).cutoffs;
+        } catch (const Error& e) {
+          throw Error(str_cat("kd bands \"equal_energy\", ", what, e.what()));
+        }
+    }
   }
-  bands_fitted_ = true;
+  fitted_ = true;
 }
 
 const std::vector<double>& Distiller::cutoffs(size_t m, const std::string& tap) const {
   return spectral_.at(m).at(tap).cutoffs;
+}
+
+const TeacherProjection& Distiller::projection(size_t m, const std::string& tap) const {
+  SDKD_CHECK(cfg_.adapter == AdapterSide::teacher && fitted_, "distiller: no teacher-side projection (kd adapter \"",
+             cfg_.adapter == AdapterSide::teacher ? "teacher\" before fit" : "student\"", ")");
+  return projections_.at(m).at(tap);
+}
+
+void Distiller::begin_epoch(int64_t epoch, int64_t epochs) {
+  SDKD_CHECK(epoch >= 0 && epochs >= 1 && epoch < epochs, "distiller: epoch ", epoch, " of ", epochs, " is out of range");
+  epoch_ = epoch;
+  epochs_ = epochs;
+}
+
+double Distiller::current_lambda() const { return cfg_.lambda * kd_weight_factor(cfg_, epoch_, epochs_); }
+
+Tensor Distiller::teacher_side(size_t m, const std::string& tap, const Tensor& t) const {
+  Tensor out = t;
+  if (cfg_.adapter == AdapterSide::teacher) {
+    const Tensor& w = projections_.at(m).at(tap).weight;
+    out = conv2d(out, w.to(out.device()), Tensor(), Conv2dOptions{});
+  }
+  return cfg_.feature_norm ? group_norm(out, 1, Tensor(), Tensor()) : out;
+}
+
+Tensor Distiller::student_side(size_t m, const std::string& tap, const Tensor& s) const {
+  const auto it = adapters_.at(m).find(tap);
+  const Tensor out = it != adapters_.at(m).end() ? it->second->forward(s) : s;
+  return cfg_.feature_norm ? group_norm(out, 1, Tensor(), Tensor()) : out;
 }
 
 Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student_feats, const Tensor& student_pred,
@@ -242,8 +192,8 @@ Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student
   auto acc = [&](const Tensor& t) { total = total.defined() ? add(total, t) : t; };
   if (uses_features(cfg_.method)) {
     for (const auto& tap : cfg_.taps) {
-      const Tensor s = adapters_[m].at(tap)->forward(student_feats.at(tap));
-      const Tensor& t = teacher.features.at(tap);
+      const Tensor s = student_side(m, tap, student_feats.at(tap));
+      const Tensor t = teacher_side(m, tap, teacher.features.at(tap));
       Tensor term;
       if (cfg_.method == KDMethod::sdkd) {
         auto r = spectral_kd_loss(s, t, spectral_[m].at(tap));
@@ -254,9 +204,11 @@ Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student
       } else {
         term = ab_loss(s, t, cfg_.ab_margin);
       }
-      acc(mul_scalar(term, cfg_.lambda));
+      acc(mul_scalar(term, current_lambda()));
     }
   }
+  // The hint stage aligns the taps alone: no output term.
+  if (in_hint_stage(cfg_, epoch_)) return total;
   const double beta = cfg_.method == KDMethod::output && cfg_.beta == 0 ? 1.0 : cfg_.beta;
   if (beta > 0) acc(mul_scalar(output_kd_loss(student_pred, teacher.pred), beta));
   return total;
@@ -266,8 +218,9 @@ train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models:
                                  const std::vector<train::Window>& windows) {
   const Tensor mse = mse_loss(out.pred, y);
   if (cfg_.method == KDMethod::none || teachers_.empty()) return {mse, {{"mse", mse.item()}}};
-  SDKD_CHECK(!cfg_.equal_energy_bands || cfg_.method != KDMethod::sdkd || bands_fitted_,
-             "distiller: kd bands \"equal_energy\" need fit_bands on training windows before the first loss");
+  SDKD_CHECK(!needs_fit() || fitted_, "distiller: kd ",
+             cfg_.adapter == AdapterSide::teacher ? "adapter \"teacher\"" : "bands \"equal_energy\"",
+             " needs fit on training windows before the first loss");
   const auto teach = teacher_batch(x, windows);
   const size_t M = teachers_.size();
   std::vector<double> w(M, 1.0 / double(M));
@@ -299,7 +252,9 @@ train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models:
     const Tensor term = mul_scalar(kd_term(m, out.features, out.pred, teach[m], &low), w[m]);
     kd = kd.defined() ? add(kd, term) : term;
   }
-  train::LossParts parts{add(mse, kd), {{"mse", mse.item()}, {"kd", kd.item()}}};
+  // The hint stage trains on the feature terms alone; the task loss is still reported.
+  const bool hint = in_hint_stage(cfg_, epoch_);
+  train::LossParts parts{hint ? kd : add(mse, kd), {{"mse", mse.item()}, {"kd", kd.item()}}};
   if (cfg_.method == KDMethod::sdkd) parts.parts.emplace_back("kd_low", low / double(M));
   if (M > 1)  // the teacher weights of this batch (AEKD changes them every batch)
     for (size_t m = 0; m < M; ++m) parts.parts.emplace_back("w_" + teachers_[m].name, w[m]);
@@ -310,6 +265,7 @@ train::TrainHooks Distiller::hooks() {
   train::TrainHooks h;
   h.loss = [this](const Tensor& x, const Tensor& y, const models::ModelOutput& out,
                   const std::vector<train::Window>& windows) { return loss(x, y, out, windows); };
+  h.begin_epoch = [this](int64_t epoch, int64_t epochs) { begin_epoch(epoch, epochs); };
   h.extra = this;
   return h;
 }

@@ -4,9 +4,10 @@
 
 namespace sdkd::models {
 
-FeatureAdapter::FeatureAdapter(int64_t in, int64_t out, Generator& gen) : in_(in), out_(out) {
+FeatureAdapter::FeatureAdapter(int64_t in, int64_t out, Generator& gen, int kernel) : in_(in), out_(out) {
   SDKD_CHECK(in >= 1 && out >= 1, "FeatureAdapter: channel counts must be >= 1, got ", in, " -> ", out);
-  conv_ = register_module("conv", std::make_shared<nn::Conv2d>(in, out, 3, gen));
+  SDKD_CHECK(kernel == 1 || kernel == 3, "FeatureAdapter: kernel must be 1 or 3, got ", kernel);
+  conv_ = register_module("conv", std::make_shared<nn::Conv2d>(in, out, kernel, gen));
 }
 
 Tensor FeatureAdapter::forward(const Tensor& x) {

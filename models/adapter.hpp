@@ -1,6 +1,6 @@
 #pragma once
-// The student-side feature adapter of SPEC §2: a 3x3 conv (with bias) from the student's
-// "latent" channels to the teacher's, so distillation can compare the two H/4 features.
+// The student-side feature adapter of SPEC §2: a 3x3 conv (with bias; or 1x1) from the
+// student's tapped channels to the teacher's, so distillation can compare the two features.
 #include <memory>
 
 #include "models/forecaster.hpp"
@@ -9,7 +9,7 @@ namespace sdkd::models {
 
 class FeatureAdapter : public nn::Module {
  public:
-  FeatureAdapter(int64_t in, int64_t out, Generator& gen);
+  FeatureAdapter(int64_t in, int64_t out, Generator& gen, int kernel = 3);  // kernel 1 or 3
   // (B, in, h, w) -> (B, out, h, w); a clear error names both channel counts otherwise.
   Tensor forward(const Tensor& x);
   int64_t in_channels() const { return in_; }

@@ -288,6 +288,12 @@ void add_kd_options(cxxopts::Options& opts) {
     ("bands", "sdkd: fixed (the cutoffs) or equal_energy (as many bands, of equal teacher energy per tap)",
      cxxopts::value<std::string>())
     ("taps", "feature taps to align, e.g. latent or encoder,latent", cxxopts::value<std::string>())
+    ("adapter", "student (a trained conv to the teacher's channels) or teacher (a fixed projection of the teacher's features)",
+     cxxopts::value<std::string>())
+    ("adapter-kernel", "student-side adapter: 1 or 3", number_value<int64_t>())
+    ("feature-norm", "standardise both features per sample before comparing them")
+    ("hint-epochs", "first epochs on the feature terms alone (hint stage)", number_value<int64_t>())
+    ("lambda-schedule", "constant, linear_up, linear_down or cosine_down", cxxopts::value<std::string>())
     ("weighting", "several teachers: aver or aekd", cxxopts::value<std::string>());
 }
 
@@ -304,7 +310,10 @@ const std::vector<SectionOption>& kd_options() {
       {"beta", "kd", "beta", as<double>},      {"alpha", "kd", "alpha", as<double>},
       {"cutoffs", "kd", "cutoffs", cutoffs},   {"adaptive", "kd", "adaptive", flag},
       {"gamma", "kd", "gamma", as<double>},    {"taps", "kd", "taps", names},
-      {"weighting", "kd", "weighting", as<std::string>}, {"bands", "kd", "bands", as<std::string>}};
+      {"weighting", "kd", "weighting", as<std::string>}, {"bands", "kd", "bands", as<std::string>},
+      {"adapter", "kd", "adapter", as<std::string>},     {"adapter-kernel", "kd", "adapter_kernel", as<int64_t>},
+      {"feature-norm", "kd", "feature_norm", flag},      {"hint-epochs", "kd", "hint_epochs", as<int64_t>},
+      {"lambda-schedule", "kd", "lambda_schedule", as<std::string>}};
   return table;
 }
 }  // namespace

@@ -163,6 +163,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     const auto t0 = std::chrono::steady_clock::now();
     model.train();
     if (hooks.extra) hooks.extra->train();
+    if (hooks.begin_epoch) hooks.begin_epoch(epoch, cfg.epochs);
     data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch,
                            /*pinned=*/dev.is_cuda());
     ProgressBar bar(str_cat(prefix, "epoch ", epoch + 1, "/", cfg.epochs), int64_t(train_windows.size()), "samples");

@@ -79,6 +79,9 @@ using BatchLoss = std::function<LossParts(const Tensor& x, const Tensor& y, cons
 // the model alone.
 struct TrainHooks {
   BatchLoss loss;                 // default: MSE(pred, y)
+  // Called before each epoch's first batch (0-based epoch, of the run's epochs), a resumed
+  // run's first epoch included: a loss that changes over the epochs reads its stage here.
+  std::function<void(int64_t epoch, int64_t epochs)> begin_epoch;
   nn::Module* extra = nullptr;
 };
 

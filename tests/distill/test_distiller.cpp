@@ -208,8 +208,8 @@ TEST_CASE("equal-energy bands: fitted per tap on the teacher's features, then us
   Generator g(5);
   distill::Distiller d(c, *student, {{"t", teacher}}, g);
   const auto out = student->forward(x);
-  CHECK_THROWS_WITH(d.loss(x, y, out, ids(3)), Catch::Contains("need fit_bands"));
-  d.fit_bands(x);
+  CHECK_THROWS_WITH(d.loss(x, y, out, ids(3)), Catch::Contains("needs fit"));
+  d.fit(x);
   // By hand: the bands of the teacher's latent on x, and the loss with them.
   models::ModelOutput t;
   {
@@ -230,7 +230,7 @@ TEST_CASE("equal-energy bands: fitted per tap on the teacher's features, then us
   c.equal_energy_bands = false;
   Generator g3(5);
   distill::Distiller fixed(c, *student, {{"t", teacher}}, g3);
-  fixed.fit_bands(x);
+  fixed.fit(x);
   CHECK(fixed.cutoffs(0, "latent") == std::vector<double>{0.3, 0.6});
   CHECK_THROWS_WITH(distill::KDConfig::from_json({{"method", "sdkd"}, {"bands", "auto"}}),
                     Catch::Contains("kd.bands must be \"fixed\" or \"equal_energy\", got 'auto'"));

@@ -8,15 +8,16 @@
 #include "datasets/split.hpp"
 #include "distill/distiller.hpp"
 #include "models/config_json.hpp"
+#include "train/progress.hpp"
 #include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
 
 namespace sdkd::tools {
 
 namespace {
-// Training windows the equal-energy bands are fitted on: enough for a stable spectrum, one
-// teacher forward of a few hundred milliseconds at demo size.
-constexpr size_t kBandFitWindows = 32;
+// Training windows the equal-energy bands and teacher-side projections are fitted on: enough
+// for a stable spectrum, one teacher forward of a few hundred milliseconds at demo size.
+constexpr size_t kFitWindows = 32;
 }  // namespace
 
 TrainedModel distill_from_preset(const nlohmann::json& preset, const data::SequenceDataset& ds,
@@ -38,25 +39,33 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   // and without distillation (paired comparisons per seed).
   Generator ga(tcfg.seed ^ 0xADA7u);
   distill::Distiller d(kcfg, *tm.model, teachers, ga);
-  if (kcfg.equal_energy_bands && kcfg.method == distill::KDMethod::sdkd) {
-    // The bands from the teachers' features on the first training windows in split order:
-    // the same every time, a resumed run included.
+  if (d.needs_fit()) {
+    // Projections and bands from the teachers' features on the first training windows in
+    // split order: the same every time, a resumed run included.
     auto windows = ds.windows(split.train);
-    windows.resize(std::min<size_t>(windows.size(), kBandFitWindows));
-    d.fit_bands(ds.batch(windows).first.to(tm.model->device()));
+    windows.resize(std::min<size_t>(windows.size(), kFitWindows));
+    d.fit(ds.batch(windows).first.to(tm.model->device()));
     for (size_t m = 0; m < teachers.size(); ++m)
       for (const auto& tap : kcfg.taps) {
-        std::string cut;
-        for (double c : d.cutoffs(m, tap)) cut += str_cat(cut.empty() ? "" : ", ", c);
-        note(str_cat("equal-energy bands of teacher ", teachers[m].name, ", tap ", tap, " (", windows.size(),
-                     " training windows): cutoffs ", cut));
+        const std::string where = str_cat("teacher ", teachers[m].name, ", tap ", tap, " (", windows.size(),
+                                          " training windows)");
+        if (kcfg.adapter == distill::AdapterSide::teacher) {
+          const auto& p = d.projection(m, tap);
+          note(str_cat("teacher-side projection of ", where, ": ", p.weight.size(1), " -> ", p.weight.size(0),
+                       " channels keeping ", train::format_number(100 * p.energy_kept, "%.1f"), " % of the feature energy"));
+        }
+        if (kcfg.equal_energy_bands && kcfg.method == distill::KDMethod::sdkd) {
+          std::string cut;
+          for (double c : d.cutoffs(m, tap)) cut += str_cat(cut.empty() ? "" : ", ", c);
+          note(str_cat("equal-energy bands of ", where, ": cutoffs ", cut));
+        }
       }
   }
   std::string names;
   for (const auto& t : teachers) names += (names.empty() ? "" : ", ") + t.name;
   note(str_cat("distilling ", mcfg.name, " (", tm.model->num_parameters(), " parameters) from ",
                names.empty() ? "no teacher" : names, " with ", distill::kd_method_name(kcfg.method), " (lambda ",
-               kcfg.lambda, ") on ", ds.name(), normalization_note(*tm.model)));
+               kcfg.lambda, distill::levers_note(kcfg), ") on ", ds.name(), normalization_note(*tm.model)));
   tm.result = train::train_forecaster(*tm.model, ds, split, tcfg, d.hooks());
   return tm;
 }
