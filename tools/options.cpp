@@ -168,6 +168,8 @@ void add_train_options(cxxopts::Options& opts) {
     ("schedule", "learning-rate schedule: constant, cosine or onecycle", cxxopts::value<std::string>())
     ("patience", "early stop after this many epochs without a better validation MSE (0: off)", number_value<int64_t>())
     ("seed", "seed for initialisation and shuffling", number_value<uint64_t>())
+    ("train-trajectories", "train on the first N trajectories of the training split (0: all; validation and test unchanged)",
+     number_value<int64_t>())
     ("threads", "CPU threads (default: all cores)", number_value<int>())
     ("cuda-graph", "CUDA: capture the training step (forward + backward) in a CUDA graph and replay it")
     ("quiet", "print only errors and the results: no progress or information lines")
@@ -235,7 +237,8 @@ const std::vector<SectionOption>& train_options() {
       {"lr", "train", "lr", as<double>},                   {"weight-decay", "train", "weight_decay", as<double>},
       {"adamw", "train", "adamw", flag},                   {"grad-clip", "train", "grad_clip", as<double>},
       {"schedule", "train", "schedule", as<std::string>},  {"patience", "train", "patience", as<int64_t>},
-      {"seed", "train", "seed", as<uint64_t>},             {"cuda-graph", "train", "cuda_graph", flag}};
+      {"seed", "train", "seed", as<uint64_t>},             {"cuda-graph", "train", "cuda_graph", flag},
+      {"train-trajectories", "train", "trajectories", as<int64_t>}};
   return table;
 }
 

@@ -24,7 +24,8 @@ const std::vector<IntField>& int_fields() {
   static const std::vector<IntField> fields = {{"epochs", &TrainConfig::epochs, 1, kMaxEpochs},
                                                {"batch_size", &TrainConfig::batch_size, 1, kMaxBatchSize},
                                                {"patience", &TrainConfig::patience, 0, kMaxEpochs},
-                                               {"warmup_steps", &TrainConfig::warmup_steps, 0, 1'000'000'000}};
+                                               {"warmup_steps", &TrainConfig::warmup_steps, 0, 1'000'000'000},
+                                               {"trajectories", &TrainConfig::trajectories, 0, 1'000'000'000}};
   return fields;
 }
 
@@ -65,7 +66,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
       }
     SDKD_CHECK(found, where, ": unknown key '", k,
                "' (known: epochs, batch_size, lr, weight_decay, adamw, grad_clip, patience, seed, "
-               "schedule, warmup_steps, min_lr, cuda_graph)");
+               "schedule, warmup_steps, min_lr, trajectories, cuda_graph)");
   }
   c.validate(where);
   return c;
@@ -80,7 +81,7 @@ void TrainConfig::validate(const std::string& where) const {
 nlohmann::json TrainConfig::to_json() const {
   return {{"epochs", epochs},     {"batch_size", batch_size},     {"lr", lr},       {"weight_decay", weight_decay},
           {"adamw", adamw},       {"grad_clip", grad_clip},       {"patience", patience}, {"seed", seed},
-          {"schedule", schedule}, {"warmup_steps", warmup_steps}, {"min_lr", min_lr}};
+          {"schedule", schedule}, {"warmup_steps", warmup_steps}, {"min_lr", min_lr}, {"trajectories", trajectories}};
 }
 
 }  // namespace sdkd::train

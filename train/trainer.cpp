@@ -93,9 +93,18 @@ void check_run_folder(const std::string& dir, bool resume) {
                "); pass --resume to continue it, or remove it or choose another --out");
 }
 
+std::vector<int64_t> training_trajectories(const data::Split& split, const TrainConfig& cfg) {
+  if (cfg.trajectories == 0) return split.train;
+  SDKD_CHECK(size_t(cfg.trajectories) <= split.train.size(), "train.trajectories ", cfg.trajectories,
+             " is more than the training split holds (", split.train.size(),
+             " trajectories); ask for at most that many, or 0 for all");
+  return {split.train.begin(), split.train.begin() + cfg.trajectories};
+}
+
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
                              const TrainConfig& cfg, const TrainHooks& hooks) {
   cfg.validate();  // before anything divides by the batch size
+  (void)training_trajectories(split, cfg);  // and before the folder is made
   SDKD_CHECK(!cfg.out_dir.empty(), "training needs an output folder (--out)");
   const Device dev = model.device();
   SDKD_CHECK(!cfg.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
@@ -134,7 +143,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     if (!cfg.quiet) std::fprintf(stderr, "resuming %s at epoch %lld\n", last_path.c_str(), (long long)start_epoch);
   }
 
-  const auto train_windows = data.windows(split.train), val_windows = data.windows(split.val);
+  const auto train_windows = data.windows(training_trajectories(split, cfg)), val_windows = data.windows(split.val);
   SDKD_CHECK(!train_windows.empty() && !val_windows.empty(), data.name(), ": no training or validation windows");
   optim::LrSchedule sched;
   sched.kind = optim::LrSchedule::parse_kind(cfg.schedule);

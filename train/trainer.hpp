@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/sequence_dataset.hpp"
+#include "datasets/split.hpp"
 #include "models/forecaster.hpp"
 #include "train/study_progress.hpp"
 
@@ -31,6 +32,10 @@ struct TrainConfig {
   int64_t warmup_steps = 0;   // cosine only
   double min_lr = 0;          // cosine only
   int64_t patience = 0;       // early stop after this many epochs without improvement; 0: off
+  // Train on the first this many trajectories of the training split (in split order; 0: all
+  // of them). Validation, test and the data's normalisation statistics keep the whole splits,
+  // so runs on fewer trajectories are scored alike and a teacher's scale still matches.
+  int64_t trajectories = 0;
   uint64_t seed = 0;
   std::string out_dir;        // where last/best checkpoints and history.json go
   bool resume = false;        // continue from out_dir/last.safetensors if present
@@ -89,6 +94,10 @@ struct TrainHooks {
 // (check_output_dir), holding no other run's checkpoints unless the run resumes. Commands call
 // it before they open data; train_forecaster calls it again.
 void check_run_folder(const std::string& dir, bool resume);
+
+// The training split's trajectories a run trains on (cfg.trajectories of them, or all); an
+// error names both counts when the split has fewer.
+std::vector<int64_t> training_trajectories(const data::Split& split, const TrainConfig& cfg);
 
 // Checks cfg (TrainConfig::validate) and the output folder (check_run_folder) before any work;
 // resume without a last.safetensors starts fresh. A non-finite

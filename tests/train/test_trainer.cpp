@@ -130,3 +130,43 @@ TEST_CASE("a resumed run reproduces the uninterrupted losses bit for bit", "[tra
   REQUIRE(part2.history.size() == 4);
   CHECK(part2.history[3].val_mse == full.history[3].val_mse);
 }
+
+TEST_CASE("train.trajectories: the run of a split cut to its first N training trajectories", "[train]") {
+  auto ds = shifting_blobs(20, 4, 8);
+  const auto split = data::split_indices(20, 3);
+  REQUIRE(split.train.size() == 16);
+  train::TrainConfig cfg;
+  cfg.epochs = 2;
+  cfg.batch_size = 3;
+  cfg.quiet = true;
+  cfg.seed = 4;
+  cfg.trajectories = 5;
+  const test::TempDir a("test_subset_a"), b("test_subset_b"), c("test_subset_c");
+  cfg.out_dir = a.str();
+  Generator g1(8), g2(8), g3(8);
+  auto m1 = models::make_model(toy_unet_config(), g1);
+  const auto sub = train::train_forecaster(*m1, ds, split, cfg);
+  // By hand: the same split with its training part cut, validation as it was.
+  data::Split cut = split;
+  cut.train.resize(5);
+  auto all_cfg = cfg;
+  all_cfg.trajectories = 0;
+  all_cfg.out_dir = b.str();
+  auto m2 = models::make_model(toy_unet_config(), g2);
+  const auto by_hand = train::train_forecaster(*m2, ds, cut, all_cfg);
+  CHECK(sub.step_losses == by_hand.step_losses);
+  REQUIRE(sub.history.size() == by_hand.history.size());
+  for (size_t i = 0; i < sub.history.size(); ++i) CHECK(sub.history[i].val_mse == by_hand.history[i].val_mse);
+  CHECK(sub.step_losses.size() == 2 * ((ds.windows(cut.train).size() + 2) / 3));
+  CHECK(train::training_trajectories(split, all_cfg) == split.train);
+  // More than the split holds: one error, nothing written.
+  cfg.trajectories = 17;
+  cfg.out_dir = c.str();
+  auto m3 = models::make_model(toy_unet_config(), g3);
+  CHECK_THROWS_WITH(train::train_forecaster(*m3, ds, split, cfg),
+                    "train.trajectories 17 is more than the training split holds (16 trajectories); ask for at most "
+                    "that many, or 0 for all");
+  CHECK(c.count() == 0);
+  CHECK_THROWS_WITH(train::TrainConfig::from_json({{"trajectories", -1}}),
+                    Catch::Contains("train.trajectories must be an integer in [0, 1000000000], got -1"));
+}

@@ -42,7 +42,7 @@ TrainedModel distill_from_preset(const nlohmann::json& preset, const data::Seque
   if (d.needs_fit()) {
     // Projections and bands from the teachers' features on the first training windows in
     // split order: the same every time, a resumed run included.
-    auto windows = ds.windows(split.train);
+    auto windows = ds.windows(train::training_trajectories(split, tcfg));
     windows.resize(std::min<size_t>(windows.size(), kFitWindows));
     d.fit(ds.batch(windows).first.to(tm.model->device()));
     for (size_t m = 0; m < teachers.size(); ++m)
