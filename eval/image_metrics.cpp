@@ -119,6 +119,7 @@ void to_json(nlohmann::json& j, const ExtraMetrics& m) {
        {"high_band_err", m.high_band_err},
        {"spectrum_pred", m.spectrum_pred},
        {"spectrum_true", m.spectrum_true},
+       {"spectrum_error", m.spectrum_error},
        {"ssim_per_lead", m.ssim_per_lead},
        {"data_range", m.data_range},
        {"band_cutoff", m.band_cutoff},
@@ -144,6 +145,8 @@ void from_json(const nlohmann::json& j, ExtraMetrics& m) {
   m.high_band_err = number_or_nan(j, "high_band_err");
   m.spectrum_pred = numbers_or_nan(j, "spectrum_pred");
   m.spectrum_true = numbers_or_nan(j, "spectrum_true");
+  // Written since the band-error figure; older metrics.json files have none.
+  if (j.contains("spectrum_error")) m.spectrum_error = numbers_or_nan(j, "spectrum_error");
   m.ssim_per_lead = numbers_or_nan(j, "ssim_per_lead");
   m.data_range = number_or_nan(j, "data_range");
   m.band_cutoff = number_or_nan(j, "band_cutoff");
@@ -191,6 +194,9 @@ void ExtraMetricAccumulator::add(const Tensor& pred_in, const Tensor& truth_in) 
   }
   accumulate_energy_spectrum(p, fields, H, W, spec_pred_);
   accumulate_energy_spectrum(t, fields, H, W, spec_true_);
+  std::vector<float> diff(size_t(fields * hw));
+  for (size_t i = 0; i < diff.size(); ++i) diff[i] = p[i] - t[i];
+  accumulate_energy_spectrum(diff.data(), fields, H, W, spec_err_);
   samples_ += B;
   fields_ += fields;
   pixels_ += fields * hw;
@@ -212,6 +218,7 @@ ExtraMetrics ExtraMetricAccumulator::result() const {
   m.high_band_err = high_ / double(samples_);
   for (double e : spec_pred_) m.spectrum_pred.push_back(e / double(fields_));
   for (double e : spec_true_) m.spectrum_true.push_back(e / double(fields_));
+  for (double e : spec_err_) m.spectrum_error.push_back(e / double(fields_));
   return m;
 }
 

@@ -43,6 +43,9 @@ double target_range(const data::SequenceDataset& data, const std::vector<std::pa
 struct ExtraMetrics {
   double ssim = 0, psnr = 0, low_band_err = 0, high_band_err = 0;
   std::vector<double> spectrum_pred, spectrum_true;  // mean E(k) per shell (eval/spectrum.hpp)
+  // Mean E(k) of the error field pred - truth: sqrt(spectrum_error / spectrum_true) is the
+  // relative error per shell (the band error of eval/spectrum.hpp, one shell wide).
+  std::vector<double> spectrum_error;
   std::vector<double> ssim_per_lead;
   double data_range = 0, band_cutoff = 0.25;
   int64_t samples = 0;
@@ -58,7 +61,8 @@ void from_json(const nlohmann::json& j, ExtraMetrics& m);
 //   psnr: from the pooled per-pixel MSE of everything added (not a mean of per-frame PSNRs,
 //         which is biased and infinite for any perfect frame).
 //   low/high_band_err: per sample (all its frames pooled), averaged over samples.
-//   spectrum_pred/true: mean energy spectrum over all frames.
+//   spectrum_pred/true/error: mean energy spectrum over all frames of the prediction, the
+//         truth and their difference.
 class ExtraMetricAccumulator {
  public:
   explicit ExtraMetricAccumulator(double data_range, double band_cutoff = 0.25);
@@ -67,7 +71,7 @@ class ExtraMetricAccumulator {
 
  private:
   double range_, cutoff_;
-  std::vector<double> ssim_per_lead_, spec_pred_, spec_true_;
+  std::vector<double> ssim_per_lead_, spec_pred_, spec_true_, spec_err_;
   double se_ = 0, low_ = 0, high_ = 0;
   int64_t samples_ = 0, fields_ = 0, pixels_ = 0;
   Shape frame_shape_;  // (T, C, H, W) of the first batch; later batches must match

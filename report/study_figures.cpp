@@ -140,6 +140,32 @@ void write_spectrum_figure(const std::string& path, const std::vector<double>& t
   write_svg_plot(path, fig);
 }
 
+void write_band_error_figure(const std::string& path, const std::vector<SeedCurves>& runs, const std::string& reference,
+                             int k_max, double kd_cutoff_shell) {
+  SDKD_CHECK(k_max >= 1, path, ": the band-error figure needs shells 1..k_max with k_max >= 1, got ", k_max);
+  PlotFigure fig;
+  fig.title = "relative error per wavenumber shell (test split)";
+  fig.x_label = "wavenumber shell k = round(|k|)";
+  fig.log_x = true;
+  PlotPanel top;
+  top.y_label = "relative error sqrt(Z_err(k) / Z_true(k))";
+  top.log_y = true;
+  top.height = 300;
+  for (const auto& r : runs) top.series.push_back(band_series(r.name, seed_band(r.curves), 1, 1, 1, size_t(k_max) + 1));
+  fig.panels.push_back(top);
+  fig.notes.push_back("Z_err(k): the enstrophy spectrum of forecast - truth, Z_true(k) that of the truth (as in spectrum.svg),");
+  fig.notes.push_back("both over all test fields: the error of each frequency band relative to the truth's energy there. " +
+                      seeds_note(runs) + ", band: min to max.");
+  if (kd_cutoff_shell > 0)
+    fig.notes.push_back("The KD loss splits its bands at normalised wavenumber rho = cutoff, here shell k = " +
+                        str_cat(kd_cutoff_shell) + " (low band below).");
+  if (const SeedCurves* ref = find_run(runs, reference)) {
+    fig.panels.push_back(change_panel(runs, *ref, "change vs " + reference + " (%)", 1, 1, size_t(k_max) + 1));
+    fig.notes.push_back("Bottom: 100 (error_run(k) / error_" + reference + "(k) - 1) per seed, mean and min to max over the seeds.");
+  }
+  write_svg_plot(path, fig);
+}
+
 void write_training_figure(const std::string& path, const std::vector<TrainingHistory>& runs) {
   PlotFigure fig;
   fig.title = "training curves (each run's history.json)";

@@ -1,5 +1,6 @@
 #pragma once
-// The line figures of a study: error per lead time and the enstrophy spectrum, each as the
+// The line figures of a study: error per lead time, the enstrophy spectrum and the relative
+// error per wavenumber shell, each as the
 // mean over seeds with the seeds' min-max band and, below, the paired change against the
 // student alone (the KD curves lie within a few percent of each other, so only the
 // difference shows what a method does); and the training curves of every run.
@@ -41,6 +42,14 @@ void write_lead_time_figure(const std::string& path, const std::vector<SeedCurve
 // `reference` per shell. k_max <= 0 plots every shell of the curves.
 void write_spectrum_figure(const std::string& path, const std::vector<double>& truth,
                            const std::vector<SeedCurves>& runs, const std::string& reference, int k_max);
+
+// band_error.svg, the analogue of the paper's Fig. 2: the relative error per wavenumber shell,
+// sqrt(Z_err(k) / Z_true(k)) with Z_err the enstrophy spectrum of forecast - truth, of every run
+// (its curves hold that ratio per seed) on log-log axes for shells 1..k_max; below, the paired
+// change against `reference` per shell. `kd_cutoff_shell` > 0 names the shell the KD loss's
+// band cutoff falls on, in the notes.
+void write_band_error_figure(const std::string& path, const std::vector<SeedCurves>& runs, const std::string& reference,
+                             int k_max, double kd_cutoff_shell);
 
 // One training run's history.json: per epoch (0-based) the mean training objective and the
 // validation MSE.

@@ -36,7 +36,7 @@ int cmd_report(int argc, char** argv) {
     throw Error(str_cat(path, ": not valid JSON: ", e.what()));
   }
   write_study_report(dir, metrics);
-  std::printf("wrote %s/report.md and its figures (lead_time.svg, spectrum.svg, training.svg when histories exist)\n", dir.c_str());
+  std::printf("wrote %s/report.md and its figures (lead_time.svg, spectrum.svg, band_error.svg when the rows hold error spectra, training.svg when histories exist)\n", dir.c_str());
   return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "eval/image_metrics.hpp"
 #include "eval/spectrum.hpp"
+#include "sdkd/ops.hpp"
 #include "sdkd/error.hpp"
 
 using namespace sdkd;
@@ -222,6 +223,15 @@ TEST_CASE("extra metrics: the accumulator agrees with the standalone functions, 
     CHECK(m.spectrum_pred[k] == Approx(sp[k]).epsilon(1e-12));
     CHECK(m.spectrum_true[k] == Approx(st[k]).epsilon(1e-12));
   }
+  // The error spectrum: that of P - T, and by Parseval its shells sum to half the MSE.
+  const std::vector<double> se_k = energy_spectrum(sub(P, Tt));
+  REQUIRE(m.spectrum_error.size() == se_k.size());
+  double err_total = 0;
+  for (size_t k = 0; k < se_k.size(); ++k) {
+    CHECK(m.spectrum_error[k] == Approx(se_k[k]).epsilon(1e-6));
+    err_total += m.spectrum_error[k];
+  }
+  CHECK(err_total == Approx(0.5 * se / double(pv.size())).epsilon(1e-6));
   REQUIRE(m.ssim_per_lead.size() == size_t(T));
   for (int64_t k = 0; k < T; ++k)
     CHECK(m.ssim_per_lead[size_t(k)] == Approx(ssim_mean(P.slice(1, k, k + 1), Tt.slice(1, k, k + 1), R)).epsilon(1e-12));
@@ -232,7 +242,11 @@ TEST_CASE("extra metrics: the accumulator agrees with the standalone functions, 
   CHECK(back.psnr == m.psnr);
   CHECK(back.high_band_err == m.high_band_err);
   CHECK(back.spectrum_true == m.spectrum_true);
+  CHECK(back.spectrum_error == m.spectrum_error);
   CHECK(back.samples == 5);
+  nlohmann::json old = j;  // a metrics.json written before the error spectrum
+  old.erase("spectrum_error");
+  CHECK(old.get<ExtraMetrics>().spectrum_error.empty());
 
   // A perfect prediction: PSNR infinite, written as null, read back as NaN.
   ExtraMetricAccumulator perfect(R);

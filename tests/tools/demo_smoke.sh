@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 test -s runs/smoke/metrics.json || fail "no metrics.json"
 test -s runs/smoke/report.md || fail "no report.md"
 test -s runs/smoke/panels.png || fail "no panels.png"
-for f in lead_time.svg spectrum.svg training.svg; do test -s runs/smoke/$f || fail "no $f"; done
+for f in lead_time.svg spectrum.svg band_error.svg training.svg; do test -s runs/smoke/$f || fail "no $f"; done
 
 # Provenance, the figures' content and the headline, each against what is computed here.
 SDKD="$SDKD" python3 - <<'PY' || fail "provenance, figures or headline"
@@ -52,6 +52,12 @@ kd = {r["kd"] for r in m["rows"] if r["role"] == "student" and r["kd"] != "none"
 assert lead.count('<g class="series">') == len(runs) + len(kd) and lead.count('class="zero"') == 1
 assert lead.count('class="band"') == len(runs) + len(kd)
 assert "enstrophy spectrum" in open("runs/smoke/spectrum.svg").read()
+# Band error: every run in the top panel, the KD student below; each row's error spectrum sums
+# to half its MSE (Parseval), so the figure's curves come from the forecasts' own errors.
+be = open("runs/smoke/band_error.svg").read()
+assert be.count('<g class="series">') == len(runs) + len(kd) and be.count('class="zero"') == 1, be.count('<g class="series">')
+for r in m["rows"]:
+    assert abs(sum(r["spectrum_error"]) - 0.5 * r["mse"]) <= 1e-4 * r["mse"], (r["kd"], sum(r["spectrum_error"]), r["mse"])
 
 # panels.png: truth, then forecast and error rows of the teacher, the student alone and the
 # distilled student: 7 rows of 32 x 6 pixels, by the layout of report/figures.hpp (gap 4,

@@ -74,6 +74,7 @@ nlohmann::json rows_json(const std::vector<EvalRow>& rows) {
     j["high_band_err"] = r.extra.high_band_err;
     j["spectrum_pred"] = r.extra.spectrum_pred;
     j["spectrum_true"] = r.extra.spectrum_true;
+    j["spectrum_error"] = r.extra.spectrum_error;
     j["params"] = r.params;
     j["flops"] = r.flops;
     j["train_seconds"] = r.train_seconds;

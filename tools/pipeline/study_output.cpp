@@ -82,7 +82,7 @@ nlohmann::json write_regime_outputs(const RegimeResult& res, const nlohmann::jso
   }
   if (!shown.empty()) write_panels(preset, ds, shown, res.dir);
   write_study_report(res.dir, metrics);
-  std::printf("wrote %s/metrics.json, %s/report.md, panels.png, lead_time.svg, spectrum.svg, training.svg\n",
+  std::printf("wrote %s/metrics.json, %s/report.md, panels.png, lead_time.svg, spectrum.svg, band_error.svg, training.svg\n",
               res.dir.c_str(), res.dir.c_str());
   return metrics;
 }

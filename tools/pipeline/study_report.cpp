@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -35,6 +36,16 @@ std::optional<T> opt(const nlohmann::json& j, const std::string& where, const ch
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
   if constexpr (std::is_integral_v<T>) return models::json_int(j[key], where, key, INT64_MIN, INT64_MAX);
   else return models::json_number(j[key], where, key, models::kAnyFinite);
+}
+
+// The shell the preset's first KD cutoff falls on: rho = k / (N/2) on a square grid, and
+// k_max = N/2 there. 0 when the preset has no cutoffs.
+double kd_cutoff_shell(const nlohmann::json& metrics, int k_max) {
+  const auto preset = metrics.value("preset", nlohmann::json::object());
+  const auto kd = preset.value("kd", nlohmann::json::object());
+  if (!kd.contains("cutoffs") || !kd["cutoffs"].is_array() || kd["cutoffs"].empty() || !kd["cutoffs"][0].is_number())
+    return 0;
+  return kd["cutoffs"][0].get<double>() * double(k_max);
 }
 
 // One run name's rows (its seeds), in the order metrics.json lists them.
@@ -183,7 +194,7 @@ void write_report(const std::string& out_dir, const nlohmann::json& metrics) {
 
   // Lead-time errors and spectra: mean and spread over each run's seeds, and the paired change
   // against the student alone.
-  std::vector<report::SeedCurves> lead, spectra;
+  std::vector<report::SeedCurves> lead, spectra, band_error;
   std::vector<double> truth;
   for (const Run& run : runs) {
     lead.push_back(curves_of(run, "rel_l2_per_lead", where));
@@ -191,12 +202,26 @@ void write_report(const std::string& out_dir, const nlohmann::json& metrics) {
     if (truth.empty() && run.rows.front()->contains("spectrum_true"))
       truth = models::json_numbers((*run.rows.front())["spectrum_true"], where, "spectrum_true");
   }
+  // The relative error per shell from each row's error spectrum (rows written before it have none).
+  for (const Run& run : runs) {
+    report::SeedCurves c = curves_of(run, "spectrum_error", where);
+    for (auto& curve : c.curves) {
+      SDKD_CHECK(curve.size() == truth.size(), where, ": run '", run.name, "' has ", curve.size(),
+                 " error-spectrum shells but the truth ", truth.size());
+      for (size_t k = 0; k < curve.size(); ++k)
+        curve[k] = truth[k] > 0 ? std::sqrt(curve[k] / truth[k]) : std::numeric_limits<double>::quiet_NaN();
+    }
+    if (!c.curves.empty()) band_error.push_back(c);
+  }
   report::write_lead_time_figure((fs::path(out_dir) / "lead_time.svg").string(), lead, kAlone, "relative L2 error");
   if (truth.size() > 1) {
     // Shells up to min(H, W)/2 lie wholly inside the grid; the shell count is round(|(H/2, W/2)|) + 1
     // (eval/spectrum.hpp), which gives min(H, W)/2 back exactly for the square grids of the presets.
     const int k_max = int(std::lround(double(truth.size() - 1) / std::sqrt(2.0)));
     report::write_spectrum_figure((fs::path(out_dir) / "spectrum.svg").string(), truth, spectra, kAlone, k_max);
+    if (!band_error.empty())
+      report::write_band_error_figure((fs::path(out_dir) / "band_error.svg").string(), band_error, kAlone, k_max,
+                                      kd_cutoff_shell(metrics, k_max));
   }
   const auto hist = histories(out_dir, runs);
   if (!hist.empty()) report::write_training_figure((fs::path(out_dir) / "training.svg").string(), hist);
@@ -212,6 +237,10 @@ void write_report(const std::string& out_dir, const nlohmann::json& metrics) {
     rep.images.push_back({"spectrum.svg",
                           "enstrophy spectrum of the vorticity, truth and forecasts; below, the paired change per "
                           "wavenumber against the student alone"});
+  if (truth.size() > 1 && !band_error.empty())
+    rep.images.push_back({"band_error.svg",
+                          "relative error per wavenumber shell of every model (the paper's Fig. 2 analogue); below, "
+                          "the paired change per shell against the student alone"});
   if (!hist.empty())
     rep.images.push_back({"training.svg", "training loss and validation MSE per epoch of every run"});
   report::write_report_md((fs::path(out_dir) / "report.md").string(), rep);
