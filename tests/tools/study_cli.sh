@@ -105,6 +105,35 @@ a, b = json.load(open('first.json')), json.load(open('runs/grid/study_grid.json'
 assert a['regimes'] == b['regimes'], 'the rerun changed the numbers'
 " || fail "rerun numbers"
 
+# The demo's own study takes grids too (study.grids in the preset): the grid's arm trains one
+# folder per candidate and seed, and the choice on validation is printed and recorded.
+python3 - "$src/configs/smoke.json" <<'PY' || fail "writing the grid preset"
+import json, sys
+p = json.load(open(sys.argv[1]))
+g = json.load(open("grid.json"))
+p["train"]["epochs"] = 3
+p["teachers"] = g["patch"]["teachers"]
+p["study"] = {"seeds": 2, "methods": ["none", "sdkd"], "grids": {"sdkd": {"kd.lambda": [0.25, 4.0]}}}
+json.dump(p, open("demo_grid.json", "w"))
+for name, grids, in [("bad_grid_method", {"sdkx": {"kd.lambda": [1]}}), ("bad_grid_path", {"sdkd": {"train.epochs": [1]}}),
+                     ("bad_grid_value", {"sdkd": {"kd.cutoffs": [[0.5, 0.2]]}})]:
+    p["study"]["grids"] = grids
+    json.dump(p, open(name + ".json", "w"))
+PY
+"$SDKD" demo --preset demo_grid.json --out dgrid --threads 1 > dgrid.txt 2> dgrid.err || { tail -5 dgrid.err; fail "demo with grids"; }
+grep -q "^arm sdkd: kd.lambda=.* chosen on validation" dgrid.txt || fail "demo with grids printed no choice: $(tail -3 dgrid.txt)"
+for d in student_none_s0 student_sdkd_c0_s0 student_sdkd_c1_s1; do test -s dgrid/$d/best.safetensors || fail "no dgrid/$d"; done
+python3 -c "
+import json
+m = json.load(open('dgrid/metrics.json'))
+sel = m['selection']['sdkd']
+assert [c['label'] for c in sel['candidates']] == ['kd.lambda=0.25', 'kd.lambda=4.0'], sel
+" || fail "demo with grids: metrics.json selection"
+expect_error "study.grids.sdkx: kd method 'sdkx' is unknown" "$SDKD" demo --preset bad_grid_method.json --out bad1
+expect_error "grids vary kd settings only" "$SDKD" demo --preset bad_grid_path.json --out bad2
+expect_error "study.grids.sdkd (kd.cutoffs=[0.5,0.2]): " "$SDKD" demo --preset bad_grid_value.json --out bad3
+test ! -e bad1 && test ! -e bad2 && test ! -e bad3 || fail "a bad grid preset wrote a folder"
+
 # Bad configs: one line naming the file and the field, nothing written.
 bad() {  # bad NAME JSON WANT
   printf '%s\n' "$2" > "$1.json"

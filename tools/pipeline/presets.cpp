@@ -1,4 +1,5 @@
 #include "tools/pipeline/presets.hpp"
+#include "tools/pipeline/study_plan.hpp"
 
 #include <map>
 #include <string>
@@ -96,7 +97,7 @@ void check_preset(const nlohmann::json& p, const std::string& where) {
   models::check_keys(p, where, {"name", "about", "data", "window", "split_seed", "model", "train", "teachers", "kd",
                                 "study", "eval", "test"});
   models::check_keys(section(p, top, "window"), where + ": window", {"input_frames", "output_frames", "stride"});
-  models::check_keys(section(p, top, "study"), where + ": study", {"seeds", "methods"});
+  models::check_keys(section(p, top, "study"), where + ": study", {"seeds", "methods", "grids"});
   models::check_keys(section(p, top, "eval"), where + ": eval", {"batch_size"});
   for (const char* key : {"name", "about"})
     if (p.contains(key)) models::json_string(p[key], top, key);
@@ -122,6 +123,29 @@ void check_preset(const nlohmann::json& p, const std::string& where) {
       } catch (const Error& e) {
         throw Error(str_cat(where, ": study.methods: ", e.what()));
       }
+  // study.grids: per method a grid of dotted kd paths (tools/pipeline/study_plan.hpp), every
+  // candidate's kd section checked as a whole.
+  if (study.contains("grids"))
+    for (const auto& [method, grid] : models::json_object(study["grids"], where + ": study", "grids").items()) {
+      const std::string at = where + ": study.grids." + method;
+      try {
+        distill::parse_kd_method(method);
+      } catch (const Error& e) {
+        throw Error(str_cat(at, ": ", e.what()));
+      }
+      for (const auto& c : grid_candidates(grid, at)) {
+        for (const auto& [path, v] : c.patch.items())
+          SDKD_CHECK(path == "kd", at, ": grids vary kd settings only (kd.lambda, kd.cutoffs, ...), not '", path, "'");
+        nlohmann::json kd = section(p, top, "kd");
+        kd.merge_patch(c.patch.value("kd", nlohmann::json::object()));
+        kd["method"] = method;
+        try {
+          (void)distill::KDConfig::from_json(kd, "kd");
+        } catch (const Error& e) {
+          throw Error(str_cat(at, " (", c.label, "): ", e.what()));
+        }
+      }
+    }
   // An extra test file generated like the data but from another seed (tools/cmd_demo.cpp).
   const auto& test = section(p, top, "test");
   models::check_keys(test, where + ": test", {"file", "trajectories", "seed"});

@@ -113,7 +113,13 @@ StudyPlan plan_from_preset(const nlohmann::json& preset, const std::vector<std::
   plan.base = preset;
   plan.seeds = seeds;
   plan.regimes.push_back({"", nlohmann::json::object()});
-  for (const auto& m : methods) plan.arms.push_back(method_arm(m));
+  // study.grids: {"sdkd": {"kd.lambda": [0.1, 0.5]}}: that method's arm has one candidate per
+  // combination, chosen on validation as in a study file (checked with the preset).
+  const nlohmann::json grids = preset.value("study", nlohmann::json::object()).value("grids", nlohmann::json::object());
+  for (const auto& m : methods) {
+    plan.arms.push_back(method_arm(m));
+    if (grids.contains(m)) plan.arms.back().candidates = grid_candidates(grids[m], "preset: study.grids." + m);
+  }
   return plan;
 }
 
