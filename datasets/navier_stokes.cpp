@@ -120,7 +120,7 @@ void generate_ns_batches(const NSConfig& cfg, int64_t first, int64_t batch, cons
              " is outside [0, ", cfg.trajectories, "]");
   SDKD_CHECK(batch >= 0, "generate_ns: batch must be >= 1 (or 0 for automatic), got ", batch);
   SDKD_CHECK(bool(sink), "generate_ns: no sink for the finished batches");
-  const auto forcing = ns_forcing(cfg.solve_resolution, cfg.forcing_amplitude);
+  const auto forcing = ns_forcing(cfg, cfg.solve_resolution);
   const size_t per = size_t(cfg.frames) * cfg.resolution * cfg.resolution;
   const bool cuda = cfg.device.is_cuda();
   std::vector<float> frames;

@@ -1,7 +1,9 @@
 #pragma once
 // 2-D incompressible Navier-Stokes in vorticity form on the unit torus (SPEC §1):
 //   dw/dt + u.grad(w) = nu lap(w) + f,   u = (psi_y, -psi_x),   -lap(psi) = w,
-// with FNO's forcing f = a (sin 2pi(x+y) + cos 2pi(x+y)) and a Gaussian random initial field.
+// with FNO's forcing f = a (sin 2pi(x+y) + cos 2pi(x+y)) or Kolmogorov's f = -2 pi m a
+// cos(2 pi m y) (the second flow: a shear forcing with a known laminar solution and its
+// instability), and a Gaussian random initial field.
 // Axis 0 of every (n, n) array is x, axis 1 is y, the grid is x_i = i / n (FNO's convention).
 #include <complex>
 #include <cstdint>
@@ -26,6 +28,10 @@ struct NSConfig {
   std::string scheme = "ifrk4"; // "ifrk4" or "fno"
   uint64_t seed = 0;
   double forcing_amplitude = 0.1;
+  // "fno": FNO's f = a (sin 2pi(x+y) + cos 2pi(x+y)); "kolmogorov": the curl of the body force
+  // (a sin(2 pi m y), 0), f = -2 pi m a cos(2 pi m y) with m = forcing_wavenumber (ns_forcing).
+  std::string forcing = "fno";
+  int forcing_wavenumber = 4;
   double grf_alpha = 2.5;       // initial field spectrum sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha)
   double grf_tau = 7.0;
   double grf_sigma = 18.520259177452136;  // 7^1.5, FNO's tau^(alpha - 1) for alpha 2.5
@@ -78,8 +84,19 @@ void generate_ns(const NSConfig& cfg, float* out, const NSProgress& progress = {
 // modes of a finer one: the same seed gives the same large scales at any resolution.
 std::vector<double> grf_sample(const NSConfig& cfg, int64_t trajectory, int n);
 
-// f on the n x n grid with the given amplitude.
+// FNO's f on the n x n grid with the given amplitude.
 std::vector<double> ns_forcing(int n, double amplitude);
+// cfg's forcing (cfg.forcing, its amplitude and wavenumber) on the n x n grid.
+std::vector<double> ns_forcing(const NSConfig& cfg, int n);
+
+// Kolmogorov flow: the laminar solution of cfg's forcing, w_L = f / (nu (2 pi m)^2) =
+// -a cos(2 pi m y) / (nu 2 pi m), the vorticity of the shear flow u = (a sin(2 pi m y) /
+// (nu (2 pi m)^2), 0). It is steady (nu lap w_L = -f, and u.grad w_L = 0 for a flow along x
+// that varies in y only) and unstable above a critical Reynolds number
+// Re = U / (nu 2 pi m) = a / (nu^2 (2 pi m)^3) (kolmogorov_reynolds). cfg.forcing must be
+// "kolmogorov".
+std::vector<double> kolmogorov_laminar(const NSConfig& cfg, int n);
+double kolmogorov_reynolds(const NSConfig& cfg);
 
 // The solver itself is an engine op (sdkd/ns_solver.hpp): its step has a CPU and a CUDA
 // kernel. The dataset layer builds trajectories with it under its old names.

@@ -62,4 +62,31 @@ std::vector<double> ns_forcing(int n, double amplitude) {
   return f;
 }
 
+std::vector<double> ns_forcing(const NSConfig& cfg, int n) {
+  if (cfg.forcing == "fno") return ns_forcing(n, cfg.forcing_amplitude);
+  SDKD_CHECK(cfg.forcing == "kolmogorov", "Navier-Stokes config: forcing must be \"fno\" or \"kolmogorov\", got '",
+             cfg.forcing, "'");
+  SDKD_CHECK(n >= 1, "ns_forcing: grid size must be >= 1, got ", n);
+  const double k = 2.0 * M_PI * cfg.forcing_wavenumber;
+  std::vector<double> f(size_t(n) * n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)  // axis 1 is y
+      f[size_t(i) * n + j] = -k * cfg.forcing_amplitude * std::cos(k * double(j) / double(n));
+  return f;
+}
+
+std::vector<double> kolmogorov_laminar(const NSConfig& cfg, int n) {
+  SDKD_CHECK(cfg.forcing == "kolmogorov", "kolmogorov_laminar: the config's forcing is '", cfg.forcing,
+             "', not \"kolmogorov\"");
+  const double k = 2.0 * M_PI * cfg.forcing_wavenumber;
+  std::vector<double> w = ns_forcing(cfg, n);
+  for (double& v : w) v /= cfg.viscosity * k * k;
+  return w;
+}
+
+double kolmogorov_reynolds(const NSConfig& cfg) {
+  const double k = 2.0 * M_PI * cfg.forcing_wavenumber;
+  return std::abs(cfg.forcing_amplitude) / (cfg.viscosity * cfg.viscosity * k * k * k);
+}
+
 }  // namespace sdkd::data

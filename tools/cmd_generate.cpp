@@ -35,6 +35,10 @@ int cmd_generate(int argc, char** argv) {
     ("dt", "time step", number_value<double>())
     ("scheme", "ifrk4 (integrating-factor RK4) or fno (Crank-Nicolson + Euler, dt 1e-4)", cxxopts::value<std::string>())
     ("seed", "random seed (trajectory i uses the stream (seed, i))", number_value<uint64_t>())
+    ("forcing", "fno (a (sin 2pi(x+y) + cos 2pi(x+y))) or kolmogorov (-2 pi m a cos(2 pi m y), a shear flow)",
+     cxxopts::value<std::string>())
+    ("forcing-amplitude", "forcing amplitude a", number_value<double>())
+    ("forcing-wavenumber", "kolmogorov: forcing wavenumber m", number_value<int>())
     ("batch", "trajectories per batch, the unit written out and lost to a kill (default: automatic: "
               "CPU rounds of one trajectory per thread lasting ~2 s, GPU as many as fill the device and fit "
               "in memory)", number_value<int64_t>())
@@ -54,6 +58,9 @@ int cmd_generate(int argc, char** argv) {
   if (r.count("dt")) cfg.dt = r["dt"].as<double>();
   if (r.count("scheme")) cfg.scheme = r["scheme"].as<std::string>();
   if (r.count("seed")) cfg.seed = r["seed"].as<uint64_t>();
+  if (r.count("forcing")) cfg.forcing = r["forcing"].as<std::string>();
+  if (r.count("forcing-amplitude")) cfg.forcing_amplitude = r["forcing-amplitude"].as<double>();
+  if (r.count("forcing-wavenumber")) cfg.forcing_wavenumber = r["forcing-wavenumber"].as<int>();
   const std::string out = r.count("out") ? r["out"].as<std::string>() : "data/ns_" + preset + ".npy";
   SDKD_CHECK(out.size() > 4 && out.substr(out.size() - 4) == ".npy", "--out '", out, "': expected a path ending in .npy");
   const int64_t batch = r.count("batch") ? r["batch"].as<int64_t>() : 0;

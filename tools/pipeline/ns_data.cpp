@@ -21,7 +21,7 @@ namespace sdkd::tools {
 namespace fs = std::filesystem;
 
 nlohmann::json ns_config_json(const data::NSConfig& c) {
-  return {{"viscosity", c.viscosity},
+  nlohmann::json j = {{"viscosity", c.viscosity},
           {"trajectories", c.trajectories},
           {"frames", c.frames},
           {"resolution", c.resolution},
@@ -34,6 +34,10 @@ nlohmann::json ns_config_json(const data::NSConfig& c) {
           {"grf_alpha", c.grf_alpha},
           {"grf_tau", c.grf_tau},
           {"grf_sigma", c.grf_sigma}};
+  // Only another forcing than FNO's is recorded, so the side files written before the option
+  // still describe their data.
+  if (c.forcing != "fno") j["forcing"] = c.forcing, j["forcing_wavenumber"] = c.forcing_wavenumber;
+  return j;
 }
 
 namespace {
