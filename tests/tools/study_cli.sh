@@ -28,9 +28,12 @@ echo "$plan" | grep -q "2 regime(s) x 3 arm(s), 2 seeds, 16 training runs" || fa
 test ! -e runs || fail "--plan wrote a folder"
 
 "$SDKD" study --config grid.json --threads 1 > first.txt 2> first.err || { tail -5 first.err; fail "study"; finish; }
-for f in study_grid.json study_grid.md w4/metrics.json w4/report.md w8/metrics.json w8/report.md; do
+for f in study_grid.json study_grid.md study_grid_gap.svg w4/metrics.json w4/report.md w8/metrics.json w8/report.md; do
   test -s runs/grid/$f || fail "no runs/grid/$f"
 done
+# The gap figure: one line per distilling arm (sdkd, ee3) over the two regimes, a zero line.
+test "$(grep -c '<g class="series">' runs/grid/study_grid_gap.svg)" -eq 2 || fail "gap figure: not one line per arm"
+grep -q 'class="zero"' runs/grid/study_grid_gap.svg && grep -q "1 = w4, 2 = w8" runs/grid/study_grid_gap.svg || fail "gap figure: zero line or regime names"
 test "$(ls -d runs/grid/teacher_* | wc -l)" -eq 1 || fail "the shared teacher has more than one folder"
 test "$(grep -c "\[run [0-9]*/17 teacher_simvp\] epoch" first.err)" -eq 2 || fail "the shared teacher did not train once (2 epochs)"
 

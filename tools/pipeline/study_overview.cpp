@@ -3,7 +3,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
 
+#include "report/svg_plot.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "tools/provenance.hpp"
@@ -25,6 +29,46 @@ std::string percent_interval(const nlohmann::json& iv) {
   else
     std::snprintf(b, sizeof b, "%+.1f%%", 100 * m);
   return b;
+}
+
+// study_<name>_gap.svg: gap closed per regime (x = the regime's place in the study), each
+// arm's mean with its 95 % interval as the band, a zero line; the regimes named in the notes.
+void write_gap_figure(const nlohmann::json& ov, const std::string& path) {
+  report::PlotFigure fig;
+  fig.title = "gap closed per regime: study " + ov.value("name", std::string());
+  fig.x_label = "regime (see below)";
+  report::PlotPanel panel;
+  panel.y_label = "gap closed (%)";
+  panel.zero_line = true;
+  std::map<std::string, report::LineSeries> by_arm;
+  std::vector<std::string> order;
+  std::string names;
+  double x = 0;
+  for (const auto& r : ov.value("regimes", nlohmann::json::array())) {
+    x += 1;
+    names += str_cat(names.empty() ? "" : ", ", x, " = ", r.value("name", std::string()));
+    for (const auto& a : r.value("arms", nlohmann::json::array())) {
+      const std::string arm = a.value("arm", std::string());
+      const nlohmann::json g = a.value("gap_closed", nlohmann::json());
+      if (arm == "none" || !g.is_object() || !g.value("mean", nlohmann::json()).is_number()) continue;
+      if (!by_arm.count(arm)) order.push_back(arm), by_arm[arm].name = arm;
+      auto& s = by_arm[arm];
+      auto num = [&](const char* k) {
+        const auto v = g.value(k, nlohmann::json());
+        return v.is_number() ? 100 * v.get<double>() : std::nan("");
+      };
+      s.xs.push_back(x);
+      s.ys.push_back(num("mean"));
+      s.lo.push_back(num("lo"));
+      s.hi.push_back(num("hi"));
+    }
+  }
+  for (const auto& arm : order) panel.series.push_back(by_arm[arm]);
+  fig.panels.push_back(panel);
+  fig.notes.push_back("Regimes: " + names + ".");
+  fig.notes.push_back("Gap closed = (MSE alone - MSE arm) / (MSE alone - MSE teacher) per seed; mean and 95 % Student-t");
+  fig.notes.push_back("interval over the paired seeds (band). Above the zero line the arm moves the student toward its teacher.");
+  report::write_svg_plot(path, fig);
 }
 
 }  // namespace
@@ -64,6 +108,7 @@ nlohmann::json write_study_overview(const StudyPlan& plan, const std::vector<nlo
   ov["regimes"] = regimes;
   write_text_atomic((fs::path(out) / ("study_" + plan.name + ".json")).string(), ov.dump(2) + "\n");
   write_text_atomic((fs::path(out) / ("study_" + plan.name + ".md")).string(), study_overview_markdown(ov));
+  if (plan.regimes.size() > 1) write_gap_figure(ov, (fs::path(out) / ("study_" + plan.name + "_gap.svg")).string());
   return ov;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The overview of a `sdkd study` over its regimes: <out>/study_<name>.json (per regime and arm the
 // chosen candidate, the test MSE over seeds, the paired change against the student alone and
-// the gap to the teacher closed, each with its 95 % interval) and <out>/study_<name>.md, its table. Named by the
-// study, so studies that share a folder (and its teacher) keep their own overviews.
+// the gap to the teacher closed, each with its 95 % interval), <out>/study_<name>.md, its table,
+// and with several regimes <out>/study_<name>_gap.svg, gap closed per regime and arm. Named by
+// the study, so studies that share a folder (and its teacher) keep their own overviews.
 #include <string>
 #include <vector>
 
