@@ -138,7 +138,9 @@ void Distiller::fit(const Tensor& x) {
       const Tensor& f = t_out.features.at(tap);
       const std::string what = str_cat("teacher '", teachers_[m].name, "' tap '", tap, "': ");
       if (cfg_.adapter == AdapterSide::teacher) try {
-          projections_[m][tap] = fit_teacher_projection(f, student_channels_.at(tap));
+          auto p = fit_teacher_projection(f, student_channels_.at(tap));
+          p.weight = p.weight.to(f.device());  // applied where the teacher's features live
+          projections_[m][tap] = std::move(p);
         } catch (const Error& e) {
           throw Error(str_cat("kd adapter \"teacher\", ", what, e.what()));
         }
@@ -158,8 +160,8 @@ const std::vector<double>& Distiller::cutoffs(size_t m, const std::string& tap) 
 }
 
 const TeacherProjection& Distiller::projection(size_t m, const std::string& tap) const {
-  SDKD_CHECK(cfg_.adapter == AdapterSide::teacher && fitted_, "distiller: no teacher-side projection (kd adapter \"",
-             cfg_.adapter == AdapterSide::teacher ? "teacher\" before fit" : "student\"", ")");
+  SDKD_CHECK(cfg_.adapter == AdapterSide::teacher, "distiller: no teacher-side projection with kd adapter \"student\"");
+  SDKD_CHECK(fitted_, "distiller: the teacher-side projection is fitted by fit(), which has not run yet");
   return projections_.at(m).at(tap);
 }
 
@@ -174,8 +176,7 @@ double Distiller::current_lambda() const { return cfg_.lambda * kd_weight_factor
 Tensor Distiller::teacher_side(size_t m, const std::string& tap, const Tensor& t) const {
   Tensor out = t;
   if (cfg_.adapter == AdapterSide::teacher) {
-    const Tensor& w = projections_.at(m).at(tap).weight;
-    out = conv2d(out, w.to(out.device()), Tensor(), Conv2dOptions{});
+    out = conv2d(out, projections_.at(m).at(tap).weight, Tensor(), Conv2dOptions{});
   }
   return cfg_.feature_norm ? group_norm(out, 1, Tensor(), Tensor()) : out;
 }

@@ -45,7 +45,8 @@ class Distiller : public nn::Module {
   void fit(const Tensor& x);
   // The cutoffs the loss uses for teacher m's tap.
   const std::vector<double>& cutoffs(size_t m, const std::string& tap) const;
-  // The teacher-side projection of teacher m's tap (adapter "teacher", after fit).
+  // The teacher-side projection of teacher m's tap (adapter "teacher", after fit), its weight
+  // on the teacher's device.
   const TeacherProjection& projection(size_t m, const std::string& tap) const;
   // The epoch the next losses belong to (the trainer's TrainHooks::begin_epoch): it decides
   // the hint stage and the lambda schedule. Before any call: epoch 0 of 1.
