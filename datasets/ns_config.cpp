@@ -93,7 +93,7 @@ void validate(const NSConfig& c) {
   SDKD_CHECK(std::isfinite(c.forcing_amplitude), "Navier-Stokes config: forcing_amplitude must be finite");
   SDKD_CHECK(c.forcing == "fno" || c.forcing == "kolmogorov",
              "Navier-Stokes config: forcing must be \"fno\" or \"kolmogorov\", got '", c.forcing, "'");
-  SDKD_CHECK(c.forcing_wavenumber >= 1 && 3 * c.forcing_wavenumber <= c.solve_resolution,
+  SDKD_CHECK(c.forcing != "kolmogorov" || (c.forcing_wavenumber >= 1 && 3 * c.forcing_wavenumber <= c.solve_resolution),
              "Navier-Stokes config: forcing_wavenumber must be in [1, solve_resolution / 3] (inside the 2/3 dealiasing ",
              "cut), got ", c.forcing_wavenumber, " at ", c.solve_resolution, "^2");
   SDKD_CHECK(c.grf_alpha > 1.0 && c.grf_tau > 0 && c.grf_sigma >= 0,
