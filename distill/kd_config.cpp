@@ -1,5 +1,6 @@
 #include "distill/kd_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <utility>
