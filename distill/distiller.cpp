@@ -102,11 +102,16 @@ std::vector<Distiller::Cached> Distiller::teacher_batch(const Tensor& x, const s
                  ") produced non-finite outputs or features on a batch with trajectory ",
                  windows[size_t(missing.front())].first, " (start frame ", windows[size_t(missing.front())].second,
                  "): the teacher is the cause; check its checkpoint and the data's scale (--normalize)");
+      // The taps as the loss compares them (projected, standardised): fixed once fitted, so
+      // computed once per window here rather than on every batch.
+      std::map<std::string, Tensor> compared;
+      for (const auto& tap : cfg_.taps)
+        if (t_out.features.count(tap))
+          compared[tap] = uses_features(cfg_.method) ? teacher_side(m, tap, t_out.features.at(tap)) : t_out.features.at(tap);
       for (size_t i = 0; i < missing.size(); ++i) {
         Cached c;
         c.pred = t_out.pred.select(0, int64_t(i)).contiguous();
-        for (const auto& tap : cfg_.taps)
-          if (t_out.features.count(tap)) c.features[tap] = t_out.features.at(tap).select(0, int64_t(i)).contiguous();
+        for (const auto& [tap, f] : compared) c.features[tap] = f.select(0, int64_t(i)).contiguous();
         cache[windows[size_t(missing[i])]] = std::move(c);
       }
     }
@@ -194,7 +199,7 @@ Tensor Distiller::kd_term(size_t m, const std::map<std::string, Tensor>& student
   if (uses_features(cfg_.method)) {
     for (const auto& tap : cfg_.taps) {
       const Tensor s = student_side(m, tap, student_feats.at(tap));
-      const Tensor t = teacher_side(m, tap, teacher.features.at(tap));
+      const Tensor& t = teacher.features.at(tap);  // already as compared (teacher_batch)
       Tensor term;
       if (cfg_.method == KDMethod::sdkd) {
         auto r = spectral_kd_loss(s, t, spectral_[m].at(tap));

@@ -59,7 +59,7 @@ class Distiller : public nn::Module {
  private:
   struct Cached {
     Tensor pred;
-    std::map<std::string, Tensor> features;
+    std::map<std::string, Tensor> features;  // through teacher_side: as the loss compares them
   };
   // Teacher outputs for the batch's windows, computed once per window (teachers are frozen and
   // in eval mode, so their outputs never change).

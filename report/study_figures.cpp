@@ -54,6 +54,19 @@ PlotPanel change_panel(const std::vector<SeedCurves>& runs, const SeedCurves& re
   return p;
 }
 
+// A figure over wavenumber shells (log x) whose top panel is on log y: the spectrum and the
+// band-error figures.
+PlotFigure shell_figure(const std::string& title, const std::string& top_label, PlotPanel& top) {
+  PlotFigure fig;
+  fig.title = title;
+  fig.x_label = "wavenumber shell k = round(|k|)";
+  fig.log_x = true;
+  top.y_label = top_label;
+  top.log_y = true;
+  top.height = 300;
+  return fig;
+}
+
 }  // namespace
 
 SeedBand seed_band(const std::vector<std::vector<double>>& curves) {
@@ -115,14 +128,8 @@ void write_spectrum_figure(const std::string& path, const std::vector<double>& t
   const size_t shells = truth.size();
   const size_t last = k_max > 0 ? std::min<size_t>(size_t(k_max), shells == 0 ? 0 : shells - 1)
                                 : (shells == 0 ? 0 : shells - 1);
-  PlotFigure fig;
-  fig.title = "enstrophy spectrum of the vorticity (test split)";
-  fig.x_label = "wavenumber shell k = round(|k|)";
-  fig.log_x = true;
   PlotPanel top;
-  top.y_label = "enstrophy spectrum Z(k)";
-  top.log_y = true;
-  top.height = 300;
+  PlotFigure fig = shell_figure("enstrophy spectrum of the vorticity (test split)", "enstrophy spectrum Z(k)", top);
   LineSeries t;
   t.name = "truth";
   for (size_t k = 1; k <= last; ++k) t.xs.push_back(double(k)), t.ys.push_back(truth[k]);
@@ -143,14 +150,9 @@ void write_spectrum_figure(const std::string& path, const std::vector<double>& t
 void write_band_error_figure(const std::string& path, const std::vector<SeedCurves>& runs, const std::string& reference,
                              int k_max, double kd_cutoff_shell) {
   SDKD_CHECK(k_max >= 1, path, ": the band-error figure needs shells 1..k_max with k_max >= 1, got ", k_max);
-  PlotFigure fig;
-  fig.title = "relative error per wavenumber shell (test split)";
-  fig.x_label = "wavenumber shell k = round(|k|)";
-  fig.log_x = true;
   PlotPanel top;
-  top.y_label = "relative error sqrt(Z_err(k) / Z_true(k))";
-  top.log_y = true;
-  top.height = 300;
+  PlotFigure fig = shell_figure("relative error per wavenumber shell (test split)",
+                                "relative error sqrt(Z_err(k) / Z_true(k))", top);
   for (const auto& r : runs) top.series.push_back(band_series(r.name, seed_band(r.curves), 1, 1, 1, size_t(k_max) + 1));
   fig.panels.push_back(top);
   fig.notes.push_back("Z_err(k): the enstrophy spectrum of forecast - truth, Z_true(k) that of the truth (as in spectrum.svg),");
