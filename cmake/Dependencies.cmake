@@ -11,9 +11,10 @@ find_path(CBLAS_INCLUDE_DIR NAMES cblas.h PATH_SUFFIXES openblas)
 find_path(STB_INCLUDE_DIR NAMES stb_image_write.h PATH_SUFFIXES stb REQUIRED)
 
 add_library(sdkd_deps_private INTERFACE)
-target_link_libraries(sdkd_deps_private INTERFACE nlohmann_json::nlohmann_json cxxopts::cxxopts
-  kissfft::kissfft ZLIB::ZLIB)
-target_include_directories(sdkd_deps_private INTERFACE ${STB_INCLUDE_DIR})
+# What the libraries use inside (exported link-only with the static libraries, cmake/Package.cmake);
+# cxxopts is the sdkd binary's alone and linked there.
+target_link_libraries(sdkd_deps_private INTERFACE nlohmann_json::nlohmann_json kissfft::kissfft ZLIB::ZLIB)
+target_include_directories(sdkd_deps_private INTERFACE $<BUILD_INTERFACE:${STB_INCLUDE_DIR}>)
 if(BLAS_FOUND AND CBLAS_INCLUDE_DIR)
   message(STATUS "sdkd: GEMM through CBLAS (${BLAS_LIBRARIES})")
   target_link_libraries(sdkd_deps_private INTERFACE ${BLAS_LIBRARIES})

@@ -38,7 +38,13 @@ endif()
 
 add_library(sdkd_hdf5 INTERFACE)
 if(SDKD_WITH_HDF5)
-  target_link_libraries(sdkd_hdf5 INTERFACE hdf5::hdf5)
+  # In the tree through FindHDF5's target; installed (a link-only dependency of the static
+  # core, cmake/Package.cmake) as the library files themselves, so a program finding the sdkd
+  # package needs neither FindHDF5 nor the C language it tests with.
+  target_link_libraries(sdkd_hdf5 INTERFACE $<BUILD_INTERFACE:hdf5::hdf5>)
+  foreach(_lib ${HDF5_C_LIBRARIES})
+    target_link_libraries(sdkd_hdf5 INTERFACE $<INSTALL_INTERFACE:${_lib}>)
+  endforeach()
   target_compile_definitions(sdkd_hdf5 INTERFACE SDKD_WITH_HDF5=1)
   message(STATUS "sdkd: HDF5 ${HDF5_VERSION} for MAT v7.3 and .h5 files (${_sdkd_hdf5_lib})")
 else()

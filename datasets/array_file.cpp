@@ -1,15 +1,15 @@
 // open_array_file: the format from the first bytes, never from the extension (a .mat may be v5
 // or HDF5; a renamed .npy is still a .npy).
-#include "datasets/array_file.hpp"
+#include "sdkd/datasets/array_file.hpp"
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 
-#include "datasets/hdf5_file.hpp"
-#include "datasets/mat5_file.hpp"
-#include "datasets/npy_file.hpp"
+#include "sdkd/datasets/hdf5_file.hpp"
+#include "sdkd/datasets/mat5_file.hpp"
+#include "sdkd/datasets/npy_file.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::data {

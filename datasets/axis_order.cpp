@@ -1,4 +1,4 @@
-#include "datasets/axis_order.hpp"
+#include "sdkd/datasets/axis_order.hpp"
 
 #include <algorithm>
 #include <cctype>

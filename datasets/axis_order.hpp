@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/array_file.hpp"
+#include "sdkd/datasets/array_file.hpp"
 
 namespace sdkd::data {
 

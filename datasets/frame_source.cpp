@@ -1,4 +1,4 @@
-#include "datasets/frame_source.hpp"
+#include "sdkd/datasets/frame_source.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "datasets/open_dataset.hpp"
+#include "sdkd/datasets/open_dataset.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::data {

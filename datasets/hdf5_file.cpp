@@ -2,7 +2,7 @@
 // listed). HDF5 does the parsing, decompression and type conversion (H5Dread into
 // H5T_NATIVE_FLOAT from any integer or float, either byte order); this file maps its objects
 // onto ArrayFile, turns its failures into one sdkd::Error each and, for MAT, transposes.
-#include "datasets/hdf5_file.hpp"
+#include "sdkd/datasets/hdf5_file.hpp"
 
 #include "sdkd/error.hpp"
 

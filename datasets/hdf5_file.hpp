@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "datasets/array_file.hpp"
+#include "sdkd/datasets/array_file.hpp"
 
 namespace sdkd::data {
 

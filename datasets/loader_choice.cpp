@@ -1,4 +1,4 @@
-#include "datasets/loader_choice.hpp"
+#include "sdkd/datasets/loader_choice.hpp"
 
 #include <cstdio>
 #include <fstream>

@@ -4,7 +4,7 @@
 // bytes). A variable is an miMATRIX element holding sub-elements: array flags (class, complex
 // and logical bits), dimensions (int32), name, real part, [imaginary part]; or an miCOMPRESSED
 // element whose zlib stream inflates to such an miMATRIX element (not padded).
-#include "datasets/mat5_file.hpp"
+#include "sdkd/datasets/mat5_file.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "datasets/array_file.hpp"
-#include "datasets/npy_file.hpp"
+#include "sdkd/datasets/array_file.hpp"
+#include "sdkd/datasets/npy_file.hpp"
 
 namespace sdkd::data {
 

@@ -2,7 +2,7 @@
 // OpenMP threads, each with a solver of batch one (a whole trajectory per thread keeps its
 // scratch in that core's cache and needs no synchronisation per step); on a CUDA device a batch
 // is one batched solver, one launch sequence per step for all its trajectories.
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 
 #include <omp.h>
 

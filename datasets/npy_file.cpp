@@ -1,4 +1,4 @@
-#include "datasets/npy_file.hpp"
+#include "sdkd/datasets/npy_file.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/array_file.hpp"
+#include "sdkd/datasets/array_file.hpp"
 #include "sdkd/npy.hpp"
 
 namespace sdkd::data {

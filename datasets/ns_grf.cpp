@@ -1,7 +1,7 @@
 // Initial fields and forcing of the Navier-Stokes generator (FNO's recipe, see the header).
 #include <cmath>
 
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/fft.hpp"
 #include "sdkd/rng.hpp"

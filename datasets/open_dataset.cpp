@@ -1,4 +1,4 @@
-#include "datasets/open_dataset.hpp"
+#include "sdkd/datasets/open_dataset.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <limits>
 
-#include "datasets/mat5_file.hpp"
+#include "sdkd/datasets/mat5_file.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::data {

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "datasets/array_file.hpp"
-#include "datasets/axis_order.hpp"
-#include "datasets/npy_file.hpp"
+#include "sdkd/datasets/array_file.hpp"
+#include "sdkd/datasets/axis_order.hpp"
+#include "sdkd/datasets/npy_file.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::data {

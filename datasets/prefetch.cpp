@@ -1,4 +1,4 @@
-#include "datasets/prefetch.hpp"
+#include "sdkd/datasets/prefetch.hpp"
 
 #include "sdkd/error.hpp"
 

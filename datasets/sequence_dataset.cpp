@@ -1,11 +1,11 @@
-#include "datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <tuple>
 
-#include "datasets/loader_choice.hpp"
+#include "sdkd/datasets/loader_choice.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::data {

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "datasets/frame_source.hpp"
-#include "datasets/open_dataset.hpp"
-#include "datasets/prefetch.hpp"
-#include "datasets/split.hpp"
+#include "sdkd/datasets/frame_source.hpp"
+#include "sdkd/datasets/open_dataset.hpp"
+#include "sdkd/datasets/prefetch.hpp"
+#include "sdkd/datasets/split.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::data {

@@ -1,4 +1,4 @@
-#include "datasets/split.hpp"
+#include "sdkd/datasets/split.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -5,8 +5,8 @@
 #include <map>
 #include <mutex>
 
-#include "datasets/frame_source.hpp"
-#include "datasets/npy_file.hpp"
+#include "sdkd/datasets/frame_source.hpp"
+#include "sdkd/datasets/npy_file.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::data {

@@ -1,13 +1,13 @@
-#include "distill/distiller.hpp"
+#include "sdkd/distill/distiller.hpp"
 
 #include <cmath>
 #include <string>
 #include <utility>
 
-#include "distill/kd_losses.hpp"
+#include "sdkd/distill/kd_losses.hpp"
 #include "sdkd/ops.hpp"
-#include "distill/multi_teacher.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/distill/multi_teacher.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"

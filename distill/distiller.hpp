@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "distill/kd_config.hpp"
-#include "distill/teacher_projection.hpp"
-#include "models/adapter.hpp"
-#include "models/forecaster.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/distill/kd_config.hpp"
+#include "sdkd/distill/teacher_projection.hpp"
+#include "sdkd/models/adapter.hpp"
+#include "sdkd/models/forecaster.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::distill {
 

@@ -1,4 +1,4 @@
-#include "distill/kd_losses.hpp"
+#include "sdkd/distill/kd_losses.hpp"
 
 #include "sdkd/error.hpp"
 #include "sdkd/ops.hpp"

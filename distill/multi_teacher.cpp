@@ -1,4 +1,4 @@
-#include "distill/multi_teacher.hpp"
+#include "sdkd/distill/multi_teacher.hpp"
 
 #include <algorithm>
 #include <cmath>

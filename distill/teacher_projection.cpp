@@ -1,4 +1,4 @@
-#include "distill/teacher_projection.hpp"
+#include "sdkd/distill/teacher_projection.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,11 +1,11 @@
-#include "eval/image_metrics.hpp"
+#include "sdkd/eval/image_metrics.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
-#include "eval/spectrum.hpp"
+#include "sdkd/eval/spectrum.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::eval {

@@ -1,4 +1,4 @@
-#include "eval/metrics.hpp"
+#include "sdkd/eval/metrics.hpp"
 
 #include <cmath>
 

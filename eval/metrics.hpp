@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::eval {

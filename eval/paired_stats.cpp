@@ -1,4 +1,4 @@
-#include "eval/paired_stats.hpp"
+#include "sdkd/eval/paired_stats.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "eval/spectrum.hpp"
+#include "sdkd/eval/spectrum.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -3,7 +3,7 @@
 // format). Every listed array is read in full when small, else its first and last rows.
 #include <vector>
 
-#include "datasets/array_file.hpp"
+#include "sdkd/datasets/array_file.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

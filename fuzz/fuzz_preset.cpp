@@ -1,7 +1,7 @@
 // libFuzzer target: a preset file as `sdkd --preset FILE` reads it: the size and nesting limits
 // of the JSON reader, then check_preset's layout, type and range checks of every section.
 #include "fuzz_input.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "tools/pipeline/presets.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

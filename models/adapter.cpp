@@ -1,4 +1,4 @@
-#include "models/adapter.hpp"
+#include "sdkd/models/adapter.hpp"
 
 #include "sdkd/error.hpp"
 

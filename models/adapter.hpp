@@ -3,7 +3,7 @@
 // student's tapped channels to the teacher's, so distillation can compare the two features.
 #include <memory>
 
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 
 namespace sdkd::models {
 

@@ -1,4 +1,4 @@
-#include "models/alternet.hpp"
+#include "sdkd/models/alternet.hpp"
 
 #include "sdkd/error.hpp"
 #include "sdkd/ops_nn.hpp"

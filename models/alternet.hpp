@@ -5,7 +5,7 @@
 // "encoder" (before) and "latent" (after), both (B, T*hid_S, H/4, W/4).
 #include <vector>
 
-#include "models/latent_teacher.hpp"
+#include "sdkd/models/latent_teacher.hpp"
 
 namespace sdkd::models {
 

@@ -1,4 +1,4 @@
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 
 #include <algorithm>
 #include <cmath>

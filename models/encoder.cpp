@@ -1,4 +1,4 @@
-#include "models/encoder.hpp"
+#include "sdkd/models/encoder.hpp"
 
 #include "sdkd/error.hpp"
 
@@ -43,12 +43,16 @@ FrameDecoder::FrameDecoder(int64_t hid, int64_t out_channels, int64_t n_blocks, 
   readout_ = register_module("readout", std::make_shared<nn::Conv2d>(hid, out_channels, 1, gen));
 }
 
-Tensor FrameDecoder::forward(const Tensor& latent, const Tensor& skip) {
-  Tensor z = latent;
-  for (size_t j = 0; j + 1 < blocks_.size(); ++j) z = blocks_[j]->forward(z);
+DecodedFrames FrameDecoder::forward(const Tensor& latent, const Tensor& skip) {
+  Tensor z = latent, half;
+  for (size_t j = 0; j + 1 < blocks_.size(); ++j) {
+    z = blocks_[j]->forward(z);
+    // Exactly two blocks upsample, so some block's output is at half resolution whatever N_S.
+    if (2 * z.size(2) == skip.size(2)) half = z;
+  }
   SDKD_CHECK(z.shape() == skip.shape(), "teacher decoder: upsampled latent ", shape_str(z.shape()),
              " does not match the skip ", shape_str(skip.shape()));
-  return readout_->forward(blocks_.back()->forward(add(z, skip)));
+  return {readout_->forward(blocks_.back()->forward(add(z, skip))), half};
 }
 
 }  // namespace sdkd::models

@@ -41,11 +41,16 @@ class FrameEncoder : public nn::Module {
   std::vector<std::shared_ptr<ConvGNAct>> blocks_;
 };
 
+struct DecodedFrames {
+  Tensor frames;  // (B*T, out_channels, H, W)
+  Tensor half;    // (B*T, hid, H/2, W/2): the last block's output at half resolution (the "decoder" tap)
+};
+
 class FrameDecoder : public nn::Module {
  public:
   FrameDecoder(int64_t hid, int64_t out_channels, int64_t n_blocks, Generator& gen);
-  // latent (B*T, hid, H/4, W/4), skip (B*T, hid, H, W) -> (B*T, out_channels, H, W)
-  Tensor forward(const Tensor& latent, const Tensor& skip);
+  // latent (B*T, hid, H/4, W/4), skip (B*T, hid, H, W)
+  DecodedFrames forward(const Tensor& latent, const Tensor& skip);
 
  private:
   std::vector<std::shared_ptr<ConvGNAct>> blocks_;

@@ -1,14 +1,14 @@
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 
 #include <utility>
 #include <vector>
 
-#include "models/alternet.hpp"
-#include "models/config_json.hpp"
-#include "models/mixer.hpp"
-#include "models/resnet.hpp"
-#include "models/simvp.hpp"
-#include "models/unet.hpp"
+#include "sdkd/models/alternet.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/models/mixer.hpp"
+#include "sdkd/models/resnet.hpp"
+#include "sdkd/models/simvp.hpp"
+#include "sdkd/models/unet.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::models {

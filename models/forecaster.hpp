@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/normalization.hpp"
+#include "sdkd/models/normalization.hpp"
 #include "sdkd/nn.hpp"
 
 namespace sdkd::models {

@@ -1,4 +1,4 @@
-#include "models/latent_teacher.hpp"
+#include "sdkd/models/latent_teacher.hpp"
 
 #include "sdkd/error.hpp"
 
@@ -37,10 +37,12 @@ ModelOutput LatentTeacher::forward(const Tensor& x) {
   for (auto& b : blocks_) h = b->forward(h);
   const Tensor latent = out_->forward(h);
   const int64_t hh = latent.size(2), ww = latent.size(3);
-  const Tensor frames = dec_->forward(latent.reshape({B * T, cfg_.hid_S, hh, ww}), e.skip);
-  Tensor y = frames.reshape({B, cfg_.out_frames, cfg_.channels, cfg_.height, cfg_.width});
+  const DecodedFrames d = dec_->forward(latent.reshape({B * T, cfg_.hid_S, hh, ww}), e.skip);
+  // Frames back in channels, as for Z: (B*T, hid_S, H/2, W/2) -> (B, T*hid_S, H/2, W/2).
+  const Tensor decoder = d.half.reshape({B, T * cfg_.hid_S, d.half.size(2), d.half.size(3)});
+  Tensor y = d.frames.reshape({B, cfg_.out_frames, cfg_.channels, cfg_.height, cfg_.width});
   if (cfg_.residual) y = add(y, x.slice(1, cfg_.in_frames - 1, cfg_.in_frames));  // as the students (ours)
-  return {y, {{"encoder", z}, {"latent", latent}}};
+  return {y, {{"encoder", z}, {"latent", latent}, {"decoder", decoder}}};
 }
 
 }  // namespace sdkd::models

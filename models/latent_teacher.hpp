@@ -2,13 +2,15 @@
 // The skeleton both teachers share (SPEC §2): a per-frame encoder (models/encoder.hpp), latent
 // Z = frames stacked in channels (B, T*hid_S, H/4, W/4), a translator (1x1 conv T*hid_S ->
 // hid_T, N_T blocks at width hid_T, 1x1 conv back), the mirrored decoder with the skip of the
-// first encoder block. Feature taps: "encoder" = Z before the translator, "latent" = after it.
+// first encoder block. Feature taps: "encoder" = Z before the translator, "latent" = after it
+// (both (B, T*hid_S, H/4, W/4)), "decoder" = the decoder's last half-resolution feature,
+// frames stacked in channels as in Z: (B, T*hid_S, H/2, W/2).
 // SimVP and ST-AlterNet differ only in the translator block.
 #include <functional>
 #include <vector>
 
-#include "models/encoder.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/encoder.hpp"
+#include "sdkd/models/forecaster.hpp"
 
 namespace sdkd::models {
 

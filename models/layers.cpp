@@ -1,4 +1,4 @@
-#include "models/layers.hpp"
+#include "sdkd/models/layers.hpp"
 
 namespace sdkd::models {
 

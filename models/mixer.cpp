@@ -1,4 +1,4 @@
-#include "models/mixer.hpp"
+#include "sdkd/models/mixer.hpp"
 
 #include <algorithm>
 

@@ -8,7 +8,7 @@
 // (B, D, H/4, W/4).
 #include <vector>
 
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 
 namespace sdkd::models {
 

@@ -1,4 +1,4 @@
-#include "models/normalization.hpp"
+#include "sdkd/models/normalization.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/ops.hpp"
 

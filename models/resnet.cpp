@@ -1,4 +1,4 @@
-#include "models/resnet.hpp"
+#include "sdkd/models/resnet.hpp"
 
 #include "sdkd/error.hpp"
 

@@ -9,8 +9,8 @@
 // prediction path and not a side branch.
 #include <vector>
 
-#include "models/forecaster.hpp"
-#include "models/layers.hpp"
+#include "sdkd/models/forecaster.hpp"
+#include "sdkd/models/layers.hpp"
 
 namespace sdkd::models {
 

@@ -1,4 +1,4 @@
-#include "models/simvp.hpp"
+#include "sdkd/models/simvp.hpp"
 
 #include "sdkd/error.hpp"
 

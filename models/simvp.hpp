@@ -1,7 +1,7 @@
 #pragma once
 // Teacher T2, SimVP (pure CNN, SPEC §2): the shared teacher skeleton (models/latent_teacher.hpp)
 // with a translator of gated large-kernel blocks (ours, after SimVP v2's gSTA).
-#include "models/latent_teacher.hpp"
+#include "sdkd/models/latent_teacher.hpp"
 
 namespace sdkd::models {
 

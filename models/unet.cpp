@@ -1,4 +1,4 @@
-#include "models/unet.hpp"
+#include "sdkd/models/unet.hpp"
 
 #include "sdkd/error.hpp"
 
@@ -30,7 +30,7 @@ ModelOutput UNet::forward(const Tensor& x) {
   const Tensor s1 = conv1_->forward(down1_->forward(s0));       // (B, 2w, H/2, W/2)
   const Tensor e2 = conv2_->forward(down2_->forward(s1));       // (B, 4w, H/4, W/4)
   const Tensor latent = mid_->forward(e2);                      // bottleneck feature tap
-  const Tensor d1 = dec1_->forward(cat({up1_->forward(latent), s1}, 1));
+  const Tensor d1 = dec1_->forward(cat({up1_->forward(latent), s1}, 1));  // (B, 2w, H/2, W/2)
   const Tensor d0 = dec2_->forward(cat({up2_->forward(d1), s0}, 1));
   Tensor y = out_->forward(d0).reshape({B, cfg_.out_frames, cfg_.channels, H, W});
   if (cfg_.residual) {
@@ -38,7 +38,7 @@ ModelOutput UNet::forward(const Tensor& x) {
     const Tensor last = x.slice(1, cfg_.in_frames - 1, cfg_.in_frames);
     y = add(y, last);
   }
-  return {y, {{"encoder", e2}, {"latent", latent}}};
+  return {y, {{"encoder", e2}, {"latent", latent}, {"decoder", d1}}};
 }
 
 }  // namespace sdkd::models

@@ -1,9 +1,10 @@
 #pragma once
 // The U-Net student (SPEC §2): frames folded into channels, two stride-2 downsamplings
 // (64 -> 16), conv k3 + BatchNorm + LeakyReLU(0.1) units, ConvTranspose k4 s2 upsampling with
-// skip concatenation, 1x1 output conv. Feature tap "latent" at H/4 (after the bottleneck).
-#include "models/forecaster.hpp"
-#include "models/layers.hpp"
+// skip concatenation, 1x1 output conv. Feature taps: "encoder" (before the bottleneck) and
+// "latent" (after it) at H/4, "decoder" (the first decoder stage) at H/2.
+#include "sdkd/models/forecaster.hpp"
+#include "sdkd/models/layers.hpp"
 
 namespace sdkd::models {
 

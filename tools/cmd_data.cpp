@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "datasets/array_file.hpp"
-#include "datasets/open_dataset.hpp"
+#include "sdkd/datasets/array_file.hpp"
+#include "sdkd/datasets/open_dataset.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/options.hpp"

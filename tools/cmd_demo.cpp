@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "distill/distiller.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
@@ -23,7 +23,7 @@
 #include "tools/pipeline/study_output.hpp"
 #include "tools/pipeline/study_plan.hpp"
 #include "tools/pipeline/study_runner.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::tools {
 

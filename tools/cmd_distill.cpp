@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/sequence_dataset.hpp"
-#include "distill/distiller.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/distill/distiller.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/options.hpp"

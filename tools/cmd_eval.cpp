@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/sequence_dataset.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"

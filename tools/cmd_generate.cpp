@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/options.hpp"

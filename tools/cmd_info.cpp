@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/config_json.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/options.hpp"

@@ -11,12 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "sdkd/error.hpp"
-#include "distill/distiller.hpp"
-#include "models/config_json.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::tools {
 

@@ -1,4 +1,4 @@
-#include "train/epoch_log.hpp"
+#include "sdkd/train/epoch_log.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -9,7 +9,7 @@
 
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
-#include "train/progress.hpp"
+#include "sdkd/train/progress.hpp"
 
 namespace sdkd::train {
 

@@ -1,4 +1,4 @@
-#include "train/progress.hpp"
+#include "sdkd/train/progress.hpp"
 
 #include <unistd.h>
 

@@ -1,9 +1,9 @@
-#include "train/run_state.hpp"
+#include "sdkd/train/run_state.hpp"
 
 #include <cstdio>
 #include <cstring>
 
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::train {

@@ -9,11 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/normalization.hpp"
+#include "sdkd/models/normalization.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/nn.hpp"
 #include "sdkd/optim.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::train {
 

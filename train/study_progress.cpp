@@ -1,4 +1,4 @@
-#include "train/study_progress.hpp"
+#include "sdkd/train/study_progress.hpp"
 
 #include <algorithm>
 #include <map>

@@ -1,10 +1,10 @@
 // TrainConfig from and to JSON, and the ranges every run is checked against before it starts.
 #include <vector>
 
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/schedule.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::train {
 

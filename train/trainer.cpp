@@ -1,4 +1,4 @@
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -6,7 +6,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "eval/metrics.hpp"
+#include "sdkd/eval/metrics.hpp"
+#include "sdkd/models/checkpoint_model.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/checkpoint.hpp"
@@ -15,9 +16,9 @@
 #include "sdkd/error.hpp"
 #include "sdkd/optim.hpp"
 #include "sdkd/schedule.hpp"
-#include "train/epoch_log.hpp"
-#include "train/progress.hpp"
-#include "train/run_state.hpp"
+#include "sdkd/train/epoch_log.hpp"
+#include "sdkd/train/progress.hpp"
+#include "sdkd/train/run_state.hpp"
 
 namespace sdkd::train {
 
@@ -151,7 +152,6 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   sched.total_steps = cfg.epochs * ((int64_t(train_windows.size()) + cfg.batch_size - 1) / cfg.batch_size);
   sched.warmup_steps = cfg.warmup_steps;
   sched.min_lr = cfg.min_lr;
-  const nlohmann::json model_json = model.config().to_json();
   // Distillation hooks read losses back to the host inside the step: they run eagerly.
   const bool use_graph = cfg.cuda_graph && !hooks.loss;
   if (cfg.cuda_graph && hooks.loss && !cfg.quiet) std::fprintf(stderr, "cuda graph: distillation steps run eagerly\n");
@@ -235,10 +235,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       res.best_val_mse = val.mse;
       res.best_epoch = epoch;
       since_best = 0;
-      Metadata meta{{"model", model_json.dump()}, {"epoch", std::to_string(epoch)},
-                    {"val_mse", format_number(val.mse, "%.17g")}, {"data", data.name()}};
-      if (norm.zscore) meta[models::kNormalizationKey] = norm.to_metadata();
-      save_checkpoint(best_path, model, nullptr, meta);
+      models::save_forecaster(best_path, model,
+                              {{"epoch", std::to_string(epoch)}, {"val_mse", format_number(val.mse, "%.17g")},
+                               {"data", data.name()}});
     } else {
       ++since_best;
     }
@@ -261,8 +260,8 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     if (cfg.study) report.study_left = cfg.study->seconds_left(&report.study_approximate);
     if (!cfg.quiet) bar.finish(epoch_status(report));
     if (!cfg.log_json.empty()) append_json_line(cfg.log_json, epoch_json(report));
-    Metadata last_meta{{"model", model_json.dump()}, {"train", cfg.to_json().dump()}};
-    if (norm.zscore) last_meta[models::kNormalizationKey] = norm.to_metadata();
+    Metadata last_meta = models::forecaster_metadata(model);
+    last_meta["train"] = cfg.to_json().dump();
     // The normalization is written through last_meta; RunState's field is what a load reads back.
     save_run_state(last_path, model, hooks.extra, opt, last_meta,
                    {epoch, res.best_val_mse, res.best_epoch, res.train_seconds, res.history, {}});

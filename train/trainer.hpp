@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/sequence_dataset.hpp"
-#include "datasets/split.hpp"
-#include "models/forecaster.hpp"
-#include "train/study_progress.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/split.hpp"
+#include "sdkd/models/forecaster.hpp"
+#include "sdkd/train/study_progress.hpp"
 
 namespace sdkd::train {
 

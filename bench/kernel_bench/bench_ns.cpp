@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 
 namespace sdkd::bench {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "bench/kernel_bench/harness.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/optim.hpp"
 
 namespace sdkd::bench {

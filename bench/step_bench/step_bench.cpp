@@ -46,12 +46,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/navier_stokes.hpp"
-#include "distill/distiller.hpp"
-#include "distill/kd_losses.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/distill/kd_losses.hpp"
 #include "sdkd/spectral_loss.hpp"
-#include "models/adapter.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/adapter.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/error.hpp"

@@ -49,7 +49,7 @@ Tensor record(Tensor out, std::shared_ptr<Node> node) {
   return out;
 }
 
-void Tensor::backward(const Tensor& grad) const {
+void Tensor::backward(const Tensor& grad, bool retain_graph) const {
   SDKD_CHECK(requires_grad(), "backward() on a tensor that does not require grad (", str(), ")");
   Tensor seed = grad;
   if (!seed.defined()) {
@@ -67,6 +67,9 @@ void Tensor::backward(const Tensor& grad) const {
   seen.insert(impl());
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
+    SDKD_CHECK(!t->grad_fn || !t->grad_fn->released, "backward(): ", t->grad_fn ? t->grad_fn->name() : "",
+               " was already run backward and its graph released; pass retain_graph = true to the first backward() "
+               "to run backward through a graph twice, or recompute the forward pass");
     if (t->grad_fn && next < t->grad_fn->inputs.size()) {
       TensorImpl* in = t->grad_fn->inputs[next++].impl();
       if (in && in->grad_fn && seen.insert(in).second) stack.push_back({in, 0});
@@ -84,6 +87,19 @@ void Tensor::backward(const Tensor& grad) const {
     accumulate(impl()->grad, seed, true);
     return;
   }
+  // Without retain_graph the nodes let go of their inputs once the pass is done (not during it:
+  // `order` holds raw pointers); `nodes` keeps each alive until all are released.
+  struct Release {
+    std::vector<std::shared_ptr<Node>> nodes;
+    bool on;
+    ~Release() {
+      if (!on) return;
+      for (auto& n : nodes) n->released = true, n->inputs.clear();
+    }
+  } release{{}, !retain_graph};
+  if (!retain_graph)
+    for (TensorImpl* t : order)
+      if (t->grad_fn) release.nodes.push_back(t->grad_fn);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* t = *it;
     auto found = grads.find(t);

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "datasets/navier_stokes.hpp"
-#include "datasets/sequence_dataset.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/tensor.hpp"
 
 namespace sdkd::test {

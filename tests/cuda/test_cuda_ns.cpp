@@ -17,7 +17,7 @@
 
 #include "common/toy.hpp"
 #include "cuda_test.hpp"
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 
 using namespace sdkd;
 using namespace sdkd::data;

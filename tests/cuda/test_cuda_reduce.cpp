@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cuda_test.hpp"
-#include "distill/kd_losses.hpp"
+#include "sdkd/distill/kd_losses.hpp"
 #include "sdkd/ops.hpp"
 
 using namespace sdkd;

@@ -3,14 +3,14 @@
 // whole training run (same seed, CPU vs GPU, and GPU run-to-run in deterministic mode).
 #include "common/toy.hpp"
 #include "cuda_test.hpp"
-#include "datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/cuda_graph.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/nn.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/optim.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 using namespace sdkd;
 using namespace sdkd::test;

@@ -12,7 +12,7 @@
 
 #include "common/fixtures.hpp"
 #include "common/toy.hpp"
-#include "datasets/hdf5_file.hpp"
+#include "sdkd/datasets/hdf5_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/npy.hpp"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/numeric.hpp"
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 #include "kernels/cpu/fft.hpp"
 
 using namespace sdkd::data;

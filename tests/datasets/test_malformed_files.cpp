@@ -13,8 +13,8 @@
 #include "common/fixtures.hpp"
 #include "common/toy.hpp"
 #include "data_fixtures.hpp"
-#include "datasets/array_file.hpp"
-#include "datasets/open_dataset.hpp"
+#include "sdkd/datasets/array_file.hpp"
+#include "sdkd/datasets/open_dataset.hpp"
 
 using namespace sdkd;
 using namespace sdkd::data;

@@ -15,7 +15,7 @@
 
 #include "common/numeric.hpp"
 #include "common/toy.hpp"
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 #include "kernels/cpu/fft.hpp"
 #include "sdkd/error.hpp"
 

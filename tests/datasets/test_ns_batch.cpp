@@ -13,7 +13,7 @@
 
 #include "common/numeric.hpp"
 #include "common/toy.hpp"
-#include "datasets/navier_stokes.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
 #include "sdkd/error.hpp"
 
 using namespace sdkd::data;

@@ -12,8 +12,8 @@
 #include "common/fixtures.hpp"
 #include "common/toy.hpp"
 #include "data_fixtures.hpp"
-#include "datasets/open_dataset.hpp"
-#include "datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/open_dataset.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
 #include "sdkd/npy.hpp"
 
 using namespace sdkd;

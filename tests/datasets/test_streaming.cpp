@@ -16,14 +16,14 @@
 #include "common/fixtures.hpp"
 #include "common/toy.hpp"
 #include "data_fixtures.hpp"
-#include "datasets/hdf5_file.hpp"
-#include "datasets/loader_choice.hpp"
-#include "datasets/prefetch.hpp"
-#include "datasets/sequence_dataset.hpp"
-#include "eval/image_metrics.hpp"
+#include "sdkd/datasets/hdf5_file.hpp"
+#include "sdkd/datasets/loader_choice.hpp"
+#include "sdkd/datasets/prefetch.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/eval/image_metrics.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/npy.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 using namespace sdkd;
 using namespace sdkd::data;

@@ -6,7 +6,7 @@
 #include <functional>
 #include <limits>
 
-#include "distill/multi_teacher.hpp"
+#include "sdkd/distill/multi_teacher.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/rng.hpp"
 

@@ -5,10 +5,10 @@
 #include <cmath>
 
 #include "common/toy.hpp"
-#include "datasets/sequence_dataset.hpp"
-#include "distill/distiller.hpp"
-#include "distill/kd_losses.hpp"
-#include "distill/multi_teacher.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/distill/kd_losses.hpp"
+#include "sdkd/distill/multi_teacher.hpp"
 #include "sdkd/autograd.hpp"
 
 using namespace sdkd;

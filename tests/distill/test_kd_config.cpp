@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/toy.hpp"
-#include "datasets/split.hpp"
-#include "distill/distiller.hpp"
+#include "sdkd/datasets/split.hpp"
+#include "sdkd/distill/distiller.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/spectral_loss.hpp"
 

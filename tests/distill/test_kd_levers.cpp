@@ -9,10 +9,10 @@
 
 #include "common/numeric.hpp"
 #include "common/toy.hpp"
-#include "datasets/split.hpp"
-#include "distill/distiller.hpp"
-#include "distill/kd_losses.hpp"
-#include "distill/teacher_projection.hpp"
+#include "sdkd/datasets/split.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/distill/kd_losses.hpp"
+#include "sdkd/distill/teacher_projection.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "distill/kd_losses.hpp"
+#include "sdkd/distill/kd_losses.hpp"
 #include "engine/gradcheck.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"

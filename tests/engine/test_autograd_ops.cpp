@@ -318,3 +318,32 @@ TEST_CASE("leaky_relu is exactly x or slope * x, its gradient exactly 1 or the s
   CHECK(std::isnan(leaky_relu(nan_in, 0.01).to_float_vector()[0]));
   CHECK_THROWS_WITH(leaky_relu(x, std::numeric_limits<double>::infinity()), Catch::Contains("must be finite"));
 }
+
+TEST_CASE("backward releases its graph unless retain_graph is set", "[autograd]") {
+  Generator g(11);
+  Tensor w = Tensor::randn({4, 3}, g).set_requires_grad(true);
+  const Tensor x = Tensor::randn({5, 4}, g);
+  SECTION("a second backward through a released graph throws, saying what to do") {
+    Tensor loss = sum(square(matmul(x, w)));
+    loss.backward();
+    const auto once = w.grad().to_float_vector();
+    CHECK(loss.grad_fn()->released);
+    CHECK(loss.grad_fn()->inputs.empty());  // the forward's tensors are no longer held
+    CHECK_THROWS_WITH(loss.backward(), Catch::Contains("retain_graph = true") && Catch::Contains("already run backward"));
+    CHECK(w.grad().to_float_vector() == once);  // the refused pass changed nothing
+  }
+  SECTION("with retain_graph the same graph runs twice and the gradients add up") {
+    Tensor loss = sum(square(matmul(x, w)));
+    loss.backward(Tensor(), true);
+    const auto once = w.grad().to_float_vector();
+    CHECK_FALSE(loss.grad_fn()->released);
+    loss.backward();
+    const auto twice = w.grad().to_float_vector();
+    for (size_t i = 0; i < once.size(); ++i) CHECK(twice[i] == 2 * once[i]);  // x + x is exact
+  }
+  SECTION("a graph that shares a released node is refused too") {
+    const Tensor h = matmul(x, w);
+    sum(h).backward();
+    CHECK_THROWS_WITH(sum(square(h)).backward(), Catch::Contains("already run backward"));
+  }
+}

@@ -6,8 +6,8 @@
 #include <limits>
 #include <random>
 
-#include "eval/image_metrics.hpp"
-#include "eval/spectrum.hpp"
+#include "sdkd/eval/image_metrics.hpp"
+#include "sdkd/eval/spectrum.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/error.hpp"
 

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "eval/paired_stats.hpp"
+#include "sdkd/eval/paired_stats.hpp"
 #include "sdkd/error.hpp"
 
 using namespace sdkd::eval;

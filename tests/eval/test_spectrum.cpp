@@ -6,7 +6,7 @@
 #include <numeric>
 #include <random>
 
-#include "eval/spectrum.hpp"
+#include "sdkd/eval/spectrum.hpp"
 #include "sdkd/error.hpp"
 
 using namespace sdkd;

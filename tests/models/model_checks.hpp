@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 
 namespace sdkd::model_checks {
 // Builds `cfg` from Generator(1), runs a standard normal batch of `batch` inputs shaped as the

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "common/toy.hpp"
-#include "models/normalization.hpp"
+#include "sdkd/models/normalization.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/ops.hpp"

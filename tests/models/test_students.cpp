@@ -7,10 +7,10 @@
 #include <cstdio>
 
 #include "common/toy.hpp"
-#include "models/adapter.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/adapter.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "model_checks.hpp"
-#include "models/resnet.hpp"
+#include "sdkd/models/resnet.hpp"
 #include "sdkd/autograd.hpp"
 
 using namespace sdkd;

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/toy.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "model_checks.hpp"
 #include "sdkd/autograd.hpp"
 
@@ -90,7 +90,7 @@ int64_t codec_params(const models::ModelConfig& c) {
 
 TEST_CASE("SimVP shapes, taps and parameter count by formula", "[models][teachers]") {
   const auto cfg = teacher_cfg("simvp");
-  auto m = model_checks::check_forward_shapes(cfg, 2, {2, 3, 2, 8, 12}, {{"encoder", {2, 12, 2, 3}}, {"latent", {2, 12, 2, 3}}});
+  auto m = model_checks::check_forward_shapes(cfg, 2, {2, 3, 2, 8, 12}, {{"encoder", {2, 12, 2, 3}}, {"latent", {2, 12, 2, 3}}, {"decoder", {2, 12, 4, 6}}});
   CHECK(models::latent_channels(cfg) == 12);
   const int64_t d = cfg.hid_T, r = cfg.mlp_ratio;
   const int64_t block = 2 * 2 * d + conv(1, d, 5) + conv(1, d, 7) + 2 * conv(d, d, 1) + conv(d, r * d, 1) +
@@ -100,11 +100,37 @@ TEST_CASE("SimVP shapes, taps and parameter count by formula", "[models][teacher
 
 TEST_CASE("ST-AlterNet shapes, taps and parameter count by formula", "[models][teachers]") {
   const auto cfg = teacher_cfg("alternet");
-  auto m = model_checks::check_forward_shapes(cfg, 2, {2, 3, 2, 8, 12}, {{"encoder", {2, 12, 2, 3}}, {"latent", {2, 12, 2, 3}}});
+  auto m = model_checks::check_forward_shapes(cfg, 2, {2, 3, 2, 8, 12}, {{"encoder", {2, 12, 2, 3}}, {"latent", {2, 12, 2, 3}}, {"decoder", {2, 12, 4, 6}}});
   const int64_t d = cfg.hid_T, r = cfg.mlp_ratio, positions = 2 * 3;
   const int64_t block = conv(d, d, 3) + conv(1, d, 3) + positions * d + 4 * (d * d + d) + 2 * 2 * d +
                         (d * r * d + r * d) + (r * d * d + d);  // convs, pos, q/k/v/out, 2 LayerNorms, MLP
   CHECK(m->num_parameters() == codec_params(cfg) + cfg.N_T * block);
+}
+
+TEST_CASE("the teacher's decoder tap is the decoder's half-resolution feature", "[models][teachers]") {
+  // Where the tap sits, read off the graph: a loss on it reaches the encoder, the translator
+  // and the decoder blocks up to the last one at H/2 (blocks 0 and 1 for N_S = 4: block 0
+  // upsamples, block 1 keeps H/2), and none after it (block 2 upsamples to H, block 3, readout).
+  for (const char* name : {"simvp", "alternet"}) {
+    INFO(name);
+    auto cfg = teacher_cfg(name);
+    cfg.N_S = 4;
+    Generator g(3), gx(4);
+    auto m = models::make_model(cfg, g);
+    const auto out = m->forward(Tensor::randn({2, 3, 2, 8, 12}, gx));
+    REQUIRE(out.features.at("decoder").shape() == Shape{2, 3 * cfg.hid_S, 4, 6});
+    m->zero_grad();
+    sum(square(out.features.at("decoder"))).backward();
+    for (auto& [pname, p] : m->named_parameters()) {
+      INFO(pname);
+      const bool after = pname.rfind("dec.blocks.2.", 0) == 0 || pname.rfind("dec.blocks.3.", 0) == 0 ||
+                         pname.rfind("dec.readout.", 0) == 0;
+      bool reached = false;
+      if (p.grad().defined())
+        for (float v : p.grad().to_float_vector()) reached = reached || v != 0.0f;
+      CHECK(reached == !after);
+    }
+  }
 }
 
 TEST_CASE("teacher encoder taps see each frame alone", "[models][teachers]") {

@@ -2,7 +2,7 @@
 
 #include "common/toy.hpp"
 #include "model_checks.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
 
 using namespace sdkd;
@@ -13,7 +13,8 @@ models::ModelConfig small_cfg() { return test::toy_config("unet", {3, 2, 8, 12})
 }  // namespace
 
 TEST_CASE("U-Net maps (B, T_in, C, H, W) to (B, T_out, C, H, W) with an H/4 latent tap", "[models]") {
-  auto m = model_checks::check_forward_shapes(small_cfg(), 2, {2, 2, 1, 8, 12}, {{"latent", {2, 16, 2, 3}}});
+  auto m = model_checks::check_forward_shapes(small_cfg(), 2, {2, 2, 1, 8, 12},
+                                              {{"encoder", {2, 16, 2, 3}}, {"latent", {2, 16, 2, 3}}, {"decoder", {2, 8, 4, 6}}});
   // Parameter count by hand for hidden w = 4, cin = 3, cout = 2 (convs without bias + BN affine).
   const int64_t w = 4;
   auto conv = [](int64_t i, int64_t o, int64_t k) { return i * o * k * k; };
@@ -22,6 +23,24 @@ TEST_CASE("U-Net maps (B, T_in, C, H, W) to (B, T_out, C, H, W) with an H/4 late
                            conv(4 * w, 2 * w, 4) + 4 * w + conv(4 * w, 2 * w, 3) + 4 * w + conv(2 * w, w, 4) + 2 * w +
                            conv(2 * w, w, 3) + 2 * w + conv(w, 2, 1) + 2;
   CHECK(m->num_parameters() == expected);
+}
+
+TEST_CASE("the U-Net's decoder tap is its first decoder stage", "[models]") {
+  // Read off the graph: a loss on the tap reaches everything up to dec1 (through the skip s1
+  // too) and nothing after it (up2, dec2, the output conv).
+  Generator g(3), gx(4);
+  auto m = models::make_model(small_cfg(), g);
+  const auto out = m->forward(Tensor::randn({2, 3, 1, 8, 12}, gx));
+  m->zero_grad();
+  sum(square(out.features.at("decoder"))).backward();
+  for (auto& [name, p] : m->named_parameters()) {
+    INFO(name);
+    const bool after = name.rfind("up2.", 0) == 0 || name.rfind("dec2.", 0) == 0 || name.rfind("out.", 0) == 0;
+    bool reached = false;
+    if (p.grad().defined())
+      for (float v : p.grad().to_float_vector()) reached = reached || v != 0.0f;
+    CHECK(reached == !after);
+  }
 }
 
 TEST_CASE("model construction and forward are deterministic for a seed", "[models]") {

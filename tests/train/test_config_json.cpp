@@ -6,10 +6,10 @@
 #include <cmath>
 
 #include "common/toy.hpp"
-#include "models/config_json.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/error.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 using Catch::Matchers::Contains;
 using namespace sdkd;

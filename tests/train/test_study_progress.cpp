@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/toy.hpp"
-#include "datasets/split.hpp"
+#include "sdkd/datasets/split.hpp"
 #include "sdkd/error.hpp"
-#include "train/epoch_log.hpp"
-#include "train/study_progress.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/epoch_log.hpp"
+#include "sdkd/train/study_progress.hpp"
+#include "sdkd/train/trainer.hpp"
 
 using namespace sdkd;
 using Catch::Matchers::Contains;

@@ -9,11 +9,11 @@
 #include <filesystem>
 
 #include "common/toy.hpp"
-#include "datasets/split.hpp"
+#include "sdkd/datasets/split.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/safetensors.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 using Catch::Matchers::Contains;
 using namespace sdkd;

@@ -2,9 +2,9 @@
 #include <filesystem>
 
 #include "common/toy.hpp"
-#include "datasets/sequence_dataset.hpp"
-#include "eval/metrics.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/eval/metrics.hpp"
+#include "sdkd/train/trainer.hpp"
 
 using namespace sdkd;
 using test::toy_unet_config;

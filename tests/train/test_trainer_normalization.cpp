@@ -10,7 +10,7 @@
 #include "sdkd/autograd.hpp"
 #include "sdkd/checkpoint.hpp"
 #include "sdkd/ops.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 using namespace sdkd;
 using Catch::Matchers::Contains;

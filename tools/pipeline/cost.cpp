@@ -6,15 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "datasets/sequence_dataset.hpp"
-#include "models/config_json.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/profiling.hpp"
 #include "tools/pipeline/windows.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::tools {
 

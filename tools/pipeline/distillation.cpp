@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/split.hpp"
-#include "distill/distiller.hpp"
-#include "models/config_json.hpp"
-#include "train/progress.hpp"
+#include "sdkd/datasets/split.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/train/progress.hpp"
 #include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
 

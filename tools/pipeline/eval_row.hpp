@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/image_metrics.hpp"
-#include "eval/metrics.hpp"
+#include "sdkd/eval/image_metrics.hpp"
+#include "sdkd/eval/metrics.hpp"
 
 namespace sdkd::tools {
 

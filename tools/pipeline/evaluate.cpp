@@ -2,9 +2,9 @@
 // relative L2, SSIM, PSNR, band errors, spectra) and cost (parameters, FLOPs, latency, memory).
 #include "tools/pipeline/evaluate.hpp"
 
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/autograd.hpp"
-#include "datasets/split.hpp"
+#include "sdkd/datasets/split.hpp"
 #include "sdkd/error.hpp"
 #include "tools/pipeline/cost.hpp"
 #include "tools/pipeline/presets.hpp"

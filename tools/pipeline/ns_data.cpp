@@ -7,14 +7,14 @@
 #include <filesystem>
 #include <vector>
 
-#include "datasets/navier_stokes.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/npy.hpp"
 #include "tools/pipeline/ns_partial.hpp"
 #include "tools/pipeline/runtime.hpp"
-#include "train/progress.hpp"
+#include "sdkd/train/progress.hpp"
 
 namespace sdkd::tools {
 

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/sequence_dataset.hpp"
-#include "datasets/split.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/split.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "report/figures.hpp"
 #include "report/palette.hpp"
 #include "sdkd/autograd.hpp"

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "distill/distiller.hpp"
-#include "models/config_json.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/error.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::tools {
 

@@ -7,12 +7,12 @@
 
 #include <cxxopts.hpp>
 
-#include "models/forecaster.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/profiling.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
-#include "train/epoch_log.hpp"
+#include "sdkd/train/epoch_log.hpp"
 
 namespace sdkd::tools {
 

@@ -2,11 +2,11 @@
 
 #include <filesystem>
 
-#include "distill/distiller.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
-#include "train/study_progress.hpp"
+#include "sdkd/train/study_progress.hpp"
 #include "tools/pipeline/checkpoint.hpp"
 #include "tools/pipeline/distillation.hpp"
 #include "tools/pipeline/runtime.hpp"

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/navier_stokes.hpp"
-#include "datasets/sequence_dataset.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/datasets/navier_stokes.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/error.hpp"
 #include "tools/pipeline/ns_data.hpp"
 #include "tools/pipeline/runtime.hpp"

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "datasets/sequence_dataset.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"

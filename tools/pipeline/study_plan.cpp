@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <set>
 
-#include "distill/distiller.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/error.hpp"
 #include "tools/pipeline/presets.hpp"
 

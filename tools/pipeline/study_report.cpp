@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "report/headline.hpp"
 #include "report/palette.hpp"
 #include "report/report.hpp"

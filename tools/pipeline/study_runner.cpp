@@ -5,15 +5,15 @@
 #include <filesystem>
 #include <set>
 
-#include "datasets/sequence_dataset.hpp"
-#include "distill/distiller.hpp"
-#include "models/config_json.hpp"
-#include "models/forecaster.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/distill/distiller.hpp"
+#include "sdkd/models/config_json.hpp"
+#include "sdkd/models/forecaster.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
-#include "train/progress.hpp"
-#include "train/study_progress.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/progress.hpp"
+#include "sdkd/train/study_progress.hpp"
+#include "sdkd/train/trainer.hpp"
 #include "tools/pipeline/evaluate.hpp"
 #include "tools/pipeline/runtime.hpp"
 #include "tools/pipeline/students.hpp"

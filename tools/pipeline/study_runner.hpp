@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/pipeline/eval_row.hpp"
-#include "distill/distiller.hpp"  // TeacherModel
+#include "sdkd/distill/distiller.hpp"  // TeacherModel
 #include "tools/pipeline/forward.hpp"
 #include "tools/pipeline/study_data.hpp"
 #include "tools/pipeline/study_plan.hpp"

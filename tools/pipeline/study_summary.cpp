@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <map>
 
-#include "distill/distiller.hpp"  // the method names
-#include "eval/paired_stats.hpp"
+#include "sdkd/distill/distiller.hpp"  // the method names
+#include "sdkd/eval/paired_stats.hpp"
 
 namespace sdkd::tools {
 

@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/config_json.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
-#include "train/study_progress.hpp"
+#include "sdkd/train/study_progress.hpp"
 #include "tools/pipeline/checkpoint.hpp"
 #include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"

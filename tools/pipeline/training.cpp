@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/split.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/datasets/split.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
 #include "sdkd/error.hpp"
 #include "tools/pipeline/presets.hpp"

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "datasets/sequence_dataset.hpp"
-#include "models/forecaster.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
+#include "sdkd/models/forecaster.hpp"
+#include "sdkd/train/trainer.hpp"
 
 namespace sdkd::tools {
 

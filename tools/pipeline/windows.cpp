@@ -2,11 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/split.hpp"
-#include "eval/image_metrics.hpp"
-#include "models/config_json.hpp"
+#include "sdkd/datasets/split.hpp"
+#include "sdkd/eval/image_metrics.hpp"
+#include "sdkd/models/config_json.hpp"
 #include "tools/pipeline/presets.hpp"
-#include "train/trainer.hpp"
+#include "sdkd/train/trainer.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::tools {

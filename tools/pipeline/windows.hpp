@@ -9,7 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "datasets/sequence_dataset.hpp"
+#include "sdkd/datasets/sequence_dataset.hpp"
 
 namespace sdkd::tools {
 

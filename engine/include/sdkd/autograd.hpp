@@ -12,6 +12,7 @@ namespace sdkd {
 
 struct Node {
   std::vector<Tensor> inputs;  // gradients are produced for these, in this order
+  bool released = false;       // set (and inputs cleared) by a backward pass without retain_graph
   virtual ~Node() = default;
   // Gradients with respect to `inputs` given the gradient of the output; an undefined
   // Tensor means "no gradient" for that input.

@@ -17,3 +17,4 @@
 #include "sdkd/safetensors.hpp"
 #include "sdkd/tensor.hpp"
 #include "sdkd/threads.hpp"
+#include "sdkd/version.hpp"

@@ -105,8 +105,11 @@ class Tensor {
   void zero_grad() { impl_->grad.reset(); }
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
-  // Reverse-mode pass from this tensor; grad defaults to 1 for a one-element tensor.
-  void backward(const Tensor& grad = Tensor()) const;
+  // Reverse-mode pass from this tensor; grad defaults to 1 for a one-element tensor. As in
+  // PyTorch, the pass releases the graph behind it (each node lets go of its inputs, so the
+  // forward's activations can be freed): a second backward through any of its nodes throws,
+  // unless the first one was given retain_graph = true.
+  void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
 
   // ---- in-place (no autograd; for optimizers, initialisers and buffers) ----
   Tensor& fill_(double value);
