@@ -28,6 +28,12 @@ for private in kernels runtime report tools; do
   fi
 done
 
+# One version everywhere: the header, the binary, the package (pkg-config below).
+version=$(sed -n 's/^#define SDKD_VERSION "\(.*\)"/\1/p' "$prefix/include/sdkd/version.hpp")
+test -n "$version"
+grep -q "PACKAGE_VERSION \"$version\"" "$prefix/lib/cmake/sdkd/sdkdConfigVersion.cmake"
+"$prefix/bin/sdkd" --version | grep -q "^sdkd $version " || { echo "FAIL: sdkd --version is not $version"; exit 1; }
+
 echo "== <sdkd/sdkd.hpp> with g++ -std=c++20 and only $prefix/include"
 printf '#include <sdkd/sdkd.hpp>\nint main() { return sdkd::Tensor::zeros({2}).numel() == 2 ? 0 : 1; }\n' > "$work/plain.cpp"
 g++ -std=c++20 -fsyntax-only -I"$prefix/include" "$work/plain.cpp"
@@ -53,7 +59,7 @@ head -c 128 "$work/forecast.npy" | grep -aq "'descr': '<f4'.*'shape': (10, 1, 32
 
 echo "== example train_model through pkg-config"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-test "$(pkg-config --modversion sdkd)" = "$(sed -n 's/^#define SDKD_VERSION "\(.*\)"/\1/p' "$prefix/include/sdkd/version.hpp")"
+test "$(pkg-config --modversion sdkd)" = "$version"
 # shellcheck disable=SC2046,SC2086
 g++ -std=c++20 -O2 $flags "$src/examples/train_model/main.cpp" -o "$work/train_model_pc" $(pkg-config --cflags --libs sdkd)
 "$work/train_model_pc" "$work/a_pc"
