@@ -51,12 +51,12 @@ class GraphedStep {
         l.backward();
         loss_ = l.detach();
       });
-      for (const auto& p : params) grads_.push_back(p.grad().impl_ptr());
+      for (const auto& p : params) grads_.push_back(p.grad());
     }
     gx_.copy_(x);
     gy_.copy_(y);
     graph_->replay();
-    for (size_t k = 0; k < params.size(); ++k) params[k].impl()->grad = grads_[k];
+    for (size_t k = 0; k < params.size(); ++k) params[k].set_grad(grads_[k]);
     return loss_;
   }
 
@@ -66,7 +66,7 @@ class GraphedStep {
   int64_t eager_full_ = 0;
   std::unique_ptr<CudaGraph> graph_;
   Tensor gx_, gy_, loss_;
-  std::vector<std::shared_ptr<TensorImpl>> grads_;
+  std::vector<Tensor> grads_;  // the captured graph's gradient buffers
 };
 
 // Where a run stopped by a non-finite value can go back to: its last.safetensors only when

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "dispatch.hpp"
+#include "tensor_impl.hpp"
 #include "sdkd/ops.hpp"
 
 namespace sdkd {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "dispatch.hpp"
+#include "tensor_impl.hpp"
 #include "sdkd/autograd.hpp"
 
 namespace sdkd::nn {

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "dispatch.hpp"
+#include "tensor_impl.hpp"
 #include "kernels/cuda/elementwise.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops.hpp"

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "dispatch.hpp"
+#include "tensor_impl.hpp"
 #include "host_cache.hpp"
 #include "kernels/cpu/copy.hpp"
 #include "kernels/cuda/copy.hpp"
@@ -195,6 +196,24 @@ Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, Device devi
   // to_unit gives (0, 1]; 1 - u maps it onto [0, 1) as documented.
   return tensor_drawn(shape, dtype, [&](int64_t i) { return 1.0 - Philox::uniform(gen.seed, 1, base + uint64_t(i)); });
 }
+
+const Shape& Tensor::shape() const { return impl_->shape; }
+const Shape& Tensor::strides() const { return impl_->strides; }
+DType Tensor::dtype() const { return impl_->dtype; }
+Device Tensor::device() const { return impl_->storage->device; }
+bool Tensor::is_pinned() const { return impl_->storage->pinned; }
+bool Tensor::shares_storage(const Tensor& other) const {
+  return defined() && other.defined() && impl_->storage == other.impl_->storage;
+}
+bool Tensor::requires_grad() const { return impl_->requires_grad; }
+Tensor Tensor::grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
+void Tensor::zero_grad() { impl_->grad.reset(); }
+void Tensor::set_grad(const Tensor& g) const {
+  SDKD_CHECK(!g.defined() || (g.shape() == shape() && g.dtype() == dtype() && g.device() == device()),
+             "set_grad: gradient ", g.defined() ? g.str() : std::string(), " does not match the tensor ", str());
+  impl_->grad = g.impl_ptr();
+}
+const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
 
 int64_t Tensor::size(int64_t d) const { return shape()[size_t(detail::wrap_dim(d, dim(), "size"))]; }
 

@@ -38,8 +38,8 @@ Twin twin_params(const std::vector<Shape>& shapes, uint64_t seed) {
 void set_grads(Twin& t, uint64_t seed) {
   for (size_t i = 0; i < t.cpu.size(); ++i) {
     const Tensor g = cpu_randn(t.cpu[i].second.shape(), seed * 100 + i, 0.5);
-    t.cpu[i].second.impl()->grad = g.clone().impl_ptr();
-    t.gpu[i].second.impl()->grad = g.to(kCuda).impl_ptr();
+    t.cpu[i].second.set_grad(g.clone());
+    t.gpu[i].second.set_grad(g.to(kCuda));
   }
 }
 

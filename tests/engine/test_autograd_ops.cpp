@@ -108,7 +108,7 @@ TEST_CASE("views share storage and index like row-major arrays", "[ops]") {
       for (int j = 0; j < 3; ++j) CHECK(pv[size_t(k * 6 + i * 3 + j)] == v[size_t(i * 12 + j * 4 + k)]);
   CHECK(!p.is_contiguous());
   const Tensor r = a.reshape({6, 4});
-  CHECK(r.impl()->storage == a.impl()->storage);  // a view, not a copy
+  CHECK(r.shares_storage(a));  // a view, not a copy
   const Tensor s = a.slice(1, 1, 3).reshape({-1});  // not viewable: must copy correctly
   const auto sv = s.to_double_vector();
   REQUIRE(sv.size() == 16);
@@ -346,4 +346,21 @@ TEST_CASE("backward releases its graph unless retain_graph is set", "[autograd]"
     sum(h).backward();
     CHECK_THROWS_WITH(sum(square(h)).backward(), Catch::Contains("already run backward"));
   }
+}
+
+TEST_CASE("set_grad shares a gradient buffer, shares_storage tells views from copies", "[autograd]") {
+  Generator g(12);
+  Tensor w = Tensor::randn({3, 2}, g).set_requires_grad(true);
+  const Tensor buf = Tensor::zeros({3, 2});
+  w.set_grad(buf);
+  CHECK(w.grad().shares_storage(buf));
+  sum(w).backward();  // adds to it, into a new buffer: the one given is never written
+  for (float v : w.grad().to_float_vector()) CHECK(v == 1.0f);
+  for (float v : buf.to_float_vector()) CHECK(v == 0.0f);
+  CHECK_FALSE(w.grad().shares_storage(buf));
+  CHECK_THROWS_WITH(w.set_grad(Tensor::zeros({2, 3})), Catch::Contains("does not match"));
+  w.set_grad(Tensor());
+  CHECK_FALSE(w.grad().defined());
+  CHECK(w.reshape({6}).shares_storage(w));
+  CHECK_FALSE(w.clone().shares_storage(w));
 }

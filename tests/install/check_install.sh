@@ -5,7 +5,8 @@
 #      (no CUDA include path, no other -I);
 #   3. every example in examples/ configured out of tree with find_package(sdkd), built, run:
 #      train_model, custom_op, distill (which writes a student checkpoint and 10 frames), then
-#      forecast on those two files, its output checked for shape;
+#      forecast on those two files, its output checked for shape, and on the distilled student of
+#      the installed `sdkd demo --preset smoke`;
 #   4. example (a) built a second time through pkg-config alone (g++ $(pkg-config ...)) and run.
 # Usage: check_install.sh SOURCE_DIR BUILD_DIR [EXTRA_FLAGS]; EXTRA_FLAGS (e.g. the sanitizers
 # of an ASan build) go on every compile and link, as the package's libraries need them.
@@ -37,6 +38,11 @@ grep -q "PACKAGE_VERSION \"$version\"" "$prefix/lib/cmake/sdkd/sdkdConfigVersion
 echo "== <sdkd/sdkd.hpp> with g++ -std=c++20 and only $prefix/include"
 printf '#include <sdkd/sdkd.hpp>\nint main() { return sdkd::Tensor::zeros({2}).numel() == 2 ? 0 : 1; }\n' > "$work/plain.cpp"
 g++ -std=c++20 -fsyntax-only -I"$prefix/include" "$work/plain.cpp"
+# The tensor's fields are the engine's: opaque to an embedder.
+printf '#include <sdkd/sdkd.hpp>\nint main() { return int(sizeof(sdkd::TensorImpl)); }\n' > "$work/opaque.cpp"
+if g++ -std=c++20 -fsyntax-only -I"$prefix/include" "$work/opaque.cpp" 2> /dev/null; then
+  echo "FAIL: sdkd::TensorImpl is a complete type in the installed headers"; exit 1
+fi
 if g++ -std=c++20 -E -I"$prefix/include" "$work/plain.cpp" | grep -q "cuda_runtime"; then
   echo "FAIL: <sdkd/sdkd.hpp> pulls in CUDA headers"; exit 1
 fi
@@ -56,6 +62,16 @@ echo "== run forecast";     "$work/build-forecast/sdkd_example_forecast" "$work/
 # The forecast file: a version-1 .npy header naming float32 and the (10, 1, 32, 32) shape.
 head -c 128 "$work/forecast.npy" | grep -aq "'descr': '<f4'.*'shape': (10, 1, 32, 32)" || {
   echo "FAIL: forecast.npy is not a (10, 1, 32, 32) float32 array"; head -c 128 "$work/forecast.npy"; exit 1; }
+
+# And a checkpoint of the installed sdkd itself: the smoke study's distilled student (the same
+# 10 frames of 32x32). Skipped under the sanitizers, where the smoke study takes minutes.
+if [ -z "$flags" ]; then
+  echo "== forecast from sdkd distill's checkpoint (sdkd demo --preset smoke)"
+  (cd "$work" && timeout 300 "$prefix/bin/sdkd" demo --preset smoke --out "$work/smoke" --quiet > "$work/smoke.log" 2>&1) ||
+    { cat "$work/smoke.log"; exit 1; }
+  "$work/build-forecast/sdkd_example_forecast" "$work/smoke/student_sdkd_s0/best.safetensors" "$work/d/frames.npy" \
+    "$work/forecast_smoke.npy"
+fi
 
 echo "== example train_model through pkg-config"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"

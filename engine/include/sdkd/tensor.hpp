@@ -11,28 +11,11 @@ namespace sdkd {
 
 struct Node;
 
-// A raw buffer. CPU buffers are 64-byte aligned so loops vectorise. `pinned`: a host buffer in
-// page-locked memory (Tensor::empty_pinned), copied to a GPU directly and asynchronously.
-struct Storage {
-  void* data = nullptr;
-  size_t nbytes = 0;
-  Device device;
-  bool pinned = false;
-  Storage(size_t bytes, Device dev, bool pinned_host = false);
-  ~Storage();
-  Storage(const Storage&) = delete;
-  Storage& operator=(const Storage&) = delete;
-};
-
-struct TensorImpl {
-  std::shared_ptr<Storage> storage;
-  int64_t offset = 0;  // in elements
-  Shape shape, strides;
-  DType dtype = DType::f32;
-  bool requires_grad = false;
-  std::shared_ptr<TensorImpl> grad;  // accumulated gradient of a leaf
-  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (null for leaves)
-};
+// The buffer and the fields behind a Tensor (storage, offset, shape, strides, dtype, autograd
+// links) are the engine's own (engine/src/tensor_impl.hpp): outside it they are opaque, so
+// they can change without changing this API. A Tensor is used through its methods only.
+struct Storage;
+struct TensorImpl;
 
 class Tensor {
  public:
@@ -61,15 +44,18 @@ class Tensor {
 
   // ---- metadata ----
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const { return impl_->shape; }
-  const Shape& strides() const { return impl_->strides; }
-  int64_t dim() const { return int64_t(impl_->shape.size()); }
+  const Shape& shape() const;
+  const Shape& strides() const;
+  int64_t dim() const { return int64_t(shape().size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
-  int64_t numel() const { return shape_numel(impl_->shape); }
-  DType dtype() const { return impl_->dtype; }
-  Device device() const { return impl_->storage->device; }
-  bool is_pinned() const { return impl_->storage->pinned; }
+  int64_t numel() const { return shape_numel(shape()); }
+  DType dtype() const;
+  Device device() const;
+  bool is_pinned() const;
+  // Whether this tensor and `other` view the same buffer (a view, not a copy).
+  bool shares_storage(const Tensor& other) const;
   bool is_contiguous() const;
+  // The engine's handle on the fields (an incomplete type outside the engine): identity only.
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   std::string str() const;  // "float32[2, 3]"
@@ -99,12 +85,16 @@ class Tensor {
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
 
   // ---- autograd ----
-  bool requires_grad() const { return impl_->requires_grad; }
+  bool requires_grad() const;
   Tensor& set_requires_grad(bool r);
-  Tensor grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
-  void zero_grad() { impl_->grad.reset(); }
-  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
-  bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  Tensor grad() const;
+  void zero_grad();
+  // Makes g (same shape, dtype and device, or undefined for none) this leaf's gradient, shared,
+  // not copied: a replayed CUDA graph writes its gradients into fixed buffers (train/). A later
+  // backward adds to it out of place (a new buffer), as every accumulation does.
+  void set_grad(const Tensor& g) const;
+  const std::shared_ptr<Node>& grad_fn() const;
+  bool is_leaf() const { return grad_fn() == nullptr; }
   // Reverse-mode pass from this tensor; grad defaults to 1 for a one-element tensor. As in
   // PyTorch, the pass releases the graph behind it (each node lets go of its inputs, so the
   // forward's activations can be freed): a second backward through any of its nodes throws,
