@@ -33,7 +33,10 @@ done
 version=$(sed -n 's/^#define SDKD_VERSION "\(.*\)"/\1/p' "$prefix/include/sdkd/version.hpp")
 test -n "$version"
 grep -q "PACKAGE_VERSION \"$version\"" "$prefix/lib/cmake/sdkd/sdkdConfigVersion.cmake"
-"$prefix/bin/sdkd" --version | grep -q "^sdkd $version " || { echo "FAIL: sdkd --version is not $version"; exit 1; }
+# (Outputs are captured before matching: with pipefail, `cmd | grep -q` can fail on a match when
+# grep exits first and cmd is killed by SIGPIPE.)
+reported=$("$prefix/bin/sdkd" --version)
+[[ $reported == "sdkd $version "* ]] || { echo "FAIL: sdkd --version says '$reported', not $version"; exit 1; }
 
 echo "== <sdkd/sdkd.hpp> with g++ -std=c++20 and only $prefix/include"
 printf '#include <sdkd/sdkd.hpp>\nint main() { return sdkd::Tensor::zeros({2}).numel() == 2 ? 0 : 1; }\n' > "$work/plain.cpp"
@@ -43,7 +46,8 @@ printf '#include <sdkd/sdkd.hpp>\nint main() { return int(sizeof(sdkd::TensorImp
 if g++ -std=c++20 -fsyntax-only -I"$prefix/include" "$work/opaque.cpp" 2> /dev/null; then
   echo "FAIL: sdkd::TensorImpl is a complete type in the installed headers"; exit 1
 fi
-if g++ -std=c++20 -E -I"$prefix/include" "$work/plain.cpp" | grep -q "cuda_runtime"; then
+g++ -std=c++20 -E -I"$prefix/include" "$work/plain.cpp" > "$work/plain.i"
+if grep -q "cuda_runtime" "$work/plain.i"; then
   echo "FAIL: <sdkd/sdkd.hpp> pulls in CUDA headers"; exit 1
 fi
 
@@ -60,8 +64,9 @@ echo "== run custom_op";    "$work/build-custom_op/sdkd_example_custom_op"
 echo "== run distill";      "$work/build-distill/sdkd_example_distill" "$work/d"
 echo "== run forecast";     "$work/build-forecast/sdkd_example_forecast" "$work/d/student.safetensors" "$work/d/frames.npy" "$work/forecast.npy"
 # The forecast file: a version-1 .npy header naming float32 and the (10, 1, 32, 32) shape.
-head -c 128 "$work/forecast.npy" | grep -aq "'descr': '<f4'.*'shape': (10, 1, 32, 32)" || {
-  echo "FAIL: forecast.npy is not a (10, 1, 32, 32) float32 array"; head -c 128 "$work/forecast.npy"; exit 1; }
+header=$(head -c 128 "$work/forecast.npy" | tr -d '\000')
+[[ $header == *"'descr': '<f4'"*"'shape': (10, 1, 32, 32)"* ]] || {
+  echo "FAIL: forecast.npy is not a (10, 1, 32, 32) float32 array: $header"; exit 1; }
 
 # And a checkpoint of the installed sdkd itself: the smoke study's distilled student (the same
 # 10 frames of 32x32). Skipped under the sanitizers, where the smoke study takes minutes.
