@@ -10,7 +10,8 @@ JOBS       ?= $(shell nproc)
 PRESET     ?= demo
 # Debian packages the build needs (see docs/ARCHITECTURE.md for what each is for).
 PACKAGES   := cmake ninja-build g++ catch2 libcxxopts-dev nlohmann-json3-dev libstb-dev \
-              libopenblas-dev libkissfft-dev zlib1g-dev libhdf5-dev pkg-config
+              libopenblas-dev libkissfft-dev zlib1g-dev libhdf5-dev pkg-config \
+              libopenmpi-dev openmpi-bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

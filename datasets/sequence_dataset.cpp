@@ -114,9 +114,11 @@ std::pair<double, double> SequenceDataset::moments(const std::vector<int64_t>& t
 }
 
 BatchIterator::BatchIterator(const SequenceDataset& data, std::vector<std::pair<int64_t, int64_t>> windows,
-                             int64_t batch_size, bool shuffle, uint64_t seed, int64_t epoch, bool pinned)
-    : data_(data), windows_(std::move(windows)), batch_size_(batch_size), pinned_(pinned) {
+                             int64_t batch_size, bool shuffle, uint64_t seed, int64_t epoch, bool pinned, Shard shard)
+    : data_(data), windows_(std::move(windows)), batch_size_(batch_size), shard_(shard), pinned_(pinned) {
   SDKD_CHECK(batch_size >= 1, "batch size must be >= 1, got ", batch_size);
+  SDKD_CHECK(shard.size >= 1 && shard.rank >= 0 && shard.rank < shard.size, "shard: rank ", shard.rank,
+             " of ", shard.size, " processes");
   if (shuffle) {
     const auto perm = permutation(int64_t(windows_.size()), seed, 0xE90C0000ull + uint64_t(epoch));
     std::vector<std::pair<int64_t, int64_t>> shuffled;
@@ -125,14 +127,22 @@ BatchIterator::BatchIterator(const SequenceDataset& data, std::vector<std::pair<
   }
 }
 
-int64_t BatchIterator::num_batches() const { return (int64_t(windows_.size()) + batch_size_ - 1) / batch_size_; }
+int64_t BatchIterator::num_batches() const {
+  const int64_t n = int64_t(windows_.size()), global = batch_size_ * shard_.size;
+  const int64_t full = n / global, rest = n % global;
+  return full + (rest >= shard_.size ? 1 : 0);
+}
 
 void BatchIterator::prepare_next() {
-  has_ahead_ = pos_ < int64_t(windows_.size());
+  const int64_t n = int64_t(windows_.size());
+  const int64_t global = std::min<int64_t>(batch_size_ * shard_.size, n - pos_);
+  has_ahead_ = global >= shard_.size && global > 0;  // a remainder smaller than the ranks is left out
   if (!has_ahead_) return;
-  const int64_t end = std::min<int64_t>(pos_ + batch_size_, int64_t(windows_.size()));
-  ahead_.assign(windows_.begin() + pos_, windows_.begin() + end);
-  pos_ = end;
+  // Full batches: rank r takes windows [r b, (r + 1) b); a short one splits near-evenly.
+  const int64_t lo = pos_ + global * shard_.rank / shard_.size, hi = pos_ + global * (shard_.rank + 1) / shard_.size;
+  ahead_.assign(windows_.begin() + lo, windows_.begin() + hi);
+  ahead_global_ = global;
+  pos_ += global;
   worker_.start([this] { std::tie(ahead_x_, ahead_y_) = data_.batch(ahead_, pinned_); });
 }
 
@@ -148,6 +158,7 @@ bool BatchIterator::next(Tensor& x, Tensor& y) {
   y = std::move(ahead_y_);
   ahead_x_ = ahead_y_ = Tensor();
   batch_.swap(ahead_);
+  global_ = ahead_global_;
   prepare_next();  // batch k+1 is read while the caller trains on batch k
   return true;
 }

@@ -69,6 +69,15 @@ class SequenceDataset {
   std::string source_;
 };
 
+// This process's part of every batch when several train together (data parallelism): the
+// batches are those of one process with batch_size * size, each cut into `size` consecutive
+// parts, part `rank` here (a short last batch in near-equal parts; one with fewer windows than
+// processes is left out, so every rank always has a batch). Disjoint, covering, and fixed by
+// the seed like the unsharded order.
+struct Shard {
+  int rank = 0, size = 1;
+};
+
 // Iterates over windows in batches; shuffled per epoch from (seed, epoch) so a resumed run
 // sees exactly the batches it would have seen. While the caller works on batch k, batch k+1 is
 // read on a worker thread (BackgroundJob); the batches are the same either way. `pinned`:
@@ -76,8 +85,11 @@ class SequenceDataset {
 class BatchIterator {
  public:
   BatchIterator(const SequenceDataset& data, std::vector<std::pair<int64_t, int64_t>> windows, int64_t batch_size,
-                bool shuffle, uint64_t seed, int64_t epoch, bool pinned = false);
+                bool shuffle, uint64_t seed, int64_t epoch, bool pinned = false, Shard shard = {});
   int64_t num_batches() const;
+  // Windows in the whole (all ranks') batch last returned by next(): this rank's share of the
+  // global loss is batch_windows().size() / global_batch_size().
+  int64_t global_batch_size() const { return global_; }
   // The next batch into x and y; false after the last. Rethrows what reading it threw.
   bool next(Tensor& x, Tensor& y);
   // The windows of the batch last returned by next().
@@ -88,7 +100,8 @@ class BatchIterator {
 
   const SequenceDataset& data_;
   std::vector<std::pair<int64_t, int64_t>> windows_, batch_, ahead_;
-  int64_t batch_size_, pos_ = 0;
+  int64_t batch_size_, pos_ = 0, global_ = 0, ahead_global_ = 0;
+  Shard shard_;
   bool pinned_, started_ = false, has_ahead_ = false;
   Tensor ahead_x_, ahead_y_;
   BackgroundJob worker_;  // last: destroyed (joined) before the buffers its job fills

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "sdkd/distill/kd_losses.hpp"
+#include "sdkd/distributed/process_group.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/distill/multi_teacher.hpp"
 #include "sdkd/models/config_json.hpp"
@@ -249,7 +250,21 @@ train::LossParts Distiller::loss(const Tensor& x, const Tensor& y, const models:
         if (l.grad().defined()) flat.push_back(l.grad().reshape({-1}));
       grads.push_back(cat(flat, 0));
     }
-    w = aekd_weights(gram_matrix(grads), cfg_.aekd_c);
+    auto gram = gram_matrix(grads);
+    dist::ProcessGroup& group = dist::world();
+    if (group.size() > 1) {
+      // The gradients of the global batch's loss are, on this rank's samples, this rank's
+      // gradients times its share n_r / N: the global Gram matrix is the sum over ranks of
+      // share^2 times each rank's, so every rank solves the same QP for the same weights.
+      const double n = double(x.size(0)), share = n / group.sum(n);
+      std::vector<double> flat;
+      for (const auto& row : gram)
+        for (double v : row) flat.push_back(v * share * share);
+      flat = group.sum(flat);
+      for (size_t m = 0; m < M; ++m)
+        for (size_t k = 0; k < M; ++k) gram[m][k] = flat[m * M + k];
+    }
+    w = aekd_weights(gram, cfg_.aekd_c);
   }
   last_weights_ = w;
   Tensor kd;

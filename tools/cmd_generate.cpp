@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sdkd/datasets/navier_stokes.hpp"
+#include "sdkd/distributed/process_group.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/options.hpp"
@@ -65,8 +66,10 @@ int cmd_generate(int argc, char** argv) {
   SDKD_CHECK(out.size() > 4 && out.substr(out.size() - 4) == ".npy", "--out '", out, "': expected a path ending in .npy");
   const int64_t batch = r.count("batch") ? r["batch"].as<int64_t>() : 0;
   SDKD_CHECK(!r.count("batch") || batch >= 1, "--batch: expected a number of trajectories >= 1, got ", batch);
-  if (r.count("force")) {
-    for (const char* suffix : {"", ".json", ".partial", ".partial.json"}) std::remove((out + suffix).c_str());
+  if (r.count("force")) {  // rank 0 alone, before any rank looks at the files
+    if (dist::world().is_main())
+      for (const char* suffix : {"", ".json", ".partial", ".partial.json"}) std::remove((out + suffix).c_str());
+    dist::world().barrier();
   }
   ensure_ns_data(cfg, out, false, batch);
   return 0;

@@ -8,6 +8,7 @@
 #include "sdkd/models/config_json.hpp"
 #include "sdkd/models/forecaster.hpp"
 #include "sdkd/device.hpp"
+#include "sdkd/distributed/process_group.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/options.hpp"
@@ -47,6 +48,7 @@ int cmd_info(int argc, char** argv) {
   if (r.count("hidden")) check_model_int("--hidden", "hidden", r["hidden"].as<int64_t>());
   std::printf("%s\n", version_line().c_str());
   std::printf("CPU GEMM: %s\n", cpu_gemm_summary().c_str());
+  std::printf("distributed: %s\n", dist::distributed_build_info().c_str());
   if (r.count("devices")) {
     const std::string why = cuda_unavailable_reason();
     if (!why.empty()) std::printf("no CUDA device: %s\n", why.c_str());

@@ -1,14 +1,26 @@
 // The `sdkd` command-line tool: one subcommand per pipeline step. Every failure ends in one
 // line "sdkd: error: ..." and exit status 2 (1 for internal errors).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "sdkd/distributed/process_group.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/provenance.hpp"
 
 namespace {
+// " (rank 3 of 8)" in a run of several processes, "" otherwise.
+std::string rank_note() {
+  try {
+    const auto launch = sdkd::dist::detect_launch([](const char* v) { return std::getenv(v); });
+    return launch.size > 1 ? " (rank " + std::to_string(launch.rank) + " of " + std::to_string(launch.size) + ")" : "";
+  } catch (const sdkd::Error&) {
+    return "";  // the launcher's variables are what the error is about
+  }
+}
+
 void usage() {
   std::printf(
       "usage: sdkd <command> [options]   (sdkd <command> --help for its options)\n"
@@ -39,6 +51,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
+    // Under mpirun/srun: train, distill and generate share the work; the rest run as one process.
+    const auto launch = sdkd::dist::detect_launch([](const char* v) { return std::getenv(v); });
+    SDKD_CHECK(launch.size == 1 || cmd == "train" || cmd == "distill" || cmd == "generate", "sdkd ", cmd,
+               " runs as one process, but it was launched as rank ", launch.rank, " of ", launch.size, " by ",
+               launch.launcher, "; under mpirun or srun run `sdkd train`, `sdkd distill` or `sdkd generate`");
     if (cmd == "generate") return sdkd::tools::cmd_generate(argc - 1, argv + 1);
     if (cmd == "train") return sdkd::tools::cmd_train(argc - 1, argv + 1);
     if (cmd == "distill") return sdkd::tools::cmd_distill(argc - 1, argv + 1);
@@ -52,10 +69,12 @@ int main(int argc, char** argv) {
                  cmd.c_str());
     return 2;
   } catch (const sdkd::Error& e) {
-    std::fprintf(stderr, "sdkd: error: %s\n", e.what());
+    std::fprintf(stderr, "sdkd: error%s: %s\n", rank_note().c_str(), e.what());
+    sdkd::dist::abort_run(2);  // the other ranks would wait for this one forever
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sdkd: internal error: %s\n", e.what());
+    std::fprintf(stderr, "sdkd: internal error%s: %s\n", rank_note().c_str(), e.what());
+    sdkd::dist::abort_run(1);
     return 1;
   }
 }

@@ -160,7 +160,7 @@ void add_train_options(cxxopts::Options& opts) {
     ("model", "model: unet, resnet, mixer (students), simvp, alternet (teachers)", cxxopts::value<std::string>())
     ("hidden", "model base width", number_value<int64_t>())
     ("epochs", "training epochs", number_value<int64_t>())
-    ("batch", "batch size", number_value<int64_t>())
+    ("batch", "batch size (per rank under mpirun/srun: the step's batch is this times the ranks)", number_value<int64_t>())
     ("lr", "learning rate", number_value<double>())
     ("weight-decay", "weight decay", number_value<double>())
     ("adamw", "decoupled weight decay (AdamW)")
@@ -172,6 +172,9 @@ void add_train_options(cxxopts::Options& opts) {
      number_value<int64_t>())
     ("threads", "CPU threads (default: all cores)", number_value<int>())
     ("cuda-graph", "CUDA: capture the training step (forward + backward) in a CUDA graph and replay it")
+    ("sync-bn", "several ranks: BatchNorm statistics over the global batch, not each rank's (docs/DISTRIBUTED.md)")
+    ("bucket-kb", "several ranks: gradients are all-reduced in buckets of this many KiB while backward runs",
+     number_value<int64_t>())
     ("quiet", "print only errors and the results: no progress or information lines")
     ("log-json", "append one JSON object per epoch (run, epoch, losses, val mse, ETAs) to this file; - for stdout",
      cxxopts::value<std::string>());
@@ -238,7 +241,8 @@ const std::vector<SectionOption>& train_options() {
       {"adamw", "train", "adamw", flag},                   {"grad-clip", "train", "grad_clip", as<double>},
       {"schedule", "train", "schedule", as<std::string>},  {"patience", "train", "patience", as<int64_t>},
       {"seed", "train", "seed", as<uint64_t>},             {"cuda-graph", "train", "cuda_graph", flag},
-      {"train-trajectories", "train", "trajectories", as<int64_t>}};
+      {"train-trajectories", "train", "trajectories", as<int64_t>}, {"sync-bn", "train", "sync_batchnorm", flag},
+      {"bucket-kb", "train", "bucket_kb", as<int64_t>}};
   return table;
 }
 

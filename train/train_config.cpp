@@ -25,7 +25,8 @@ const std::vector<IntField>& int_fields() {
                                                {"batch_size", &TrainConfig::batch_size, 1, kMaxBatchSize},
                                                {"patience", &TrainConfig::patience, 0, kMaxEpochs},
                                                {"warmup_steps", &TrainConfig::warmup_steps, 0, 1'000'000'000},
-                                               {"trajectories", &TrainConfig::trajectories, 0, 1'000'000'000}};
+                                               {"trajectories", &TrainConfig::trajectories, 0, 1'000'000'000},
+                                               {"bucket_kb", &TrainConfig::bucket_kb, 1, int64_t(1) << 22}};
   return fields;
 }
 
@@ -51,6 +52,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
     bool found = true;
     if (k == "adamw") c.adamw = models::json_bool(v, where, k);
     else if (k == "cuda_graph") c.cuda_graph = models::json_bool(v, where, k);
+    else if (k == "sync_batchnorm") c.sync_batchnorm = models::json_bool(v, where, k);
     else if (k == "seed") c.seed = models::json_uint(v, where, k);
     else if (k == "schedule") c.schedule = models::json_string(v, where, k);
     else found = false;
@@ -66,7 +68,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
       }
     SDKD_CHECK(found, where, ": unknown key '", k,
                "' (known: epochs, batch_size, lr, weight_decay, adamw, grad_clip, patience, seed, "
-               "schedule, warmup_steps, min_lr, trajectories, cuda_graph)");
+               "schedule, warmup_steps, min_lr, trajectories, cuda_graph, sync_batchnorm, bucket_kb)");
   }
   c.validate(where);
   return c;
@@ -79,9 +81,14 @@ void TrainConfig::validate(const std::string& where) const {
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"epochs", epochs},     {"batch_size", batch_size},     {"lr", lr},       {"weight_decay", weight_decay},
-          {"adamw", adamw},       {"grad_clip", grad_clip},       {"patience", patience}, {"seed", seed},
-          {"schedule", schedule}, {"warmup_steps", warmup_steps}, {"min_lr", min_lr}, {"trajectories", trajectories}};
+  nlohmann::json j = {{"epochs", epochs},     {"batch_size", batch_size},     {"lr", lr},
+                      {"weight_decay", weight_decay}, {"adamw", adamw},   {"grad_clip", grad_clip},
+                      {"patience", patience}, {"seed", seed},             {"schedule", schedule},
+                      {"warmup_steps", warmup_steps}, {"min_lr", min_lr}, {"trajectories", trajectories}};
+  // The data-parallel settings only when set: a single-process run records what it always did.
+  if (sync_batchnorm) j["sync_batchnorm"] = true;
+  if (bucket_kb != TrainConfig{}.bucket_kb) j["bucket_kb"] = bucket_kb;
+  return j;
 }
 
 }  // namespace sdkd::train

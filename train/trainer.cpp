@@ -16,6 +16,9 @@
 #include "sdkd/error.hpp"
 #include "sdkd/optim.hpp"
 #include "sdkd/schedule.hpp"
+#include "sdkd/distributed/grad_reducer.hpp"
+#include "sdkd/distributed/process_group.hpp"
+#include "sdkd/train/data_parallel.hpp"
 #include "sdkd/train/epoch_log.hpp"
 #include "sdkd/train/progress.hpp"
 #include "sdkd/train/run_state.hpp"
@@ -103,16 +106,23 @@ std::vector<int64_t> training_trajectories(const data::Split& split, const Train
 }
 
 TrainResult train_forecaster(models::Forecaster& model, const data::SequenceDataset& data, const data::Split& split,
-                             const TrainConfig& cfg, const TrainHooks& hooks) {
-  cfg.validate();  // before anything divides by the batch size
-  (void)training_trajectories(split, cfg);  // and before the folder is made
-  SDKD_CHECK(!cfg.out_dir.empty(), "training needs an output folder (--out)");
+                             const TrainConfig& cfg_in, const TrainHooks& hooks) {
+  cfg_in.validate();  // before anything divides by the batch size
+  (void)training_trajectories(split, cfg_in);  // and before the folder is made
+  SDKD_CHECK(!cfg_in.out_dir.empty(), "training needs an output folder (--out)");
   const Device dev = model.device();
-  SDKD_CHECK(!cfg.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
+  SDKD_CHECK(!cfg_in.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
+  // Several processes: rank 0 alone writes and prints; every rank trains its part of each batch.
+  dist::ProcessGroup& group = dist::world();
+  const bool dp = group.size() > 1, main_rank = group.is_main();
+  SDKD_CHECK(!dp || !cfg_in.cuda_graph, "--cuda-graph runs in a single process; leave it out under mpirun/srun");
+  TrainConfig cfg = cfg_in;
+  cfg.quiet = cfg_in.quiet || !main_rank;
+  if (!main_rank) cfg.log_json.clear();
   check_run_folder(cfg.out_dir, cfg.resume);
   const std::string last_path = (fs::path(cfg.out_dir) / "last.safetensors").string();
   const std::string best_path = (fs::path(cfg.out_dir) / "best.safetensors").string();
-  make_output_dir(cfg.out_dir);
+  if (main_rank) make_output_dir(cfg.out_dir);
 
   optim::AdamOptions ao;
   ao.lr = cfg.lr;
@@ -143,13 +153,31 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     have_checkpoint = true;
     if (!cfg.quiet) std::fprintf(stderr, "resuming %s at epoch %lld\n", last_path.c_str(), (long long)start_epoch);
   }
+  std::unique_ptr<dist::GradReducer> reducer;
+  if (dp) {
+    // Every rank read the same last.safetensors (a shared run folder) or made the same model
+    // from the seed; rank 0's copy is sent anyway, so the replicas start bit-identical.
+    check_same_start(group, start_epoch, last_path);
+    broadcast_module(group, model);
+    if (hooks.extra) broadcast_module(group, *hooks.extra);
+    if (cfg.sync_batchnorm) nn::sync_batch_norms(model, dist::world_ptr());
+    reducer = std::make_unique<dist::GradReducer>(group.channel(), trainable, cfg.bucket_kb * 1024);
+    if (!cfg.quiet)
+      std::fprintf(stderr, "data parallel: %d ranks (%s), batch %lld per rank = %lld per step, %s BatchNorm, %lld "
+                   "gradient bucket(s) of <= %lld KiB\n", group.size(), group.backend().c_str(),
+                   (long long)cfg.batch_size, (long long)(cfg.batch_size * group.size()),
+                   cfg.sync_batchnorm ? "synchronised" : "local", (long long)reducer->stats().buckets,
+                   (long long)cfg.bucket_kb);
+  }
 
   const auto train_windows = data.windows(training_trajectories(split, cfg)), val_windows = data.windows(split.val);
   SDKD_CHECK(!train_windows.empty() && !val_windows.empty(), data.name(), ": no training or validation windows");
   optim::LrSchedule sched;
   sched.kind = optim::LrSchedule::parse_kind(cfg.schedule);
   sched.base_lr = cfg.lr;
-  sched.total_steps = cfg.epochs * ((int64_t(train_windows.size()) + cfg.batch_size - 1) / cfg.batch_size);
+  // Steps of the global batch (BatchIterator::num_batches: a remainder smaller than the ranks is left out).
+  const int64_t global_batch = cfg.batch_size * group.size(), n_train = int64_t(train_windows.size());
+  sched.total_steps = cfg.epochs * (n_train / global_batch + (n_train % global_batch >= group.size() ? 1 : 0));
   sched.warmup_steps = cfg.warmup_steps;
   sched.min_lr = cfg.min_lr;
   // Distillation hooks read losses back to the host inside the step: they run eagerly.
@@ -174,7 +202,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     if (hooks.extra) hooks.extra->train();
     if (hooks.begin_epoch) hooks.begin_epoch(epoch, cfg.epochs);
     data::BatchIterator it(data, train_windows, cfg.batch_size, /*shuffle=*/true, cfg.seed, epoch,
-                           /*pinned=*/dev.is_cuda());
+                           /*pinned=*/dev.is_cuda(), data::Shard{group.rank(), group.size()});
     ProgressBar bar(str_cat(prefix, "epoch ", epoch + 1, "/", cfg.epochs), int64_t(train_windows.size()), "samples");
     Tensor x, y;
     double loss_sum = 0;
@@ -191,11 +219,28 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
         const models::ModelOutput out = model.forward(xd);
         lp = hooks.loss ? hooks.loss(xd, yd, out, it.batch_windows()) : LossParts{mse_loss(out.pred, yd), {}};
         opt.zero_grad();
-        lp.total.backward();
+        if (dp) {
+          // This rank's loss times its share of the global batch: summed over ranks, the
+          // global batch's loss, so the summed gradients are that loss's gradients.
+          const double share = double(x.size(0)) / double(it.global_batch_size());
+          lp.total.backward(Tensor::full(lp.total.shape(), share, lp.total.dtype(), lp.total.device()), false,
+                            reducer->hook());
+          reducer->finish();
+        } else {
+          lp.total.backward();
+        }
         graphed.note_eager_step(x);
       }
       Tensor loss = lp.total;
-      const double lv = loss.item();
+      double lv = loss.item();
+      if (dp) {  // the global batch's loss and parts, the same on every rank
+        const double share = double(x.size(0)) / double(it.global_batch_size());
+        std::vector<double> v{lv * share};
+        for (const auto& [name, value] : lp.parts) v.push_back(value * share);
+        v = group.sum(v);
+        lv = v[0];
+        for (size_t i = 0; i < lp.parts.size(); ++i) lp.parts[i].second = v[i + 1];
+      }
       if (!std::isfinite(lv))
         non_finite("training loss (" + shown(lv) + ")", str_cat("at epoch ", epoch + 1, " step ", steps + 1), have_checkpoint, last_path);
       opt.set_lr(sched.lr_at(steps));
@@ -205,7 +250,7 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       res.step_losses.push_back(lv);
       loss_sum += lv;
       ++batches;
-      seen += x.size(0);
+      seen += dp ? it.global_batch_size() : x.size(0);
       if (part_sums.empty()) part_sums.assign(lp.parts.size(), {"", 0.0});
       std::string status = "loss " + format_number(loss_sum / double(batches));
       if (dev.is_cuda()) status += ", peak " + format_number(double(cuda_memory_stats(dev.index).peak_allocated) / 1048576.0, "%.0f") + " MiB";
@@ -217,9 +262,15 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       if (!cfg.quiet) bar.update(seen, status);
     }
     model.eval();
-    // In the data's units, as every metric (Forecaster::predict undoes the normalisation).
-    const auto val = eval::evaluate([&](const Tensor& xb) { return model.predict(xb.to(dev)); }, data, val_windows,
-                                    cfg.batch_size);
+    if (dp) {
+      if (!cfg.sync_batchnorm) broadcast_buffers(group, model);  // validate and save rank 0's statistics
+      check_replicas_agree(group, model, str_cat("after epoch ", epoch + 1));
+    }
+    // In the data's units, as every metric (Forecaster::predict undoes the normalisation); with
+    // several ranks each scores its shard of the windows.
+    eval::ForecastMetrics val;
+    if (dp) val.mse = sharded_validation_mse(group, model, data, val_windows, cfg.batch_size);
+    else val = eval::evaluate([&](const Tensor& xb) { return model.predict(xb.to(dev)); }, data, val_windows, cfg.batch_size);
     // A diverged model must not become best.safetensors or last.safetensors, even when its
     // validation MSE happens to be finite (a non-finite weight the forecasts do not reach).
     if (!std::isfinite(val.mse))
@@ -235,7 +286,8 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       res.best_val_mse = val.mse;
       res.best_epoch = epoch;
       since_best = 0;
-      models::save_forecaster(best_path, model,
+      if (main_rank)
+        models::save_forecaster(best_path, model,
                               {{"epoch", std::to_string(epoch)}, {"val_mse", format_number(val.mse, "%.17g")},
                                {"data", data.name()}});
     } else {
@@ -262,9 +314,11 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     if (!cfg.log_json.empty()) append_json_line(cfg.log_json, epoch_json(report));
     Metadata last_meta = models::forecaster_metadata(model);
     last_meta["train"] = cfg.to_json().dump();
+    if (dp) last_meta["world_size"] = std::to_string(group.size());  // resuming may use another
     // The normalization is written through last_meta; RunState's field is what a load reads back.
-    save_run_state(last_path, model, hooks.extra, opt, last_meta,
-                   {epoch, res.best_val_mse, res.best_epoch, res.train_seconds, res.history, {}});
+    if (main_rank)
+      save_run_state(last_path, model, hooks.extra, opt, last_meta,
+                     {epoch, res.best_val_mse, res.best_epoch, res.train_seconds, res.history, {}});
     have_checkpoint = true;
     if (cfg.patience > 0 && since_best >= cfg.patience) {
       res.stopped_early = true;
@@ -273,7 +327,10 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     }
   }
   if (cfg.study) cfg.study->end_run();
-  write_text_atomic((fs::path(cfg.out_dir) / "history.json").string(), history_json(res.history).dump(2) + "\n");
+  if (main_rank)
+    write_text_atomic((fs::path(cfg.out_dir) / "history.json").string(), history_json(res.history).dump(2) + "\n");
+  // No rank goes on (to a test set, a report) before rank 0's files are complete.
+  if (dp) group.barrier();
   return res;
 }
 

@@ -45,6 +45,12 @@ struct TrainConfig {
   // CUDA only: capture forward + loss + backward of a full batch in a CUDA graph after two
   // eager steps and replay it (plain MSE training; runs with distillation hooks stay eager).
   bool cuda_graph = false;
+  // Several processes (sdkd/distributed/): batch_size is per rank, so the global batch is
+  // batch_size * world size. BatchNorm normalises over each rank's batch (local, PyTorch DDP's
+  // default) or over the global one (sync: then 2 ranks at batch b train as 1 at 2b). Gradients
+  // are all-reduced in buckets of bucket_kb KiB while backward runs.
+  bool sync_batchnorm = false;
+  int64_t bucket_kb = 25 * 1024;
 
   // Every key type- and range-checked (train/train_config.cpp); errors name
   // models::field_name(where, key), e.g. "preset.json: train.epochs must be an integer in

@@ -50,7 +50,10 @@ Tensor record(Tensor out, std::shared_ptr<Node> node) {
   return out;
 }
 
-void Tensor::backward(const Tensor& grad, bool retain_graph) const {
+void Tensor::backward(const Tensor& grad, bool retain_graph) const { backward(grad, retain_graph, nullptr); }
+
+void Tensor::backward(const Tensor& grad, bool retain_graph,
+                      const std::function<void(const Tensor& leaf)>& on_leaf_ready) const {
   SDKD_CHECK(requires_grad(), "backward() on a tensor that does not require grad (", str(), ")");
   Tensor seed = grad;
   if (!seed.defined()) {
@@ -86,8 +89,25 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
     grads[impl()] = seed.impl_ptr();
   } else {
     accumulate(impl()->grad, seed, true);
+    if (on_leaf_ready) on_leaf_ready(*this);
     return;
   }
+  // For the hook: how many recorded uses of each leaf are still to run. A leaf is final when
+  // its count reaches zero; one whose feeding nodes were skipped (no gradient reached them) is
+  // reported after the pass.
+  std::unordered_map<TensorImpl*, int64_t> pending;
+  std::vector<Tensor> leaf_order;
+  if (on_leaf_ready)
+    for (TensorImpl* t : order)
+      for (const Tensor& in : t->grad_fn->inputs)
+        if (in.defined() && in.requires_grad() && !in.grad_fn() && pending[in.impl()]++ == 0)
+          leaf_order.push_back(in);
+  std::unordered_set<TensorImpl*> reported;
+  auto used = [&](const Tensor& leaf) {
+    auto it = pending.find(leaf.impl());
+    if (it == pending.end() || --it->second > 0) return;
+    if (leaf.impl()->grad && reported.insert(leaf.impl()).second) on_leaf_ready(leaf);
+  };
   // Without retain_graph the nodes let go of their inputs once the pass is done (not during it:
   // `order` holds raw pointers); `nodes` keeps each alive until all are released.
   struct Release {
@@ -114,13 +134,19 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
     for (size_t i = 0; i < in_grads.size(); ++i) {
       const Tensor& in = node.inputs[i];
       const Tensor& gi = in_grads[i];
-      if (!in.defined() || !in.requires_grad() || !gi.defined()) continue;
-      SDKD_CHECK(gi.shape() == in.shape(), node.name(), ": gradient ", shape_str(gi.shape()),
-                 " for input ", i, " of shape ", shape_str(in.shape()));
-      if (in.grad_fn()) accumulate(grads[in.impl()], gi, false);
-      else accumulate(in.impl()->grad, gi, true);
+      if (!in.defined() || !in.requires_grad()) continue;
+      if (gi.defined()) {
+        SDKD_CHECK(gi.shape() == in.shape(), node.name(), ": gradient ", shape_str(gi.shape()),
+                   " for input ", i, " of shape ", shape_str(in.shape()));
+        if (in.grad_fn()) accumulate(grads[in.impl()], gi, false);
+        else accumulate(in.impl()->grad, gi, true);
+      }
+      if (on_leaf_ready && !in.grad_fn()) used(in);
     }
   }
+  if (on_leaf_ready)  // leaves whose last use was skipped or gave no gradient, in a fixed order
+    for (const Tensor& leaf : leaf_order)
+      if (leaf.impl()->grad && reported.insert(leaf.impl()).second) on_leaf_ready(leaf);
 }
 
 }  // namespace sdkd

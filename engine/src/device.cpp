@@ -31,6 +31,10 @@ void cuda_synchronize(int index) {
   require_cuda("cuda_synchronize", index);
   cuda_rt::synchronize(index);
 }
+void* cuda_stream_handle(int index) {
+  require_cuda("cuda_stream_handle", index);
+  return detail::cuda_context(Device{DeviceType::cuda, index}).stream;
+}
 #else
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
@@ -41,6 +45,10 @@ CudaMemoryStats cuda_memory_stats(int) { return {}; }
 void cuda_reset_peak(int) {}
 void cuda_empty_cache(int index) { require_cuda("cuda_empty_cache", index); }
 void cuda_synchronize(int index) { require_cuda("cuda_synchronize", index); }
+void* cuda_stream_handle(int index) {
+  require_cuda("cuda_stream_handle", index);
+  return nullptr;
+}
 #endif
 
 std::string cuda_unavailable_reason() {

@@ -112,6 +112,11 @@ void Module::zero_grad() {
   for (auto& t : parameters()) t.zero_grad();
 }
 
+void Module::apply(const std::function<void(Module&)>& fn) {
+  fn(*this);
+  for (auto& [name, child] : children_) child->apply(fn);
+}
+
 Tensor& Module::register_parameter(const std::string& name, Tensor t) {
   t.set_requires_grad(true);
   params_.emplace_back(name, t);
@@ -166,7 +171,20 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double m, double e) : momentum(m), ep
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (sync && sync->size() > 1 && training())
+    return sync_batch_norm2d(x, weight, bias, running_mean, running_var, *sync, momentum, eps);
   return batch_norm2d(x, weight, bias, running_mean, running_var, training(), momentum, eps);
+}
+
+int64_t sync_batch_norms(Module& m, std::shared_ptr<Collective> group) {
+  int64_t n = 0;
+  m.apply([&](Module& sub) {
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(&sub)) {
+      bn->sync = group;
+      ++n;
+    }
+  });
+  return n;
 }
 
 GroupNorm::GroupNorm(int64_t g, int64_t channels, double e) : groups(g), eps(e) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -9,6 +10,7 @@
 
 #include "sdkd/models/forecaster.hpp"
 #include "sdkd/device.hpp"
+#include "sdkd/distributed/process_group.hpp"
 #include "sdkd/profiling.hpp"
 #include "sdkd/error.hpp"
 #include "sdkd/threads.hpp"
@@ -26,11 +28,13 @@ RunLog& run_log() {
 }
 
 void note(const std::string& line) {
-  if (!run_log().quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  if (!run_log().quiet && dist::world().is_main()) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 void apply_runtime(const cxxopts::ParseResult& r) {
-  int n = int(std::thread::hardware_concurrency());
+  // Under mpirun/srun the ranks on one node share its cores.
+  const dist::LaunchInfo launch = dist::detect_launch([](const char* v) { return std::getenv(v); });
+  int n = std::max(int(std::thread::hardware_concurrency()) / std::max(launch.local_size, 1), 1);
   if (r.count("threads")) n = r["threads"].as<int>();
   SDKD_CHECK(n >= 1, "--threads must be >= 1, got ", n);
   set_num_threads(std::max(n, 1));
@@ -49,6 +53,14 @@ void apply_runtime(const cxxopts::ParseResult& r) {
     throw Error(str_cat("--device: ", e.what()));
   }
   if (d.is_cuda()) require_cuda("--device " + text, d.index);
+  if (launch.size > 1) {
+    // One process per GPU: rank r of a node computes on that node's GPU r, reduced by NCCL.
+    dist::ProcessGroup& group = dist::init_world(d.is_cuda());
+    if (d.is_cuda()) d.index = group.nccl_device();
+    if (group.is_main())
+      std::fprintf(stderr, "%d ranks (%s, launched by %s), %d threads each%s\n", group.size(), group.backend().c_str(),
+                   launch.launcher.c_str(), n, d.is_cuda() ? ", one GPU per rank" : "");
+  }
   g_device = d;
   if (r.count("quiet")) run_log().quiet = true;
   if (r.count("log-json")) {

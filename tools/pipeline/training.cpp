@@ -8,6 +8,7 @@
 #include "sdkd/datasets/split.hpp"
 #include "sdkd/models/config_json.hpp"
 #include "sdkd/atomic_file.hpp"
+#include "sdkd/distributed/process_group.hpp"
 #include "sdkd/error.hpp"
 #include "tools/pipeline/presets.hpp"
 #include "tools/pipeline/runtime.hpp"
@@ -77,6 +78,7 @@ TrainedModel train_from_preset(const nlohmann::json& preset, const data::Sequenc
 }
 
 void report_run(const TrainedModel& tm, const nlohmann::json& preset, const std::string& out) {
+  if (!dist::world().is_main()) return;  // rank 0 writes and prints for the run
   const nlohmann::json summary = {{"best_val_mse", tm.result.best_val_mse},
                                   {"best_epoch", tm.result.best_epoch},
                                   {"train_seconds", tm.result.train_seconds},

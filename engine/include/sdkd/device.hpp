@@ -22,6 +22,10 @@ CudaMemoryStats cuda_memory_stats(int index = 0);
 void cuda_reset_peak(int index = 0);
 void cuda_empty_cache(int index = 0);  // returns cached free blocks to the driver
 void cuda_synchronize(int index = 0);  // waits for the device's stream
+// The device's stream (a cudaStream_t, opaque here) that every op of that device launches on:
+// code outside the engine that enqueues its own work (NCCL in sdkd/distributed/) orders it
+// against the ops through this stream. Makes the device the calling thread's current one.
+void* cuda_stream_handle(int index = 0);
 
 // Deterministic mode: kernels that would accumulate with atomics (conv weight gradients,
 // attention backward, reductions) take their fixed-order path, so the same seed gives the

@@ -2,12 +2,14 @@
 // Modules: parameters and buffers with hierarchical names ("down.0.conv.weight"), train/eval
 // mode, and the layers the models are built from. Initialisation follows PyTorch's defaults
 // (uniform in +-1/sqrt(fan_in)) drawn from a counter-based Generator, so a seed fixes a model.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "sdkd/collective.hpp"
 #include "sdkd/ops.hpp"
 #include "sdkd/rng.hpp"
 
@@ -38,6 +40,8 @@ class Module {
   void eval() { train(false); }
   bool training() const { return training_; }
   void zero_grad();
+  // Calls fn on this module and then on every submodule, depth first in registration order.
+  void apply(const std::function<void(Module&)>& fn);
 
  protected:
   Tensor& register_parameter(const std::string& name, Tensor t);
@@ -89,7 +93,14 @@ class BatchNorm2d : public Module {
   Tensor forward(const Tensor& x);
   Tensor weight, bias, running_mean, running_var;
   double momentum, eps;
+  // When set to a group of more than one member, training mode normalises over the whole
+  // group's batch (sync_batch_norm2d, sdkd/collective.hpp); eval mode is unchanged.
+  std::shared_ptr<Collective> sync;
 };
+
+// Sets (or, with nullptr, clears) BatchNorm2d::sync on every BatchNorm2d inside m; returns how
+// many it set.
+int64_t sync_batch_norms(Module& m, std::shared_ptr<Collective> group);
 
 class GroupNorm : public Module {
  public:

@@ -1,6 +1,7 @@
 #pragma once
 // Tensor: a strided view of a reference-counted buffer, with the autograd fields.
 // Copying a Tensor copies the handle (like torch.Tensor), not the data.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -100,6 +101,11 @@ class Tensor {
   // forward's activations can be freed): a second backward through any of its nodes throws,
   // unless the first one was given retain_graph = true.
   void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+  // The same pass, calling on_leaf_ready(leaf) as soon as a leaf's .grad is final for this pass
+  // (every recorded use of it has run its backward): a data-parallel reducer starts sending a
+  // bucket of gradients while the rest of backward still runs. Each leaf that receives a
+  // gradient is reported once, in the order they become ready; the hook runs on this thread.
+  void backward(const Tensor& grad, bool retain_graph, const std::function<void(const Tensor& leaf)>& on_leaf_ready) const;
 
   // ---- in-place (no autograd; for optimizers, initialisers and buffers) ----
   Tensor& fill_(double value);
