@@ -1,5 +1,6 @@
 #include "sdkd/distributed/grad_reducer.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "sdkd/autograd.hpp"
@@ -29,7 +30,9 @@ GradReducer::GradReducer(std::shared_ptr<ProcessGroup> channel, std::vector<Tens
                "device; parameter ", k, " is ", p.str(), " on ", p.device().str(), ", parameter 0 ", params_[0].str());
     SDKD_CHECK(index_.emplace(p.impl(), k).second, "GradReducer: parameter ", k, " is listed twice");
     const int64_t bytes = p.numel() * int64_t(dtype_size(dt));
-    if (!cur.params.empty() && (cur.elements * int64_t(dtype_size(dt)) + bytes) > bucket_bytes) close();
+    // The first bucket (the last layers) is kept small, as DDP does, so the wire starts early.
+    const int64_t cap = buckets_.empty() ? std::min(bucket_bytes, kFirstBucketBytes) : bucket_bytes;
+    if (!cur.params.empty() && (cur.elements * int64_t(dtype_size(dt)) + bytes) > cap) close();
     bucket_of_[k] = buckets_.size();
     cur.params.push_back(k);
     cur.offsets.push_back(cur.elements);

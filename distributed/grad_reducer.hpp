@@ -1,6 +1,6 @@
 #pragma once
 // Data-parallel gradient averaging, overlapped with backward (as PyTorch's DDP reducer): the
-// parameters are grouped into buckets of about bucket_bytes, in reverse order (backward reaches
+// parameters are grouped into buckets of about bucket_bytes (the first at most 1 MiB), in reverse order (backward reaches
 // the last layers first); when every gradient of a bucket is final (Tensor::backward's
 // on_leaf_ready hook), the bucket is copied into one flat buffer and its all-reduce starts on
 // the reducer's thread (MPI) or the communicator's stream (NCCL) while backward goes on. Buckets
@@ -27,6 +27,7 @@
 namespace sdkd::dist {
 
 constexpr int64_t kDefaultBucketBytes = 25 << 20;  // DDP's default
+constexpr int64_t kFirstBucketBytes = 1 << 20;     // the first bucket's cap (DDP's too)
 
 class GradReducer {
  public:

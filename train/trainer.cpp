@@ -114,7 +114,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
   SDKD_CHECK(!cfg_in.cuda_graph || dev.is_cuda(), "--cuda-graph needs the model on a CUDA device (--device cuda)");
   // Several processes: rank 0 alone writes and prints; every rank trains its part of each batch.
   dist::ProcessGroup& group = dist::world();
-  const bool dp = group.size() > 1, main_rank = group.is_main();
+  // Launched by mpirun/srun, with one rank too: a 1-rank run takes the same path (broadcast,
+  // reducer, sharded validation) and must match the plain run to rounding.
+  const bool dp = group.size() > 1 || group.launch().launcher != "none", main_rank = group.is_main();
   SDKD_CHECK(!dp || !cfg_in.cuda_graph, "--cuda-graph runs in a single process; leave it out under mpirun/srun");
   TrainConfig cfg = cfg_in;
   cfg.quiet = cfg_in.quiet || !main_rank;
@@ -327,6 +329,13 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     }
   }
   if (cfg.study) cfg.study->end_run();
+  if (reducer && !cfg.quiet && reducer->stats().steps > 0) {
+    // How much of the gradient traffic hid behind backward (docs/DISTRIBUTED.md, "Checking scaling").
+    const auto& st = reducer->stats();
+    std::fprintf(stderr, "data parallel: %lld steps, %lld of %lld buckets started during backward, %.3g ms per step "
+                 "waiting for gradients after backward\n", (long long)st.steps, (long long)st.started_in_backward,
+                 (long long)(st.buckets * st.steps), 1e3 * st.finish_wait_seconds / double(st.steps));
+  }
   if (main_rank)
     write_text_atomic((fs::path(cfg.out_dir) / "history.json").string(), history_json(res.history).dump(2) + "\n");
   // No rank goes on (to a test set, a report) before rank 0's files are complete.

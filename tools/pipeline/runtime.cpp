@@ -53,7 +53,7 @@ void apply_runtime(const cxxopts::ParseResult& r) {
     throw Error(str_cat("--device: ", e.what()));
   }
   if (d.is_cuda()) require_cuda("--device " + text, d.index);
-  if (launch.size > 1) {
+  if (launch.launcher != "none") {  // mpirun -np 1 too: the data-parallel path with one rank
     // One process per GPU: rank r of a node computes on that node's GPU r, reduced by NCCL.
     dist::ProcessGroup& group = dist::init_world(d.is_cuda());
     if (d.is_cuda()) d.index = group.nccl_device();
