@@ -11,6 +11,7 @@
 #include "kernels/cpu/norm.hpp"
 #include "kernels/cuda/norm.hpp"
 #include "sdkd/autograd.hpp"
+#include "sdkd/collective.hpp"
 #include "sdkd/ops.hpp"
 
 namespace sdkd {
@@ -179,6 +180,210 @@ Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta,
   Tensor mean = make_tensor({C}, DType::f64, dev);
   run_forward(shape, x, g, b, out, mean, invstd, running_mean, running_var);
   return finish(out, shape, x_in, x, g, b, mean, invstd);
+}
+
+// ---- sync_batch_norm2d (sdkd/collective.hpp) ----
+//
+// The fused BatchNorm kernels with this rank's statistics, then per-channel corrections to the
+// group's, so the group of one is batch_norm2d bit for bit and the corrections are small where
+// the ranks' batches agree. With local (m_l, is_l) and global (m, is) mean and 1/sqrt(var + eps),
+// r = is / is_l:
+//   forward:  y = r y_l + beta (1 - r) + gamma is (m_l - m);
+//   backward: the kernel's dx_l with local statistics, then dx = r dx_l + d x + e, where d and e
+//   (double, on the host) exchange the local batch-statistic terms for the global ones, built
+//   from the group's sum(dy) and sum(dy (x - m)) (one all-reduce of 2 C numbers).
+// The group combines (count, mean, M2) per channel in double with Chan et al.'s pairwise formula
+// (no cancellation). dgamma and dbeta are this rank's sums against the global statistics (the
+// gradient reducer adds the ranks').
+namespace {
+
+std::vector<double> host_values(const Tensor& t) { return t.to_double_vector(); }
+
+Tensor channel_tensor(const std::vector<double>& v, DType dt, Device dev, bool broadcast4) {
+  Tensor t = Tensor::from_vector(v, {int64_t(v.size())});
+  if (broadcast4) t = t.reshape({1, int64_t(v.size()), 1, 1});
+  return t.to(dt).to(dev);
+}
+
+// y <- a y + m x + b per channel of a fresh contiguous (N, C, H, W) tensor y (x undefined: no
+// x term): one in-place pass on the CPU; on CUDA, composed of the elementwise ops.
+void channel_affine(Tensor& y, const Tensor& x, const std::vector<double>& a, const std::vector<double>& m,
+                    const std::vector<double>& b) {
+  const int64_t N = y.size(0), C = y.size(1), HW = y.numel() / std::max<int64_t>(N * C, 1);
+  if (!detail::on_cuda(y)) {
+    SDKD_DISPATCH(y.dtype(), T, {
+      cpu::channel_affine<T>(y.data<T>(), x.defined() ? x.data<T>() : nullptr, N, C, HW, a.data(), m.data(), b.data());
+    });
+    return;
+  }
+  Tensor r = mul(y, channel_tensor(a, y.dtype(), y.device(), true));
+  if (x.defined()) r = add(r, mul(x, channel_tensor(m, y.dtype(), y.device(), true)));
+  y = add(r, channel_tensor(b, y.dtype(), y.device(), true));
+}
+
+struct SyncStats {
+  double n = 0;                                  // the group's values per channel
+  std::vector<double> mean, invstd;              // global
+  std::vector<double> local_mean, local_invstd;  // this rank's, as the kernel computed them
+};
+
+struct SyncNormBackward : Node {
+  NormShape shape;            // training mode, this rank's batch
+  Tensor x, gamma, mean_l, invstd_l;  // what the kernel saved (float64)
+  SyncStats st;
+  Collective* group = nullptr;  // outlives the graph
+  std::vector<Tensor> backward(const Tensor& gout) override {
+    const Tensor g = gout.contiguous();
+    detail::require_same_device(x, g, name());
+    const Device dev = x.device();
+    const int64_t C = shape.C;
+    const bool need_x = inputs[0].requires_grad();
+    const bool need_w = inputs[1].defined() && inputs[1].requires_grad();
+    const bool need_b = inputs[2].defined() && inputs[2].requires_grad();
+    Tensor dx_l = need_x ? make_tensor(x.shape(), x.dtype(), dev) : Tensor();
+    Tensor dg_l = make_tensor({C}, x.dtype(), dev), db_l = make_tensor({C}, x.dtype(), dev);
+    SDKD_DISPATCH(x.dtype(), T, {
+      kern::NormBackwardArgs<T> a;
+      a.dy = g.data<T>();
+      a.x = x.data<T>();
+      a.gamma = ptr_or_null<T>(gamma);
+      a.mean = mean_l.data<double>();
+      a.invstd = invstd_l.data<double>();
+      a.dx = mut_or_null<T>(dx_l);
+      a.dgamma = dg_l.data<T>();
+      a.dbeta = db_l.data<T>();
+      backward_on<T>(x, shape, a);
+    });
+    if (group->size() == 1)  // alone: the kernel's gradients are the answer (batch_norm2d's)
+      return {dx_l, need_w ? dg_l : Tensor(), need_b ? db_l : Tensor()};
+    // This rank's sum(dy) and sum(dy (x - m)) against the global mean, then the group's.
+    const std::vector<double> s1 = host_values(db_l), s2 = host_values(dg_l);
+    const double n_l = double(shape.N * shape.HW);
+    std::vector<double> local(size_t(2 * C));
+    for (int64_t c = 0; c < C; ++c) {
+      const size_t k = size_t(c);
+      local[k] = s1[k];
+      local[size_t(C) + k] = s2[k] / st.local_invstd[k] + (st.local_mean[k] - st.mean[k]) * s1[k];
+    }
+    Tensor sums = Tensor::from_vector(local, {2 * C});
+    group->all_reduce_sum(sums);
+    const std::vector<double> tot = host_values(sums);
+    const std::vector<double> gm = gamma.defined() ? host_values(gamma) : std::vector<double>(size_t(C), 1.0);
+    const size_t nc = static_cast<size_t>(C);
+    std::vector<double> r(nc), d(nc), e(nc), dgamma(nc), dbeta(nc);
+    for (int64_t c = 0; c < C; ++c) {
+      const size_t k = size_t(c);
+      const double is = st.invstd[k], isl = st.local_invstd[k], kg = gm[k] * is, kl = gm[k] * isl;
+      const double c1l = -kl * isl * isl * (s2[k] / isl) / n_l, c0l = -kl * s1[k] / n_l;
+      const double c1g = -kg * is * is * tot[size_t(C) + k] / st.n, c0g = -kg * tot[k] / st.n;
+      r[k] = is / isl;
+      d[k] = c1g - r[k] * c1l;
+      e[k] = r[k] * c1l * st.local_mean[k] - c1g * st.mean[k] - r[k] * c0l + c0g;
+      dgamma[k] = local[size_t(C) + k] * is;
+      dbeta[k] = s1[k];
+    }
+    if (need_x) channel_affine(dx_l, x, r, d, e);
+    return {dx_l, need_w ? channel_tensor(dgamma, x.dtype(), dev, false) : Tensor(),
+            need_b ? channel_tensor(dbeta, x.dtype(), dev, false) : Tensor()};
+  }
+  const char* name() const override { return "SyncNormBackward"; }
+};
+
+}  // namespace
+
+Tensor sync_batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                         Tensor& running_var, Collective& group, double momentum, double eps) {
+  const char* op = "sync_batch_norm2d";
+  detail::require_defined(x_in, op);
+  SDKD_CHECK(x_in.dim() == 4, op, ": expected x (N, C, H, W), got ", x_in.str());
+  check_devices(x_in, {&gamma, &beta, &running_mean, &running_var}, op);
+  const auto [N, C, HW] = nchw(x_in, op);
+  check_affine(gamma, C, "weight", op);
+  check_affine(beta, C, "bias", op);
+  check_affine(running_mean, C, "running_mean", op);
+  check_affine(running_var, C, "running_var", op);
+  check_buffer(running_mean, "running_mean", op);
+  check_buffer(running_var, "running_var", op);
+  SDKD_CHECK(std::isfinite(eps) && eps >= 0, op, ": eps must be finite and >= 0, got ", eps);
+  SDKD_CHECK(N * HW >= 1, op, ": every rank needs at least one value per channel, got input ", x_in.str());
+  const Device dev = x_in.device();
+  const Tensor x = x_in.contiguous();
+  const Tensor g = gamma.defined() ? gamma.contiguous() : Tensor(), b = beta.defined() ? beta.contiguous() : Tensor();
+  const int R = group.size(), rank = group.rank();
+  // This rank's batch through the fused kernel; alone in its group it is batch_norm2d itself.
+  const NormShape shape{NormKind::batch, N, C, HW, 1, eps, true, momentum};
+  Tensor out = make_tensor(x.shape(), x.dtype(), dev), none;
+  Tensor mean_l = make_tensor({C}, DType::f64, dev), invstd_l = make_tensor({C}, DType::f64, dev);
+  run_forward(shape, x, g, b, out, mean_l, invstd_l, R == 1 ? running_mean : none, R == 1 ? running_var : none);
+  SyncStats st;
+  st.local_mean = host_values(mean_l);
+  st.local_invstd = host_values(invstd_l);
+  // Every rank's (mean, M2, count) in its own slot; summed, every rank holds all of them.
+  const double n_l = double(N * HW);
+  const size_t stride = size_t(2 * C + 1);
+  std::vector<double> slots(size_t(R) * stride, 0.0);
+  for (int64_t c = 0; c < C; ++c) {
+    const double isl = st.local_invstd[size_t(c)];
+    slots[size_t(rank) * stride + size_t(c)] = st.local_mean[size_t(c)];
+    slots[size_t(rank) * stride + size_t(C + c)] = std::max(1.0 / (isl * isl) - eps, 0.0) * n_l;
+  }
+  slots[size_t(rank) * stride + size_t(2 * C)] = n_l;
+  if (R > 1) {
+    Tensor t = Tensor::from_vector(slots, {int64_t(slots.size())});
+    group.all_reduce_sum(t);
+    slots = host_values(t);
+  }
+  for (int q = 0; q < R; ++q) st.n += slots[size_t(q) * stride + size_t(2 * C)];
+  SDKD_CHECK(st.n > 1, op, ": training mode needs more than one value per channel over the group, got ", st.n);
+  st.mean.assign(size_t(C), 0.0);
+  st.invstd.assign(size_t(C), 0.0);
+  std::vector<double> var(size_t(C), 0.0);
+  for (int64_t c = 0; c < C; ++c) {
+    double s = 0, m2 = 0;
+    for (int q = 0; q < R; ++q) s += slots[size_t(q) * stride + size_t(2 * C)] * slots[size_t(q) * stride + size_t(c)];
+    const double m = s / st.n;
+    for (int q = 0; q < R; ++q) {
+      const double dq = slots[size_t(q) * stride + size_t(c)] - m;
+      m2 += slots[size_t(q) * stride + size_t(C + c)] + slots[size_t(q) * stride + size_t(2 * C)] * dq * dq;
+    }
+    st.mean[size_t(c)] = m;
+    var[size_t(c)] = m2 / st.n;
+    st.invstd[size_t(c)] = R == 1 ? st.local_invstd[size_t(c)] : 1.0 / std::sqrt(var[size_t(c)] + eps);
+  }
+  if (R > 1) {
+    const std::vector<double> gm = g.defined() ? host_values(g) : std::vector<double>(size_t(C), 1.0);
+    const std::vector<double> bt = b.defined() ? host_values(b) : std::vector<double>(size_t(C), 0.0);
+    std::vector<double> a(static_cast<size_t>(C)), sh(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) {
+      const size_t k = size_t(c);
+      a[k] = st.invstd[k] / st.local_invstd[k];
+      sh[k] = bt[k] * (1.0 - a[k]) + gm[k] * st.invstd[k] * (st.local_mean[k] - st.mean[k]);
+    }
+    channel_affine(out, Tensor(), a, std::vector<double>(size_t(C), 0.0), sh);
+    NoGradGuard ng;
+    if (running_mean.defined()) {
+      std::vector<double> v = host_values(running_mean);
+      for (int64_t c = 0; c < C; ++c) v[size_t(c)] = (1.0 - momentum) * v[size_t(c)] + momentum * st.mean[size_t(c)];
+      running_mean.copy_(channel_tensor(v, running_mean.dtype(), dev, false));
+    }
+    if (running_var.defined()) {
+      std::vector<double> v = host_values(running_var);
+      for (int64_t c = 0; c < C; ++c)
+        v[size_t(c)] = (1.0 - momentum) * v[size_t(c)] + momentum * var[size_t(c)] * st.n / (st.n - 1.0);
+      running_var.copy_(channel_tensor(v, running_var.dtype(), dev, false));
+    }
+  }
+  if (!needs_grad({&x_in, &gamma, &beta})) return out;
+  auto node = std::make_shared<SyncNormBackward>();
+  node->inputs = {x_in, gamma, beta};
+  node->shape = shape;
+  node->x = x.detach();
+  node->gamma = g.defined() ? g.detach() : Tensor();
+  node->mean_l = mean_l;
+  node->invstd_l = invstd_l;
+  node->st = std::move(st);
+  node->group = &group;
+  return record(out, node);
 }
 
 Tensor group_norm(const Tensor& x_in, int64_t groups, const Tensor& gamma, const Tensor& beta, double eps) {

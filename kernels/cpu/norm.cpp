@@ -469,6 +469,30 @@ void norm_backward(const kern::NormShape& s, const kern::NormBackwardArgs<T>& a)
   }
 }
 
+// ---------------------------------------------------------------- per-channel affine
+
+template <class T>
+void channel_affine(T* y, const T* x, int64_t N, int64_t C, int64_t HW, const double* a, const double* m,
+                    const double* b) {
+  check_sizes("channel_affine", N, "N", C, "C", HW, "HW");
+  SDKD_CHECK(y && a && b && (!x || m), "channel_affine: y, a, b (and m with x) must be non-null");
+  const int64_t segments = N * C;
+#pragma omp parallel for schedule(static) if (segments * HW >= kParallelMinWork)
+  for (int64_t s = 0; s < segments; ++s) {
+    const int64_t c = s % C;
+    const double ac = a[c], bc = b[c], mc = x ? m[c] : 0.0;
+    T* ys = y + s * HW;
+    const T* xs = x ? x + s * HW : nullptr;
+    if (xs) {
+#pragma omp simd
+      for (int64_t i = 0; i < HW; ++i) ys[i] = T(ac * double(ys[i]) + mc * double(xs[i]) + bc);
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < HW; ++i) ys[i] = T(ac * double(ys[i]) + bc);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- instantiations
 
 #define SDKD_NORM_INSTANTIATE(T)                                                                   \
@@ -487,7 +511,8 @@ void norm_backward(const kern::NormShape& s, const kern::NormBackwardArgs<T>& a)
   template void layer_norm_backward<T>(const T*, const T*, const T*, const double*, const double*, \
                                        T*, T*, T*, int64_t, int64_t);                              \
   template void norm_forward<T>(const kern::NormShape&, const kern::NormForwardArgs<T>&);          \
-  template void norm_backward<T>(const kern::NormShape&, const kern::NormBackwardArgs<T>&);
+  template void norm_backward<T>(const kern::NormShape&, const kern::NormBackwardArgs<T>&);        \
+  template void channel_affine<T>(T*, const T*, int64_t, int64_t, int64_t, const double*, const double*, const double*);
 
 SDKD_NORM_INSTANTIATE(float)
 SDKD_NORM_INSTANTIATE(double)

@@ -27,6 +27,12 @@ void norm_forward(const kern::NormShape& s, const kern::NormForwardArgs<T>& a);
 template <class T>
 void norm_backward(const kern::NormShape& s, const kern::NormBackwardArgs<T>& a);
 
+// y = a[c] y + m[c] x + b[c] in place, per channel c of NCHW (x null: no x term), in double per
+// element: sync_batch_norm2d's corrections from a rank's statistics to the group's, one pass.
+template <class T>
+void channel_affine(T* y, const T* x, int64_t N, int64_t C, int64_t HW, const double* a, const double* m,
+                    const double* b);
+
 // The kernels behind them, one per kind and mode.
 
 // BatchNorm2d, training mode: statistics per channel over (N, HW). Normalises with the biased
