@@ -5,7 +5,9 @@
 #include <cstring>
 #include <mutex>
 
+#include "sdkd/device.hpp"
 #include "sdkd/distributed/mpi_group.hpp"
+#include "sdkd/distributed/nccl_comm.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::dist {
@@ -35,16 +37,25 @@ int slurm_local_size(const std::function<const char*(const char*)>& get) {
   return -1;
 }
 
+// One process. Forced into the data-parallel path (SDKD_DISTRIBUTED=1) with a GPU model, its
+// CUDA tensors go through a one-rank NCCL communicator, so a machine with one GPU and no MPI
+// runs the NCCL path end to end.
 class SingleProcessGroup final : public ProcessGroup {
  public:
+  SingleProcessGroup() = default;
+  SingleProcessGroup(LaunchInfo li, std::shared_ptr<NcclComm> nccl) : info_(std::move(li)), nccl_(std::move(nccl)) {}
   int rank() const override { return 0; }
   int size() const override { return 1; }
   int local_rank() const override { return 0; }
-  std::string backend() const override { return "single"; }
+  std::string backend() const override { return nccl_ ? "single+nccl" : "single"; }
   const LaunchInfo& launch() const override { return info_; }
-  void all_reduce_sum(Tensor&) override {}
-  void broadcast(Tensor&, int root) override {
+  int nccl_device() const override { return nccl_ ? nccl_->device() : -1; }
+  void all_reduce_sum(Tensor& t) override {
+    if (nccl_ && t.device().is_cuda()) nccl_->all_reduce_sum(t);
+  }
+  void broadcast(Tensor& t, int root) override {
     SDKD_CHECK(root == 0, "broadcast: root ", root, " outside a group of one");
+    if (nccl_ && t.device().is_cuda()) nccl_->broadcast(t, 0);
   }
   void barrier() override {}
   void send(const void*, size_t, int dst, int) override {
@@ -53,11 +64,17 @@ class SingleProcessGroup final : public ProcessGroup {
   void recv(void*, size_t, int src, int) override {
     throw Error(str_cat("recv from rank ", src, ": a single-process run has no other rank"));
   }
-  std::shared_ptr<ProcessGroup> channel() override { return std::make_shared<SingleProcessGroup>(); }
+  std::shared_ptr<ProcessGroup> channel() override {
+    return std::make_shared<SingleProcessGroup>(info_, nccl_ ? local_nccl(nccl_->device()) : nullptr);
+  }
   bool threads_ok() const override { return true; }
+  static std::shared_ptr<NcclComm> local_nccl(int device) {
+    return make_nccl_comm(0, 1, device, [](void*, size_t) {});  // the id is our own
+  }
 
  private:
   LaunchInfo info_;
+  std::shared_ptr<NcclComm> nccl_;
 };
 
 std::mutex g_world_mutex;
@@ -86,6 +103,11 @@ LaunchInfo detect_launch(const std::function<const char*(const char*)>& get) {
     li.rank = std::max(env_int(get, "PMI_RANK"), 0);
     li.local_rank = std::max(env_int(get, "MPI_LOCALRANKID"), 0);
     li.local_size = std::max(env_int(get, "MPI_LOCALNRANKS"), 1);
+  } else if (const char* forced = get("SDKD_DISTRIBUTED")) {
+    // One process on the data-parallel path, without a launcher or MPI (checks, one-GPU NCCL runs).
+    const std::string v = forced;
+    SDKD_CHECK(v == "0" || v == "1", "environment variable SDKD_DISTRIBUTED=\"", v, "\": expected 0 or 1");
+    if (v == "1") li.launcher = "forced";
   }
   SDKD_CHECK(li.rank < li.size, "launcher (", li.launcher, "): rank ", li.rank, " is not below the world size ",
              li.size);
@@ -142,6 +164,14 @@ ProcessGroup& init_world(bool use_nccl) {
   const LaunchInfo li = detect_launch([](const char* n) { return std::getenv(n); });
   if (li.size == 1 && li.launcher == "none") {
     g_world = single_process_group();
+  } else if (li.launcher == "forced") {
+    int device = -1;
+    if (use_nccl && built_with_nccl()) {
+      SDKD_CHECK(cuda_device_count() > 0, "SDKD_DISTRIBUTED=1 with a GPU model: no CUDA device (",
+                 cuda_unavailable_reason(), ")");
+      device = 0;
+    }
+    g_world = std::make_shared<SingleProcessGroup>(li, device >= 0 ? SingleProcessGroup::local_nccl(device) : nullptr);
   } else {
     SDKD_CHECK(built_with_mpi() || li.size == 1, "launched as rank ", li.rank, " of ", li.size, " by ", li.launcher,
                ", but this build has no MPI (configure with libopenmpi-dev installed, -DSDKD_MPI=ON); run it "

@@ -21,12 +21,14 @@ namespace sdkd::dist {
 // What the launcher's environment says about this process (before MPI is initialised).
 struct LaunchInfo {
   int rank = 0, size = 1, local_rank = 0, local_size = 1;
-  std::string launcher = "none";  // "mpirun" (Open MPI), "srun" (Slurm), "pmi" (another MPI's launcher), "none"
+  // "mpirun" (Open MPI), "srun" (Slurm), "pmi" (another MPI's launcher), "forced" (one process
+  // with SDKD_DISTRIBUTED=1: the data-parallel path without MPI; NCCL for a GPU model), "none"
+  std::string launcher = "none";
 };
 // From environment variables through getenv (a test passes its own lookup): Open MPI's
 // OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}, Slurm's SLURM_{PROCID,NTASKS,LOCALID} (with
-// SLURM_NTASKS_PER_NODE or SLURM_TASKS_PER_NODE for the local size), or PMI_RANK/PMI_SIZE. A value
-// that is not a number in range is an error naming the variable.
+// SLURM_NTASKS_PER_NODE or SLURM_TASKS_PER_NODE for the local size), PMI_RANK/PMI_SIZE, or
+// SDKD_DISTRIBUTED=1. A value that is not a number in range is an error naming the variable.
 LaunchInfo detect_launch(const std::function<const char*(const char*)>& getenv_fn);
 
 class ProcessGroup : public Collective {

@@ -44,6 +44,10 @@ TEST_CASE("detect_launch reads mpirun's, srun's and PMI's variables, and names a
   CHECK(dist::detect_launch(env({{"SLURM_NTASKS", "8"}})).launcher == "none");
   const auto pmi = dist::detect_launch(env({{"PMI_SIZE", "2"}, {"PMI_RANK", "1"}}));
   CHECK((pmi.launcher == "pmi" && pmi.rank == 1 && pmi.size == 2));
+  CHECK(dist::detect_launch(env({{"SDKD_DISTRIBUTED", "1"}})).launcher == "forced");
+  CHECK(dist::detect_launch(env({{"SDKD_DISTRIBUTED", "0"}})).launcher == "none");
+  CHECK(dist::detect_launch(env({{"SDKD_DISTRIBUTED", "1"}, {"OMPI_COMM_WORLD_SIZE", "2"}})).launcher == "mpirun");
+  CHECK_THROWS_WITH(dist::detect_launch(env({{"SDKD_DISTRIBUTED", "yes"}})), Catch::Contains("SDKD_DISTRIBUTED"));
   try {
     dist::detect_launch(env({{"OMPI_COMM_WORLD_SIZE", "two"}}));
     FAIL("no error");

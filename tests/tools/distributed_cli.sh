@@ -9,13 +9,11 @@
 # - a 2-rank run killed with SIGKILL after an epoch resumes to the uninterrupted run's losses,
 #   and a 2-rank checkpoint resumes with 1 rank at the global batch;
 # - the commands that run as one process refuse a launch of several, in one line.
+# - SDKD_DISTRIBUTED=1 runs one process on the data-parallel path, equal to the plain run.
 # Usage: distributed_cli.sh path/to/sdkd
 set -u
 SDKD=$(readlink -f "$1")
 . "$(dirname "$0")/lib/expect.sh"
-if ! "$SDKD" info 2>/dev/null | grep -q '^distributed: MPI'; then echo "SKIPPED: this build has no MPI"; exit 0; fi
-if ! command -v mpirun >/dev/null 2>&1; then echo "SKIPPED: no mpirun on PATH (Debian: openmpi-bin)"; exit 0; fi
-enter_temp_dir
 pgid=
 trap '[ -n "$pgid" ] && kill -9 -- "-$pgid" 2>/dev/null; rm -rf "$work"' EXIT
 
@@ -49,6 +47,18 @@ print(f"  agree: worst relative difference {worst:.3g} (tolerance {tol}, {first 
 PY
 }
 
+enter_temp_dir
+# SDKD_DISTRIBUTED=1: one process on the data-parallel path without a launcher (any build).
+"$SDKD" generate ns --preset smoke --out data.npy > /dev/null 2>&1 || fail "generate data.npy"
+"$SDKD" train --preset smoke --data data.npy --epochs 2 --batch 4 --out plain > plain.log 2>&1 || fail "plain train"
+SDKD_DISTRIBUTED=1 "$SDKD" train --preset smoke --data data.npy --epochs 2 --batch 4 --out forced > forced.log 2>&1 ||
+  fail "SDKD_DISTRIBUTED=1 train: $(tail -1 forced.log)"
+grep -q 'data parallel: 1 ranks' forced.log || fail "SDKD_DISTRIBUTED=1 did not take the data-parallel path"
+close plain/history.json forced/history.json 1e-12 || fail "SDKD_DISTRIBUTED=1 differs from the plain run"
+skip() { [ "$fails" -eq 0 ] || finish; echo "SKIPPED: $* (the one-process check above passed)"; exit 0; }
+"$SDKD" info 2>/dev/null | grep -q '^distributed: MPI' || skip "this build has no MPI"
+command -v mpirun >/dev/null 2>&1 || skip "no mpirun on PATH (Debian: openmpi-bin)"
+
 echo "== generate: 2 ranks write the 1-rank file =="
 "$SDKD" generate ns --preset smoke --trajectories 12 --out one.npy > gen1.log 2>&1 || fail "1-rank generate: $(tail -1 gen1.log)"
 "${MPI[@]}" "$SDKD" generate ns --preset smoke --trajectories 12 --out two.npy > gen2.log 2>&1 || fail "2-rank generate: $(tail -3 gen2.log)"
@@ -57,7 +67,6 @@ cmp one.npy two.npy && cmp one.npy three.npy && echo "ok: byte-identical" || fai
 [ -f two.npy.json ] || fail "no side file beside the 2-rank output"
 [ "$(grep -c 'wrote two.npy' gen2.log)" -eq 1 ] || fail "expected exactly one 'wrote' line (rank 0): $(cat gen2.log)"
 
-"$SDKD" generate ns --preset smoke --out data.npy > /dev/null 2>&1 || fail "generate data.npy"
 T=(train --preset smoke --data data.npy --epochs 2)
 
 echo "== train: 2 ranks x batch 2, sync BatchNorm = 1 rank x batch 4 =="

@@ -56,7 +56,7 @@ void apply_runtime(const cxxopts::ParseResult& r) {
   if (launch.launcher != "none") {  // mpirun -np 1 too: the data-parallel path with one rank
     // One process per GPU: rank r of a node computes on that node's GPU r, reduced by NCCL.
     dist::ProcessGroup& group = dist::init_world(d.is_cuda());
-    if (d.is_cuda()) d.index = group.nccl_device();
+    if (d.is_cuda() && group.nccl_device() >= 0) d.index = group.nccl_device();
     if (group.is_main())
       std::fprintf(stderr, "%d ranks (%s, launched by %s), %d threads each%s\n", group.size(), group.backend().c_str(),
                    launch.launcher.c_str(), n, d.is_cuda() ? ", one GPU per rank" : "");
