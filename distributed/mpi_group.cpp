@@ -56,6 +56,15 @@ class MpiGroup final : public ProcessGroup {
     check_mpi(MPI_Comm_rank(comm_, &rank_), "Comm_rank");
     check_mpi(MPI_Comm_size(comm_, &size_), "Comm_size");
   }
+  // Each group owns its duplicated communicator (a reducer's channel is made per training run);
+  // after MPI_Finalize (at exit) there is nothing left to free.
+  ~MpiGroup() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+  MpiGroup(const MpiGroup&) = delete;
+  MpiGroup& operator=(const MpiGroup&) = delete;
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
