@@ -74,48 +74,16 @@ class MpiGroup final : public ProcessGroup {
   int nccl_device() const override { return nccl_ ? nccl_->device() : -1; }
 
   void all_reduce_sum(Tensor& t) override {
-    if (t.device().is_cuda()) {
-      if (nccl_) return nccl_->all_reduce_sum(t);
-      Tensor h = t.to(Device{});  // no NCCL: through the host
-      all_reduce_sum(h);
-      t.copy_(h);
-      return;
-    }
-    if (!t.is_contiguous()) {
-      Tensor c = t.contiguous();
-      all_reduce_sum(c);
-      t.copy_(c);
-      return;
-    }
-    char* p = static_cast<char*>(raw(t));
-    const size_t es = dtype_size(t.dtype());
-    for (int64_t at = 0; at < t.numel(); at += kPiece) {
-      const int n = int(std::min(kPiece, t.numel() - at));
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, p + size_t(at) * es, n, mpi_type(t.dtype()), MPI_SUM, comm_), "Allreduce");
-    }
+    if (t.device().is_cuda() && nccl_) return nccl_->all_reduce_sum(t);
+    on_host(t, [&](void* p, int n, MPI_Datatype type) {
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, p, n, type, MPI_SUM, comm_), "Allreduce");
+    });
   }
 
   void broadcast(Tensor& t, int root) override {
     SDKD_CHECK(root >= 0 && root < size_, "broadcast: root ", root, " outside ranks 0..", size_ - 1);
-    if (t.device().is_cuda()) {
-      if (nccl_) return nccl_->broadcast(t, root);
-      Tensor h = t.to(Device{});
-      broadcast(h, root);
-      t.copy_(h);
-      return;
-    }
-    if (!t.is_contiguous()) {
-      Tensor c = t.contiguous();
-      broadcast(c, root);
-      t.copy_(c);
-      return;
-    }
-    char* p = static_cast<char*>(raw(t));
-    const size_t es = dtype_size(t.dtype());
-    for (int64_t at = 0; at < t.numel(); at += kPiece) {
-      const int n = int(std::min(kPiece, t.numel() - at));
-      check_mpi(MPI_Bcast(p + size_t(at) * es, n, mpi_type(t.dtype()), root, comm_), "Bcast");
-    }
+    if (t.device().is_cuda() && nccl_) return nccl_->broadcast(t, root);
+    on_host(t, [&](void* p, int n, MPI_Datatype type) { check_mpi(MPI_Bcast(p, n, type, root, comm_), "Bcast"); });
   }
 
   void barrier() override { check_mpi(MPI_Barrier(comm_), "Barrier"); }
@@ -156,6 +124,21 @@ class MpiGroup final : public ProcessGroup {
   }
 
  private:
+  // fn(pointer, count, type) over t's elements in pieces of at most kPiece (MPI counts are int),
+  // in place. A GPU tensor without NCCL, or a strided one, goes through a contiguous host copy.
+  template <class F>
+  static void on_host(Tensor& t, F&& fn) {
+    if (t.device().is_cuda() || !t.is_contiguous()) {
+      Tensor h = t.to(Device{}).contiguous();
+      on_host(h, fn);
+      t.copy_(h);
+      return;
+    }
+    char* p = static_cast<char*>(raw(t));
+    const size_t es = dtype_size(t.dtype());
+    for (int64_t at = 0; at < t.numel(); at += kPiece)
+      fn(p + size_t(at) * es, int(std::min(kPiece, t.numel() - at)), mpi_type(t.dtype()));
+  }
   static void* raw(Tensor& t) {
     switch (t.dtype()) {
       case DType::f32: return t.data<float>();

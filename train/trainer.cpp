@@ -211,6 +211,9 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
     std::vector<std::pair<std::string, double>> part_sums;
     int64_t batches = 0, seen = 0;
     while (it.next(x, y)) {
+      // This rank's part of the global batch (1 alone): its loss times the share, summed over the
+      // ranks, is the global batch's loss, so the summed gradients are that loss's gradients.
+      const double share = dp ? double(x.size(0)) / double(it.global_batch_size()) : 1.0;
       LossParts lp;
       if (use_graph && graphed.fits(x)) {
         lp.total = graphed.run(model, trainable, x, y);  // forward + backward already done
@@ -222,9 +225,6 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
         lp = hooks.loss ? hooks.loss(xd, yd, out, it.batch_windows()) : LossParts{mse_loss(out.pred, yd), {}};
         opt.zero_grad();
         if (dp) {
-          // This rank's loss times its share of the global batch: summed over ranks, the
-          // global batch's loss, so the summed gradients are that loss's gradients.
-          const double share = double(x.size(0)) / double(it.global_batch_size());
           lp.total.backward(Tensor::full(lp.total.shape(), share, lp.total.dtype(), lp.total.device()), false,
                             reducer->hook());
           reducer->finish();
@@ -236,7 +236,6 @@ TrainResult train_forecaster(models::Forecaster& model, const data::SequenceData
       Tensor loss = lp.total;
       double lv = loss.item();
       if (dp) {  // the global batch's loss and parts, the same on every rank
-        const double share = double(x.size(0)) / double(it.global_batch_size());
         std::vector<double> v{lv * share};
         for (const auto& [name, value] : lp.parts) v.push_back(value * share);
         v = group.sum(v);

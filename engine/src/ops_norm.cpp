@@ -140,6 +140,21 @@ NCHW nchw(const Tensor& x, const char* op) {
   return {x.size(0), x.size(1), x.numel() / std::max<int64_t>(x.size(0) * x.size(1), 1)};
 }
 
+// batch_norm2d's and sync_batch_norm2d's tensor arguments: devices, per-channel shapes, buffers.
+NCHW check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                           const Tensor& running_var, const char* op) {
+  detail::require_defined(x, op);
+  check_devices(x, {&gamma, &beta, &running_mean, &running_var}, op);
+  const NCHW d = nchw(x, op);
+  check_affine(gamma, d.C, "weight", op);
+  check_affine(beta, d.C, "bias", op);
+  check_affine(running_mean, d.C, "running_mean", op);
+  check_affine(running_var, d.C, "running_var", op);
+  check_buffer(running_mean, "running_mean", op);
+  check_buffer(running_var, "running_var", op);
+  return d;
+}
+
 // The CPU kernels check eps themselves; the CUDA ones take it on trust.
 void check_eps_for_cuda(const Tensor& x, double eps, const char* op) {
   if (detail::on_cuda(x)) SDKD_CHECK(eps >= 0.0 && std::isfinite(eps), op, ": eps must be finite and >= 0, got ", eps);
@@ -150,15 +165,7 @@ void check_eps_for_cuda(const Tensor& x, double eps, const char* op) {
 Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                     Tensor& running_var, bool training, double momentum, double eps) {
   const char* op = "batch_norm2d";
-  detail::require_defined(x_in, op);
-  check_devices(x_in, {&gamma, &beta, &running_mean, &running_var}, op);
-  const auto [N, C, HW] = nchw(x_in, op);
-  check_affine(gamma, C, "weight", op);
-  check_affine(beta, C, "bias", op);
-  check_affine(running_mean, C, "running_mean", op);
-  check_affine(running_var, C, "running_var", op);
-  check_buffer(running_mean, "running_mean", op);
-  check_buffer(running_var, "running_var", op);
+  const auto [N, C, HW] = check_batch_norm_args(x_in, gamma, beta, running_mean, running_var, op);
   check_eps_for_cuda(x_in, eps, op);
   const NormShape shape{NormKind::batch, N, C, HW, 1, eps, training, momentum};
   const Device dev = x_in.device();
@@ -294,16 +301,9 @@ struct SyncNormBackward : Node {
 Tensor sync_batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                          Tensor& running_var, Collective& group, double momentum, double eps) {
   const char* op = "sync_batch_norm2d";
-  detail::require_defined(x_in, op);
-  SDKD_CHECK(x_in.dim() == 4, op, ": expected x (N, C, H, W), got ", x_in.str());
-  check_devices(x_in, {&gamma, &beta, &running_mean, &running_var}, op);
-  const auto [N, C, HW] = nchw(x_in, op);
-  check_affine(gamma, C, "weight", op);
-  check_affine(beta, C, "bias", op);
-  check_affine(running_mean, C, "running_mean", op);
-  check_affine(running_var, C, "running_var", op);
-  check_buffer(running_mean, "running_mean", op);
-  check_buffer(running_var, "running_var", op);
+  SDKD_CHECK(x_in.defined() && x_in.dim() == 4, op, ": expected x (N, C, H, W), got ",
+             x_in.defined() ? x_in.str() : "an undefined tensor");
+  const auto [N, C, HW] = check_batch_norm_args(x_in, gamma, beta, running_mean, running_var, op);
   SDKD_CHECK(std::isfinite(eps) && eps >= 0, op, ": eps must be finite and >= 0, got ", eps);
   SDKD_CHECK(N * HW >= 1, op, ": every rank needs at least one value per channel, got input ", x_in.str());
   const Device dev = x_in.device();

@@ -58,6 +58,15 @@ inline GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Te
   return {r.worst, r.tol};
 }
 
+// The largest |a - b| over two tensors of the same size (any dtype or device), REQUIRE-ing the size.
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  const auto x = a.to_double_vector(), y = b.to_double_vector();
+  REQUIRE(x.size() == y.size());
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(x[i] - y[i]));
+  return worst;
+}
+
 // The same values as a CPU leaf and a GPU leaf, both requiring grad (for gradient checks).
 struct LeafPair {
   Tensor cpu, gpu;

@@ -9,17 +9,10 @@
 
 using namespace sdkd;
 using sdkd::test::gradcheck;
+using sdkd::test::max_abs_diff;
 using sdkd::test::randn64;
 
 namespace {
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  const auto x = a.to_double_vector(), y = b.to_double_vector();
-  REQUIRE(x.size() == y.size());
-  double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(x[i] - y[i]));
-  return worst;
-}
 
 // The unfused reference from the engine's other ops: matmul, exp / sum softmax, matmul.
 // (No max shift: the test inputs are small, so exp cannot overflow.)

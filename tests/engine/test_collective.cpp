@@ -14,17 +14,10 @@
 #include "sdkd/nn.hpp"
 
 using namespace sdkd;
+using sdkd::test::max_abs_diff;
 using sdkd::test::randn64;
 
 namespace {
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  const auto x = a.to_double_vector(), y = b.to_double_vector();
-  REQUIRE(x.size() == y.size());
-  double m = 0;
-  for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::fabs(x[i] - y[i]));
-  return m;
-}
 
 Tensor leaf(const Tensor& t) {
   Tensor l = t.clone();
