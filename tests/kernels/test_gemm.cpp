@@ -86,7 +86,11 @@ double check_against_naive(GemmFn<T> fn, bool ta, bool tb, Shape s, T alpha, T b
 
 const std::vector<Shape> kShapes = {{1, 1, 1},   {7, 13, 5},  {65, 33, 17},   {1, 40, 3},
                                     {40, 1, 9},  {3, 5, 0},   {150, 70, 300}, {3, 2100, 5},
-                                    {17, 16, 1}, {9, 97, 129}};
+                                    {17, 16, 1}, {9, 97, 129},
+                                    // gemm_skinny's shapes: the SimVP readout's weight gradient,
+                                    // data gradient and forward, two rows, depth one
+                                    {1, 16, 4096}, {16, 4096, 1}, {1, 4096, 16}, {2, 300, 70},
+                                    {2, 37, 1}};
 
 template <class T>
 double check_all(const char* name, GemmFn<T> fn) {
@@ -206,6 +210,49 @@ TEST_CASE("gemm_blocked gives bitwise the same result on 1 and 3 threads", "[gem
   gemm_blocked(false, true, M, N, K, 1.f, A.data(), K, B.data(), K, 0.f, three.data(), N);
   omp_set_num_threads(saved);
   REQUIRE(one == three);
+}
+
+TEST_CASE("gemm_blocked's thin products (one or two rows, depth one) give the same bits on 1 and 3 threads",
+          "[gemm]") {
+  // Each large enough for the threaded split (2e6 flops), with column counts that are no
+  // multiple of the split's 16-column runs.
+  const Shape shapes[] = {{1, 4099, 600}, {2, 2053, 700}, {600, 4099, 1}};
+  for (const Shape& s : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        INFO("M=" << s.M << " N=" << s.N << " K=" << s.K << " transA=" << ta << " transB=" << tb);
+        const int64_t lda = ta ? s.M : s.K, ldb = tb ? s.K : s.N;
+        auto A = random_vector<float>(size_t(s.M * s.K), 21), B = random_vector<float>(size_t(s.K * s.N), 22);
+        const std::vector<float> C0 = random_vector<float>(size_t(s.M * s.N), 23);
+        std::vector<float> one = C0, three = C0, ref = C0;
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        gemm_blocked(bool(ta), bool(tb), s.M, s.N, s.K, 1.5f, A.data(), lda, B.data(), ldb, 0.5f, one.data(), s.N);
+        omp_set_num_threads(3);
+        gemm_blocked(bool(ta), bool(tb), s.M, s.N, s.K, 1.5f, A.data(), lda, B.data(), ldb, 0.5f, three.data(), s.N);
+        omp_set_num_threads(saved);
+        REQUIRE(one == three);
+        gemm_naive(bool(ta), bool(tb), s.M, s.N, s.K, 1.5f, A.data(), lda, B.data(), ldb, 0.5f, ref.data(), s.N);
+        for (size_t i = 0; i < ref.size(); ++i) REQUIRE(one[i] == Approx(ref[i]).epsilon(1e-4).margin(1e-5));
+      }
+}
+
+TEST_CASE("gemm_blocked's thin products with beta = 0 ignore NaN in C, and alpha = 0 reads neither operand",
+          "[gemm]") {
+  const Shape shapes[] = {{1, 40, 33}, {2, 19, 5}, {7, 12, 1}};
+  for (const Shape& s : shapes) {
+    INFO("M=" << s.M << " N=" << s.N << " K=" << s.K);
+    auto A = random_vector<double>(size_t(s.M * s.K), 31), B = random_vector<double>(size_t(s.K * s.N), 32);
+    std::vector<double> ref(size_t(s.M * s.N), 0.0), C(size_t(s.M * s.N), std::nan(""));
+    gemm_naive(false, false, s.M, s.N, s.K, 1.0, A.data(), s.K, B.data(), s.N, 0.0, ref.data(), s.N);
+    gemm_blocked(false, false, s.M, s.N, s.K, 1.0, A.data(), s.K, B.data(), s.N, 0.0, C.data(), s.N);
+    for (size_t i = 0; i < C.size(); ++i) REQUIRE(C[i] == Approx(ref[i]).epsilon(1e-13));
+    // alpha = 0: C = beta * C even where A holds infinities (BLAS does not read A or B then).
+    std::vector<double> inf_a(A.size(), std::numeric_limits<double>::infinity());
+    std::vector<double> c2(size_t(s.M * s.N), 2.0);
+    gemm_blocked(false, false, s.M, s.N, s.K, 0.0, inf_a.data(), s.K, B.data(), s.N, 0.5, c2.data(), s.N);
+    for (double v : c2) REQUIRE(v == 1.0);
+  }
 }
 
 TEST_CASE("gemm_batched equals one naive product per matrix", "[gemm]") {
