@@ -486,11 +486,26 @@ void weight_channels(int64_t K, const T* buf, int64_t row_elems, int64_t out_H, 
                                  accm + t0, K, first);
 }
 
-// Images per weight-gradient task: the batch is cut into a number of chunks that depends on
-// the problem only (never on the thread count), enough for about kWeightTasks tasks.
+// The weight gradient's split of the batch: chunks of consecutive images, each summed in its
+// own lane-wise accumulators and reduced to double once (one sum_lanes per weight per chunk).
+// The count depends on the problem only, never on the thread count, so it fixes the bits.
+// At most kWeightTasks chunks per group; on small planes fewer, so that a chunk holds about
+// kChunkOutputs outputs per channel: the reduction of every weight costs about as much as the
+// products of a 16 x 16 plane (U-Net conv2, 32 -> 32 channels: one image per chunk spent as
+// long reducing as multiplying).
 constexpr int64_t kWeightTasks = 16;
+constexpr int64_t kChunkOutputs = 4096;
 int64_t weight_chunks(const ConvProblem& p) {
-  return std::clamp<int64_t>((kWeightTasks + p.groups - 1) / p.groups, 1, std::max<int64_t>(p.N, 1));
+  const int64_t most = std::clamp<int64_t>((kWeightTasks + p.groups - 1) / p.groups, 1, std::max<int64_t>(p.N, 1));
+  return std::clamp<int64_t>(p.N * p.col_plane() / kChunkOutputs, 1, most);
+}
+
+// With fewer chunks than threads, tasks also split a chunk's output channels (whole register
+// blocks). That sums nothing in a different order, so it may follow the thread count; each
+// part copies the chunk's padded sources again, so there are no more parts than needed.
+int64_t weight_channel_parts(const ConvProblem& p, int64_t chunks, int64_t blocks) {
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads(), cg = chunks * p.groups;
+  return std::clamp<int64_t>((threads + cg - 1) / cg, 1, std::max<int64_t>(blocks, 1));
 }
 
 }  // namespace
@@ -516,28 +531,33 @@ template <class T>
 void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T* dw) {
   const DirectPlan pl = plan_forward(p, kL<T>);
   const int64_t M = p.col_group(), K = p.k_group(), wg = M * K, P = p.col_plane();
-  const int64_t chunks = weight_chunks(p), tasks = chunks * p.groups;
+  const std::vector<Block> blocks = channel_blocks(M, kMaxWeightChannels);
+  const int64_t chunks = weight_chunks(p), nb = int64_t(blocks.size());
+  const int64_t parts = weight_channel_parts(p, chunks, nb), tasks = chunks * p.groups * parts;
   const int64_t row_elems = p.stride_h * pl.pad.row_pitch();
   std::vector<int64_t> offs;
   for (const DirectTap& t : pl.passes[0].taps) offs.push_back(t.offset);
-  const std::vector<Block> blocks = channel_blocks(M, kMaxWeightChannels);
   // The caller's thread owns these (the tasks write disjoint parts): held from call to call,
   // since a fresh multi-megabyte vector was fresh pages, zeroed by the kernel, on every call.
-  double* partial = thread_scratch<double, WeightPartials>(tasks * wg);
+  // (chunk, group)'s sums are partial[(chunk * groups + group) * wg, + wg).
+  double* partial = thread_scratch<double, WeightPartials>(chunks * p.groups * wg);
 #pragma omp parallel for schedule(static) if (run_parallel(p))
   for (int64_t task = 0; task < tasks; ++task) {
-    const int64_t chunk = task / p.groups, g = task % p.groups;
+    const int64_t part = task % parts, cg = task / parts, chunk = cg / p.groups, g = cg % p.groups;
+    const int64_t b0 = nb * part / parts, b1 = nb * (part + 1) / parts;  // this task's channel blocks
     Vec<T>* accm = reinterpret_cast<Vec<T>*>(thread_scratch<T, WeightAccumulators>((wg + 1) * kL<T>));
     accm = reinterpret_cast<Vec<T>*>((reinterpret_cast<uintptr_t>(accm) + sizeof(Vec<T>) - 1) &
                                      ~uintptr_t(sizeof(Vec<T>) - 1));  // vector-aligned
     const int64_t n0 = p.N * chunk / chunks, n1 = p.N * (chunk + 1) / chunks;
-    if (n0 == n1) std::fill(accm, accm + wg, Vec<T>{});  // no image (N = 0): the sums stay zero
+    const int64_t w0 = b0 < nb ? blocks[size_t(b0)].c0 * K : wg, w1 = b1 < nb ? blocks[size_t(b1)].c0 * K : wg;
+    if (n0 == n1) std::fill(accm + w0, accm + w1, Vec<T>{});  // no image (N = 0): the sums stay zero
     for (int64_t n = n0; n < n1; ++n) {
       const bool first = n == n0;
       const T* buf = padded_source(pl.pad, img + (n * p.img_channels + g * pl.src_channels) * p.img_plane(),
                                    pl.src_channels);
       const T* grad = col + (n * p.col_channels + g * M) * P;
-      for (const Block& b : blocks) {
+      for (int64_t bi = b0; bi < b1; ++bi) {
+        const Block& b = blocks[size_t(bi)];
         const T* gb = grad + b.c0 * P;
         Vec<T>* ab = accm + b.c0 * K;
         if (b.cb == 4 && kMaxWeightChannels >= 4)
@@ -548,8 +568,8 @@ void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T*
           weight_channels<T, 1>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first);
       }
     }
-    double* res = partial + task * wg;
-    for (int64_t i = 0; i < wg; ++i) res[i] = simd::sum_lanes<T>(accm[i]);
+    double* res = partial + cg * wg;
+    for (int64_t i = w0; i < w1; ++i) res[i] = simd::sum_lanes<T>(accm[i]);
   }
   // Chunk c's sums are partial[c * total, (c + 1) * total): added chunk after chunk, each a
   // contiguous pass (a loop over the chunks per weight strode by total and missed the cache).

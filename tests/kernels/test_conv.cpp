@@ -874,7 +874,7 @@ TEST_CASE("the direct kernel computes conv_transpose2d by stride residue classes
 // gradient's batch) on one thread in an order fixed by the problem: the bits must not change
 // with the thread count. Shapes big enough for the kernels to go parallel (>= 2^17
 // multiply-adds), including a batch of one (the threads then split a single image's tiles).
-TEST_CASE("direct and depthwise conv kernels give identical bits on 1 and 2 threads", "[conv]") {
+TEST_CASE("direct and depthwise conv kernels give identical bits on 1, 2 and 3 threads", "[conv]") {
   std::vector<Conv2dParams> shapes;
   auto add = [&](int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t k, int s, int pad, int d, int g) {
     Conv2dParams p;
@@ -890,6 +890,7 @@ TEST_CASE("direct and depthwise conv kernels give identical bits on 1 and 2 thre
   add(4, 16, 16, 16, 16, 5, 1, 2, 1, 16);   // depthwise 5x5 (tiled)
   add(4, 16, 16, 16, 16, 7, 1, 9, 3, 16);   // depthwise 7x7 dilation 3 (tiled)
   add(3, 12, 17, 19, 12, 3, 2, 1, 1, 12);   // depthwise stride 2 (direct fallback)
+  add(3, 32, 16, 16, 32, 3, 1, 1, 1, 1);    // weight gradient: one chunk, its channels split per thread
   const int saved = omp_get_max_threads();
   uint64_t stream = 9000;
   for (const Conv2dParams& p : shapes) {
@@ -900,7 +901,7 @@ TEST_CASE("direct and depthwise conv kernels give identical bits on 1 and 2 thre
     const auto dy = cast<float>(random_vec(y_size(p), stream++));
     const Path k = p.groups == p.C_in && p.C_out == p.C_in ? Path::depthwise : Path::direct;
     std::vector<std::vector<float>> runs;
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3}) {
       omp_set_num_threads(threads);
       std::vector<float> y = nan_filled<float>(y_size(p)), dx = nan_filled<float>(x_size(p)),
                          dw = nan_filled<float>(w_size(p));
@@ -912,6 +913,7 @@ TEST_CASE("direct and depthwise conv kernels give identical bits on 1 and 2 thre
       runs.push_back(std::move(y));
     }
     CHECK(runs[0] == runs[1]);
+    CHECK(runs[0] == runs[2]);
   }
   omp_set_num_threads(saved);
 }
