@@ -100,7 +100,7 @@ class UNet(nn.Module):
         d1 = self.dec1(torch.cat([self.up1(latent), s1], 1))
         d0 = self.dec2(torch.cat([self.up2(d1), s0], 1))
         y = self.out(d0).reshape(B, c["out_frames"], c["channels"], H, W)
-        return add_last_frame(y, x, c), {"encoder": e2, "latent": latent}
+        return add_last_frame(y, x, c), {"encoder": e2, "latent": latent, "decoder": d1}
 
 
 class ResidualBlock(nn.Module):
@@ -225,10 +225,13 @@ class FrameDecoder(nn.Module):
         self.readout = conv(hid, cout, 1)
 
     def forward(self, latent, skip):
-        z = latent
+        """The frames and the last half-resolution block output (ours: the "decoder" tap)."""
+        z, half = latent, None
         for b in self.blocks[:-1]:
             z = b(z)
-        return self.readout(self.blocks[-1](z + skip))
+            if 2 * z.shape[2] == skip.shape[2]:
+                half = z
+        return self.readout(self.blocks[-1](z + skip)), half
 
 
 class GatedBlock(nn.Module):
@@ -309,9 +312,10 @@ class LatentTeacher(nn.Module):
         for b in self.hid.blocks:
             h = b(h)
         latent = getattr(self.hid, "out")(h)
-        frames = self.dec(latent.reshape(B * T, c["hid_S"], latent.shape[2], latent.shape[3]), skip)
+        frames, half = self.dec(latent.reshape(B * T, c["hid_S"], latent.shape[2], latent.shape[3]), skip)
         y = frames.reshape(B, c["out_frames"], c["channels"], c["height"], c["width"])
-        return add_last_frame(y, x, c), {"encoder": z, "latent": latent}
+        decoder = half.reshape(B, T * c["hid_S"], half.shape[2], half.shape[3])
+        return add_last_frame(y, x, c), {"encoder": z, "latent": latent, "decoder": decoder}
 
 
 def SimVP(cfg):
