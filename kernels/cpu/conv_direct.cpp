@@ -64,7 +64,7 @@ std::vector<Block> channel_blocks(int64_t n, int64_t widest) {
 // of the pass; out has row pitch ld and channel pitch cpitch.
 template <class T, int CB>
 void accumulate_block(const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
-                      int64_t ntaps, const T* wp, const T* bias, T* out, int64_t ld, int64_t cpitch) {
+                      int64_t ntaps, const T* wp, const T* bias, T* out, int64_t ld, int64_t cpitch, Prefetch& pf) {
   constexpr int NV = tile_vectors<CB>();
   constexpr int64_t L = kL<T>;
   const int64_t vpr = vectors(out_W, L), slots = out_H * vpr;
@@ -88,6 +88,7 @@ void accumulate_block(const T* buf, int64_t row_elems, int64_t out_H, int64_t ou
       for (int v = 0; v < NV; ++v) acc[c][v] = init;
     }
     for (int64_t t = 0; t < ntaps; ++t) {
+      pf.step();
       const int64_t o = offs[t];
       Vec<T> x[NV];
 #pragma GCC unroll 8
@@ -116,12 +117,23 @@ void accumulate_block(const T* buf, int64_t row_elems, int64_t out_H, int64_t ou
 // Channel blocks are kMaxChannels wide or a smaller power of two (channel_blocks).
 template <class T>
 void accumulate_any(int64_t cb, const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
-                    int64_t ntaps, const T* wp, const T* bias, T* out, int64_t ld, int64_t cpitch) {
+                    int64_t ntaps, const T* wp, const T* bias, T* out, int64_t ld, int64_t cpitch, Prefetch& pf) {
   if constexpr (kMaxChannels >= 8)
-    if (cb == 8) return accumulate_block<T, 8>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
-  if (cb == 4) return accumulate_block<T, 4>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
-  if (cb == 2) return accumulate_block<T, 2>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
-  accumulate_block<T, 1>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch);
+    if (cb == 8)
+      return accumulate_block<T, 8>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch, pf);
+  if (cb == 4) return accumulate_block<T, 4>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch, pf);
+  if (cb == 2) return accumulate_block<T, 2>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch, pf);
+  accumulate_block<T, 1>(buf, row_elems, out_H, out_W, offs, ntaps, wp, bias, out, ld, cpitch, pf);
+}
+
+// accumulate_block's Prefetch steps (one per tap of each register tile) for a pass of `slots`
+// output vectors in channel blocks of cb.
+int64_t accumulate_steps(int64_t cb, int64_t slots, int64_t taps) {
+  int nv = tile_vectors<1>();
+  if (cb >= 8) nv = tile_vectors<8>();
+  else if (cb >= 4) nv = tile_vectors<4>();
+  else if (cb >= 2) nv = tile_vectors<2>();
+  return (slots + nv - 1) / nv * taps;
 }
 
 // ---- one output channel: a tile of output rows ---------------------------------------------
@@ -258,6 +270,7 @@ struct Prepared {
   std::vector<std::vector<int64_t>> grid_starts;  // per row group: prefix sums of its passes' grids
   RowGrid grid;  // one output channel, one pass of unit row step: its taps as a grid, if they are
   int64_t row_tile_steps = 0;  // the grid kernel's Prefetch steps per task
+  int64_t tile_steps = 0;      // accumulate_block's per task
 
   Prepared(DirectPlan pl, int64_t groups, const T* w, int64_t weight_group) : plan(std::move(pl)) {
     const int64_t M = plan.out_channels;
@@ -272,6 +285,8 @@ struct Prepared {
       if (pi == 0 || plan.passes[pi - 1].rho_h != ps.rho_h) row_groups.emplace_back(), grid_starts.push_back({0});
       row_groups.back().push_back(pi);
       grid_starts.back().push_back(grid_starts.back().back() + ps.out_H * ps.out_W);
+      for (const Block& b : blocks)
+        tile_steps += accumulate_steps(b.cb, ps.out_H * vectors(ps.out_W, kL<T>), int64_t(ps.taps.size()));
     }
     packed.resize(size_t(groups * group_weights));
     for (int64_t g = 0; g < groups; ++g)
@@ -312,8 +327,9 @@ void compute_pass(const Prepared<T>& pr, const T* buf, int64_t g, size_t pi, con
   if (pr.grid.kh > 0 &&
       rows_any<T>(buf, pr.plan.pad.row_pitch(), ps.out_H, ps.out_W, pr.grid, pr.weights(g, pi, b), bias, dst, ld, pf))
     return;
+  Prefetch none;
   accumulate_any<T>(b.cb, buf, ps.row_step * pr.plan.pad.row_pitch(), ps.out_H, ps.out_W, pr.offsets[pi].data(),
-                    int64_t(ps.taps.size()), pr.weights(g, pi, b), bias, dst, ld, cpitch);
+                    int64_t(ps.taps.size()), pr.weights(g, pi, b), bias, dst, ld, cpitch, pf != nullptr ? *pf : none);
 }
 
 // One row group and channel block of one task: `buf` is the filled padded source, `out` the
@@ -335,7 +351,7 @@ void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const B
   auto at = [&](size_t q) { return b.cb * starts[q]; };
   for (size_t q = 0; q < group.size(); ++q) {
     const DirectPass& ps = pl.passes[group[q]];
-    compute_pass(pr, buf, g, group[q], b, bb, tmp + at(q), ps.out_W, ps.out_H * ps.out_W);
+    compute_pass(pr, buf, g, group[q], b, bb, tmp + at(q), ps.out_W, ps.out_H * ps.out_W, pf);
   }
   const bool pair = group.size() == 2 && first.step_w == 2 && pl.passes[group[1]].rho_w == 1;
   for (int64_t c = 0; c < b.cb; ++c)
@@ -385,9 +401,11 @@ void run_plan(const ConvProblem& p, const Prepared<T>& pr, const T* src, int64_t
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t task = 0; task < tasks; ++task) {
       const T* buf = padded_source(pl.pad, group_src(task), pl.src_channels);
-      // The row-tile kernel asks for this thread's next source while it computes (Prefetch).
+      // Both tile kernels ask for this thread's next source while they compute (Prefetch): the
+      // row tiles once per source channel, the register tiles once per tap.
       Prefetch pf;
-      if (pr.grid.kh > 0 && task + 1 < tasks) pf = Prefetch::spread(group_src(task + 1), src_bytes, pr.row_tile_steps);
+      if (task + 1 < tasks)
+        pf = Prefetch::spread(group_src(task + 1), src_bytes, pr.grid.kh > 0 ? pr.row_tile_steps : pr.tile_steps);
       for (size_t ri = 0; ri < pr.row_groups.size(); ++ri)
         for (const Block& b : pr.blocks) run_unit(pr, buf, task % p.groups, ri, b, group_bias(task), group_out(task), &pf);
     }

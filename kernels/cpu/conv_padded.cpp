@@ -53,7 +53,7 @@ template <class T, int... J>
 // odd lanes by two shuffles; only the padding lanes at the ends are written one by one. (The
 // scalar split of a padded copy made this fill cost 40 % of a stride-2 forward pass.)
 template <class T>
-void fill_two_phases(const PaddedLayout& L, const T* in, T* row) {
+void fill_two_phases(const PaddedLayout& L, const T* in, T* row, bool zero_tail = true) {
   constexpr int64_t V = simd::kLanes<T>;
   const int64_t lane = L.lane_len, W = L.src_W, off = L.off_w;
   T* d0 = row;
@@ -81,6 +81,7 @@ void fill_two_phases(const PaddedLayout& L, const T* in, T* row) {
   // Past the last column (2j + off >= W) both phases are zeros.
   const int64_t end = std::clamp<int64_t>(ceil_div(W - off, 2), j, lane);
   for (; j < end; ++j) d0[j] = at(2 * j + off), d1[j] = at(2 * j + 1 + off);
+  if (!zero_tail) return;  // a refill: those zeros are still there
   std::fill(d0 + end, d0 + lane, T(0));
   std::fill(d1 + end, d1 + lane, T(0));
 }
@@ -120,7 +121,7 @@ const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
   thread_local std::vector<T> storage;
   thread_local PaddedLayout filled;
   thread_local int64_t filled_channels = -1;  // -1: the buffer's zeros are not known
-  if (filled_channels != channels || !(filled == L) || L.phases != 1) {
+  if (filled_channels != channels || !(filled == L) || L.phases > 2) {
     filled_channels = -1;
     storage.resize(size_t(channels * L.channel_pitch() + kAlign));
     fill_padded(L, src, channels, aligned(storage));
@@ -130,6 +131,13 @@ const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
   T* buf = aligned(storage);
   // Rows r and columns j whose source element (r + off_h, j + off_w) lies inside the plane.
   const int64_t r0 = std::clamp<int64_t>(-L.off_h, 0, L.rows), r1 = std::clamp<int64_t>(L.src_H - L.off_h, r0, L.rows);
+  if (L.phases == 2) {  // the lanes that read inside the row, both phases; the zeros stay
+    for (int64_t ch = 0; ch < channels; ++ch)
+      for (int64_t r = r0; r < r1; ++r)
+        fill_two_phases(L, src + (ch * L.src_H + r + L.off_h) * L.src_W,
+                        buf + ch * L.channel_pitch() + r * L.row_pitch(), false);
+    return buf;
+  }
   const int64_t j0 = std::clamp<int64_t>(-L.off_w, 0, L.lane_len);
   const int64_t j1 = std::clamp<int64_t>(L.src_W - L.off_w, j0, L.lane_len);
   for (int64_t ch = 0; ch < channels; ++ch)
