@@ -48,6 +48,7 @@ int cmd_info(int argc, char** argv) {
   if (r.count("hidden")) check_model_int("--hidden", "hidden", r["hidden"].as<int64_t>());
   std::printf("%s\n", version_line().c_str());
   std::printf("CPU GEMM: %s\n", cpu_gemm_summary().c_str());
+  std::printf("CPU threads: %s\n", cpu_threads_summary().c_str());
   std::printf("distributed: %s\n", dist::distributed_build_info().c_str());
   if (r.count("devices")) {
     const std::string why = cuda_unavailable_reason();

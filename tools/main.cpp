@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sdkd/distributed/process_group.hpp"
+#include "sdkd/device.hpp"
 #include "sdkd/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/provenance.hpp"
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
     SDKD_CHECK(launch.size == 1 || cmd == "train" || cmd == "distill" || cmd == "generate", "sdkd ", cmd,
                " runs as one process, but it was launched as rank ", launch.rank, " of ", launch.size, " by ",
                launch.launcher, "; under mpirun or srun run `sdkd train`, `sdkd distill` or `sdkd generate`");
+    (void)sdkd::cpu_threads_summary();  // a bad SDKD_PARALLEL_REGION_US fails here, before any work
     if (cmd == "generate") return sdkd::tools::cmd_generate(argc - 1, argv + 1);
     if (cmd == "train") return sdkd::tools::cmd_train(argc - 1, argv + 1);
     if (cmd == "distill") return sdkd::tools::cmd_distill(argc - 1, argv + 1);

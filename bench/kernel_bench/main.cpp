@@ -216,6 +216,7 @@ int run(int argc, char** argv) {
                 cpu.one_thread.source.c_str(), cpu.one_thread.fp32_gflops, cpu.one_thread.mem_gbs, s.threads,
                 cpu.all.fp32_gflops, cpu.all.mem_gbs);
     std::printf("CPU GEMM: %s\n", cpu_gemm_summary().c_str());
+    std::printf("CPU threads: %s\n", cpu_threads_summary().c_str());
   }
   const Peaks gpu = why_not.empty() ? gpu_peaks(gpu_name) : Peaks{};
   if (any_gpu && why_not.empty())

@@ -1,9 +1,13 @@
 #include "sdkd/device.hpp"
 
+#include <omp.h>
+
 #include <atomic>
+#include <cstdio>
 
 #include "kernels/cpu/gemm_choice.hpp"
 #include "kernels/cpu/gemm_micro.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CUDA
@@ -95,6 +99,15 @@ std::string cpu_gemm_summary() {
       compiled += str_cat(compiled.empty() ? "" : ", ", cpu::gemm_isa_name(cpu::GemmIsa(i)));
   return str_cat(cpu::cpu_gemm_choice().reason, "; blocked micro-kernel ", cpu::gemm_isa_name(cpu::active_gemm_isa()),
                  " (built: ", compiled, ")");
+}
+
+std::string cpu_threads_summary() {
+  const cpu::RegionCost& c = cpu::parallel_region_cost();
+  char cost[64], work[64];
+  std::snprintf(cost, sizeof cost, "%.3g us", c.ns / 1e3);
+  std::snprintf(work, sizeof work, "%.3g us", cpu::kRegionsOfWork * c.ns / 1e3);
+  return str_cat(omp_get_max_threads(), " OpenMP threads; a parallel region counted as ", cost, " (", c.why,
+                 "): a loop with less than ", work, " of work stays on one thread, whatever its kernel's own size rule");
 }
 
 }  // namespace sdkd

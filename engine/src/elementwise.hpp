@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "dispatch.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 namespace sdkd::detail {
 
@@ -26,13 +27,13 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   if (a.shape() == out.shape() && b.shape() == out.shape() && a.is_contiguous() && b.is_contiguous()) {
-#pragma omp parallel for schedule(static) if (n > 32768)
+#pragma omp parallel for schedule(static) if (n > 32768 && cpu::threads_pay_bytes(3.0 * sizeof(T) * double(n)))
     for (int64_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
     return;
   }
   if (b.numel() == 1 && a.shape() == out.shape() && a.is_contiguous()) {
     const T s = pb[0];
-#pragma omp parallel for schedule(static) if (n > 32768)
+#pragma omp parallel for schedule(static) if (n > 32768 && cpu::threads_pay_bytes(2.0 * sizeof(T) * double(n)))
     for (int64_t i = 0; i < n; ++i) o[i] = f(pa[i], s);
     return;
   }
@@ -45,7 +46,7 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const Shape sa = broadcast_strides(a, sh), sb = broadcast_strides(b, sh);
   const int64_t inner = sh[size_t(nd - 1)], rows = n / std::max<int64_t>(inner, 1);
   const int64_t ia = sa[size_t(nd - 1)], ib = sb[size_t(nd - 1)];
-#pragma omp parallel for schedule(static) if (n > 32768)
+#pragma omp parallel for schedule(static) if (n > 32768 && cpu::threads_pay_bytes(3.0 * sizeof(T) * double(n)))
   for (int64_t r = 0; r < rows; ++r) {
     int64_t rem = r, offa = 0, offb = 0;
     for (int64_t d = nd - 2; d >= 0; --d) {
@@ -68,7 +69,7 @@ void unary_loop(const Tensor& a, Tensor& out, F f) {
   // simd: the formulas are branch-free (host_exp), so each thread's chunk vectorises.
   // if(parallel: ...): a bare if() on a combined construct also applies to its simd part
   // (OpenMP 5.0), and GCC then ran every loop of up to 32768 elements scalar, 8x slower.
-#pragma omp parallel for simd schedule(static) if (parallel : n > 32768)
+#pragma omp parallel for simd schedule(static) if (parallel : n > 32768 && cpu::threads_pay_bytes(2.0 * sizeof(T) * double(n)))
   for (int64_t i = 0; i < n; ++i) o[i] = f(pa[i]);
 }
 
@@ -79,7 +80,7 @@ double blocked_sum(int64_t n, F f) {
   constexpr int64_t kBlock = 8192;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   std::vector<double> part(size_t(blocks), 0.0);
-#pragma omp parallel for schedule(static) if (blocks > 1)
+#pragma omp parallel for schedule(static) if (blocks > 1 && cpu::threads_pay_bytes(16.0 * double(n)))
   for (int64_t b = 0; b < blocks; ++b) {
     double acc = 0;
     const int64_t end = std::min(n, (b + 1) * kBlock);

@@ -9,6 +9,7 @@
 #include "kernels/cuda/attention.hpp"
 #include "kernels/cuda/copy.hpp"
 #include "kernels/cuda/softmax.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/device.hpp"
 #include "sdkd/ops.hpp"
@@ -60,7 +61,7 @@ template <class T>
 void softmax_forward(const T* x, T* y, const Lanes& l) {
   const int64_t D = l.D, inner = l.inner;
   if (inner == 1) {
-#pragma omp parallel for schedule(static) if (l.outer * D > 32768)
+#pragma omp parallel for schedule(static) if (l.outer * D > 32768 && cpu::threads_pay_bytes(3.0 * sizeof(T) * double(l.outer * D * inner)))
     for (int64_t row = 0; row < l.outer; ++row) {
       const T* xs = x + row * D;
       T* ys = y + row * D;
@@ -78,7 +79,7 @@ void softmax_forward(const T* x, T* y, const Lanes& l) {
     }
     return;
   }
-#pragma omp parallel for schedule(static) if (l.outer * D * inner > 32768)
+#pragma omp parallel for schedule(static) if (l.outer * D * inner > 32768 && cpu::threads_pay_bytes(3.0 * sizeof(T) * double(l.outer * D * inner)))
   for (int64_t o = 0; o < l.outer; ++o) {
     const T* xs = x + o * D * inner;
     T* ys = y + o * D * inner;
@@ -113,7 +114,7 @@ template <class T>
 void softmax_backward(const T* y, const T* g, T* dx, const Lanes& l) {
   const int64_t D = l.D, inner = l.inner;
   if (inner == 1) {
-#pragma omp parallel for schedule(static) if (l.outer * D > 32768)
+#pragma omp parallel for schedule(static) if (l.outer * D > 32768 && cpu::threads_pay_bytes(3.0 * sizeof(T) * double(l.outer * D * inner)))
     for (int64_t row = 0; row < l.outer; ++row) {
       const T* ys = y + row * D;
       const T* gs = g + row * D;
@@ -127,7 +128,7 @@ void softmax_backward(const T* y, const T* g, T* dx, const Lanes& l) {
     }
     return;
   }
-#pragma omp parallel for schedule(static) if (l.outer * D * inner > 32768)
+#pragma omp parallel for schedule(static) if (l.outer * D * inner > 32768 && cpu::threads_pay_bytes(3.0 * sizeof(T) * double(l.outer * D * inner)))
   for (int64_t o = 0; o < l.outer; ++o) {
     const int64_t base = o * D * inner;
     std::vector<double> dotp(size_t(inner), 0.0);

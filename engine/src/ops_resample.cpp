@@ -4,6 +4,7 @@
 
 #include "dispatch.hpp"
 #include "kernels/cuda/resample.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/autograd.hpp"
 #include "sdkd/ops_nn.hpp"
 
@@ -36,9 +37,15 @@ struct BilinearPlan {
   std::vector<Tap> rows, cols;
 };
 
+// Bytes a resampling pass reads and writes (each output reads four sources).
+template <class T>
+double bilinear_bytes(const BilinearPlan& p) {
+  return double(sizeof(T)) * double(p.planes) * double(p.H * p.W + 5 * p.OH * p.OW);
+}
+
 template <class T>
 void bilinear_forward(const BilinearPlan& p, const T* x, T* y) {
-#pragma omp parallel for schedule(static) if (p.planes > 1)
+#pragma omp parallel for schedule(static) if (p.planes > 1 && cpu::threads_pay_bytes(bilinear_bytes<T>(p)))
   for (int64_t pl = 0; pl < p.planes; ++pl) {
     const T* xs = x + pl * p.H * p.W;
     T* ys = y + pl * p.OH * p.OW;
@@ -58,7 +65,7 @@ void bilinear_forward(const BilinearPlan& p, const T* x, T* y) {
 // plane and visits it in a fixed order, so the sums do not depend on the thread count.
 template <class T>
 void bilinear_backward(const BilinearPlan& p, const T* g, T* dx) {
-#pragma omp parallel for schedule(static) if (p.planes > 1)
+#pragma omp parallel for schedule(static) if (p.planes > 1 && cpu::threads_pay_bytes(bilinear_bytes<T>(p)))
   for (int64_t pl = 0; pl < p.planes; ++pl) {
     T* ds = dx + pl * p.H * p.W;
     const T* gs = g + pl * p.OH * p.OW;

@@ -10,6 +10,7 @@
 
 #include "kernels/common/host_exp.hpp"
 #include "kernels/cpu/gemm.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cpu {
@@ -127,7 +128,7 @@ template <class T>
 void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, T* o, T* lse) {
   s.validate();
   SerialGemmScope serial;  // the tile GEMMs stay on their thread, BLAS or not, at any thread count
-#pragma omp parallel for schedule(static) if (s.BH > 1 && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (s.BH > 1 && threads_pay_flops(4.0 * double(s.BH) * double(s.N) * double(s.M) * double(s.d)))
   for (int64_t b = 0; b < s.BH; ++b)
     forward_slice<T>(s, q + b * s.N * s.d, k + b * s.M * s.d, v + b * s.M * s.d, o + b * s.N * s.d, lse + b * s.N);
 }
@@ -138,7 +139,7 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   s.validate();
   const int64_t qs = s.N * s.d, ks = s.M * s.d;
   SerialGemmScope serial;
-#pragma omp parallel for schedule(static) if (s.BH > 1 && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (s.BH > 1 && threads_pay_flops(4.0 * double(s.BH) * double(s.N) * double(s.M) * double(s.d)))
   for (int64_t b = 0; b < s.BH; ++b)
     backward_slice<T>(s, q + b * qs, k + b * ks, v + b * ks, o + b * qs, lse + b * s.N, dout + b * qs, dq + b * qs,
                       dk + b * ks, dv + b * ks);

@@ -9,6 +9,7 @@
 #include "kernels/cpu/conv_depthwise.hpp"
 #include "kernels/cpu/conv_direct.hpp"
 #include "kernels/cpu/conv_gemm.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cpu {
@@ -79,7 +80,7 @@ namespace {
 // does not depend on the thread count.
 template <class T>
 void bias_sums(const T* dy, int64_t N, int64_t C, int64_t plane, T* db) {
-#pragma omp parallel for schedule(static) if (!omp_in_parallel() && N * C * plane >= (1 << 18))
+#pragma omp parallel for schedule(static) if (N * C * plane >= (1 << 18) && threads_pay_bytes(8.0 * double(N * C * plane)))
   for (int64_t c = 0; c < C; ++c) {
     double s = 0;
     for (int64_t n = 0; n < N; ++n) {
@@ -94,7 +95,7 @@ void bias_sums(const T* dy, int64_t N, int64_t C, int64_t plane, T* db) {
 template <class T>
 void add_bias(T* y, const T* bias, int64_t N, int64_t C, int64_t plane) {
 #pragma omp parallel for collapse(2) \
-    schedule(static) if (!omp_in_parallel() && N * C * plane >= (1 << 18))
+    schedule(static) if (N * C * plane >= (1 << 18) && threads_pay_bytes(8.0 * double(N * C * plane)))
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
       T* row = y + (n * C + c) * plane;

@@ -21,6 +21,7 @@
 #include "kernels/cpu/conv_padded.hpp"
 #include "kernels/cpu/conv_simd.hpp"
 #include "kernels/cpu/thread_scratch.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 namespace sdkd::cpu {
 namespace {
@@ -34,8 +35,8 @@ constexpr int64_t kL = simd::kLanes<T>;
 struct FlippedKernel;  // backward-data's kernel, reversed
 
 bool run_parallel(const ConvProblem& p) {
-  return !omp_in_parallel() && omp_get_max_threads() > 1 &&
-         p.N * p.col_channels * p.col_plane() * p.taps() >= (int64_t(1) << 17);
+  const int64_t macs = p.N * p.col_channels * p.col_plane() * p.taps();
+  return macs >= (int64_t(1) << 17) && threads_pay_flops(2.0 * double(macs));
 }
 
 // out rows oh0 .. oh0+NV-1 at columns [ow, ow + n) (row pitch ld) = bias + sum over taps of

@@ -13,6 +13,7 @@
 #include "kernels/cpu/conv_direct_plan.hpp"
 #include "kernels/cpu/conv_simd.hpp"
 #include "kernels/cpu/thread_scratch.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 namespace sdkd::cpu {
 namespace {
@@ -33,7 +34,7 @@ struct WeightSums;          // and their total over the chunks
 
 bool run_parallel(const ConvProblem& p) {
   const int64_t macs = p.N * p.col_channels * p.col_plane() * p.k_group();
-  return !omp_in_parallel() && omp_get_max_threads() > 1 && macs >= (int64_t(1) << 17);
+  return macs >= (int64_t(1) << 17) && threads_pay_flops(2.0 * double(macs));
 }
 
 // Output channels per register tile: CB accumulators per vector, NV vectors.

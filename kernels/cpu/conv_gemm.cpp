@@ -10,6 +10,7 @@
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/cpu/im2col.hpp"
 #include "kernels/cpu/thread_scratch.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 namespace sdkd::cpu {
 
@@ -40,7 +41,7 @@ struct WeightPartial;   // one worker's weight-gradient sums
 // a thread team costs more than they do.
 int batch_workers(const ConvProblem& L) {
   const int64_t macs = L.N * L.col_channels * L.col_plane() * L.k_group();
-  if (omp_in_parallel() || macs < (int64_t(1) << 18)) return 1;
+  if (macs < (int64_t(1) << 18) || !threads_pay_flops(2.0 * double(macs))) return 1;
   return int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), L.N)));
 }
 

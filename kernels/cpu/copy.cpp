@@ -1,4 +1,5 @@
 #include "kernels/cpu/copy.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 #include <omp.h>
 
@@ -41,7 +42,8 @@ int64_t outer_offset(const View& v, int64_t index, int trailing) {
   return off;
 }
 
-bool threads_pay(int64_t n) { return n > 32768 && !omp_in_parallel(); }
+// (element counts: a copy reads and writes at least 4 bytes per element)
+bool threads_pay(int64_t n) { return n > 32768 && threads_pay_bytes(8.0 * double(n)); }
 
 template <class S, class D>
 void copy_rows(const S* src, const View& v, D* dst) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cpu/fft_plan.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 // How the 2-D real transform is built (both precisions, one template): the W-point transforms
@@ -250,11 +251,17 @@ void irfft2_group(const std::complex<T>* X, T* x, int64_t G, int H, int W, T sca
   }
 }
 
+// A batch of 2D real FFTs: about 2.5 H W log2(H W) operations per map.
+double fft2_flops(int64_t batch, int H, int W) {
+  const double n = double(H) * double(W);
+  return double(batch) * 2.5 * n * std::log2(std::max(n, 2.0));
+}
+
 // Groups of G maps, split over threads unless the caller is already in a parallel region.
 template <typename T, typename Group>
 void over_groups(int64_t batch, int H, int W, Group group) {
   const int64_t G = group_size<T>(batch, H, W), groups = (batch + G - 1) / G;
-#pragma omp parallel for schedule(static) if (groups > 1 && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (groups > 1 && threads_pay_flops(fft2_flops(batch, H, W)))
   for (int64_t i = 0; i < groups; ++i) group(i * G, std::min(G, batch - i * G));
 }
 

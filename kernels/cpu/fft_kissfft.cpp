@@ -1,5 +1,6 @@
 #include "kernels/cpu/fft_kissfft.hpp"
 
+#include <cmath>
 #include <kiss_fft.h>
 #include <kiss_fftr.h>
 #include <omp.h>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 // The row transforms first (kiss_fftr, or the complex transform for odd W: kiss_fftr needs an
@@ -133,7 +135,7 @@ void over_batch(int64_t batch, int H, int W, One one) {
   SDKD_CHECK(batch >= 0 && H >= 1 && W >= 1, "rfft2_kissfft: expected batch >= 0 and H, W >= 1, got batch ", batch,
              " H ", H, " W ", W);
   const int64_t in_stride = int64_t(H) * W, out_stride = int64_t(H) * (W / 2 + 1);
-#pragma omp parallel for schedule(static) if (batch > 1 && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (batch > 1 && threads_pay_flops(2.5 * double(batch) * double(in_stride) * std::log2(std::max(double(in_stride), 2.0))))
   for (int64_t b = 0; b < batch; ++b) one(b * in_stride, b * out_stride);
 }
 

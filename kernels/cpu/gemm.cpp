@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "kernels/cpu/gemm_choice.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 #ifdef SDKD_WITH_CBLAS
@@ -106,7 +107,8 @@ void gemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T a
   SDKD_CHECK(batch >= 0, "gemm_batched: batch must be >= 0, got ", batch);
   if (batch == 0) return;
   detail::check_gemm_args(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const double flops = 2.0 * double(batch) * double(M) * double(N) * double(K);
+  const int threads = threads_pay_flops(flops) ? omp_get_max_threads() : 1;
   if (batch < threads || threads == 1) {
     for (int64_t b = 0; b < batch; ++b)
       gemm(transA, transB, M, N, K, alpha, A + b * strideA, lda, B + b * strideB, ldb, beta,

@@ -14,6 +14,7 @@
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/cpu/gemm_micro.hpp"
 #include "kernels/cpu/gemm_skinny.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cpu {
@@ -71,7 +72,7 @@ void gemm_blocked_isa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t 
   // Split C into a grid of tiles, as square as the shape allows, one per thread. Small
   // products stay serial: a parallel region costs more than they do.
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  const int threads = (omp_in_parallel() || flops < 2e6) ? 1 : omp_get_max_threads();
+  const int threads = (flops < 2e6 || !threads_pay_flops(flops)) ? 1 : omp_get_max_threads();
   const int64_t row_units = (M + mk.MR - 1) / mk.MR, col_units = (N + mk.NR - 1) / mk.NR;
   int grid_rows = 1;
   double best = 1e300;

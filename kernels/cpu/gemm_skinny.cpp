@@ -1,4 +1,5 @@
 #include "kernels/cpu/gemm_skinny.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 #include <omp.h>
 
@@ -17,7 +18,8 @@ constexpr int64_t kDotLanes = 16;
 // thread, so the split changes no result.
 template <class F>
 void over_columns(int64_t n, double flops, F&& body) {
-  const int threads = (omp_in_parallel() || flops < 2e6) ? 1 : std::min<int64_t>(omp_get_max_threads(), n / 64);
+  const int threads =
+      (flops < 2e6 || !threads_pay_flops(flops)) ? 1 : int(std::min<int64_t>(omp_get_max_threads(), n / 64));
   if (threads <= 1) return body(int64_t(0), n);
 #pragma omp parallel num_threads(threads)
   {

@@ -2,6 +2,7 @@
 // independent (and each image channel only talks to its own rows), so both run in parallel
 // over channels when the caller is not already parallel (a batch loop usually is).
 #include "kernels/cpu/im2col.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 #include <omp.h>
 
@@ -11,7 +12,8 @@ namespace sdkd::cpu {
 namespace {
 
 bool run_parallel(const ConvProblem& g, int64_t band_cols) {
-  return !omp_in_parallel() && g.img_group() > 1 && g.k_group() * band_cols >= (int64_t(1) << 18);
+  return g.img_group() > 1 && g.k_group() * band_cols >= (int64_t(1) << 18) &&
+         threads_pay_bytes(8.0 * double(g.k_group() * band_cols));
 }
 
 // Placement rows of the band [oh_begin, oh_end) that read inside the image for tap row ki.

@@ -8,14 +8,20 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cpu {
 namespace {
 
-// Below this many elements a loop stays on one thread: forking costs more than it saves.
-// Only the speed depends on it; the summation order is fixed either way.
+// Below this many elements a loop stays on one thread: forking costs more than it saves
+// (and below what a parallel region costs under this wait policy, parallel_policy.hpp; a
+// norm pass reads and writes about 12 bytes per element). Only the speed depends on it;
+// the summation order is fixed either way.
 constexpr int64_t kParallelMinWork = int64_t(1) << 15;
+bool norm_parallel(int64_t elements) {
+  return elements >= kParallelMinWork && threads_pay_bytes(12.0 * double(elements));
+}
 
 // Count, mean and sum of squared deviations. Two sets merge exactly (Chan, Golub & LeVeque),
 // so partial statistics can be combined in a fixed order without losing accuracy.
@@ -142,7 +148,7 @@ void batch_norm_forward_train(const T* x, const T* gamma, const T* beta, T* y, i
   SDKD_CHECK((running_mean == nullptr) == (running_var == nullptr), fn,
              ": running_mean and running_var must both be given or both be null");
   const int64_t segments = N * C;
-  const bool parallel = segments * HW >= kParallelMinWork;
+  const bool parallel = norm_parallel(segments * HW);
 
   std::vector<Moments> part(static_cast<size_t>(segments));
 #pragma omp parallel for schedule(static) if (parallel)
@@ -185,7 +191,7 @@ void batch_norm_forward_eval(const T* x, const T* gamma, const T* beta, const T*
     scale[c] = value_or(gamma, c, 1.0) / std::sqrt(double(running_var[c]) + eps);
 
   const int64_t segments = N * C;
-#pragma omp parallel for schedule(static) if (segments * HW >= kParallelMinWork)
+#pragma omp parallel for schedule(static) if (norm_parallel(segments * HW))
   for (int64_t s = 0; s < segments; ++s) {
     const int64_t c = s % C;
     normalise_segment(x + s * HW, y + s * HW, HW, double(running_mean[c]), scale[c],
@@ -203,7 +209,7 @@ void batch_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
              ": dy, x, save_mean and save_invstd must be non-null");
   if (!dx && !dgamma && !dbeta) return;
   const int64_t segments = N * C;
-  const bool parallel = segments * HW >= kParallelMinWork;
+  const bool parallel = norm_parallel(segments * HW);
 
   std::vector<GradSums> part(static_cast<size_t>(segments));
 #pragma omp parallel for schedule(static) if (parallel)
@@ -244,7 +250,7 @@ void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t
   SDKD_CHECK(x && y && save_mean && save_invstd, fn,
              ": x, y, save_mean and save_invstd must be non-null");
   const int64_t per_group = C / G, segments = N * C;
-  const bool parallel = segments * HW >= kParallelMinWork;
+  const bool parallel = norm_parallel(segments * HW);
 
   // One (n, group) block at a time: its planes are read for the moments and, still in cache,
   // normalised (a pass over all statistics first would read x from memory twice). The
@@ -276,7 +282,7 @@ void group_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   SDKD_CHECK(dy && x && save_mean && save_invstd, fn,
              ": dy, x, save_mean and save_invstd must be non-null");
   const int64_t per_group = C / G, segments = N * C;
-  const bool parallel = segments * HW >= kParallelMinWork;
+  const bool parallel = norm_parallel(segments * HW);
 
   // Segment s = n * C + c belongs to group ng = s / per_group (channels of a group are adjacent).
   // Each (n, group) block gets its sums and, with its planes still in cache, its dx; the
@@ -333,7 +339,7 @@ void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, int64_t
     b[d] = value_or(beta, d, 0.0);
   }
 
-#pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
+#pragma omp parallel for schedule(static) if (norm_parallel(rows * D))
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
@@ -375,7 +381,7 @@ void layer_norm_backward(const T* dy, const T* x, const T* gamma, const double* 
   double* const part_b = partials.data() + part_size;
   const double count = double(D);
 
-#pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
+#pragma omp parallel for schedule(static) if (norm_parallel(rows * D))
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t r_end = std::min(rows, (blk + 1) * block);
     for (int64_t r = blk * block; r < r_end; ++r) {
@@ -477,7 +483,7 @@ void channel_affine(T* y, const T* x, int64_t N, int64_t C, int64_t HW, const do
   check_sizes("channel_affine", N, "N", C, "C", HW, "HW");
   SDKD_CHECK(y && a && b && (!x || m), "channel_affine: y, a, b (and m with x) must be non-null");
   const int64_t segments = N * C;
-#pragma omp parallel for schedule(static) if (segments * HW >= kParallelMinWork)
+#pragma omp parallel for schedule(static) if (norm_parallel(segments * HW))
   for (int64_t s = 0; s < segments; ++s) {
     const int64_t c = s % C;
     const double ac = a[c], bc = b[c], mc = x ? m[c] : 0.0;

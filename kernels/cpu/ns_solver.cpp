@@ -4,9 +4,12 @@
 // by term, so existing data files stay byte-identical.
 #include "kernels/cpu/ns_solver.hpp"
 
+#include <cmath>
+#include <algorithm>
 #include <omp.h>
 
 #include "kernels/cpu/fft.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cpu {
@@ -90,9 +93,16 @@ void step_ifrk4(const NSBuffers& b) {
 
 // Runs fn(state buffers, s) for every state: threads over states, one state per thread at a
 // time (its ~40 n^2 bytes of scratch stay in that core's cache for the whole step).
+// A step's floating-point work: about a dozen 2D FFTs of the grid per state (RK4's four
+// tendencies), 5 n^2 log2(n^2) each.
+double step_flops(const NSBuffers& b) {
+  const double cells = double(b.n) * double(b.n);
+  return double(b.batch) * 12.0 * 5.0 * cells * std::log2(std::max(cells, 2.0));
+}
+
 template <class Fn>
 void over_states(const NSBuffers& b, Fn fn) {
-#pragma omp parallel for schedule(static) if (b.batch > 1 && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (b.batch > 1 && threads_pay_flops(step_flops(b)))
   for (int64_t s = 0; s < b.batch; ++s) fn(one_state(b, s), s);
 }
 

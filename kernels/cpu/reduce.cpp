@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/thread_scratch.hpp"
+#include "kernels/cpu/parallel_policy.hpp"
 
 namespace sdkd::cpu {
 namespace {
@@ -18,7 +19,7 @@ constexpr int64_t kColumnChunk = 512;
 constexpr int kLanes = 8;
 
 bool worth_threads(int64_t elements, int64_t tasks) {
-  return tasks > 1 && elements > 32768 && !omp_in_parallel();
+  return tasks > 1 && elements > 32768 && threads_pay_bytes(4.0 * double(elements));
 }
 
 // Sum of x[0, n) in double: kLanes independent lanes (vectorised, no chain of dependent adds),

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "kernels/cpu/parallel_policy.hpp"
 #include "sdkd/error.hpp"
 
 namespace sdkd::cpu {
@@ -37,7 +38,7 @@ void spectral_band_loss(const std::complex<T>* S, const std::complex<T>* Tt, std
   std::vector<T> scale(size_t(K), T(0));
   if (grad != nullptr)
     for (int b = 0; b < K; ++b) scale[size_t(b)] = T(grad_scale[b]);
-#pragma omp parallel for schedule(static) if (batch > 1 && batch * bins > 4096 && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (batch > 1 && batch * bins > 4096 && threads_pay_bytes(4.0 * sizeof(T) * double(batch * bins)))
   for (int64_t n = 0; n < batch; ++n) {
     const std::complex<T>* s = S + n * bins;
     const std::complex<T>* t = Tt + n * bins;
@@ -64,7 +65,7 @@ void spectral_band_energy(const std::complex<T>* X, int64_t batch, int H, int W,
   const int Wc = W / 2 + 1;
   const int64_t bins = int64_t(H) * Wc;
   std::vector<double> part(size_t(batch * K), 0.0);
-#pragma omp parallel for schedule(static) if (batch > 1 && batch * bins > 4096 && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (batch > 1 && batch * bins > 4096 && threads_pay_bytes(4.0 * sizeof(T) * double(batch * bins)))
   for (int64_t n = 0; n < batch; ++n) {
     const std::complex<T>* x = X + n * bins;
     double* acc = part.data() + n * K;

@@ -31,6 +31,7 @@ expect_error "expected a path ending in .npy" "$SDKD" generate ns --preset smoke
 # The host cache's environment is read before any work, whether or not a run would reach it.
 SDKD_HOST_CACHE_HEADROOM=lots expect_error "SDKD_HOST_CACHE_HEADROOM: expected a fraction in [0, 4], got 'lots'" "$SDKD" generate ns --preset smoke --out h.npy
 SDKD_HOST_CACHE_MB=-3 expect_error "SDKD_HOST_CACHE_MB: expected a whole number of MiB >= 0" "$SDKD" generate ns --preset smoke --out h.npy
+SDKD_PARALLEL_REGION_US=soon expect_error "SDKD_PARALLEL_REGION_US: expected the cost of an OpenMP parallel region in microseconds (a number >= 0), got 'soon'" "$SDKD" generate ns --preset smoke --out h.npy
 [ -e h.npy ] && { echo "FAIL: a refused run wrote h.npy"; fails=$((fails+1)); }
 expect_error "checkpoint not found" "$SDKD" eval --data good.npy --checkpoint nope.safetensors --preset smoke
 expect_error "--threads must be >= 1" "$SDKD" train --data good.npy --preset smoke --threads 0 --out run1

@@ -49,4 +49,10 @@ GemmBackend parse_gemm_backend(const std::string& text);  // "simt" | "tf32" | "
 // first matmul or at this call.
 std::string cpu_gemm_summary();
 
+// The CPU thread count and what a parallel region is taken to cost, one line: "2 OpenMP
+// threads; a parallel region counted as 40 us (OMP_WAIT_POLICY=passive): a loop with less
+// than 120 us of work stays on one thread" (kernels/cpu/parallel_policy.hpp;
+// SDKD_PARALLEL_REGION_US overrides). Throws sdkd::Error for a bad SDKD_PARALLEL_REGION_US.
+std::string cpu_threads_summary();
+
 }  // namespace sdkd
