@@ -63,7 +63,7 @@ void gemm_blocked_isa(GemmIsa isa, bool transA, bool transB, int64_t M, int64_t 
   SDKD_CHECK(micro != nullptr && cpu_runs(isa), "gemm: no ", gemm_isa_name(isa),
              " micro-kernel runs here (this build or this CPU lacks it)");
   if (M == 0 || N == 0) return;
-  if (alpha != T(0) && gemm_is_skinny(M, N, K))
+  if (alpha != T(0) && gemm_is_skinny(transB, M, N, K))
     return gemm_skinny(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   scale_by_beta(M, N, beta, C, ldc);
   if (K <= 0 || alpha == T(0)) return;

@@ -87,8 +87,9 @@ double check_against_naive(GemmFn<T> fn, bool ta, bool tb, Shape s, T alpha, T b
 const std::vector<Shape> kShapes = {{1, 1, 1},   {7, 13, 5},  {65, 33, 17},   {1, 40, 3},
                                     {40, 1, 9},  {3, 5, 0},   {150, 70, 300}, {3, 2100, 5},
                                     {17, 16, 1}, {9, 97, 129},
-                                    // gemm_skinny's shapes: the SimVP readout's weight gradient,
-                                    // data gradient and forward, two rows, depth one
+                                    // the SimVP readout's weight gradient, data gradient (both
+                                    // gemm_skinny's with transB, depth one) and forward (packed),
+                                    // two rows, depth one
                                     {1, 16, 4096}, {16, 4096, 1}, {1, 4096, 16}, {2, 300, 70},
                                     {2, 37, 1}};
 
@@ -215,7 +216,7 @@ TEST_CASE("gemm_blocked gives bitwise the same result on 1 and 3 threads", "[gem
 TEST_CASE("gemm_blocked's thin products (one or two rows, depth one) give the same bits on 1 and 3 threads",
           "[gemm]") {
   // Each large enough for the threaded split (2e6 flops), with column counts that are no
-  // multiple of the split's 16-column runs.
+  // multiple of the split's 16-column runs; untransposed B takes the packed kernel.
   const Shape shapes[] = {{1, 4099, 600}, {2, 2053, 700}, {600, 4099, 1}};
   for (const Shape& s : shapes)
     for (int ta = 0; ta < 2; ++ta)
