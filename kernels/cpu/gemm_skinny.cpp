@@ -66,7 +66,7 @@ void gemm_skinny(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T al
   const auto a = [&](int64_t i, int64_t k) { return transA ? A[k * lda + i] : A[i * lda + k]; };
   const double flops = 2.0 * double(M) * double(N) * double(K);
   if (K == 1) {  // C = alpha * a b^T + beta * C: one product per element
-    over_columns(N, std::max(flops, 2.0 * double(M) * double(N)), [&](int64_t j0, int64_t j1) {
+    over_columns(N, flops, [&](int64_t j0, int64_t j1) {
       for (int64_t i = 0; i < M; ++i) {
         const T ai = a(i, 0);
         T* c = C + i * ldc;
