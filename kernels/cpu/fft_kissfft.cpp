@@ -3,7 +3,7 @@
 #include <cmath>
 #include <kiss_fft.h>
 #include <kiss_fftr.h>
-#include <kissfft/kissfft.hh>
+#include <kissfft.hh>  // in the same directory as kiss_fft.h (the imported target's include path)
 #include <omp.h>
 
 #include <algorithm>
