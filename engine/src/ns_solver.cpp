@@ -1,6 +1,6 @@
 // The pseudo-spectral Navier-Stokes solver over a batch of trajectories (both schemes). Double
-// precision throughout: our double FFT is about 2x kissfft's float one (docs/PERFORMANCE.md,
-// "Own FFT against kissfft"), and double keeps the physics checks (exact decay factors, budgets) at round-off level.
+// precision throughout: our double FFT is 2.3-3x kissfft's double one (docs/PERFORMANCE.md,
+// the late Intel run of 2026-12-07), and double keeps the physics checks (exact decay factors, budgets) at round-off level.
 //
 // The coefficient tables and the initial spectra are computed here on the CPU for either
 // device; the step itself is a kernel: kernels/cpu/ns_solver.hpp on the host, or, for a CUDA
