@@ -58,10 +58,12 @@ struct KissPlan {
   }
 };
 
-struct KissWorkspace {
-  std::map<std::pair<int, int>, KissPlan> plans;
-  std::vector<kiss_fft_cpx> line_in, line_out, spectrum;
-  const KissPlan& plan(int H, int W) {
+// One thread's plans by (H, W) and line buffers; Plan is built from (H, W), Cpx is its complex type.
+template <class Plan, class Cpx>
+struct PlanWorkspace {
+  std::map<std::pair<int, int>, Plan> plans;
+  std::vector<Cpx> line_in, line_out, spectrum;
+  const Plan& plan(int H, int W) {
     auto it = plans.find({H, W});
     if (it == plans.end())
       it = plans.emplace(std::piecewise_construct, std::forward_as_tuple(H, W), std::forward_as_tuple(H, W)).first;
@@ -69,10 +71,14 @@ struct KissWorkspace {
   }
 };
 
-KissWorkspace& workspace() {
-  thread_local KissWorkspace ws;
+template <class Workspace>
+Workspace& thread_workspace() {
+  thread_local Workspace ws;
   return ws;
 }
+
+using KissWorkspace = PlanWorkspace<KissPlan, kiss_fft_cpx>;
+KissWorkspace& workspace() { return thread_workspace<KissWorkspace>(); }
 
 kiss_fft_cpx* as_kiss(std::complex<float>* p) { return reinterpret_cast<kiss_fft_cpx*>(p); }
 
@@ -152,21 +158,8 @@ struct KissPlanD {
   }
 };
 
-struct KissWorkspaceD {
-  std::map<std::pair<int, int>, KissPlanD> plans;
-  std::vector<cplx> line_in, line_out, spectrum;
-  const KissPlanD& plan(int H, int W) {
-    auto it = plans.find({H, W});
-    if (it == plans.end())
-      it = plans.emplace(std::piecewise_construct, std::forward_as_tuple(H, W), std::forward_as_tuple(H, W)).first;
-    return it->second;
-  }
-};
-
-KissWorkspaceD& workspace_d() {
-  thread_local KissWorkspaceD ws;
-  return ws;
-}
+using KissWorkspaceD = PlanWorkspace<KissPlanD, cplx>;
+KissWorkspaceD& workspace_d() { return thread_workspace<KissWorkspaceD>(); }
 
 void columns_inplace_d(const KissPlanD& plan, const kissfft<double>& cfg, cplx* Y, int Wc, double scale,
                        KissWorkspaceD& ws) {
