@@ -314,22 +314,23 @@ struct Prepared {
   }
 };
 
-// Pass pi for channel block b into dst (row pitch ld, channel pitch cpitch).
+// Pass pi for channel block b into dst (row pitch ld, channel pitch cpitch): its first `rows`
+// grid rows (fewer than the pass's out_H in the last band of a banded plan).
 template <class T>
 void compute_pass(const Prepared<T>& pr, const T* buf, int64_t g, size_t pi, const Block& b, const T* bias, T* dst,
-                  int64_t ld, int64_t cpitch, Prefetch* pf = nullptr) {
+                  int64_t ld, int64_t cpitch, int64_t rows, Prefetch* pf = nullptr) {
   const DirectPass& ps = pr.plan.passes[pi];
   if (ps.taps.empty()) {  // a residue class no tap reaches: bias only
     for (int64_t c = 0; c < b.cb; ++c)
-      for (int64_t i = 0; i < ps.out_H; ++i)
+      for (int64_t i = 0; i < rows; ++i)
         std::fill(dst + c * cpitch + i * ld, dst + c * cpitch + i * ld + ps.out_W, bias ? bias[c] : T(0));
     return;
   }
   if (pr.grid.kh > 0 &&
-      rows_any<T>(buf, pr.plan.pad.row_pitch(), ps.out_H, ps.out_W, pr.grid, pr.weights(g, pi, b), bias, dst, ld, pf))
+      rows_any<T>(buf, pr.plan.pad.row_pitch(), rows, ps.out_W, pr.grid, pr.weights(g, pi, b), bias, dst, ld, pf))
     return;
   Prefetch none;
-  accumulate_any<T>(b.cb, buf, ps.row_step * pr.plan.pad.row_pitch(), ps.out_H, ps.out_W, pr.offsets[pi].data(),
+  accumulate_any<T>(b.cb, buf, ps.row_step * pr.plan.pad.row_pitch(), rows, ps.out_W, pr.offsets[pi].data(),
                     int64_t(ps.taps.size()), pr.weights(g, pi, b), bias, dst, ld, cpitch, pf != nullptr ? *pf : none);
 }
 
@@ -337,22 +338,25 @@ void compute_pass(const Prepared<T>& pr, const T* buf, int64_t g, size_t pi, con
 // group's first output plane, bias the group's (or null). A dense pass writes the output in
 // place; residue classes are computed into scratch grids and then written row by row, the two
 // column classes of stride 2 interleaved in one loop the compiler vectorises.
+// In a banded plan, out is the band's first output row and `rows` its rows; otherwise rows is
+// the whole grid's.
 template <class T>
 void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const Block& b, const T* bias, T* out,
-              Prefetch* pf = nullptr) {
+              int64_t rows, Prefetch* pf = nullptr) {
   const DirectPlan& pl = pr.plan;
   const std::vector<size_t>& group = pr.row_groups[ri];
   const int64_t out_plane = pl.out_H * pl.out_W;
   const T* bb = bias != nullptr ? bias + b.c0 : nullptr;
   const DirectPass& first = pl.passes[group[0]];
-  if (first.dense()) return compute_pass(pr, buf, g, group[0], b, bb, out + b.c0 * out_plane, pl.out_W, out_plane, pf);
+  if (first.dense())
+    return compute_pass(pr, buf, g, group[0], b, bb, out + b.c0 * out_plane, pl.out_W, out_plane, rows, pf);
 
   const std::vector<int64_t>& starts = pr.grid_starts[ri];  // pass q's grids at cb * starts[q]
   T* tmp = thread_scratch<T, ResidueGrid>(b.cb * starts.back());
   auto at = [&](size_t q) { return b.cb * starts[q]; };
   for (size_t q = 0; q < group.size(); ++q) {
     const DirectPass& ps = pl.passes[group[q]];
-    compute_pass(pr, buf, g, group[q], b, bb, tmp + at(q), ps.out_W, ps.out_H * ps.out_W, pf);
+    compute_pass(pr, buf, g, group[q], b, bb, tmp + at(q), ps.out_W, ps.out_H * ps.out_W, ps.out_H, pf);
   }
   const bool pair = group.size() == 2 && first.step_w == 2 && pl.passes[group[1]].rho_w == 1;
   for (int64_t c = 0; c < b.cb; ++c)
@@ -396,29 +400,46 @@ void run_plan(const ConvProblem& p, const Prepared<T>& pr, const T* src, int64_t
   };
   auto group_bias = [&](int64_t task) { return bias != nullptr ? bias + (task % p.groups) * pl.out_channels : nullptr; };
   const size_t nb = pr.blocks.size();
+  const int64_t bands = pl.bands(), band_rows = pl.band_rows;
+  auto rows_of = [&](int64_t band) { return std::min(band_rows, pl.out_H - band * band_rows); };
 
   if (!parallel || tasks >= omp_get_max_threads()) {
     const int64_t src_bytes = pl.src_channels * src_plane * int64_t(sizeof(T));
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t task = 0; task < tasks; ++task) {
-      const T* buf = padded_source(pl.pad, group_src(task), pl.src_channels);
       // Both tile kernels ask for this thread's next source while they compute (Prefetch): the
       // row tiles once per source channel, the register tiles once per tap.
       Prefetch pf;
       if (task + 1 < tasks)
-        pf = Prefetch::spread(group_src(task + 1), src_bytes, pr.grid.kh > 0 ? pr.row_tile_steps : pr.tile_steps);
-      for (size_t ri = 0; ri < pr.row_groups.size(); ++ri)
-        for (const Block& b : pr.blocks) run_unit(pr, buf, task % p.groups, ri, b, group_bias(task), group_out(task), &pf);
+        pf = Prefetch::spread(group_src(task + 1), src_bytes,
+                              bands * (pr.grid.kh > 0 ? pr.row_tile_steps : pr.tile_steps));
+      for (int64_t band = 0; band < bands; ++band) {
+        const T* buf = padded_source(pl.band(band * band_rows), group_src(task), pl.src_channels);
+        T* out_band = group_out(task) + band * band_rows * pl.out_W;
+        for (size_t ri = 0; ri < pr.row_groups.size(); ++ri)
+          for (const Block& b : pr.blocks)
+            run_unit(pr, buf, task % p.groups, ri, b, group_bias(task), out_band, rows_of(band), &pf);
+      }
     }
     return;
   }
-  // Fewer tasks than threads: one shared padded source, the threads split row groups x blocks.
-  const int64_t units = int64_t(pr.row_groups.size() * nb);
+  // Fewer tasks than threads: the threads split bands x row groups x blocks; a thread fills a
+  // band's padded source once for its consecutive units of that band.
+  const int64_t per_band = int64_t(pr.row_groups.size() * nb), units = bands * per_band;
   for (int64_t task = 0; task < tasks; ++task) {
-    const T* buf = padded_source(pl.pad, group_src(task), pl.src_channels);
-#pragma omp parallel for schedule(static)
-    for (int64_t u = 0; u < units; ++u)
-      run_unit(pr, buf, task % p.groups, size_t(u) / nb, pr.blocks[size_t(u) % nb], group_bias(task), group_out(task));
+#pragma omp parallel
+    {
+      int64_t filled = -1;
+      const T* buf = nullptr;
+#pragma omp for schedule(static)
+      for (int64_t u = 0; u < units; ++u) {
+        const int64_t band = u / per_band, rest = u % per_band;
+        if (band != filled) buf = padded_source(pl.band(band * band_rows), group_src(task), pl.src_channels);
+        filled = band;
+        run_unit(pr, buf, task % p.groups, size_t(rest) / nb, pr.blocks[size_t(rest) % nb], group_bias(task),
+                 group_out(task) + band * band_rows * pl.out_W, rows_of(band));
+      }
+    }
   }
 }
 
@@ -527,12 +548,32 @@ int64_t weight_channel_parts(const ConvProblem& p, int64_t chunks, int64_t block
   return std::clamp<int64_t>((threads + cg - 1) / cg, 1, std::max<int64_t>(blocks, 1));
 }
 
+// Output rows per band of a forward plan (0: the whole plane). A band's padded source rows, of
+// every source channel of the group, take about kBandBytes, so they stay in L1 while the
+// register tiles of each channel block sweep them, and the copy writes into L1. (Unbanded,
+// U-Net down1's stride-2 forward copied a 200 KB padded image per task through L2; banded, the
+// pass took 10 % less.) Bands of one or two rows would copy most source rows more than once, so
+// a plane whose rows are that wide stays whole. One output channel keeps the whole plane too:
+// its row tiles (rows_block) want 8 rows and stream the source once anyway. (The weight
+// gradient stays unbanded: its accumulators, one vector per weight, would be stored and
+// reloaded once per band; that doubled the ConvTranspose decoder's weight gradient.)
+constexpr int64_t kBandBytes = 24 << 10;
+template <class T>
+int64_t forward_band_rows(const ConvProblem& p) {
+  if (p.col_group() == 1) return 0;
+  const PaddedLayout whole = plan_forward(p, kL<T>).pad;
+  const int64_t row_bytes = p.img_group() * whole.row_pitch() * int64_t(sizeof(T));
+  const int64_t fit = kBandBytes / row_bytes, span = (p.kH - 1) * p.dil_h + 1;
+  if (fit < span + p.stride_h) return 0;
+  return (fit - span) / p.stride_h + 1;
+}
+
 }  // namespace
 
 template <class T>
 void direct_forward(const ConvProblem& p, const T* img, const T* w, const T* col_bias, T* col) {
   if (p.N == 0) return;  // the weights may be null then
-  const Prepared<T> pr(plan_forward(p, kL<T>), p.groups, w, p.weight_group());
+  const Prepared<T> pr(plan_forward(p, kL<T>, forward_band_rows<T>(p)), p.groups, w, p.weight_group());
   run_plan(p, pr, img, p.img_channels, col_bias, col, p.col_channels);
 }
 

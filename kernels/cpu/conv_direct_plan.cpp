@@ -60,19 +60,21 @@ int64_t DirectPlan::taps_total() const {
   return n;
 }
 
-DirectPlan plan_forward(const kern::ConvProblem& p, int64_t lanes) {
+DirectPlan plan_forward(const kern::ConvProblem& p, int64_t lanes, int64_t band_rows) {
   DirectPlan d;
   d.src_channels = p.img_group(), d.out_channels = p.col_group();
   d.out_H = p.Ho, d.out_W = p.Wo;
   d.weight_channel_stride = p.k_group();
+  d.band_rows = band_rows > 0 ? std::min(band_rows, p.Ho) : p.Ho;
+  d.band_source_step = p.stride_h;
   PaddedLayout& pad = d.pad;
   pad.src_H = p.H, pad.src_W = p.W, pad.off_h = -p.pad_h, pad.off_w = -p.pad_w;
   pad.phases = p.stride_w;
   pad.lane_len = whole_vectors(whole_vectors(p.Wo, lanes) + (p.kW - 1) * p.dil_w / p.stride_w, lanes);
-  pad.rows = (p.Ho - 1) * p.stride_h + (p.kH - 1) * p.dil_h + 1;
+  pad.rows = (d.band_rows - 1) * p.stride_h + (p.kH - 1) * p.dil_h + 1;
 
   DirectPass ps;
-  ps.out_H = p.Ho, ps.out_W = p.Wo, ps.row_step = p.stride_h;
+  ps.out_H = d.band_rows, ps.out_W = p.Wo, ps.row_step = p.stride_h;
   // Output column ow, tap kj reads padded column ow * sw + kj * dw: phase (kj * dw) % sw,
   // lane ow + (kj * dw) / sw. Taps are listed in weight order, so tap t is weight t.
   for (int64_t ci = 0; ci < d.src_channels; ++ci)
@@ -91,6 +93,7 @@ DirectPlan plan_backward_data(const kern::ConvProblem& p, int64_t lanes) {
   DirectPlan d;
   d.src_channels = p.col_group(), d.out_channels = p.img_group();
   d.out_H = p.H, d.out_W = p.W;
+  d.band_rows = p.H;
   d.weight_channel_stride = p.kH * p.kW;
   const std::vector<AxisClass> rows = axis_classes(p.H, p.kH, p.stride_h, p.pad_h, p.dil_h);
   const std::vector<AxisClass> cols = axis_classes(p.W, p.kW, p.stride_w, p.pad_w, p.dil_w);

@@ -43,13 +43,24 @@ struct DirectPlan {
   int64_t out_H = 1, out_W = 1;                // the output planes
   int64_t weight_channel_stride = 1;           // weight = out_channel * this + tap.weight
   std::vector<DirectPass> passes;
+  // A forward plan cut into bands of output rows (plan_forward's band_rows): its pass computes
+  // band_rows rows, pad holds the band's source rows, and band(r) is the layout of the band
+  // that starts at output row r. Unbanded: band_rows = out_H.
+  int64_t band_rows = 1, band_source_step = 0;
 
   int64_t taps_total() const;  // over all passes
+  int64_t bands() const { return (out_H + band_rows - 1) / band_rows; }
+  PaddedLayout band(int64_t first_row) const {
+    PaddedLayout b = pad;
+    b.off_h += first_row * band_source_step;
+    return b;
+  }
 };
 
 // vector_lanes: the lanes of one output vector; rows are padded so a whole last vector of
-// every grid row can be read.
-DirectPlan plan_forward(const kern::ConvProblem& p, int64_t vector_lanes);
+// every grid row can be read. band_rows: output rows per band (0 or >= Ho: one band, the whole
+// plane); the last band may be shorter (its pass's out_H is the full band's).
+DirectPlan plan_forward(const kern::ConvProblem& p, int64_t vector_lanes, int64_t band_rows = 0);
 DirectPlan plan_backward_data(const kern::ConvProblem& p, int64_t vector_lanes);
 
 }  // namespace sdkd::cpu

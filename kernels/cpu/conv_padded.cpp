@@ -40,6 +40,30 @@ void fill_phase(const PaddedLayout& L, const T* in, int64_t p, T* d) {
   std::fill(d + hi, d + lane, T(0));
 }
 
+// Stride 2: lane j of phase p is source column 2j + p + off_w, zero outside [0, src_W). The
+// row is read in aligned pairs of vectors from its start and split into its even and odd
+// columns by two shuffles; column c = 2i + r (parity r) belongs to phase (r - off_w) mod 2, lane
+// i + shift_r, so each half is one store at a fixed lane shift. (Loads at 2j + off_w instead,
+// one column off the row's alignment for padding 1, crossed a cache line every time and, with
+// the edge lanes done one by one, took 7-8 us per 8 x 64 x 64 image from L2 against 4 us
+// aligned: a third of U-Net down1's forward pass.)
+struct TwoPhaseSplit {
+  int64_t phase[2], shift[2];  // per column parity r
+  int64_t lo[2], hi[2];        // the source halves' indices i that land inside [0, lane_len)
+};
+
+TwoPhaseSplit two_phase_split(const PaddedLayout& L) {
+  TwoPhaseSplit s;
+  for (int64_t r = 0; r < 2; ++r) {
+    s.phase[r] = ((r - L.off_w) % 2 + 2) % 2;
+    s.shift[r] = (r - L.off_w - s.phase[r]) / 2;  // exact
+    const int64_t count = (L.src_W - r + 1) / 2;   // columns of parity r
+    s.lo[r] = std::clamp<int64_t>(-s.shift[r], 0, count);
+    s.hi[r] = std::clamp<int64_t>(L.lane_len - s.shift[r], s.lo[r], count);
+  }
+  return s;
+}
+
 // Lanes J of the even and odd elements of the 2L elements a, b (an interleaved pair of rows).
 template <class T, int... J>
 [[gnu::always_inline]] inline void deinterleave(simd::Vec<T> a, simd::Vec<T> b, simd::Vec<T>& even, simd::Vec<T>& odd,
@@ -48,61 +72,33 @@ template <class T, int... J>
   odd = __builtin_shufflevector(a, b, (2 * J + 1)...);
 }
 
-// Stride 2: lane j of phase p is source column 2j + p + off_w, zero outside [0, src_W). The
-// lanes of a row fall in three spans, the same for every row of a layout (TwoPhaseSpan): the
-// leading padding lanes [0, lo), the lanes whose two columns both lie inside the row [lo, hi),
-// the trailing lanes with one column inside [hi, end), and zeros after. Inside, two loaded
-// vectors are split into their even and odd lanes by two shuffles. (The scalar split of a
-// padded copy made this fill cost 40 % of a stride-2 forward pass; with the spans computed
-// per row it still took 18 us per 16 x 64 x 64 image from cache, 50 cycles a row.)
-struct TwoPhaseSpan {
-  int64_t lo = 0, hi = 0, end = 0;
-};
-
-TwoPhaseSpan two_phase_span(const PaddedLayout& L) {
-  const int64_t lane = L.lane_len, W = L.src_W, off = L.off_w;
-  TwoPhaseSpan s;
-  s.lo = std::clamp<int64_t>(ceil_div(-off, 2), 0, lane);  // 2j + off >= 0
-  s.hi = std::clamp<int64_t>(W - off >= 0 ? (W - off) / 2 : 0, s.lo, lane);  // 2j + 1 + off <= W - 1
-  s.end = std::clamp<int64_t>(ceil_div(W - off, 2), s.hi, lane);  // 2j + off <= W - 1
-  return s;
-}
-
+// The lanes of both phases that read inside the row; the others are left as they are (zero).
 template <class T>
-[[gnu::always_inline]] inline void fill_two_phases(const PaddedLayout& L, const TwoPhaseSpan& sp, const T* in, T* row,
-                                                   bool zero_tail) {
+[[gnu::always_inline]] inline void fill_two_phases(const PaddedLayout& L, const TwoPhaseSplit& sp, const T* in,
+                                                   T* row) {
   constexpr int64_t V = simd::kLanes<T>;
-  const int64_t lane = L.lane_len, W = L.src_W, off = L.off_w;
-  T* d0 = row;
-  T* d1 = row + lane;
-  const auto at = [&](int64_t c) { return c >= 0 && c < W ? in[c] : T(0); };
-  for (int64_t j = 0; j < sp.lo; ++j) d0[j] = at(2 * j + off), d1[j] = at(2 * j + 1 + off);
-  int64_t j = sp.lo;
-  if (sp.hi - sp.lo >= V) {
-    // The last vector may overlap the one before it (the same values written twice): the
-    // inside span is rarely a whole number of vectors.
-    for (;; j += V) {
-      j = std::min(j, sp.hi - V);
-      simd::Vec<T> even, odd;
-      const T* s = in + 2 * j + off;
-      deinterleave<T>(simd::load(s), simd::load(s + V), even, odd, std::make_integer_sequence<int, int(V)>{});
-      simd::store<T>(d0 + j, even);
-      simd::store<T>(d1 + j, odd);
-      if (j + V >= sp.hi) break;
-    }
-    j = sp.hi;
+  T* d[2] = {row + sp.phase[0] * L.lane_len + sp.shift[0], row + sp.phase[1] * L.lane_len + sp.shift[1]};
+  // Both halves in whole vectors where both are inside, then each half's remaining lanes.
+  const int64_t lo = std::max(sp.lo[0], sp.lo[1]), hi = std::min(sp.hi[0], sp.hi[1]);
+  int64_t i = lo;
+  for (; i + V <= hi; i += V) {
+    simd::Vec<T> even, odd;
+    deinterleave<T>(simd::load(in + 2 * i), simd::load(in + 2 * i + V), even, odd,
+                    std::make_integer_sequence<int, int(V)>{});
+    simd::store<T>(d[0] + i, even);
+    simd::store<T>(d[1] + i, odd);
   }
-  for (; j < sp.end; ++j) d0[j] = at(2 * j + off), d1[j] = at(2 * j + 1 + off);
-  if (!zero_tail) return;  // a refill: those zeros are still there
-  std::fill(d0 + sp.end, d0 + lane, T(0));
-  std::fill(d1 + sp.end, d1 + lane, T(0));
+  for (int64_t r = 0; r < 2; ++r) {
+    for (int64_t k = sp.lo[r]; k < std::min(lo, sp.hi[r]); ++k) d[r][k] = in[2 * k + r];
+    for (int64_t k = std::max(i, sp.lo[r]); k < sp.hi[r]; ++k) d[r][k] = in[2 * k + r];
+  }
 }
 
 }  // namespace
 
 template <class T>
 void fill_padded(const PaddedLayout& L, const T* src, int64_t channels, T* buf) {
-  const TwoPhaseSpan span = two_phase_span(L);
+  const TwoPhaseSplit split = two_phase_split(L);
   for (int64_t ch = 0; ch < channels; ++ch) {
     const T* plane = src + ch * L.src_H * L.src_W;
     T* dst = buf + ch * L.channel_pitch();
@@ -112,7 +108,8 @@ void fill_padded(const PaddedLayout& L, const T* src, int64_t channels, T* buf) 
       if (ir < 0 || ir >= L.src_H) {
         std::fill(row, row + L.row_pitch(), T(0));
       } else if (L.phases == 2) {
-        fill_two_phases(L, span, plane + ir * L.src_W, row, true);
+        std::fill(row, row + L.row_pitch(), T(0));
+        fill_two_phases(L, split, plane + ir * L.src_W, row);
       } else {
         for (int64_t p = 0; p < L.phases; ++p) fill_phase(L, plane + ir * L.src_W, p, row + p * L.lane_len);
       }
@@ -129,12 +126,21 @@ T* aligned(std::vector<T>& v) {
   return reinterpret_cast<T*>((p + kAlign - 1) & ~uintptr_t(kAlign - 1));
 }
 
+namespace {
+// Two layouts that differ at most in off_h (the bands of one plan) have their zeros in the same
+// places, but for the rows outside the source plane.
+bool same_but_rows(PaddedLayout a, const PaddedLayout& b) {
+  a.off_h = b.off_h;
+  return a == b;
+}
+}  // namespace
+
 template <class T>
 const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
   thread_local std::vector<T> storage;
   thread_local PaddedLayout filled;
   thread_local int64_t filled_channels = -1;  // -1: the buffer's zeros are not known
-  if (filled_channels != channels || !(filled == L) || L.phases > 2) {
+  if (filled_channels != channels || !same_but_rows(filled, L) || L.phases > 2) {
     filled_channels = -1;
     storage.resize(size_t(channels * L.channel_pitch() + kAlign));
     fill_padded(L, src, channels, aligned(storage));
@@ -144,12 +150,20 @@ const T* padded_source(const PaddedLayout& L, const T* src, int64_t channels) {
   T* buf = aligned(storage);
   // Rows r and columns j whose source element (r + off_h, j + off_w) lies inside the plane.
   const int64_t r0 = std::clamp<int64_t>(-L.off_h, 0, L.rows), r1 = std::clamp<int64_t>(L.src_H - L.off_h, r0, L.rows);
+  if (filled.off_h != L.off_h) {  // another band of the plan: its rows outside the plane are zero again
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      T* plane = buf + ch * L.channel_pitch();
+      std::fill(plane, plane + r0 * L.row_pitch(), T(0));
+      std::fill(plane + r1 * L.row_pitch(), plane + L.rows * L.row_pitch(), T(0));
+    }
+    filled.off_h = L.off_h;
+  }
   if (L.phases == 2) {  // the lanes that read inside the row, both phases; the zeros stay
-    const TwoPhaseSpan span = two_phase_span(L);
+    const TwoPhaseSplit split = two_phase_split(L);
     for (int64_t ch = 0; ch < channels; ++ch)
       for (int64_t r = r0; r < r1; ++r)
-        fill_two_phases(L, span, src + (ch * L.src_H + r + L.off_h) * L.src_W,
-                        buf + ch * L.channel_pitch() + r * L.row_pitch(), false);
+        fill_two_phases(L, split, src + (ch * L.src_H + r + L.off_h) * L.src_W,
+                        buf + ch * L.channel_pitch() + r * L.row_pitch());
     return buf;
   }
   const int64_t j0 = std::clamp<int64_t>(-L.off_w, 0, L.lane_len);

@@ -32,7 +32,9 @@ void fill_padded(const PaddedLayout& L, const T* src, int64_t channels, T* buf);
 // `channels` padded planes of `src` in this thread's buffer (valid until the thread's next
 // call). The kernels only read the buffer, so its zeros stay in place: when the previous call
 // had the same layout and channel count, only the source's rows and columns are copied again
-// (for stride 2, the lanes of both phases that read inside the row).
+// (for stride 2, the lanes of both phases that read inside the row). A layout that differs only
+// in off_h (the next band of rows of one plan, conv_direct_plan.hpp) is refilled the same way,
+// with its rows outside the plane zeroed again.
 // A depthwise 7x7 dilation-3 plane of 16 x 16 is three quarters border, and writing those
 // zeros took longer than the taps.
 template <class T>

@@ -715,6 +715,14 @@ std::vector<Conv2dParams> direct_shapes() {
   add(2, 3, 13, 20, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1);
   add(2, 1, 12, 17, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1);
   add(1, 1, 8, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1);     // exactly one tile of rows
+  // Forward planes in several bands of rows (conv_direct.cpp, forward_band_rows: a band's
+  // padded source rows fit in 24 KiB), the last band shorter, in float and double: stride 1 with
+  // 16 source channels, stride 2 with odd and even widths; one image (the threads split a
+  // task's bands) and two.
+  add(1, 16, 41, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+  add(2, 4, 37, 61, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1);
+  add(2, 4, 38, 64, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1);
+  add(1, 16, 27, 16, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1);
   return s;
 }
 
@@ -980,4 +988,31 @@ TEST_CASE("padded_source refilled for the same layout equals a fresh fill_padded
           const float* got = padded_source(L, src.data(), channels);
           CHECK(std::equal(want.begin(), want.end(), got));
         }
+  // The bands of one plan: layouts that differ only in off_h, one after the other (rows that
+  // were inside the plane for one band lie outside it for the next), for both phase counts and
+  // column offsets of either parity and sign (stride 2 splits columns by parity).
+  for (int64_t phases : {1, 2})
+    for (int64_t off_w : {2, 0, -1, -2, -3})
+      for (int64_t src_W : {7, 8}) {
+        PaddedLayout L;
+        L.src_H = 9, L.src_W = src_W, L.off_w = off_w, L.rows = 4, L.phases = phases, L.lane_len = 8;
+        for (int64_t off_h : {-2, 1, 4, 7, 3, -5}) {
+          L.off_h = off_h;
+          INFO("phases " << phases << " off_w " << off_w << " src_W " << src_W << " off_h " << off_h);
+          std::vector<float> band_src(size_t(2 * L.src_H * src_W));
+          for (float& v : band_src) v = float(int64_t(++seed * 2654435761u % 1000) - 500);
+          // The layout's definition (conv_padded.hpp), element by element.
+          std::vector<float> want;
+          for (int64_t ch = 0; ch < 2; ++ch)
+            for (int64_t r = 0; r < L.rows; ++r)
+              for (int64_t p = 0; p < phases; ++p)
+                for (int64_t j = 0; j < L.lane_len; ++j) {
+                  const int64_t i = r + off_h, c = j * phases + p + off_w;
+                  want.push_back(i >= 0 && i < L.src_H && c >= 0 && c < src_W ? band_src[size_t((ch * L.src_H + i) * src_W + c)]
+                                                                             : 0.0f);
+                }
+          const float* got = padded_source(L, band_src.data(), 2);
+          CHECK(std::equal(want.begin(), want.end(), got));
+        }
+      }
 }
