@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/conv_direct_plan.hpp"
@@ -135,6 +136,93 @@ int64_t accumulate_steps(int64_t cb, int64_t slots, int64_t taps) {
   else if (cb >= 4) nv = tile_vectors<4>();
   else if (cb >= 2) nv = tile_vectors<2>();
   return (slots + nv - 1) / nv * taps;
+}
+
+// ---- stride-2 column pairs: two residue classes written interleaved --------------------------
+
+// The even and odd lanes of a pair of vectors: lanes [0, L) of (e0, o0, e1, o1, ...) and [L, 2L).
+template <class T, int... J>
+[[gnu::always_inline]] inline void interleave(Vec<T> e, Vec<T> o, Vec<T>& lo, Vec<T>& hi,
+                                              std::integer_sequence<int, J...>) {
+  constexpr int L = int(kL<T>);
+  lo = __builtin_shufflevector(e, o, ((J % 2) * L + J / 2)...);
+  hi = __builtin_shufflevector(e, o, ((J % 2) * L + (J + L) / 2)...);
+}
+
+// A backward-data row class of stride 2 along the width computes its two column classes
+// (output columns 2j and 2j + 1) over the same grid: here both in one register tile of CB
+// channels x NP vector pairs, interleaved in registers and stored as whole output vectors. Each
+// output adds its own class's taps in the plan's order, so the bits are accumulate_block's;
+// what goes is the scratch grid and the scatter that interleaved the classes afterwards (a
+// quarter of U-Net down1's data gradient). Weights: tap t's channel c at w[t * wstride + c].
+template <class T, int CB>
+void accumulate_pair(const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs_e,
+                     int64_t nte, const T* we, const int64_t* offs_o, int64_t nto, const T* wo, int64_t wstride,
+                     const T* bias, T* out, int64_t ld, int64_t cpitch, Prefetch& pf) {
+  constexpr int NP = std::clamp(simd::kAccumulators / (2 * CB), 1, 4);
+  constexpr int64_t L = kL<T>;
+  const int64_t vpr = vectors(out_W, L), slots = out_H * vpr;
+  int64_t row = 0, col = 0;
+  for (int64_t s0 = 0; s0 < slots; s0 += NP) {
+    int64_t rr[NP], cc[NP];
+    for (int v = 0; v < NP; ++v) {
+      rr[v] = row, cc[v] = col;
+      if (s0 + v + 1 < slots && ++col == vpr) col = 0, ++row;
+    }
+    const T* base[NP];
+#pragma GCC unroll 4
+    for (int v = 0; v < NP; ++v) base[v] = buf + rr[v] * row_elems + cc[v] * L;
+    Vec<T> ae[CB][NP], ao[CB][NP];
+#pragma GCC unroll 8
+    for (int c = 0; c < CB; ++c) {
+      const Vec<T> init = bias != nullptr ? simd::splat(bias[c]) : Vec<T>{};
+#pragma GCC unroll 4
+      for (int v = 0; v < NP; ++v) ae[c][v] = init, ao[c][v] = init;
+    }
+    for (int64_t t = 0; t < nte; ++t) {
+      pf.step();
+      Vec<T> x[NP];
+#pragma GCC unroll 4
+      for (int v = 0; v < NP; ++v) x[v] = simd::load(base[v] + offs_e[t]);
+      const T* wt = we + t * wstride;
+#pragma GCC unroll 8
+      for (int c = 0; c < CB; ++c) {
+        const T wc = wt[c];
+#pragma GCC unroll 4
+        for (int v = 0; v < NP; ++v) ae[c][v] += wc * x[v];
+      }
+    }
+    for (int64_t t = 0; t < nto; ++t) {
+      pf.step();
+      Vec<T> x[NP];
+#pragma GCC unroll 4
+      for (int v = 0; v < NP; ++v) x[v] = simd::load(base[v] + offs_o[t]);
+      const T* wt = wo + t * wstride;
+#pragma GCC unroll 8
+      for (int c = 0; c < CB; ++c) {
+        const T wc = wt[c];
+#pragma GCC unroll 4
+        for (int v = 0; v < NP; ++v) ao[c][v] += wc * x[v];
+      }
+    }
+    for (int v = 0; v < NP && s0 + v < slots; ++v) {
+      const int64_t n = 2 * std::min(L, out_W - cc[v] * L);  // output elements of this pair
+      for (int c = 0; c < CB; ++c) {
+        Vec<T> lo, hi;
+        interleave<T>(ae[c][v], ao[c][v], lo, hi, std::make_integer_sequence<int, int(L)>{});
+        T* d = out + c * cpitch + rr[v] * ld + 2 * cc[v] * L;
+        if (n == 2 * L) {
+          simd::store<T>(d, lo);
+          simd::store<T>(d + L, hi);
+        } else if (n > L) {
+          simd::store<T>(d, lo);
+          simd::store_first<T>(d + L, hi, n - L);
+        } else {
+          simd::store_first<T>(d, lo, n);
+        }
+      }
+    }
+  }
 }
 
 // ---- one output channel: a tile of output rows ---------------------------------------------
@@ -351,6 +439,36 @@ void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const B
   if (first.dense())
     return compute_pass(pr, buf, g, group[0], b, bb, out + b.c0 * out_plane, pl.out_W, out_plane, rows, pf);
 
+  const bool pair = group.size() == 2 && first.step_w == 2 && pl.passes[group[1]].rho_w == 1;
+  if (pair && pl.passes[group[1]].out_W == first.out_W) {
+    // Both column classes straight into the output rows rho_h + step_h * i, in register tiles of
+    // at most 4 channels (3 vector pairs each) taken from the block's packed weights.
+    const DirectPass& odd = pl.passes[group[1]];
+    const T* we = pr.weights(g, group[0], b);
+    const T* wo = pr.weights(g, group[1], b);
+    const int64_t nte = int64_t(first.taps.size()), nto = int64_t(odd.taps.size());
+    const int64_t row_elems = pl.pad.row_pitch(), ld = first.step_h * pl.out_W;
+    Prefetch none;
+    Prefetch& p = pf != nullptr ? *pf : none;
+    for (int64_t c0 = 0; c0 < b.cb;) {
+      const int64_t cb = std::min<int64_t>(b.cb - c0, 4) == 3 ? 2 : std::min<int64_t>(b.cb - c0, 4);
+      T* o = out + (b.c0 + c0) * out_plane + first.rho_h * pl.out_W;
+      const T* bc = bb != nullptr ? bb + c0 : nullptr;
+      const int64_t* oe = pr.offsets[group[0]].data();
+      const int64_t* oo = pr.offsets[group[1]].data();
+      if (cb == 4)
+        accumulate_pair<T, 4>(buf, row_elems, first.out_H, first.out_W, oe, nte, we + c0, oo, nto, wo + c0, b.cb, bc, o,
+                              ld, out_plane, p);
+      else if (cb == 2)
+        accumulate_pair<T, 2>(buf, row_elems, first.out_H, first.out_W, oe, nte, we + c0, oo, nto, wo + c0, b.cb, bc, o,
+                              ld, out_plane, p);
+      else
+        accumulate_pair<T, 1>(buf, row_elems, first.out_H, first.out_W, oe, nte, we + c0, oo, nto, wo + c0, b.cb, bc, o,
+                              ld, out_plane, p);
+      c0 += cb;
+    }
+    return;
+  }
   const std::vector<int64_t>& starts = pr.grid_starts[ri];  // pass q's grids at cb * starts[q]
   T* tmp = thread_scratch<T, ResidueGrid>(b.cb * starts.back());
   auto at = [&](size_t q) { return b.cb * starts[q]; };
@@ -358,7 +476,6 @@ void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const B
     const DirectPass& ps = pl.passes[group[q]];
     compute_pass(pr, buf, g, group[q], b, bb, tmp + at(q), ps.out_W, ps.out_H * ps.out_W, ps.out_H, pf);
   }
-  const bool pair = group.size() == 2 && first.step_w == 2 && pl.passes[group[1]].rho_w == 1;
   for (int64_t c = 0; c < b.cb; ++c)
     for (int64_t i = 0; i < first.out_H; ++i) {
       T* d = out + (b.c0 + c) * out_plane + (first.rho_h + first.step_h * i) * pl.out_W;
