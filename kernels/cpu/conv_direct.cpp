@@ -636,11 +636,19 @@ void weight_block_taps(int64_t tb, const T* buf, int64_t row_elems, int64_t out_
 
 template <class T, int CB>
 void weight_channels(int64_t K, const T* buf, int64_t row_elems, int64_t out_H, int64_t out_W, const int64_t* offs,
-                     const T* grad, int64_t cpitch, Vec<T>* accm, bool first) {
+                     const T* grad, int64_t cpitch, Vec<T>* accm, bool first, Prefetch& pf) {
   constexpr int TB = tile_taps<CB>();
-  for (int64_t t0 = 0; t0 < K; t0 += TB)
+  for (int64_t t0 = 0; t0 < K; t0 += TB) {
     weight_block_taps<T, CB, TB>(std::min<int64_t>(TB, K - t0), buf, row_elems, out_H, out_W, offs + t0, grad, cpitch,
                                  accm + t0, K, first);
+    pf.step();
+  }
+}
+
+// weight_channels' Prefetch steps for a block of cb channels (one per register tile of taps).
+int64_t weight_steps(int64_t cb, int64_t K) {
+  const int tb = cb >= 4 ? tile_taps<4>() : cb >= 2 ? tile_taps<2>() : tile_taps<1>();
+  return (K + tb - 1) / tb;
 }
 
 // The weight gradient's split of the batch: chunks of consecutive images, each summed in its
@@ -728,21 +736,27 @@ void direct_backward_weight(const ConvProblem& p, const T* img, const T* col, T*
     const int64_t n0 = p.N * chunk / chunks, n1 = p.N * (chunk + 1) / chunks;
     const int64_t w0 = b0 < nb ? blocks[size_t(b0)].c0 * K : wg, w1 = b1 < nb ? blocks[size_t(b1)].c0 * K : wg;
     if (n0 == n1) std::fill(accm + w0, accm + w1, Vec<T>{});  // no image (N = 0): the sums stay zero
+    int64_t steps = 0;  // Prefetch steps per image
+    for (int64_t bi = b0; bi < b1; ++bi) steps += weight_steps(blocks[size_t(bi)].cb, K);
+    const auto source = [&](int64_t n) { return img + (n * p.img_channels + g * pl.src_channels) * p.img_plane(); };
     for (int64_t n = n0; n < n1; ++n) {
       const bool first = n == n0;
-      const T* buf = padded_source(pl.pad, img + (n * p.img_channels + g * pl.src_channels) * p.img_plane(),
-                                   pl.src_channels);
+      const T* buf = padded_source(pl.pad, source(n), pl.src_channels);
+      // The next image's source is fetched while this one's taps are summed (its copy into the
+      // padded buffer stalled on it: a quarter of U-Net down1's weight gradient).
+      Prefetch pf;
+      if (n + 1 < n1) pf = Prefetch::spread(source(n + 1), pl.src_channels * p.img_plane() * int64_t(sizeof(T)), steps);
       const T* grad = col + (n * p.col_channels + g * M) * P;
       for (int64_t bi = b0; bi < b1; ++bi) {
         const Block& b = blocks[size_t(bi)];
         const T* gb = grad + b.c0 * P;
         Vec<T>* ab = accm + b.c0 * K;
         if (b.cb == 4 && kMaxWeightChannels >= 4)
-          weight_channels<T, kMaxWeightChannels>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first);
+          weight_channels<T, kMaxWeightChannels>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first, pf);
         else if (b.cb == 2)
-          weight_channels<T, 2>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first);
+          weight_channels<T, 2>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first, pf);
         else
-          weight_channels<T, 1>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first);
+          weight_channels<T, 1>(K, buf, row_elems, p.Ho, p.Wo, offs.data(), gb, P, ab, first, pf);
       }
     }
     double* res = partial + cg * wg;
