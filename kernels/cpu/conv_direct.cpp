@@ -1,7 +1,9 @@
 // The direct convolution loops over the plans of conv_direct_plan.cpp. One task is one
-// (image, group): fill the padded source once, then run every pass and channel block on it.
-// Outputs are computed in register tiles of CB channels x NV vectors; a backward-data pass of
-// a strided problem computes its residue class densely into a scratch grid and scatters it.
+// (image, group): fill the padded source (a band of rows of it at a time where the plan is
+// banded), then run every pass and channel block on it. Outputs are computed in register
+// tiles of CB channels x NV vectors; a backward-data pass of a strided problem computes its
+// residue class densely, the two column classes of stride 2 together in one tile written
+// straight to the output, other classes into a scratch grid that is then scattered.
 #include "kernels/cpu/conv_direct.hpp"
 
 #include <omp.h>
@@ -451,7 +453,7 @@ void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const B
     Prefetch none;
     Prefetch& p = pf != nullptr ? *pf : none;
     for (int64_t c0 = 0; c0 < b.cb;) {
-      const int64_t cb = std::min<int64_t>(b.cb - c0, 4) == 3 ? 2 : std::min<int64_t>(b.cb - c0, 4);
+      const int64_t cb = std::min<int64_t>(b.cb - c0, 4);  // blocks are powers of two
       T* o = out + (b.c0 + c0) * out_plane + first.rho_h * pl.out_W;
       const T* bc = bb != nullptr ? bb + c0 : nullptr;
       const int64_t* oe = pr.offsets[group[0]].data();

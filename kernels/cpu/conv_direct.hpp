@@ -1,9 +1,9 @@
 #pragma once
 // Direct convolution of the lowered problem (kernels/common/conv_problem.hpp) with no im2col
 // matrix: each image's source planes are copied once into a zero-padded buffer
-// (conv_padded.hpp), and a register tile of (output channels) x (output vectors along the
-// width) accumulates over the kernel taps, each tap one unaligned load per vector and one
-// broadcast weight per channel. Any stride, padding, dilation and group count is correct;
+// (conv_padded.hpp; the forward's in bands of rows that stay in L1), and a register tile of
+// (output channels) x (output vectors along the width) accumulates over the kernel taps, each
+// tap one unaligned load per vector and one broadcast weight per channel. Any stride, padding, dilation and group count is correct;
 // conv.cpp's rule sends a problem here where the tap count per output (k_group()) is small or
 // the groups are depthwise, which is where im2col + GEMM spends its time copying
 // (docs/KERNELS.md, "CPU convolution: which kernel runs").
