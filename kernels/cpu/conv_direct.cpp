@@ -680,7 +680,10 @@ int64_t weight_channel_parts(const ConvProblem& p, int64_t chunks, int64_t block
 // register tiles of each channel block sweep them, and the copy writes into L1. (Unbanded,
 // U-Net down1's stride-2 forward copied a 200 KB padded image per task through L2; banded, the
 // pass took 10 % less.) Bands of one or two rows would copy most source rows more than once, so
-// a plane whose rows are that wide stays whole. One output channel keeps the whole plane too:
+// a plane whose rows are that wide stays whole; and of the band heights that fit, the one whose
+// output vectors fill the register tiles best (a band of 2 rows of 2 vectors in tiles of 3
+// computes 6 vectors for 4: SimVP enc1 forced into such bands took 40 % longer). One output
+// channel keeps the whole plane too:
 // its row tiles (rows_block) want 8 rows and stream the source once anyway. (The weight
 // gradient stays unbanded: its accumulators, one vector per weight, would be stored and
 // reloaded once per band; that doubled the ConvTranspose decoder's weight gradient.)
@@ -692,7 +695,20 @@ int64_t forward_band_rows(const ConvProblem& p) {
   const int64_t row_bytes = p.img_group() * whole.row_pitch() * int64_t(sizeof(T));
   const int64_t fit = kBandBytes / row_bytes, span = (p.kH - 1) * p.dil_h + 1;
   if (fit < span + p.stride_h) return 0;
-  return (fit - span) / p.stride_h + 1;
+  const int64_t most = (fit - span) / p.stride_h + 1;
+  if (most >= p.Ho) return 0;
+  // Tiles of the widest channel block (accumulate_block's NV); the smallest waste, then the
+  // tallest band.
+  const int64_t widest = channel_blocks(p.col_group(), kMaxChannels).front().cb;
+  const int64_t nv = widest >= 8 ? tile_vectors<8>() : widest >= 4 ? tile_vectors<4>() : widest >= 2 ? tile_vectors<2>()
+                                                                                                    : tile_vectors<1>();
+  const int64_t vpr = vectors(p.Wo, kL<T>);
+  int64_t best = most, best_waste = -1;
+  for (int64_t rows = most; rows >= std::max<int64_t>(1, most / 2); --rows) {
+    const int64_t slots = rows * vpr, waste = (slots + nv - 1) / nv * nv - slots;
+    if (best_waste < 0 || waste * best * vpr < best_waste * slots) best = rows, best_waste = waste;
+  }
+  return best;
 }
 
 }  // namespace
