@@ -451,7 +451,7 @@ void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const B
     const int64_t nte = int64_t(first.taps.size()), nto = int64_t(odd.taps.size());
     const int64_t row_elems = pl.pad.row_pitch(), ld = first.step_h * pl.out_W;
     Prefetch none;
-    Prefetch& p = pf != nullptr ? *pf : none;
+    Prefetch& fetch = pf != nullptr ? *pf : none;
     for (int64_t c0 = 0; c0 < b.cb;) {
       const int64_t cb = std::min<int64_t>(b.cb - c0, 4);  // blocks are powers of two
       T* o = out + (b.c0 + c0) * out_plane + first.rho_h * pl.out_W;
@@ -460,13 +460,13 @@ void run_unit(const Prepared<T>& pr, const T* buf, int64_t g, size_t ri, const B
       const int64_t* oo = pr.offsets[group[1]].data();
       if (cb == 4)
         accumulate_pair<T, 4>(buf, row_elems, first.out_H, first.out_W, oe, nte, we + c0, oo, nto, wo + c0, b.cb, bc, o,
-                              ld, out_plane, p);
+                              ld, out_plane, fetch);
       else if (cb == 2)
         accumulate_pair<T, 2>(buf, row_elems, first.out_H, first.out_W, oe, nte, we + c0, oo, nto, wo + c0, b.cb, bc, o,
-                              ld, out_plane, p);
+                              ld, out_plane, fetch);
       else
         accumulate_pair<T, 1>(buf, row_elems, first.out_H, first.out_W, oe, nte, we + c0, oo, nto, wo + c0, b.cb, bc, o,
-                              ld, out_plane, p);
+                              ld, out_plane, fetch);
       c0 += cb;
     }
     return;
@@ -679,14 +679,14 @@ int64_t weight_channel_parts(const ConvProblem& p, int64_t chunks, int64_t block
 // every source channel of the group, take about kBandBytes, so they stay in L1 while the
 // register tiles of each channel block sweep them, and the copy writes into L1. (Unbanded,
 // U-Net down1's stride-2 forward copied a 200 KB padded image per task through L2; banded, the
-// pass took 10 % less.) Bands of one or two rows would copy most source rows more than once, so
-// a plane whose rows are that wide stays whole; and of the band heights that fit, the one whose
+// pass took 10 % less.) A band of one row would copy most source rows more than once, so a
+// plane whose rows are that wide stays whole; of the band heights that fit, the one whose
 // output vectors fill the register tiles best (a band of 2 rows of 2 vectors in tiles of 3
 // computes 6 vectors for 4: SimVP enc1 forced into such bands took 40 % longer). One output
-// channel keeps the whole plane too:
-// its row tiles (rows_block) want 8 rows and stream the source once anyway. (The weight
-// gradient stays unbanded: its accumulators, one vector per weight, would be stored and
-// reloaded once per band; that doubled the ConvTranspose decoder's weight gradient.)
+// channel keeps the whole plane too: its row tiles (rows_block) want 8 rows and stream the
+// source once anyway. (The weight gradient stays unbanded: its accumulators, one vector per
+// weight, would be stored and reloaded once per band; that doubled the ConvTranspose
+// decoder's weight gradient.)
 constexpr int64_t kBandBytes = 24 << 10;
 template <class T>
 int64_t forward_band_rows(const ConvProblem& p) {

@@ -45,8 +45,9 @@ void fill_phase(const PaddedLayout& L, const T* in, int64_t p, T* d) {
 // columns by two shuffles; column c = 2i + r (parity r) belongs to phase (r - off_w) mod 2, lane
 // i + shift_r, so each half is one store at a fixed lane shift. (Loads at 2j + off_w instead,
 // one column off the row's alignment for padding 1, crossed a cache line every time and, with
-// the edge lanes done one by one, took 7-8 us per 8 x 64 x 64 image from L2 against 4 us
-// aligned: a third of U-Net down1's forward pass.)
+// the edge lanes done one by one, took 7-8 us per 8 x 64 x 64 image from L2, against 3.4-4.4
+// for the same loop at padding 0, where the loads are aligned; this split takes about 6. The
+// copy had been a third of U-Net down1's forward pass.)
 struct TwoPhaseSplit {
   int64_t phase[2], shift[2];  // per column parity r
   int64_t lo[2], hi[2];        // the source halves' indices i that land inside [0, lane_len)
