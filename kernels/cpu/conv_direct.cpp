@@ -151,6 +151,26 @@ template <class T, int... J>
   hi = __builtin_shufflevector(e, o, ((J % 2) * L + (J + L) / 2)...);
 }
 
+// acc[c][v] += the nt taps (offsets offs, tap t's channel c weight at w[t * wstride + c]) of
+// the tile's NP vectors at base[v]: one column class of accumulate_pair.
+template <class T, int CB, int NP>
+[[gnu::always_inline]] inline void pair_taps(Vec<T> (&acc)[CB][NP], const T* const (&base)[NP], const int64_t* offs,
+                                             int64_t nt, const T* w, int64_t wstride, Prefetch& pf) {
+  for (int64_t t = 0; t < nt; ++t) {
+    pf.step();
+    Vec<T> x[NP];
+#pragma GCC unroll 4
+    for (int v = 0; v < NP; ++v) x[v] = simd::load(base[v] + offs[t]);
+    const T* wt = w + t * wstride;
+#pragma GCC unroll 8
+    for (int c = 0; c < CB; ++c) {
+      const T wc = wt[c];
+#pragma GCC unroll 4
+      for (int v = 0; v < NP; ++v) acc[c][v] += wc * x[v];
+    }
+  }
+}
+
 // A backward-data row class of stride 2 along the width computes its two column classes
 // (output columns 2j and 2j + 1) over the same grid: here both in one register tile of CB
 // channels x NP vector pairs, interleaved in registers and stored as whole output vectors. Each
@@ -181,32 +201,8 @@ void accumulate_pair(const T* buf, int64_t row_elems, int64_t out_H, int64_t out
 #pragma GCC unroll 4
       for (int v = 0; v < NP; ++v) ae[c][v] = init, ao[c][v] = init;
     }
-    for (int64_t t = 0; t < nte; ++t) {
-      pf.step();
-      Vec<T> x[NP];
-#pragma GCC unroll 4
-      for (int v = 0; v < NP; ++v) x[v] = simd::load(base[v] + offs_e[t]);
-      const T* wt = we + t * wstride;
-#pragma GCC unroll 8
-      for (int c = 0; c < CB; ++c) {
-        const T wc = wt[c];
-#pragma GCC unroll 4
-        for (int v = 0; v < NP; ++v) ae[c][v] += wc * x[v];
-      }
-    }
-    for (int64_t t = 0; t < nto; ++t) {
-      pf.step();
-      Vec<T> x[NP];
-#pragma GCC unroll 4
-      for (int v = 0; v < NP; ++v) x[v] = simd::load(base[v] + offs_o[t]);
-      const T* wt = wo + t * wstride;
-#pragma GCC unroll 8
-      for (int c = 0; c < CB; ++c) {
-        const T wc = wt[c];
-#pragma GCC unroll 4
-        for (int v = 0; v < NP; ++v) ao[c][v] += wc * x[v];
-      }
-    }
+    pair_taps<T, CB, NP>(ae, base, offs_e, nte, we, wstride, pf);
+    pair_taps<T, CB, NP>(ao, base, offs_o, nto, wo, wstride, pf);
     for (int v = 0; v < NP && s0 + v < slots; ++v) {
       const int64_t n = 2 * std::min(L, out_W - cc[v] * L);  // output elements of this pair
       for (int c = 0; c < CB; ++c) {
